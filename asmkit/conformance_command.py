@@ -1,0 +1,148 @@
+"""``asmkit conformance``: run the scenario library through pytest with only the kit's plugin
+loaded, then print a one-screen summary with the report's path."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from rich.table import Table
+
+from conformance.session import SESSION_KEY
+from reports import ConformanceReport
+from scenarios import LIBRARY
+
+_EMPTY_INI = Path(__file__).parent / "conformance.ini"
+
+
+class _Capture:
+    """A tiny pytest plugin that keeps the finished report for the summary."""
+
+    def __init__(self, command: list[str]) -> None:
+        self.command = command
+        self.report: ConformanceReport | None = None
+        self.paths: dict[str, Path] = {}
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_configure(self, config: pytest.Config) -> None:
+        conformance = config.stash.get(SESSION_KEY, None)
+        if conformance is not None:
+            conformance.options.command = self.command
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        conformance = session.config.stash.get(SESSION_KEY, None)
+        if conformance is not None:
+            self.report = conformance.report
+            self.paths = conformance.written
+
+
+def pytest_args(args: argparse.Namespace) -> list[str]:
+    """The pytest command line equivalent to ``args`` (also printed as the reproduce command)."""
+    targets = args.scenarios or [str(LIBRARY)]
+    out = [
+        "-c",
+        str(_EMPTY_INI),
+        "--rootdir",
+        str(Path.cwd()),
+        "-p",
+        "conformance.plugin",
+        "-p",
+        "no:cacheprovider",
+        "--asm-report-dir",
+        args.report_dir,
+        "--asm-data-plane",
+        args.data_plane,
+    ]
+    out += ["-q", "-rfE"] if not args.verbose else ["-v", "-rfE"]
+    if args.adapter:
+        out += ["--asm-adapter", args.adapter]
+    if args.keyword:
+        out += ["-k", args.keyword]
+    for flag, value in (
+        ("--asm-supported-features", args.supported_features),
+        ("--asm-exempt-features", args.exempt_features),
+        ("--asm-skip-tests", args.skip_tests),
+        ("--asm-run-test", args.run_test),
+    ):
+        if value:
+            out += [flag, value]
+    if args.fail_fast:
+        out.append("-x")
+    if args.workers:
+        out += ["-p", "xdist", "-n", str(args.workers)]
+    return [*out, *targets]
+
+
+def reproduce_command(args: argparse.Namespace) -> list[str]:
+    command = ["asmkit", "conformance"]
+    if args.adapter:
+        command += ["--adapter", args.adapter]
+    if args.data_plane != "simulated":
+        command += ["--data-plane", args.data_plane]
+    if args.scenarios:
+        command += ["--scenarios", *args.scenarios]
+    return command
+
+
+def run_conformance(args: argparse.Namespace) -> int:
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    capture = _Capture(reproduce_command(args))
+    started = time.monotonic()
+    code = pytest.main(pytest_args(args), plugins=[capture])
+    elapsed = time.monotonic() - started
+    console = Console()
+    if capture.report is None:
+        console.print(f"[red]no report was written[/red] (pytest exit code {int(code)})")
+        return int(code) or 1
+    print_summary(console, capture.report, capture.paths, elapsed)
+    if capture.report.result == "failure" or int(code) not in (0, 5):
+        return 1
+    return 0
+
+
+def print_summary(
+    console: Console, report: ConformanceReport, paths: dict[str, Path], elapsed: float
+) -> None:
+    counts: dict[str, int] = {}
+    for case in report.cases:
+        counts[case.outcome] = counts.get(case.outcome, 0) + 1
+    colour = {"success": "green", "partial": "yellow", "failure": "red"}[report.result]
+    impl = report.implementation
+    console.print()
+    console.print(
+        f"[bold]asmkit conformance[/bold]: {impl.project} {impl.version} via "
+        f"{report.data_plane} Envoy ({report.ext_authz_transport}) — "
+        f"[bold {colour}]{report.result.upper()}[/bold {colour}] in {elapsed:.1f}s"
+    )
+    table = Table(show_edge=False, pad_edge=False)
+    for column in ("profile", "core", "extended", "passed", "failed", "not supported"):
+        table.add_column(column)
+    for p in report.profiles:
+        stats = [p.core.statistics, p.extended.statistics]
+        table.add_row(
+            p.name,
+            p.core.result,
+            p.extended.result,
+            str(sum(s.passed for s in stats)),
+            str(sum(s.failed for s in stats)),
+            str(sum(s.not_supported for s in stats)),
+        )
+    console.print(table)
+    console.print("cases: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
+    slow = [(c.name, s) for c in report.cases for _, s in c.time_to_consistency]
+    if slow:
+        worst = max(slow, key=lambda item: item[1])
+        console.print(f"time to consistency: worst {worst[1]:.2f}s ({worst[0]})")
+    for case in report.cases:
+        if case.outcome == "failed":
+            where = case.failure.location if case.failure else case.file
+            why = case.failure.message if case.failure else (case.error or "")
+            console.print(f"  [red]FAILED[/red] {case.name}  {where}\n         {why}")
+    for kind in ("yaml", "junit", "html"):
+        if kind in paths:
+            console.print(f"{kind:>5}: {paths[kind]}")

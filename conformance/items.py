@@ -1,0 +1,119 @@
+"""Pytest collection of ``*.scenario.yaml`` files: one file, one test item. Failures print the
+step, expected vs actual, and the step's ``file:line``; bad files are collection errors with
+``file:line:column``, not tracebacks."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from conformance.launch import AdapterError
+from conformance.results import Outcome, ScenarioResult
+from conformance.runner import run_scenario
+from conformance.session import SESSION_KEY, ConformanceSession
+from scenarios.loader import ScenarioError, ScenarioFile, load_scenario
+
+
+class ScenarioFailed(Exception):
+    """A scenario ran and did not pass."""
+
+    def __init__(self, result: ScenarioResult) -> None:
+        super().__init__(result.name)
+        self.result = result
+
+
+class ScenarioYamlFile(pytest.File):
+    """A scenario file; yields its one item."""
+
+    def collect(self) -> Iterator[ScenarioItem]:
+        source = load_scenario(self.path)
+        yield ScenarioItem.from_parent(self, name=source.scenario.name, source=source)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> Any:  # type: ignore[override]
+        if isinstance(excinfo.value, ScenarioError):
+            return f"invalid scenario file:\n{excinfo.value}"
+        return super().repr_failure(excinfo)
+
+
+class ScenarioItem(pytest.Item):
+    """Runs one scenario against a fresh stack."""
+
+    def __init__(self, *, source: ScenarioFile, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.source = source
+        for feature in source.scenario.features:
+            self.add_marker(pytest.mark.asm_feature(feature))
+
+    @property
+    def conformance(self) -> ConformanceSession:
+        return self.config.stash[SESSION_KEY]
+
+    def _skip(self, outcome: Outcome, reason: str) -> None:
+        scenario = self.source.scenario
+        self.conformance.results.append(
+            ScenarioResult(
+                name=scenario.name,
+                path=str(self.source.path),
+                description=scenario.description,
+                features=list(scenario.features),
+                outcome=outcome,
+                seed=scenario.seed,
+                reason=reason,
+            )
+        )
+        pytest.skip(f"{outcome.value}: {reason}")
+
+    def runtest(self) -> None:
+        session = self.conformance
+        scenario = self.source.scenario
+        options = session.options
+        chosen = options.run_test == scenario.name
+        if options.run_test and not chosen:
+            self._skip(Outcome.SKIPPED, f"only {options.run_test} was asked for (--asm-run-test)")
+        if scenario.name in options.skip_tests or scenario.name in session.profile.skip:
+            self._skip(Outcome.SKIPPED, "explicitly skipped")
+        missing = sorted(set(scenario.features) - session.claimed)
+        if missing and not chosen:
+            self._skip(Outcome.NOT_SUPPORTED, f"adapter does not claim {', '.join(missing)}")
+        if scenario.provisional and not chosen:
+            self._skip(Outcome.PROVISIONAL, "provisional scenario")
+        try:
+            result = asyncio.run(
+                run_scenario(self.source, session.profile, log_dir=session.log_dir())
+            )
+        except AdapterError as exc:
+            result = ScenarioResult(
+                name=scenario.name,
+                path=str(self.source.path),
+                description=scenario.description,
+                features=list(scenario.features),
+                outcome=Outcome.FAILED,
+                error=str(exc),
+            )
+        session.results.append(result)
+        if result.outcome == Outcome.FAILED:
+            raise ScenarioFailed(result)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> Any:  # type: ignore[override]
+        if isinstance(excinfo.value, ScenarioFailed):
+            result = excinfo.value.result
+            lines = [f"scenario {result.name} failed ({result.path})"]
+            if result.failure is not None:
+                lines.append(result.failure.render())
+            if result.error:
+                lines.append(f"  {result.error}")
+            if result.trace:
+                lines.append("  trace:")
+                lines.extend(
+                    f"    {t.at:8.3f}s {t.kind:<13} {t.summary}" for t in result.trace[-15:]
+                )
+            return "\n".join(lines)
+        if isinstance(excinfo.value, ScenarioError):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self) -> tuple[Any, int, str]:
+        return self.path, 0, f"scenario: {self.name}"

@@ -1,0 +1,169 @@
+"""Starting and stopping the adapter under test, as its profile says: in-process (a Python
+factory) or as a command (a child process with templated argv and env)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import os
+import re
+import signal
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from conformance.profile import AdapterLaunch
+
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+
+
+class AdapterError(RuntimeError):
+    """The adapter could not be started, or did not become reachable."""
+
+
+class InProcessAdapter(Protocol):
+    """What an ``in_process`` factory returns."""
+
+    grpc_port: int | None
+    http_port: int | None
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+def free_port() -> int:
+    """An ephemeral loopback port that was free a moment ago (for child processes)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def render(value: Any, variables: dict[str, Any]) -> Any:
+    """Fill ``{name}`` placeholders; a value that is exactly one placeholder keeps its type."""
+    if isinstance(value, str):
+        whole = _PLACEHOLDER.fullmatch(value)
+        if whole:
+            return _lookup(whole.group(1), variables)
+        return _PLACEHOLDER.sub(lambda m: str(_lookup(m.group(1), variables)), value)
+    if isinstance(value, list):
+        return [render(v, variables) for v in value]
+    if isinstance(value, dict):
+        return {k: render(v, variables) for k, v in value.items()}
+    return value
+
+
+def _lookup(name: str, variables: dict[str, Any]) -> Any:
+    if name not in variables:
+        known = ", ".join(sorted(variables))
+        raise AdapterError(f"unknown placeholder {{{name}}} in the adapter profile; known: {known}")
+    return variables[name]
+
+
+@dataclass
+class RunningAdapter:
+    """A started adapter: where it listens and how to stop it."""
+
+    grpc_port: int | None
+    http_port: int | None
+    _instance: InProcessAdapter | None = None
+    _process: asyncio.subprocess.Process | None = None
+    _stop_timeout: float = 10.0
+    log_path: Path | None = None
+
+    async def stop(self) -> None:
+        if self._instance is not None:
+            await self._instance.stop()
+            self._instance = None
+        if self._process is not None and self._process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self._process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self._process.wait(), self._stop_timeout)
+            except TimeoutError:
+                self._process.kill()
+                await self._process.wait()
+        self._process = None
+
+
+async def start_adapter(
+    launch: AdapterLaunch, variables: dict[str, Any], *, transport: str, log_path: Path | None
+) -> RunningAdapter:
+    """Start a fresh adapter and wait until its ext_authz port accepts connections."""
+    if launch.in_process is not None:
+        factory = _import(launch.in_process)
+        instance: InProcessAdapter = factory(render(launch.settings, variables))
+        try:
+            await instance.start()
+        except Exception as exc:
+            raise AdapterError(f"the adapter failed to start: {exc}") from exc
+        return RunningAdapter(instance.grpc_port, instance.http_port, _instance=instance)
+    assert launch.command is not None
+    argv = [str(a) for a in render(launch.command, variables)]
+    env = {**os.environ, **{k: str(v) for k, v in render(launch.env, variables).items()}}
+    log = open(log_path, "wb") if log_path else None  # noqa: SIM115 - kept open for the child
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *argv,
+            env=env,
+            stdout=log or asyncio.subprocess.DEVNULL,
+            stderr=log or asyncio.subprocess.DEVNULL,
+        )
+    except OSError as exc:
+        raise AdapterError(f"cannot run the adapter command {argv[0]!r}: {exc.strerror}") from exc
+    finally:
+        if log:
+            log.close()
+    port = variables["grpc_port"] if transport == "grpc" else variables["http_port"]
+    running = RunningAdapter(
+        variables["grpc_port"],
+        variables["http_port"],
+        _process=process,
+        _stop_timeout=launch.stop_timeout,
+        log_path=log_path,
+    )
+    if not await _wait_port(port, launch.ready_timeout, process):
+        await running.stop()
+        tail = _tail(log_path)
+        raise AdapterError(
+            f"the adapter command did not open 127.0.0.1:{port} within {launch.ready_timeout:g}s"
+            f" (exit code {process.returncode}){tail}"
+        )
+    return running
+
+
+def _import(target: str) -> Any:
+    module_name, _, attr = target.partition(":")
+    if not attr:
+        raise AdapterError(f"in_process must be 'module:callable', got {target!r}")
+    try:
+        return getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise AdapterError(f"cannot import the adapter factory {target!r}: {exc}") from exc
+
+
+async def _wait_port(port: int, timeout: float, process: asyncio.subprocess.Process) -> bool:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        if process.returncode is not None:
+            return False
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.05)
+            continue
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+        return True
+    return False
+
+
+def _tail(path: Path | None, lines: int = 15) -> str:
+    if path is None or not path.exists():
+        return ""
+    text = path.read_text(errors="replace").splitlines()[-lines:]
+    return "; its last output:\n    " + "\n    ".join(text) if text else ""

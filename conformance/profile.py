@@ -1,0 +1,137 @@
+"""The adapter profile: how asmkit starts or reaches the adapter under test, how the data plane
+calls it, its sync intervals, and the features it claims. YAML, validated with ``file:line``
+errors like scenarios.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from conformance.features import KNOWN_FEATURES
+from scenarios.durations import Duration
+from scenarios.loader import Problem, ScenarioError, problems_from
+from scenarios.yaml_source import YamlSyntaxError, load_yaml
+
+BUNDLED_PROFILE = Path(__file__).parent / "profiles" / "reference-adapter.yaml"
+"""The profile of the bundled reference adapter (the default target)."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Implementation(_Strict):
+    """Who made the adapter; copied into the report."""
+
+    organization: str
+    project: str
+    version: str
+    url: str = ""
+    contact: list[str] = Field(default_factory=list)
+
+
+class AdapterLaunch(_Strict):
+    """Exactly one way to get a fresh adapter for each scenario.
+
+    ``in_process``: ``module:callable`` taking the settings mapping and returning an object with
+    ``async start()``, ``async stop()``, ``grpc_port`` and ``http_port``.
+    ``command``: argv with ``{placeholders}``; the kit starts it, waits for its port, and stops it
+    with SIGTERM. ``settings`` and ``env`` values take the same placeholders.
+    """
+
+    in_process: str | None = None
+    command: list[str] | None = None
+    env: dict[str, str] = Field(default_factory=dict)
+    settings: dict[str, Any] = Field(default_factory=dict)
+    ready_timeout: Duration = 20.0
+    stop_timeout: Duration = 10.0
+
+    @model_validator(mode="after")
+    def _one_way(self) -> AdapterLaunch:
+        if (self.in_process is None) == (self.command is None):
+            raise ValueError("give exactly one of in_process (module:callable) or command (argv)")
+        return self
+
+
+class ExtAuthz(_Strict):
+    """How Envoy calls the adapter (the filter settings that the adapter's deployment uses)."""
+
+    transport: Literal["grpc", "http"] = "grpc"
+    timeout: Duration = 0.2
+    path_prefix: str = ""
+    allowed_headers: list[str] = Field(default_factory=list)
+    failure_mode_allow: bool = False
+    status_on_error: int = 403
+
+
+class SyncIntervals(_Strict):
+    """The adapter's intervals for conformance runs (short, so sync lag is testable live)."""
+
+    policies_interval: Duration = 1.0
+    contracts_interval: Duration = 0.5
+    keepalive_interval: Duration = 1.0
+    analytics_interval: Duration = 0.5
+    analytics_batch_size: int = 500
+    gatekeeper: Literal["strict", "flexible", "disabled"] = "flexible"
+
+
+class Features(_Strict):
+    """The features the adapter claims, and those exempt from the run."""
+
+    supported: list[str] = Field(default_factory=list)
+    exempt: list[str] = Field(default_factory=list)
+
+
+class AdapterProfile(_Strict):
+    """Everything the kit needs to test one adapter."""
+
+    implementation: Implementation
+    adapter: AdapterLaunch
+    ext_authz: ExtAuthz = ExtAuthz()
+    sync: SyncIntervals = SyncIntervals()
+    features: Features = Features()
+    skip: list[str] = Field(default_factory=list, description="Scenario names never run")
+
+
+def load_profile(path: Path) -> AdapterProfile:
+    """Read and validate an adapter profile; raises ``ScenarioError`` (with ``file:line``)."""
+    path = Path(path)
+    try:
+        data = load_yaml(path)
+    except YamlSyntaxError as exc:
+        raise ScenarioError(
+            [Problem(path, exc.position, "", f"not valid YAML: {exc.problem}")]
+        ) from exc
+    except OSError as exc:
+        raise ScenarioError(
+            [
+                Problem(
+                    path,
+                    None,
+                    "",
+                    f"cannot read the adapter profile: {exc.strerror}",
+                    f"pass an existing file, e.g. --adapter {BUNDLED_PROFILE}",
+                )
+            ]
+        ) from exc
+    try:
+        profile = AdapterProfile.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(problems_from(path, data, exc, root=AdapterProfile)) from None
+    unknown = sorted(set(profile.features.supported) - KNOWN_FEATURES)
+    if unknown:
+        raise ScenarioError(
+            [
+                Problem(
+                    path,
+                    None,
+                    "features.supported",
+                    f"unknown features {unknown}",
+                    f"known features: {', '.join(sorted(KNOWN_FEATURES))}",
+                )
+            ]
+        )
+    return profile

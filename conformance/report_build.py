@@ -1,0 +1,147 @@
+"""Turning scenario results into the conformance report: per-profile core and extended results
+(success, partial, failure), per-case details, and library coverage."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shlex
+from collections.abc import Iterable
+from pathlib import Path
+
+from asmkit import __version__
+from conformance.features import PROFILES, ConformanceProfile, Feature
+from conformance.profile import AdapterProfile
+from conformance.results import Outcome, ScenarioResult
+from reports import (
+    CaseReport,
+    ConformanceReport,
+    Coverage,
+    Failure,
+    Implementation,
+    Mismatch,
+    ProfileReport,
+    Statistics,
+    Status,
+)
+
+
+def case_report(result: ScenarioResult, reproduce: str) -> CaseReport:
+    failure = None
+    if result.failure is not None:
+        f = result.failure
+        failure = Failure(
+            step=f.step_name,
+            location=f.location,
+            message=f.message,
+            mismatches=tuple(Mismatch(m.field, m.expected, m.actual) for m in f.mismatches),
+        )
+    return CaseReport(
+        name=result.name,
+        description=result.description,
+        file=result.path,
+        features=tuple(result.features),
+        outcome=result.outcome.value,
+        duration_s=result.duration_s,
+        attempts=result.attempts,
+        seed=result.seed,
+        reason=result.reason,
+        failure=failure,
+        error=result.error,
+        time_to_consistency=tuple((c.step_name, c.seconds) for c in result.consistency),
+        trace=tuple({"at": t.at, "kind": t.kind, "summary": t.summary} for t in result.trace),
+        analytics=result.analytics,
+        control_plane_journal=tuple(result.journal),
+        reproduce=reproduce,
+    )
+
+
+def _status(
+    cases: list[ScenarioResult], features: Iterable[str], claimed: set[str], *, core: bool
+) -> Status:
+    features = sorted(features)
+    stats = Statistics(
+        passed=sum(c.outcome == Outcome.PASSED for c in cases),
+        failed=sum(c.outcome == Outcome.FAILED for c in cases),
+        skipped=sum(c.outcome in (Outcome.SKIPPED, Outcome.PROVISIONAL) for c in cases),
+        not_supported=sum(c.outcome == Outcome.NOT_SUPPORTED for c in cases),
+    )
+    unsupported = tuple(f for f in features if f not in claimed)
+    if stats.failed:
+        result = "failure"
+    elif core and (unsupported or stats.not_supported):
+        result = "partial"
+    else:
+        result = "success"
+    return Status(
+        result=result,
+        statistics=stats,
+        failed_tests=tuple(c.name for c in cases if c.outcome == Outcome.FAILED),
+        skipped_tests=tuple(
+            c.name for c in cases if c.outcome != Outcome.PASSED and c.outcome != Outcome.FAILED
+        ),
+        supported_features=tuple(f for f in features if f in claimed),
+        unsupported_features=unsupported,
+    )
+
+
+def profile_report(
+    profile: ConformanceProfile, results: list[ScenarioResult], claimed: set[str]
+) -> ProfileReport:
+    core_cases = [r for r in results if r.features and r.features[0] in profile.core]
+    ext_cases = [r for r in results if r.features and r.features[0] in profile.extended]
+    core = _status(core_cases, (f.value for f in profile.core), claimed, core=True)
+    extended = _status(ext_cases, (f.value for f in profile.extended), claimed, core=False)
+    summary = (
+        f"Core tests {'succeeded' if core.result == 'success' else core.result}. "
+        f"Extended tests {'succeeded' if extended.result == 'success' else extended.result}."
+    )
+    return ProfileReport(profile.name, core, extended, summary)
+
+
+def build_report(
+    profile: AdapterProfile,
+    results: list[ScenarioResult],
+    *,
+    data_plane: str,
+    duration_s: float,
+    interrupted: bool,
+    command: list[str],
+    library: list[tuple[str, list[str]]],
+) -> ConformanceReport:
+    """``library`` is every collected scenario's (name, features), for coverage."""
+    claimed = set(profile.features.supported) - set(profile.features.exempt)
+    per_feature: dict[str, int] = {f.value: 0 for f in Feature}
+    for _, features in library:
+        for feature in features:
+            per_feature[feature] = per_feature.get(feature, 0) + 1
+    base = [part for part in command if not part.startswith("-k")]
+    cases = tuple(
+        case_report(r, shlex.join([*base, "-k", r.name]) if base else "") for r in results
+    )
+    impl = profile.implementation
+    return ConformanceReport(
+        implementation=Implementation(
+            impl.organization, impl.project, impl.version, impl.url, tuple(impl.contact)
+        ),
+        date=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+        kit_version=__version__,
+        data_plane=data_plane,
+        ext_authz_transport=profile.ext_authz.transport,
+        profiles=tuple(profile_report(p, results, claimed) for p in PROFILES),
+        cases=cases,
+        coverage=Coverage(
+            cases_per_feature=per_feature,
+            features_without_cases=tuple(sorted(f for f, n in per_feature.items() if n == 0)),
+        ),
+        duration_s=round(duration_s, 3),
+        interrupted=interrupted,
+        command=shlex.join(command),
+    )
+
+
+def report_paths(directory: Path) -> dict[str, Path]:
+    return {
+        "yaml": directory / "conformance-report.yaml",
+        "junit": directory / "junit.xml",
+        "html": directory / "report.html",
+    }

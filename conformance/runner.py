@@ -1,0 +1,283 @@
+"""Running one scenario against a live stack: each step in order, ``finally`` steps always,
+a timestamped trace of the flow, and a ``ScenarioResult`` (no pytest here)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+from conformance.checks import Mismatch, check_response
+from conformance.control_plane_steps import apply_change, seed_variables
+from conformance.profile import AdapterProfile
+from conformance.results import Consistency, Outcome, ScenarioResult, StepFailure, TraceEntry
+from conformance.stack import Stack, StackError, bring_up
+from conformance.variables import VariableError, Variables
+from conformance.waits import check_analytics
+from scenarios.loader import ScenarioFile
+from scenarios.steps import (
+    AnalyticsStep,
+    ControlPlaneStep,
+    EventuallyStep,
+    RequestSpec,
+    RequestStep,
+    Step,
+    WaitStep,
+)
+from simulator import ClientRequest, ClientResponse
+
+
+class StepFailed(Exception):
+    """Raised inside the runner when a step's expectations do not hold."""
+
+    def __init__(self, message: str, mismatches: list[Mismatch] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.mismatches = mismatches or []
+
+
+class ScenarioRun:
+    """Executes the steps of one scenario on one stack and records what happened."""
+
+    def __init__(self, source: ScenarioFile, stack: Stack, result: ScenarioResult) -> None:
+        self.source = source
+        self.stack = stack
+        self.result = result
+        self.started = time.monotonic()
+        self.variables = Variables(seed_variables(stack, source.scenario))
+
+    def note(self, kind: str, summary: str, **detail: Any) -> None:
+        self.result.trace.append(
+            TraceEntry(round(time.monotonic() - self.started, 4), kind, summary, detail)
+        )
+
+    async def run_steps(self, steps: list[Step], *, in_finally: bool = False) -> None:
+        for index, step in enumerate(steps):
+            name = step.name or _default_name(step)
+            try:
+                await self.run_step(step, name)
+            except (StepFailed, VariableError) as exc:
+                message = exc.message if isinstance(exc, StepFailed) else str(exc)
+                mismatches = exc.mismatches if isinstance(exc, StepFailed) else []
+                self.note("failure", f"step '{name}' failed: {message}")
+                if self.result.failure is None:
+                    self.result.failure = StepFailure(
+                        index,
+                        name,
+                        self.source.step_location(index, in_finally=in_finally),
+                        message,
+                        tuple(mismatches),
+                    )
+                if not in_finally:
+                    return
+
+    async def run_step(self, step: Step, name: str) -> None:
+        if isinstance(step, RequestStep):
+            await self.run_request_step(step, name)
+        elif isinstance(step, ControlPlaneStep):
+            self.run_control_plane(step)
+        elif isinstance(step, WaitStep):
+            await self.run_wait(step)
+        elif isinstance(step, EventuallyStep):
+            await self.run_eventually(step, name)
+        else:
+            await self.run_analytics(step)
+
+    def run_control_plane(self, step: ControlPlaneStep) -> None:
+        change = step.control_plane
+        argument = self.variables.substitute(change.argument.model_dump(by_alias=True))
+        summary = apply_change(self.stack, self.variables, change.kind, argument)
+        self.note("control_plane", f"{change.kind}: {summary}", change=argument)
+
+    async def run_wait(self, step: WaitStep) -> None:
+        wait = step.wait
+        if wait.duration is not None:
+            seconds = wait.duration
+        else:
+            seconds = self.stack.intervals.of(wait.sync or "") * wait.intervals
+        self.note("wait", f"wait {seconds:g}s" + (f" ({wait.sync} sync)" if wait.sync else ""))
+        await asyncio.sleep(seconds)
+
+    async def run_analytics(self, step: AnalyticsStep) -> None:
+        spec = step.analytics
+        if spec.within is not None:
+            deadline = spec.within
+        else:
+            deadline = self.stack.intervals.of(spec.within_sync or "analytics") + spec.slack
+        where = [self.variables.substitute(e.where) for e in spec.events]
+        mismatches, summary = await check_analytics(self.stack.state, spec, where, deadline)
+        self.result.analytics = summary
+        events, batches = summary["events"], summary["batches"]
+        self.note("analytics", f"{events} events in {batches} batches", **summary)
+        if mismatches:
+            raise StepFailed(
+                f"analytics did not arrive as expected within {deadline:g}s", mismatches
+            )
+
+    async def run_request_step(self, step: RequestStep, name: str) -> None:
+        request = self.build_request(step.request)
+        semaphore = asyncio.Semaphore(step.concurrency)
+
+        async def one() -> ClientResponse:
+            async with semaphore:
+                return await self.send(request)
+
+        responses = await asyncio.gather(*(one() for _ in range(step.repeat)))
+        if step.expect is None:
+            return
+        expect = type(step.expect).model_validate(
+            self.variables.substitute(step.expect.model_dump(by_alias=True, exclude_unset=True))
+        )
+        for i, response in enumerate(responses):
+            mismatches = check_response(expect, response)
+            if mismatches:
+                which = f" (request {i + 1} of {len(responses)})" if len(responses) > 1 else ""
+                raise StepFailed(f"the response did not match{which}", mismatches)
+        for capture, source in step.capture.items():
+            self.variables.set_capture(capture, _capture(responses[-1], source))
+
+    def build_request(self, spec: RequestSpec) -> ClientRequest:
+        data = self.variables.substitute(spec.model_dump(by_alias=True))
+        authority = data["authority"]
+        if authority is None:
+            if data["api"] is None or data["api"] not in self.stack.services:
+                known = ", ".join(self.stack.services)
+                raise StepFailed(f"request.api {data['api']!r} names no API; known: {known}")
+            authority = self.stack.services[data["api"]]
+        headers: list[tuple[str, str]] = []
+        for key, value in data["headers"].items():
+            for item in value if isinstance(value, list) else [value]:
+                headers.append((key, str(item)))
+        body = (data["body"] or "").encode()
+        if data["json"] is not None:
+            import json
+
+            body = json.dumps(data["json"]).encode()
+            headers.append(("content-type", "application/json"))
+        return ClientRequest(
+            method=data["method"],
+            path=data["path"],
+            headers=headers,
+            body=body,
+            authority=authority,
+            source_ip=data["source_ip"],
+        )
+
+    async def send(self, request: ClientRequest) -> ClientResponse:
+        response = await self.stack.envoy.handle(request)
+        self.note(
+            "request",
+            f"{request.method} {request.path} -> {response.status} ({response.decision})",
+            authority=request.authority,
+            status=response.status,
+            decision=response.decision,
+            upstream=response.upstream is not None,
+        )
+        return response
+
+    async def run_eventually(self, step: EventuallyStep, name: str) -> None:
+        spec = step.eventually
+        within = (
+            spec.within
+            if spec.within is not None
+            else (self.stack.intervals.of(spec.within_sync or "") + spec.slack)
+        )
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        streak, attempts, streak_start = 0, 0, 0.0
+        last: StepFailed | None = None
+        while True:
+            attempts += 1
+            attempt_start = loop.time()
+            try:
+                for inner in spec.steps:
+                    await self.run_request_step(inner, name)
+            except StepFailed as exc:
+                last, streak = exc, 0
+                if loop.time() - start > within:
+                    raise StepFailed(
+                        f"did not hold {spec.consecutive} times in a row within {within:g}s"
+                        f" ({attempts} attempts); last attempt: {exc.message}",
+                        exc.mismatches,
+                    ) from None
+                await asyncio.sleep(spec.every)
+                continue
+            if streak == 0:
+                streak_start = attempt_start
+            streak += 1
+            if streak >= spec.consecutive:
+                seconds = round(streak_start - start, 4)
+                self.result.consistency.append(Consistency(name, seconds, attempts))
+                self.note("eventually", f"consistent after {seconds:g}s ({attempts} attempts)")
+                return
+            if loop.time() - start > within + spec.every * spec.consecutive:
+                detail = last.message if last else "no streak"
+                raise StepFailed(f"did not converge within {within:g}s: {detail}")
+
+
+async def run_scenario(
+    source: ScenarioFile, profile: AdapterProfile, *, log_dir: Path | None = None
+) -> ScenarioResult:
+    """Run ``source`` against a fresh stack for ``profile``; never raises for scenario failures."""
+    scenario = source.scenario
+    result = ScenarioResult(
+        name=scenario.name,
+        path=str(source.path),
+        description=scenario.description,
+        features=list(scenario.features),
+        seed=scenario.seed,
+    )
+    started = time.monotonic()
+    try:
+        stack = await bring_up(scenario, profile, log_dir=log_dir)
+    except Exception as exc:  # the adapter under test may fail in any way: report it
+        result.outcome = Outcome.FAILED
+        result.error = f"the stack did not come up: {exc}"
+        result.duration_s = round(time.monotonic() - started, 3)
+        if not isinstance(exc, StackError | OSError):
+            result.error += f" ({type(exc).__name__})"
+        return result
+    run = ScenarioRun(source, stack, result)
+    try:
+        await run.run_steps(list(scenario.steps))
+        await run.run_steps(list(scenario.finally_steps), in_finally=True)
+    finally:
+        result.journal = [
+            {
+                "method": e.method,
+                "path": e.path,
+                "status": e.status,
+                "at": round(e.started - started, 4),
+                "fault": e.fault,
+            }
+            for e in stack.state.journal()
+        ]
+        await stack.down()
+    if result.failure is not None:
+        result.outcome = Outcome.FAILED
+    result.duration_s = round(time.monotonic() - started, 3)
+    return result
+
+
+def _default_name(step: Step) -> str:
+    if isinstance(step, RequestStep):
+        return f"{step.request.method} {step.request.path}"
+    if isinstance(step, ControlPlaneStep):
+        return step.control_plane.kind.replace("_", " ")
+    if isinstance(step, WaitStep):
+        return "wait"
+    if isinstance(step, EventuallyStep):
+        return "eventually"
+    return "analytics"
+
+
+def _capture(response: ClientResponse, source: str) -> Any:
+    if source == "status":
+        return response.status
+    if source.startswith("headers."):
+        name = source.removeprefix("headers.").lower()
+        return next((v for k, v in response.headers if k.lower() == name), None)
+    if source == "body":
+        return response.body.decode("utf-8", errors="replace")
+    raise StepFailed(f"capture source {source!r} is not one of status, headers.<name>, body")

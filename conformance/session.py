@@ -1,0 +1,98 @@
+"""One conformance run's shared state inside pytest: the adapter profile, the options, every
+scenario result, and writing the reports at the end (also when the run is interrupted)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from conformance.profile import BUNDLED_PROFILE, AdapterProfile, load_profile
+from conformance.report_build import build_report, report_paths
+from conformance.results import ScenarioResult
+from reports import ConformanceReport, write_html, write_junit, write_yaml
+
+
+def split_list(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+@dataclass
+class RunOptions:
+    """The pytest options of a conformance run (``--asm-*``)."""
+
+    adapter: Path = BUNDLED_PROFILE
+    report_dir: Path | None = None
+    data_plane: str = "simulated"
+    supported_features: list[str] | None = None
+    exempt_features: list[str] = field(default_factory=list)
+    skip_tests: list[str] = field(default_factory=list)
+    run_test: str | None = None
+    command: list[str] = field(default_factory=list)
+
+
+class ConformanceSession:
+    """Collects results and writes the reports."""
+
+    def __init__(self, options: RunOptions) -> None:
+        self.options = options
+        self.results: list[ScenarioResult] = []
+        self.library: list[tuple[str, list[str]]] = []
+        self.started = time.monotonic()
+        self._profile: AdapterProfile | None = None
+        self.report: ConformanceReport | None = None
+        self.written: dict[str, Path] = {}
+
+    @property
+    def profile(self) -> AdapterProfile:
+        if self._profile is None:
+            profile = load_profile(self.options.adapter)
+            features = profile.features
+            if self.options.supported_features is not None:
+                features = features.model_copy(
+                    update={"supported": self.options.supported_features}
+                )
+            if self.options.exempt_features:
+                features = features.model_copy(
+                    update={"exempt": [*features.exempt, *self.options.exempt_features]}
+                )
+            self._profile = profile.model_copy(update={"features": features})
+        return self._profile
+
+    @property
+    def claimed(self) -> set[str]:
+        f = self.profile.features
+        return set(f.supported) - set(f.exempt)
+
+    def log_dir(self) -> Path | None:
+        if self.options.report_dir is None:
+            return None
+        path = self.options.report_dir / "logs"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def finish(self, *, interrupted: bool) -> None:
+        if self.options.report_dir is None or (self._profile is None and not self.results):
+            return
+        report = build_report(
+            self.profile,
+            self.results,
+            data_plane=self.options.data_plane,
+            duration_s=time.monotonic() - self.started,
+            interrupted=interrupted,
+            command=self.options.command or [sys.argv[0], *sys.argv[1:]],
+            library=self.library,
+        )
+        paths = report_paths(self.options.report_dir)
+        write_yaml(report, paths["yaml"])
+        write_junit(report, paths["junit"])
+        write_html(report, paths["html"])
+        self.report = report
+        self.written = paths
+
+
+SESSION_KEY = pytest.StashKey[ConformanceSession]()
+"""Where the plugin keeps the session on ``pytest.Config.stash``."""

@@ -1,0 +1,133 @@
+"""Static checks beyond the schema: features exist, variables and keys refer to seeded objects
+(APIs, policies, tiers, applications, contracts), sync names are known. Used by
+``asmkit validate`` and before a run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from conformance.features import KNOWN_FEATURES
+from conformance.variables import references
+from scenarios.loader import Problem, dotted, load_scenario
+from scenarios.model import Scenario
+from scenarios.yaml_source import load_yaml, position_of
+
+
+def is_profile(path: Path) -> bool:
+    """Adapter profiles are YAML files with ``implementation`` and ``adapter`` at the top."""
+    if path.name.endswith(".scenario.yaml"):
+        return False
+    data = load_yaml(path)
+    return isinstance(data, dict) and "implementation" in data and "adapter" in data
+
+
+def known_names(scenario: Scenario) -> dict[str, set[str]]:
+    cp = scenario.control_plane
+    names: dict[str, set[str]] = {
+        "apis": {a.key for a in cp.apis},
+        "applications": {a.key for a in cp.applications},
+        "policies": {f"{a.key}/{p.key or p.asset_id}" for a in cp.apis for p in a.policies},
+        "tiers": {f"{a.key}/{t.key}" for a in cp.apis for t in a.tiers},
+        "contracts": {f"{c.application}/{c.api}" for c in cp.contracts},
+        "captures": set(),
+    }
+    for step in [*scenario.steps, *scenario.finally_steps]:
+        change = getattr(step, "control_plane", None)
+        if change is None:
+            for inner in getattr(getattr(step, "eventually", None), "steps", [step]):
+                names["captures"].update(getattr(inner, "capture", {}) or {})
+            continue
+        arg = change.argument
+        if change.kind == "create_application":
+            names["applications"].add(arg.key)
+        elif change.kind == "create_contract":
+            names["contracts"].add(f"{arg.application}/{arg.api}")
+        elif change.kind == "apply_policy":
+            names["policies"].add(f"{arg.api}/{arg.key or arg.asset_id}")
+    return names
+
+
+def _check_ref(reference: str, names: dict[str, set[str]]) -> str | None:
+    head, _, rest = reference.partition(".")
+    if head in ("faker", "run"):
+        return None
+    if head not in names:
+        return (
+            f"${{{reference}}}: unknown namespace {head!r}; use one of {', '.join(sorted(names))}"
+        )
+    key = rest
+    for suffix in (".id", ".client_id", ".client_secret", ".name", ".service"):
+        if rest.endswith(suffix):
+            key = rest[: -len(suffix)]
+            break
+    if key not in names[head]:
+        known = ", ".join(sorted(names[head])) or "none"
+        return f"${{{reference}}}: no {head} named {key!r}; known: {known}"
+    return None
+
+
+def _walk_refs(value: Any, loc: tuple[str | int, ...]) -> list[tuple[tuple[str | int, ...], str]]:
+    found: list[tuple[tuple[str | int, ...], str]] = []
+    if isinstance(value, dict):
+        for k, v in value.items():
+            found.extend(_walk_refs(v, (*loc, k)))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            found.extend(_walk_refs(v, (*loc, i)))
+    else:
+        found.extend((loc, r) for r in references(value))
+    return found
+
+
+def check_scenario_file(path: Path) -> list[Problem]:
+    """Every cross-reference problem in a scenario file (schema problems raise ScenarioError)."""
+    source = load_scenario(path)
+    scenario = source.scenario
+    problems: list[Problem] = []
+    for i, feature in enumerate(scenario.features):
+        if feature not in KNOWN_FEATURES:
+            problems.append(
+                Problem(
+                    path,
+                    position_of(path, ("features", i)),
+                    f"features[{i}]",
+                    f"unknown feature {feature!r}",
+                    f"known features: {', '.join(sorted(KNOWN_FEATURES))}",
+                )
+            )
+    names = known_names(scenario)
+    data = load_yaml(path)
+    for loc, reference in _walk_refs(data, ()):
+        message = _check_ref(reference, names)
+        if message:
+            problems.append(Problem(path, position_of(path, loc), dotted(loc), message))
+    for i, step in enumerate(data.get("steps", []) or []):
+        if isinstance(step, dict) and isinstance(step.get("request"), dict):
+            api = step["request"].get("api")
+            if api is not None and api not in names["apis"]:
+                loc = ("steps", i, "request", "api")
+                problems.append(
+                    Problem(
+                        path,
+                        position_of(path, loc),
+                        dotted(loc),
+                        f"unknown API {api!r}",
+                        f"seeded APIs: {', '.join(sorted(names['apis'])) or 'none'}",
+                    )
+                )
+    for i, contract in enumerate(scenario.control_plane.contracts):
+        for field, kind in (("application", "applications"), ("api", "apis")):
+            value = getattr(contract, field)
+            if value not in names[kind]:
+                loc = ("control_plane", "contracts", i, field)
+                problems.append(
+                    Problem(
+                        path,
+                        position_of(path, loc),
+                        dotted(loc),
+                        f"unknown {field} {value!r}",
+                        f"seeded {kind}: {', '.join(sorted(names[kind])) or 'none'}",
+                    )
+                )
+    return problems

@@ -1,0 +1,91 @@
+"""``${...}`` variables in scenario steps: references to seeded objects (``applications.mobile.
+client_id``, ``apis.orders.id``, ``policies.orders/cid.id``), captures from earlier steps
+(``captures.name``) and seeded fake data (``faker.uuid4``)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_VARIABLE = re.compile(r"\$\{([^}]+)\}")
+
+
+class VariableError(KeyError):
+    """A ``${...}`` reference names nothing known."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class Variables:
+    """The values a scenario's steps may reference, as a nested mapping."""
+
+    def __init__(self, values: dict[str, Any], faker: Any | None = None) -> None:
+        self.values = values
+        self._faker = faker
+
+    def set_capture(self, name: str, value: Any) -> None:
+        self.values.setdefault("captures", {})[name] = value
+
+    def resolve(self, reference: str) -> Any:
+        """The value of ``reference`` (a dotted path; keys may contain ``/``)."""
+        head, _, rest = reference.strip().partition(".")
+        if head == "faker":
+            return self._fake(rest)
+        node: Any = self.values
+        walked: list[str] = []
+        for part in [head, *self._split(rest)]:
+            if not isinstance(node, dict) or part not in node:
+                known = sorted(node) if isinstance(node, dict) else []
+                where = ".".join(walked) or "the top level"
+                raise VariableError(
+                    f"unknown variable ${{{reference}}}: no {part!r} under {where}"
+                    + (f"; known: {', '.join(map(str, known))}" if known else "")
+                )
+            node = node[part]
+            walked.append(part)
+        return node
+
+    def substitute(self, value: Any) -> Any:
+        """``value`` with every ``${...}`` filled in (recursively through lists and dicts)."""
+        if isinstance(value, str):
+            whole = _VARIABLE.fullmatch(value)
+            if whole:
+                return self.resolve(whole.group(1))
+            return _VARIABLE.sub(lambda m: str(self.resolve(m.group(1))), value)
+        if isinstance(value, list):
+            return [self.substitute(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self.substitute(v) for k, v in value.items()}
+        return value
+
+    @staticmethod
+    def _split(rest: str) -> list[str]:
+        return [p for p in rest.split(".") if p] if rest else []
+
+    def _fake(self, provider: str) -> Any:
+        if self._faker is None:
+            from faker import Faker
+
+            self._faker = Faker()
+            self._faker.seed_instance(self.values.get("run", {}).get("seed", 0))
+        method = getattr(self._faker, provider, None)
+        if not callable(method):
+            raise VariableError(
+                f"unknown variable ${{faker.{provider}}}: Faker has no {provider!r}"
+            )
+        return method()
+
+
+def references(value: Any) -> list[str]:
+    """Every ``${...}`` reference inside ``value`` (for static validation)."""
+    found: list[str] = []
+    if isinstance(value, str):
+        found.extend(m.group(1) for m in _VARIABLE.finditer(value))
+    elif isinstance(value, list):
+        for v in value:
+            found.extend(references(v))
+    elif isinstance(value, dict):
+        for v in value.values():
+            found.extend(references(v))
+    return found

@@ -1,0 +1,137 @@
+"""The conformance report, modelled on the Gateway API ``ConformanceReport``: who was tested,
+when, with which kit, per-profile core/extended results, and every case's outcome. Plain
+dataclasses; renderers live beside this module."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+API_VERSION = "asmkit.dev/v1alpha1"
+KIND = "ConformanceReport"
+
+RESULT_SUCCESS = "success"
+RESULT_PARTIAL = "partial"
+RESULT_FAILURE = "failure"
+
+
+@dataclass(frozen=True)
+class Implementation:
+    """The adapter under test, as its profile names it."""
+
+    organization: str
+    project: str
+    version: str
+    url: str = ""
+    contact: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Statistics:
+    """Counts of case outcomes within one part (core or extended) of a profile."""
+
+    passed: int = 0
+    failed: int = 0
+    skipped: int = 0
+    not_supported: int = 0
+
+
+@dataclass(frozen=True)
+class Status:
+    """One part of a profile: its result (success, partial or failure) and why."""
+
+    result: str
+    statistics: Statistics
+    failed_tests: tuple[str, ...] = ()
+    skipped_tests: tuple[str, ...] = ()
+    supported_features: tuple[str, ...] = ()
+    unsupported_features: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ProfileReport:
+    """A conformance profile's results: core features must all pass; extended if claimed."""
+
+    name: str
+    core: Status
+    extended: Status
+    summary: str
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """An expected-vs-actual difference, as the report shows it."""
+
+    field: str
+    expected: Any
+    actual: Any
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Where and how a case failed."""
+
+    step: str
+    location: str
+    message: str
+    mismatches: tuple[Mismatch, ...] = ()
+
+
+@dataclass(frozen=True)
+class CaseReport:
+    """One scenario's outcome and everything needed to debug it."""
+
+    name: str
+    description: str
+    file: str
+    features: tuple[str, ...]
+    outcome: str
+    duration_s: float
+    attempts: int
+    seed: int
+    reason: str = ""
+    failure: Failure | None = None
+    error: str | None = None
+    time_to_consistency: tuple[tuple[str, float], ...] = ()
+    trace: tuple[dict[str, Any], ...] = ()
+    analytics: dict[str, Any] = field(default_factory=dict)
+    control_plane_journal: tuple[dict[str, Any], ...] = ()
+    reproduce: str = ""
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Which features the scenario library exercises, and with how many cases."""
+
+    cases_per_feature: dict[str, int]
+    features_without_cases: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ConformanceReport:
+    """The whole report (``conformance-report.yaml``)."""
+
+    implementation: Implementation
+    date: str
+    kit_version: str
+    data_plane: str
+    ext_authz_transport: str
+    profiles: tuple[ProfileReport, ...]
+    cases: tuple[CaseReport, ...]
+    coverage: Coverage
+    duration_s: float
+    interrupted: bool = False
+    command: str = ""
+    api_version: str = API_VERSION
+    kind: str = KIND
+
+    @property
+    def result(self) -> str:
+        """Failure if any claimed feature failed; partial if some core features are not
+        supported; success otherwise."""
+        results = [p.core.result for p in self.profiles] + [
+            p.extended.result for p in self.profiles
+        ]
+        if RESULT_FAILURE in results:
+            return RESULT_FAILURE
+        return RESULT_PARTIAL if RESULT_PARTIAL in results else RESULT_SUCCESS

@@ -1,0 +1,20 @@
+"""The scenario format (pydantic models that also emit the JSON Schema), its loader with
+``file:line`` errors, and the scenario library itself (the ``*.scenario.yaml`` files here)."""
+
+from pathlib import Path
+
+from scenarios.loader import SUFFIX, Problem, ScenarioError, ScenarioFile, load_scenario
+from scenarios.model import Scenario
+
+LIBRARY = Path(__file__).parent
+"""The folder of the bundled scenario library."""
+
+__all__ = [
+    "LIBRARY",
+    "SUFFIX",
+    "Problem",
+    "Scenario",
+    "ScenarioError",
+    "ScenarioFile",
+    "load_scenario",
+]

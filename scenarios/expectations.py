@@ -1,0 +1,88 @@
+"""What a scenario step may expect: of the client's response, of what reached the upstream, and of
+the analytics the control plane received. Pure models; matching lives in ``scenarios.matching``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from scenarios.durations import Duration
+
+Decision = Literal["allowed", "denied", "error"]
+SyncName = Literal["policies", "contracts", "keepalive", "analytics"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TextMatch(_Strict):
+    """A text matcher: exactly one of ``equals``, ``contains``, ``regex``, or ``absent: true``."""
+
+    equals: str | None = None
+    contains: str | None = None
+    regex: str | None = None
+    absent: bool = False
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> TextMatch:
+        rules = [self.equals is not None, self.contains is not None, self.regex is not None]
+        if sum(rules) + int(self.absent) != 1:
+            raise ValueError("give exactly one of equals, contains, regex or absent: true")
+        return self
+
+
+HeaderExpect = str | int | TextMatch | None
+"""A header expectation: a string (exact value), a matcher, or null (the header must be absent)."""
+
+
+class BodyExpect(_Strict):
+    """A body matcher: exact text, a substring, a regex, or a JSON subset."""
+
+    equals: str | None = None
+    contains: str | None = None
+    regex: str | None = None
+    json_subset: Any = Field(None, alias="json")
+    empty: bool | None = None
+
+
+class UpstreamExpect(_Strict):
+    """What the echo upstream must (or must not) have received for this request."""
+
+    received: bool = True
+    method: str | None = None
+    path: str | None = None
+    headers: dict[str, HeaderExpect] = Field(default_factory=dict)
+    body: BodyExpect | None = None
+
+
+class ResponseExpect(_Strict):
+    """What the client must see."""
+
+    status: int | list[int] | None = None
+    decision: Decision | None = None
+    headers: dict[str, HeaderExpect] = Field(default_factory=dict)
+    body: BodyExpect | None = None
+    upstream: UpstreamExpect | None = None
+
+
+class CountExpect(_Strict):
+    """How many matching events: exactly ``count`` or within ``min``..``max``."""
+
+    count: int | None = Field(None, ge=0)
+    min: int | None = Field(None, ge=0)
+    max: int | None = Field(None, ge=0)
+    where: dict[str, Any] = Field(default_factory=dict)
+
+
+class AnalyticsExpect(_Strict):
+    """Events the control plane's analytics ingest must have received, waited for up to
+    ``within`` (or one ``within_sync`` interval of the adapter plus ``slack``)."""
+
+    within: Duration | None = None
+    within_sync: SyncName | None = None
+    slack: Duration = 1.0
+    events: list[CountExpect] = Field(default_factory=list)
+    no_duplicate_events: bool = True

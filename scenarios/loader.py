@@ -1,0 +1,270 @@
+"""Loading scenario files: YAML → validated ``Scenario``, with errors that point at
+``file:line:column``, name the key path and the value, and say what would be accepted."""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from scenarios.model import Scenario
+from scenarios.steps import ACTION_KEYS
+from scenarios.yaml_source import Position, YamlSyntaxError, load_yaml, position_of
+
+SUFFIX = ".scenario.yaml"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with a file."""
+
+    path: Path
+    position: Position | None
+    loc: str
+    message: str
+    hint: str | None = None
+
+    def __str__(self) -> str:
+        where = (
+            f"{self.path}:{self.position.line}:{self.position.column}"
+            if self.position
+            else (str(self.path))
+        )
+        text = f"{where}: {self.loc + ': ' if self.loc else ''}{self.message}"
+        return f"{text}\n  hint: {self.hint}" if self.hint else text
+
+
+class ScenarioError(ValueError):
+    """A scenario file is not valid; ``problems`` lists every issue found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+@dataclass(frozen=True)
+class ScenarioFile:
+    """A validated scenario and where it came from (for ``file:line`` in failures)."""
+
+    path: Path
+    scenario: Scenario
+    step_lines: list[int] = field(default_factory=list)
+    finally_lines: list[int] = field(default_factory=list)
+
+    def step_location(self, index: int, *, in_finally: bool = False) -> str:
+        lines = self.finally_lines if in_finally else self.step_lines
+        line = lines[index] if index < len(lines) else 1
+        return f"{self.path}:{line}"
+
+
+def load_scenario(path: Path) -> ScenarioFile:
+    """Read and validate one scenario file; raises ``ScenarioError`` for any problem."""
+    path = Path(path)
+    try:
+        data = load_yaml(path)
+    except YamlSyntaxError as exc:
+        raise ScenarioError(
+            [Problem(path, exc.position, "", f"not valid YAML: {exc.problem}")]
+        ) from exc
+    except OSError as exc:
+        raise ScenarioError(
+            [Problem(path, None, "", f"cannot read the file: {exc.strerror}")]
+        ) from exc
+    if not isinstance(data, dict):
+        raise ScenarioError(
+            [Problem(path, Position(1, 1), "", f"expected a mapping at the top, got {_kind(data)}")]
+        )
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(problems_from(path, data, exc)) from None
+    problems = _cross_checks(path, scenario)
+    if problems:
+        raise ScenarioError(problems)
+    return ScenarioFile(
+        path,
+        scenario,
+        [_line(path, ("steps", i)) for i in range(len(scenario.steps))],
+        [_line(path, ("finally", i)) for i in range(len(scenario.finally_steps))],
+    )
+
+
+def _line(path: Path, loc: tuple[str | int, ...]) -> int:
+    pos = position_of(path, loc)
+    return pos.line if pos else 1
+
+
+def _cross_checks(path: Path, scenario: Scenario) -> list[Problem]:
+    problems: list[Problem] = []
+    expected = path.name.removesuffix(SUFFIX)
+    if path.name.endswith(SUFFIX) and scenario.name != expected:
+        problems.append(
+            Problem(
+                path,
+                position_of(path, ("name",)),
+                "name",
+                f"must equal the file name stem {expected!r}, got {scenario.name!r}",
+                f"rename the file or set name: {expected}",
+            )
+        )
+    return problems
+
+
+def problems_from(
+    path: Path, data: Any, exc: ValidationError, *, root: type[BaseModel] = Scenario
+) -> list[Problem]:
+    """Turn pydantic errors into positioned problems (used for scenarios and profiles)."""
+    problems = []
+    for error in exc.errors():
+        loc = _clean_loc(error["loc"])
+        where = dotted(loc)
+        kind = error["type"]
+        if kind == "extra_forbidden":
+            allowed = _allowed_keys(root, loc[:-1])
+            close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+            guess = f" (did you mean {close[0]!r}?)" if close else ""
+            problems.append(
+                Problem(
+                    path,
+                    position_of(path, loc),
+                    where,
+                    f"unknown key {loc[-1]!r}{guess}",
+                    f"allowed keys here: {', '.join(allowed)}" if allowed else None,
+                )
+            )
+        elif kind == "union_tag_not_found" or kind == "union_tag_invalid":
+            value = _value_at(data, loc)
+            keys = sorted(value) if isinstance(value, dict) else value
+            problems.append(
+                Problem(
+                    path,
+                    position_of(path, loc),
+                    where,
+                    f"a step needs exactly one action key, got {keys!r}",
+                    f"use one of: {', '.join(ACTION_KEYS)} (plus an optional name)",
+                )
+            )
+        elif kind == "missing":
+            problems.append(
+                Problem(
+                    path,
+                    position_of(path, loc),
+                    where,
+                    "required key is missing",
+                    f"add {loc[-1]}: ..." if loc else None,
+                )
+            )
+        else:
+            value = _value_at(data, loc)
+            message = error["msg"].removeprefix("Value error, ")
+            problems.append(
+                Problem(path, position_of(path, loc), where, f"{message} (got {value!r})")
+            )
+    return problems
+
+
+def _clean_loc(loc: tuple[Any, ...]) -> tuple[str | int, ...]:
+    # A discriminated union puts its tag into the loc: ("steps", 0, "request", "request", ...).
+    # Drop the tag (the key right after a step index) so the loc is the YAML path again.
+    out: list[str | int] = []
+    for i, part in enumerate(loc):
+        is_tag = (
+            isinstance(part, str)
+            and part in ACTION_KEYS
+            and i >= 2
+            and isinstance(loc[i - 1], int)
+            and loc[i - 2] in ("steps", "finally")
+        )
+        if is_tag or (isinstance(part, str) and "[" in part):
+            continue
+        out.append(part)
+    return tuple(out)
+
+
+def dotted(loc: tuple[str | int, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+def _value_at(data: Any, loc: tuple[str | int, ...]) -> Any:
+    for part in loc:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def _allowed_keys(root: type[BaseModel], loc: tuple[str | int, ...]) -> list[str]:
+    """Field names of the model that validates the mapping at ``loc``."""
+    model: Any = root
+    for part in loc:
+        model = _step_into(model, part)
+        if model is None:
+            return []
+    model = _unwrap_model(model, None)
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return [f.alias or name for name, f in model.model_fields.items()]
+    return []
+
+
+def _step_into(tp: Any, part: str | int) -> Any:
+    tp = _unwrap_model(tp, part)
+    if isinstance(part, int):
+        args = typing.get_args(tp)
+        return args[0] if args else None
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        for name, info in tp.model_fields.items():
+            if part in (name, info.alias):
+                return info.annotation
+        return None
+    if typing.get_origin(tp) is dict:
+        return typing.get_args(tp)[1]
+    return None
+
+
+def _unwrap_model(tp: Any, next_key: str | int | None) -> Any:
+    """Strip Annotated/Optional/unions down to the member that can hold ``next_key``."""
+    while True:
+        origin = typing.get_origin(tp)
+        if origin is typing.Annotated:
+            tp = typing.get_args(tp)[0]
+            continue
+        if origin in (typing.Union, types.UnionType):
+            members = [a for a in typing.get_args(tp) if a is not type(None)]
+            members = [
+                typing.get_args(m)[0] if typing.get_origin(m) is typing.Annotated else m
+                for m in members
+            ]
+            chosen = None
+            for member in members:
+                if (isinstance(next_key, int) and typing.get_origin(member) is list) or (
+                    isinstance(member, type)
+                    and issubclass(member, BaseModel)
+                    and (
+                        next_key is None
+                        or any(next_key in (n, f.alias) for n, f in member.model_fields.items())
+                    )
+                ):
+                    chosen = member
+                if chosen is not None:
+                    break
+            if chosen is None:
+                chosen = next(
+                    (m for m in members if isinstance(m, type) and issubclass(m, BaseModel)),
+                    members[0] if members else None,
+                )
+            tp = chosen
+            continue
+        return tp
+
+
+def _kind(value: Any) -> str:
+    return "nothing (an empty file)" if value is None else type(value).__name__

@@ -1,0 +1,55 @@
+"""The scenario: one file, one flow. Top-level keys and the settings a scenario asks of the
+adapter and the data plane."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from scenarios.control_plane import ControlPlaneSpec
+from scenarios.durations import Duration
+from scenarios.steps import Step
+
+
+class AdapterNeeds(BaseModel):
+    """Adapter settings the scenario needs (short sync intervals make sync lag testable live).
+    Unset values keep the profile's defaults."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    policies_interval: Duration | None = None
+    contracts_interval: Duration | None = None
+    keepalive_interval: Duration | None = None
+    analytics_interval: Duration | None = None
+    analytics_batch_size: int | None = Field(None, ge=1)
+    gatekeeper: Literal["strict", "flexible", "disabled"] | None = None
+
+
+class DataPlaneNeeds(BaseModel):
+    """Envoy ext_authz settings the scenario needs; unset values keep the profile's."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    timeout: Duration | None = None
+    failure_mode_allow: bool | None = None
+    status_on_error: int | None = None
+
+
+class Scenario(BaseModel):
+    """One conformance case: seeded control-plane state, then steps."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    name: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9-]*$", description="Stable id; equals the file stem"
+    )
+    description: str = Field(min_length=1, description="One sentence, copied into reports")
+    features: list[str] = Field(min_length=1)
+    provisional: bool = False
+    seed: int = 0
+    adapter: AdapterNeeds = AdapterNeeds()
+    data_plane: DataPlaneNeeds = DataPlaneNeeds()
+    control_plane: ControlPlaneSpec = ControlPlaneSpec()
+    steps: list[Step] = Field(min_length=1)
+    finally_steps: list[Step] = Field(default_factory=list, alias="finally")

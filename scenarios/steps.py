@@ -1,0 +1,220 @@
+"""Scenario steps: requests, control-plane changes, waits, ``eventually`` blocks and analytics
+checks. A step is a mapping with an optional ``name`` and exactly one action key.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+
+from scenarios.control_plane import ApplicationSpec, LimitSpec, Pointcut
+from scenarios.durations import Duration
+from scenarios.expectations import AnalyticsExpect, ResponseExpect, SyncName
+
+ACTION_KEYS = ("request", "control_plane", "wait", "eventually", "analytics")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class RequestSpec(_Strict):
+    """One client request, sent through the data plane to the API's bound service."""
+
+    api: str | None = Field(None, description="API key; its first bound service is the authority")
+    authority: str | None = None
+    method: str = "GET"
+    path: str = "/"
+    headers: dict[str, str | list[str]] = Field(default_factory=dict)
+    body: str | None = None
+    json_body: Any = Field(None, alias="json")
+    source_ip: str = "127.0.0.1"
+
+
+class RequestStep(_Strict):
+    """Send a request (``repeat`` times, ``concurrency`` at once) and check each response."""
+
+    name: str | None = None
+    request: RequestSpec
+    expect: ResponseExpect | None = None
+    repeat: int = Field(1, ge=1, le=100_000)
+    concurrency: int = Field(1, ge=1, le=1_000)
+    capture: dict[str, str] = Field(default_factory=dict)
+
+
+class ContractRef(_Strict):
+    """A contract named by its application and API keys."""
+
+    application: str
+    api: str
+
+
+class NewContract(ContractRef):
+    """A contract to create; it is approved at once unless its tier needs manual approval."""
+
+    tier: str | None = None
+
+
+class NewPolicy(_Strict):
+    """A policy to apply to an API while the scenario runs."""
+
+    api: str
+    key: str | None = None
+    asset_id: str
+    asset_version: str | None = None
+    configuration: dict[str, Any] = Field(default_factory=dict)
+    disabled: bool = False
+    order: int | None = None
+    pointcut: list[Pointcut] | None = None
+
+
+class PolicyRef(_Strict):
+    """A policy named ``<api key>/<policy key>``."""
+
+    policy: str
+
+
+class PolicyEdit(PolicyRef):
+    """New configuration, pointcut or order for an applied policy."""
+
+    configuration: dict[str, Any] | None = None
+    pointcut: list[Pointcut] | None = None
+    order: int | None = None
+
+
+class TierEdit(_Strict):
+    """New limits for a tier named ``<api key>/<tier key>``."""
+
+    tier: str
+    limits: list[LimitSpec]
+
+
+class ServiceBinding(_Strict):
+    """Bind a mesh service to an API (by key), as service discovery does."""
+
+    service: str
+    api: str
+
+
+class ControlPlaneChange(_Strict):
+    """Exactly one change to the control plane, made the way API Manager would make it."""
+
+    revoke_contract: ContractRef | None = None
+    approve_contract: ContractRef | None = None
+    reject_contract: ContractRef | None = None
+    delete_contract: ContractRef | None = None
+    create_contract: NewContract | None = None
+    apply_policy: NewPolicy | None = None
+    edit_policy: PolicyEdit | None = None
+    disable_policy: PolicyRef | None = None
+    enable_policy: PolicyRef | None = None
+    remove_policy: PolicyRef | None = None
+    edit_tier: TierEdit | None = None
+    create_application: ApplicationSpec | None = None
+    bind_service: ServiceBinding | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ControlPlaneChange:
+        given = [name for name in type(self).model_fields if getattr(self, name) is not None]
+        if len(given) != 1:
+            allowed = ", ".join(type(self).model_fields)
+            raise ValueError(f"give exactly one change (got {len(given)}); one of: {allowed}")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(n for n in type(self).model_fields if getattr(self, n) is not None)
+
+    @property
+    def argument(self) -> BaseModel:
+        value = getattr(self, self.kind)
+        assert isinstance(value, BaseModel)
+        return value
+
+
+class ControlPlaneStep(_Strict):
+    """Change the control plane."""
+
+    name: str | None = None
+    control_plane: ControlPlaneChange
+
+
+class WaitSpec(_Strict):
+    """Wait a fixed ``duration``, or ``intervals`` of one of the adapter's sync loops."""
+
+    duration: Duration | None = None
+    sync: SyncName | None = None
+    intervals: float = Field(1.0, gt=0)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> WaitSpec:
+        if (self.duration is None) == (self.sync is None):
+            raise ValueError("give exactly one of duration (e.g. 2s) or sync (e.g. contracts)")
+        return self
+
+
+class WaitStep(_Strict):
+    """Let time pass."""
+
+    name: str | None = None
+    wait: WaitSpec
+
+
+class EventuallySpec(_Strict):
+    """Repeat ``steps`` every ``every`` until they pass ``consecutive`` times in a row, failing
+    after ``within`` (or one ``within_sync`` interval plus ``slack``). The time it took is
+    recorded as the time to consistency."""
+
+    within: Duration | None = None
+    within_sync: SyncName | None = None
+    slack: Duration = 1.0
+    every: Duration = 0.05
+    consecutive: int = Field(3, ge=1)
+    steps: list[RequestStep] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _deadline(self) -> EventuallySpec:
+        if (self.within is None) == (self.within_sync is None):
+            raise ValueError("give exactly one of within (e.g. 5s) or within_sync (e.g. contracts)")
+        return self
+
+
+class EventuallyStep(_Strict):
+    """Wait for the system to converge."""
+
+    name: str | None = None
+    eventually: EventuallySpec
+
+
+class AnalyticsStep(_Strict):
+    """Check the analytics events the control plane received."""
+
+    name: str | None = None
+    analytics: AnalyticsExpect
+
+
+def _step_kind(value: Any) -> str | None:
+    if isinstance(value, dict):
+        for key in ACTION_KEYS:
+            if key in value:
+                return key
+        return None
+    if isinstance(value, BaseModel):
+        for key in ACTION_KEYS:
+            if hasattr(value, key):
+                return key
+    return None
+
+
+Step = Annotated[
+    Annotated[RequestStep, Tag("request")]
+    | Annotated[ControlPlaneStep, Tag("control_plane")]
+    | Annotated[WaitStep, Tag("wait")]
+    | Annotated[EventuallyStep, Tag("eventually")]
+    | Annotated[AnalyticsStep, Tag("analytics")],
+    Discriminator(_step_kind),
+]
+"""Any step; which one is decided by its action key."""
+
+StepKind = Literal["request", "control_plane", "wait", "eventually", "analytics"]

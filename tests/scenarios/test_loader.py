@@ -1,0 +1,111 @@
+"""Scenario loading: valid files load, and every kind of mistake is reported with file:line:column,
+the key path, the value and a hint, never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from scenarios import LIBRARY, SUFFIX, ScenarioError, load_scenario
+from scenarios.steps import EventuallyStep, RequestStep
+
+VALID = """\
+name: sample
+description: A sample scenario.
+features: [client-id-enforcement]
+control_plane:
+  apis: [{key: orders}]
+steps:
+  - name: one request
+    request: {api: orders, path: /x}
+    expect: {status: 200}
+  - eventually:
+      within: 2s
+      steps:
+        - request: {api: orders}
+          expect: {status: [200, 204]}
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "sample.scenario.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def problems(tmp_path: Path, text: str, name: str = "sample.scenario.yaml") -> str:
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(write(tmp_path, text, name))
+    return str(info.value)
+
+
+def test_valid_file_loads_with_step_lines(tmp_path: Path) -> None:
+    source = load_scenario(write(tmp_path, VALID))
+    assert source.scenario.name == "sample"
+    assert isinstance(source.scenario.steps[0], RequestStep)
+    assert isinstance(source.scenario.steps[1], EventuallyStep)
+    assert source.scenario.steps[1].eventually.within == 2.0
+    assert source.step_lines == [7, 10]
+    assert source.step_location(1).endswith("sample.scenario.yaml:10")
+
+
+def test_typo_in_key_names_line_key_and_allowed_keys(tmp_path: Path) -> None:
+    text = problems(tmp_path, VALID.replace("path: /x", "pathh: /x"))
+    assert "sample.scenario.yaml:8:" in text
+    assert "steps[0].request.pathh: unknown key 'pathh' (did you mean 'path'?)" in text
+    assert "allowed keys here: api, authority, method, path" in text
+
+
+def test_top_level_typo(tmp_path: Path) -> None:
+    text = problems(tmp_path, VALID.replace("features:", "featurez:"))
+    assert ":3:1: featurez: unknown key 'featurez' (did you mean 'features'?)" in text
+    assert "features: required key is missing" in text
+
+
+def test_step_without_action_key(tmp_path: Path) -> None:
+    text = problems(tmp_path, VALID.replace("    request: {api: orders, path: /x}", "    requst: {}"))
+    assert "steps[0]: a step needs exactly one action key, got ['expect', 'name', 'requst']" in text
+    assert "use one of: request, control_plane, wait, eventually, analytics" in text
+
+
+def test_bad_value_names_value(tmp_path: Path) -> None:
+    text = problems(tmp_path, VALID.replace("within: 2s", "within: two seconds"))
+    assert "steps[1].eventually.within" in text
+    assert "expected a duration such as 500ms, 2s or 1m" in text
+    assert "'two seconds'" in text
+
+
+def test_name_must_match_file_stem(tmp_path: Path) -> None:
+    text = problems(tmp_path, VALID, name="other.scenario.yaml")
+    assert "name: must equal the file name stem 'other', got 'sample'" in text
+
+
+def test_not_yaml(tmp_path: Path) -> None:
+    text = problems(tmp_path, "name: [unclosed\n")
+    assert "sample.scenario.yaml:2:1: not valid YAML" in text
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    assert "expected a mapping at the top, got nothing" in problems(tmp_path, "")
+
+
+def test_yaml_anchors_work(tmp_path: Path) -> None:
+    text = VALID.replace("request: {api: orders, path: /x}", "request: &r {api: orders, path: /x}")
+    text = text.replace("        - request: {api: orders}", "        - request: *r")
+    source = load_scenario(write(tmp_path, text))
+    inner = source.scenario.steps[1]
+    assert isinstance(inner, EventuallyStep)
+    assert inner.eventually.steps[0].request.path == "/x"
+
+
+def test_control_plane_change_needs_exactly_one(tmp_path: Path) -> None:
+    text = VALID + "  - control_plane: {}\n"
+    assert "give exactly one change (got 0)" in problems(tmp_path, text)
+
+
+@pytest.mark.parametrize("path", sorted(LIBRARY.rglob(f"*{SUFFIX}")), ids=lambda p: p.stem)
+def test_library_scenarios_load(path: Path) -> None:
+    source = load_scenario(path)
+    assert source.scenario.description.endswith(".")
+    assert path.read_text().startswith("# yaml-language-server: $schema=")
