@@ -44,6 +44,7 @@ class ScenarioItem(pytest.Item):
     def __init__(self, *, source: ScenarioFile, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.source = source
+        self.asm_result: ScenarioResult | None = None
         for feature in source.scenario.features:
             self.add_marker(pytest.mark.asm_feature(feature))
 
@@ -53,16 +54,14 @@ class ScenarioItem(pytest.Item):
 
     def _skip(self, outcome: Outcome, reason: str) -> None:
         scenario = self.source.scenario
-        self.conformance.results.append(
-            ScenarioResult(
-                name=scenario.name,
-                path=str(self.source.path),
-                description=scenario.description,
-                features=list(scenario.features),
-                outcome=outcome,
-                seed=scenario.seed,
-                reason=reason,
-            )
+        self.asm_result = ScenarioResult(
+            name=scenario.name,
+            path=str(self.source.path),
+            description=scenario.description,
+            features=list(scenario.features),
+            outcome=outcome,
+            seed=scenario.seed,
+            reason=reason,
         )
         pytest.skip(f"{outcome.value}: {reason}")
 
@@ -93,7 +92,7 @@ class ScenarioItem(pytest.Item):
                 outcome=Outcome.FAILED,
                 error=str(exc),
             )
-        session.results.append(result)
+        self.asm_result = result
         if result.outcome == Outcome.FAILED:
             raise ScenarioFailed(result)
 

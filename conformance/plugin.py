@@ -74,7 +74,9 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     if adapter:
         options.adapter = Path(adapter)
-    config.stash[SESSION_KEY] = ConformanceSession(options)
+    session = ConformanceSession(options)
+    config.stash[SESSION_KEY] = session
+    config.pluginmanager.register(session, "asmkit-session")
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Any:
@@ -90,22 +92,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     from conformance.session import SESSION_KEY
     from scenarios.loader import ScenarioError
 
-    session = config.stash[SESSION_KEY]
-    session.library = [
-        (i.source.scenario.name, list(i.source.scenario.features))
-        for i in items
-        if isinstance(i, ScenarioItem)
-    ]
-    if session.library:
+    if any(isinstance(i, ScenarioItem) for i in items):
         try:
-            session.profile  # noqa: B018 - validate the profile once, before any scenario runs
+            config.stash[SESSION_KEY].profile  # noqa: B018 - validate once, before any scenario
         except ScenarioError as exc:
             raise pytest.UsageError(f"invalid adapter profile:\n{exc}") from None
 
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    from conformance.session import SESSION_KEY
-
-    conformance = session.config.stash.get(SESSION_KEY, None)
-    if conformance is not None:
-        conformance.finish(interrupted=exitstatus == pytest.ExitCode.INTERRUPTED)
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    result = getattr(item, "asm_result", None)
+    if report.when == "call" and result is not None:
+        report.user_properties.append(("asmkit_result", result.to_dict()))
+    return report

@@ -106,13 +106,11 @@ def build_report(
     duration_s: float,
     interrupted: bool,
     command: list[str],
-    library: list[tuple[str, list[str]]],
 ) -> ConformanceReport:
-    """``library`` is every collected scenario's (name, features), for coverage."""
     claimed = set(profile.features.supported) - set(profile.features.exempt)
     per_feature: dict[str, int] = {f.value: 0 for f in Feature}
-    for _, features in library:
-        for feature in features:
+    for result in results:
+        for feature in result.features:
             per_feature[feature] = per_feature.get(feature, 0) + 1
     base = [part for part in command if not part.startswith("-k")]
     cases = tuple(

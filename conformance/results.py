@@ -3,7 +3,7 @@ timestamped trace of the flow, time-to-consistency measurements and the analytic
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -80,3 +80,21 @@ class ScenarioResult:
     journal: list[dict[str, Any]] = field(default_factory=list)
     attempts: int = 1
     reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (sent from pytest-xdist workers to the controller with the test report)."""
+        data = asdict(self)
+        data["outcome"] = self.outcome.value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ScenarioResult:
+        data = dict(data)
+        failure = data.pop("failure")
+        result = cls(**{**data, "outcome": Outcome(data["outcome"])})
+        result.trace = [TraceEntry(**t) for t in data["trace"]]
+        result.consistency = [Consistency(**c) for c in data["consistency"]]
+        if failure is not None:
+            mismatches = tuple(Mismatch(**m) for m in failure.pop("mismatches"))
+            result.failure = StepFailure(**failure, mismatches=mismatches)
+        return result

@@ -40,7 +40,6 @@ class ConformanceSession:
     def __init__(self, options: RunOptions) -> None:
         self.options = options
         self.results: list[ScenarioResult] = []
-        self.library: list[tuple[str, list[str]]] = []
         self.started = time.monotonic()
         self._profile: AdapterProfile | None = None
         self.report: ConformanceReport | None = None
@@ -74,8 +73,24 @@ class ConformanceSession:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
+    # pytest hooks (the session is registered as a plugin by conformance.plugin)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Gather results where reports arrive: the only process, or the xdist controller."""
+        if report.when != "call":
+            return
+        for name, value in report.user_properties:
+            if name == "asmkit_result" and isinstance(value, dict):
+                self.results.append(ScenarioResult.from_dict(value))
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if hasattr(session.config, "workerinput"):
+            return  # an xdist worker: the controller writes the report
+        self.finish(interrupted=exitstatus == pytest.ExitCode.INTERRUPTED)
+
     def finish(self, *, interrupted: bool) -> None:
-        if self.options.report_dir is None or (self._profile is None and not self.results):
+        """Write the reports (if a report folder was given and anything ran)."""
+        if self.options.report_dir is None or not self.results:
             return
         report = build_report(
             self.profile,
@@ -84,7 +99,6 @@ class ConformanceSession:
             duration_s=time.monotonic() - self.started,
             interrupted=interrupted,
             command=self.options.command or [sys.argv[0], *sys.argv[1:]],
-            library=self.library,
         )
         paths = report_paths(self.options.report_dir)
         write_yaml(report, paths["yaml"])

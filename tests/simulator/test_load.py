@@ -1,0 +1,104 @@
+"""Load mode: open arrivals without coordinated omission, closed loops, bounds."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from simulator import ClientRequest
+from simulator.load import closed_loop, open_loop, percentile, plane_sender
+from tests.simulator.helpers import AUTHORITY, run, stack
+
+
+def test_percentile_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 50) == 50.0
+    assert percentile(values, 99) == 99.0
+    assert percentile(values, 100) == 100.0
+    assert percentile([], 50) == 0.0
+
+
+def test_open_loop_counts_queueing_from_intended_time() -> None:
+    async def main() -> None:
+        lock = asyncio.Lock()
+
+        async def slow(i: int) -> int:  # a server that handles one request at a time, 20 ms each
+            async with lock:
+                await asyncio.sleep(0.02)
+            return 200
+
+        res = await open_loop(slow, rate=200, count=20, duration_s=5)
+        summary = res.summary()
+        assert (res.sent, res.completed, res.errors) == (20, 20, 0)
+        # arrivals every 5 ms but service 20 ms: the last waits ~20*20 - 19*5 = 305 ms
+        assert summary["max_ms"] > 250
+        assert summary["p50_ms"] > 100
+
+    run(main())
+
+
+def test_open_loop_bounded_by_time_and_count() -> None:
+    async def main() -> None:
+        async def fast(i: int) -> None:
+            return None
+
+        res = await open_loop(fast, rate=100, count=1000, duration_s=0.1)
+        assert 9 <= res.sent <= 12 and res.completed == res.sent
+        res = await open_loop(fast, rate=10_000, count=5, duration_s=10)
+        assert res.sent == 5
+
+    run(main())
+
+
+def test_closed_loop_and_errors() -> None:
+    async def main() -> None:
+        async def flaky(i: int) -> int:
+            await asyncio.sleep(0)
+            if i % 10 == 0:
+                raise ConnectionError("boom")
+            return 200
+
+        res = await closed_loop(flaky, concurrency=4, count=50, duration_s=5)
+        assert (res.sent, res.completed, res.errors) == (50, 45, 5)
+        assert res.outcomes["ConnectionError"] == 5
+
+    run(main())
+
+
+def test_unfinished_requests_are_errors() -> None:
+    async def main() -> None:
+        async def hang(i: int) -> None:
+            await asyncio.sleep(10)
+
+        res = await open_loop(hang, rate=100, count=3, duration_s=1, drain_s=0.05)
+        assert res.errors == 3 and res.outcomes["unfinished"] == 3
+
+    run(main())
+
+
+def test_bad_bounds_are_clear_errors() -> None:
+    async def noop(i: int) -> None:
+        return None
+
+    with pytest.raises(ValueError, match="count=0"):
+        asyncio.run(open_loop(noop, rate=1, count=0, duration_s=1))
+    with pytest.raises(ValueError, match="rate=0"):
+        asyncio.run(open_loop(noop, rate=0, count=1, duration_s=1))
+    with pytest.raises(ValueError, match="concurrency=0"):
+        asyncio.run(closed_loop(noop, concurrency=0, count=1, duration_s=1))
+
+
+def test_load_through_the_simulated_envoy() -> None:
+    async def main() -> None:
+        async with stack() as st:
+            send = plane_sender(
+                st.envoy, lambda i: ClientRequest(path=f"/o/{i}", authority=AUTHORITY)
+            )
+            res = await closed_loop(send, concurrency=8, count=200, duration_s=10)
+            assert res.completed == 200 and res.errors == 0
+            assert res.outcomes == {"200 allowed": 200}
+            assert res.throughput > 100
+            assert len(st.echo.received) == 200
+
+    run(main())

@@ -1,0 +1,50 @@
+"""The rooms keep their import direction (DESIGN.md): the fake control plane and the reference
+adapter share nothing but the clock; reports and scenarios import nothing of ours; only
+conformance, the CLI and the benchmarks may use everything."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+OURS = {"asmkit", "fake_anypoint", "reference_adapter", "simulator", "scenarios", "conformance",
+        "reports", "benchmarks"}
+SHARED_LEAF = {"asmkit.clock"}
+
+ALLOWED: dict[str, set[str]] = {
+    "fake_anypoint": {"fake_anypoint"},
+    "reference_adapter": {"reference_adapter"},
+    "simulator": {"simulator", "reference_adapter", "scenarios"},
+    "scenarios": {"scenarios"},
+    "reports": {"reports"},
+}
+
+
+def imports_of(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+@pytest.mark.parametrize("room", sorted(ALLOWED))
+def test_room_imports_only_what_it_may(room: str) -> None:
+    offenders = []
+    for path in sorted((ROOT / room).rglob("*.py")):
+        for module in imports_of(path):
+            top = module.split(".")[0]
+            if top not in OURS or module in SHARED_LEAF or top in ALLOWED[room]:
+                continue
+            offenders.append(f"{path.relative_to(ROOT)} imports {module}")
+    assert offenders == []
+
+
+def test_clock_is_a_leaf() -> None:
+    assert not {m.split(".")[0] for m in imports_of(ROOT / "asmkit" / "clock.py")} & OURS
