@@ -15,11 +15,13 @@ from conformance.results import Consistency, Outcome, ScenarioResult, StepFailur
 from conformance.stack import Stack, StackError, bring_up
 from conformance.variables import VariableError, Variables
 from conformance.waits import check_analytics
+from fake_anypoint import Fault
 from scenarios.loader import ScenarioFile
 from scenarios.steps import (
     AnalyticsStep,
     ControlPlaneStep,
     EventuallyStep,
+    FaultStep,
     RequestSpec,
     RequestStep,
     Step,
@@ -81,8 +83,36 @@ class ScenarioRun:
             await self.run_wait(step)
         elif isinstance(step, EventuallyStep):
             await self.run_eventually(step, name)
+        elif isinstance(step, FaultStep):
+            self.run_fault(step)
         else:
             await self.run_analytics(step)
+
+    def run_fault(self, step: FaultStep) -> None:
+        spec = step.fault
+        state = self.stack.state
+        if spec.clear:
+            state.clear_faults()
+            self.note("fault", "all faults cleared")
+            return
+        now = state.clock.now()
+        start = now + spec.after
+        fault = Fault(
+            group=spec.group or "*",
+            name=spec.name,
+            status=spec.status,
+            latency_s=spec.latency,
+            jitter_s=spec.jitter,
+            first_n=spec.first_n,
+            start=start,
+            end=start + spec.lasting if spec.lasting is not None else None,
+            drop=spec.drop,
+            malformed=spec.malformed,
+            probability=spec.probability,
+        )
+        state.add_fault(fault)
+        window = f" for {spec.lasting:g}s" if spec.lasting is not None else ""
+        self.note("fault", f"{fault.name} on {fault.group}{window}", group=fault.group)
 
     def run_control_plane(self, step: ControlPlaneStep) -> None:
         change = step.control_plane
@@ -230,7 +260,9 @@ async def run_scenario(
     )
     started = time.monotonic()
     try:
-        stack = await bring_up(scenario, profile, log_dir=log_dir)
+        stack = await bring_up(
+            scenario, profile, log_dir=log_dir, wait_ready=scenario.adapter.wait_ready
+        )
     except Exception as exc:  # the adapter under test may fail in any way: report it
         result.outcome = Outcome.FAILED
         result.error = f"the stack did not come up: {exc}"
@@ -269,6 +301,8 @@ def _default_name(step: Step) -> str:
         return "wait"
     if isinstance(step, EventuallyStep):
         return "eventually"
+    if isinstance(step, FaultStep):
+        return "fault"
     return "analytics"
 
 

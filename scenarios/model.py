@@ -24,6 +24,11 @@ class AdapterNeeds(BaseModel):
     analytics_interval: Duration | None = None
     analytics_batch_size: int | None = Field(None, ge=1)
     gatekeeper: Literal["strict", "flexible", "disabled"] | None = None
+    wait_ready: bool = Field(
+        True,
+        description="Wait for the adapter's first sync before the first step (false to "
+        "observe the gatekeeper)",
+    )
 
 
 class DataPlaneNeeds(BaseModel):

@@ -12,7 +12,7 @@ from scenarios.control_plane import ApplicationSpec, LimitSpec, Pointcut
 from scenarios.durations import Duration
 from scenarios.expectations import AnalyticsExpect, ResponseExpect, SyncName
 
-ACTION_KEYS = ("request", "control_plane", "wait", "eventually", "analytics")
+ACTION_KEYS = ("request", "control_plane", "wait", "eventually", "analytics", "fault")
 
 
 class _Strict(BaseModel):
@@ -194,6 +194,47 @@ class AnalyticsStep(_Strict):
     analytics: AnalyticsExpect
 
 
+FaultGroup = Literal["auth", "apis", "policies", "contracts", "keepalive", "analytics", "*"]
+
+
+class FaultSpec(_Strict):
+    """A fault on the control plane's endpoints for the adapter, from ``after`` for ``lasting``
+    (both from now; without ``lasting`` it stays until cleared). ``clear: true`` removes all."""
+
+    group: FaultGroup | None = None
+    status: int | None = Field(None, ge=400, le=599)
+    drop: bool = False
+    malformed: bool = False
+    latency: Duration = 0.0
+    jitter: Duration = 0.0
+    first_n: int | None = Field(None, ge=1)
+    probability: float = Field(1.0, gt=0, le=1)
+    after: Duration = 0.0
+    lasting: Duration | None = None
+    name: str = ""
+    clear: bool = False
+
+    @model_validator(mode="after")
+    def _what(self) -> FaultSpec:
+        if self.clear:
+            return self
+        if self.group is None:
+            raise ValueError(
+                "name the endpoint group: auth, apis, policies, contracts, "
+                "keepalive, analytics or *"
+            )
+        if self.status is None and not self.drop and not self.malformed and not self.latency:
+            raise ValueError("say what the fault does: status, drop, malformed or latency")
+        return self
+
+
+class FaultStep(_Strict):
+    """Inject (or clear) a control-plane fault."""
+
+    name: str | None = None
+    fault: FaultSpec
+
+
 def _step_kind(value: Any) -> str | None:
     if isinstance(value, dict):
         for key in ACTION_KEYS:
@@ -212,9 +253,10 @@ Step = Annotated[
     | Annotated[ControlPlaneStep, Tag("control_plane")]
     | Annotated[WaitStep, Tag("wait")]
     | Annotated[EventuallyStep, Tag("eventually")]
-    | Annotated[AnalyticsStep, Tag("analytics")],
+    | Annotated[AnalyticsStep, Tag("analytics")]
+    | Annotated[FaultStep, Tag("fault")],
     Discriminator(_step_kind),
 ]
 """Any step; which one is decided by its action key."""
 
-StepKind = Literal["request", "control_plane", "wait", "eventually", "analytics"]
+StepKind = Literal["request", "control_plane", "wait", "eventually", "analytics", "fault"]
