@@ -81,7 +81,12 @@ class ScenarioItem(pytest.Item):
             self._skip(Outcome.PROVISIONAL, "provisional scenario")
         try:
             result = asyncio.run(
-                run_scenario(self.source, session.profile, log_dir=session.log_dir())
+                run_scenario(
+                    self.source,
+                    session.profile,
+                    log_dir=session.log_dir(),
+                    data_plane=options.data_plane,
+                )
             )
         except AdapterError as exc:
             result = ScenarioResult(

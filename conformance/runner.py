@@ -10,12 +10,12 @@ from typing import Any
 
 from conformance.checks import Mismatch, check_response
 from conformance.control_plane_steps import apply_change, seed_variables
+from conformance.faults import apply_fault
 from conformance.profile import AdapterProfile
 from conformance.results import Consistency, Outcome, ScenarioResult, StepFailure, TraceEntry
 from conformance.stack import Stack, StackError, bring_up
 from conformance.variables import VariableError, Variables
 from conformance.waits import check_analytics
-from fake_anypoint import Fault
 from scenarios.loader import ScenarioFile
 from scenarios.steps import (
     AnalyticsStep,
@@ -89,30 +89,7 @@ class ScenarioRun:
             await self.run_analytics(step)
 
     def run_fault(self, step: FaultStep) -> None:
-        spec = step.fault
-        state = self.stack.state
-        if spec.clear:
-            state.clear_faults()
-            self.note("fault", "all faults cleared")
-            return
-        now = state.clock.now()
-        start = now + spec.after
-        fault = Fault(
-            group=spec.group or "*",
-            name=spec.name,
-            status=spec.status,
-            latency_s=spec.latency,
-            jitter_s=spec.jitter,
-            first_n=spec.first_n,
-            start=start,
-            end=start + spec.lasting if spec.lasting is not None else None,
-            drop=spec.drop,
-            malformed=spec.malformed,
-            probability=spec.probability,
-        )
-        state.add_fault(fault)
-        window = f" for {spec.lasting:g}s" if spec.lasting is not None else ""
-        self.note("fault", f"{fault.name} on {fault.group}{window}", group=fault.group)
+        self.note("fault", apply_fault(self.stack.state, step.fault))
 
     def run_control_plane(self, step: ControlPlaneStep) -> None:
         change = step.control_plane
@@ -247,7 +224,11 @@ class ScenarioRun:
 
 
 async def run_scenario(
-    source: ScenarioFile, profile: AdapterProfile, *, log_dir: Path | None = None
+    source: ScenarioFile,
+    profile: AdapterProfile,
+    *,
+    log_dir: Path | None = None,
+    data_plane: str = "simulated",
 ) -> ScenarioResult:
     """Run ``source`` against a fresh stack for ``profile``; never raises for scenario failures."""
     scenario = source.scenario
@@ -261,7 +242,11 @@ async def run_scenario(
     started = time.monotonic()
     try:
         stack = await bring_up(
-            scenario, profile, log_dir=log_dir, wait_ready=scenario.adapter.wait_ready
+            scenario,
+            profile,
+            log_dir=log_dir,
+            wait_ready=scenario.adapter.wait_ready,
+            data_plane=data_plane,
         )
     except Exception as exc:  # the adapter under test may fail in any way: report it
         result.outcome = Outcome.FAILED

@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from asmkit.clock import MonotonicClock
+from conformance.faults import apply_fault
 from conformance.launch import RunningAdapter, free_port, start_adapter
 from conformance.profile import AdapterProfile
 from fake_anypoint import ControlPlaneServer, ControlPlaneState, SeedResult
 from scenarios.model import Scenario
-from simulator import EchoUpstream, EnvoySettings, Route, SimulatedEnvoy
+from simulator import DataPlane, EchoUpstream, EnvoySettings, Route, SimulatedEnvoy
 
 
 class StackError(RuntimeError):
@@ -50,7 +51,7 @@ class Stack:
     server: ControlPlaneServer
     echo: EchoUpstream
     adapter: RunningAdapter
-    envoy: SimulatedEnvoy
+    envoy: DataPlane
     intervals: Intervals
     services: dict[str, str] = field(default_factory=dict)
 
@@ -79,10 +80,13 @@ async def bring_up(
     *,
     log_dir: Path | None = None,
     wait_ready: bool = True,
+    data_plane: str = "simulated",
 ) -> Stack:
     """Start a fresh stack for ``scenario``; raises ``StackError`` with the reason."""
     state = ControlPlaneState(clock=MonotonicClock(), seed=scenario.seed)
     seed = state.seed(scenario.control_plane.seed_dict())
+    for fault in scenario.faults:
+        apply_fault(state, fault)
     server = ControlPlaneServer(state, host="127.0.0.1", port=0, ingest_port=0)
     await server.start()
     echo = EchoUpstream(host="127.0.0.1", port=0)
@@ -146,8 +150,20 @@ async def bring_up(
         ),
         status_on_error=needs.status_on_error or ext.status_on_error,
     )
-    envoy = SimulatedEnvoy(settings, upstream_url=echo.url, routes=routes)
-    await envoy.start()
+    envoy: DataPlane
+    if data_plane == "envoy":
+        from simulator.real_envoy import RealEnvoy
+
+        envoy = RealEnvoy(settings, upstream_url=echo.url, routes=routes, echo=echo)
+    else:
+        envoy = SimulatedEnvoy(settings, upstream_url=echo.url, routes=routes, echo=echo)
+    try:
+        await envoy.start()
+    except Exception:
+        await adapter.stop()
+        await echo.stop()
+        await server.stop()
+        raise
     stack = Stack(state, seed, server, echo, adapter, envoy, intervals, services)
     if wait_ready:
         try:

