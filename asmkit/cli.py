@@ -110,6 +110,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="run only this scenario, even if its features are not claimed",
     )
     conformance.add_argument(
+        "--timeout-scale",
+        metavar="X",
+        type=float,
+        help="multiply every eventually/analytics deadline (slow adapters)",
+    )
+    conformance.add_argument(
+        "--retries", metavar="N", type=int, default=0, help="re-run failing scenarios N times"
+    )
+    conformance.add_argument(
         "-x", "--fail-fast", action="store_true", help="stop at the first failing scenario"
     )
     conformance.add_argument(

@@ -71,6 +71,10 @@ def pytest_args(args: argparse.Namespace) -> list[str]:
     ):
         if value:
             out += [flag, value]
+    if args.timeout_scale:
+        out += ["--asm-timeout-scale", str(args.timeout_scale)]
+    if args.retries:
+        out += ["--asm-retries", str(args.retries)]
     if args.fail_fast:
         out.append("-x")
     if args.workers:

@@ -79,17 +79,28 @@ class ScenarioItem(pytest.Item):
             self._skip(Outcome.NOT_SUPPORTED, f"adapter does not claim {', '.join(missing)}")
         if scenario.provisional and not chosen:
             self._skip(Outcome.PROVISIONAL, "provisional scenario")
+        for attempt in range(1, options.retries + 2):
+            result = self._run_once()
+            result.attempts = attempt
+            if result.outcome != Outcome.FAILED:
+                break
+        self.asm_result = result
+        if result.outcome == Outcome.FAILED:
+            raise ScenarioFailed(result)
+
+    def _run_once(self) -> ScenarioResult:
+        session, scenario = self.conformance, self.source.scenario
         try:
-            result = asyncio.run(
+            return asyncio.run(
                 run_scenario(
                     self.source,
                     session.profile,
                     log_dir=session.log_dir(),
-                    data_plane=options.data_plane,
+                    data_plane=session.options.data_plane,
                 )
             )
         except AdapterError as exc:
-            result = ScenarioResult(
+            return ScenarioResult(
                 name=scenario.name,
                 path=str(self.source.path),
                 description=scenario.description,
@@ -97,9 +108,6 @@ class ScenarioItem(pytest.Item):
                 outcome=Outcome.FAILED,
                 error=str(exc),
             )
-        self.asm_result = result
-        if result.outcome == Outcome.FAILED:
-            raise ScenarioFailed(result)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> Any:  # type: ignore[override]
         if isinstance(excinfo.value, ScenarioFailed):

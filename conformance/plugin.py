@@ -55,6 +55,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="run only this scenario, even if its features are not claimed",
     )
+    group.addoption(
+        "--asm-timeout-scale",
+        metavar="X",
+        type=float,
+        default=None,
+        help="multiply every eventually/analytics deadline (for slow adapters)",
+    )
+    group.addoption(
+        "--asm-retries",
+        metavar="N",
+        type=int,
+        default=0,
+        help="re-run a failing scenario up to N times; the attempts go into the report",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -71,6 +85,8 @@ def pytest_configure(config: pytest.Config) -> None:
         exempt_features=split_list(config.getoption("--asm-exempt-features")),
         skip_tests=split_list(config.getoption("--asm-skip-tests")),
         run_test=config.getoption("--asm-run-test"),
+        timeout_scale=config.getoption("--asm-timeout-scale"),
+        retries=config.getoption("--asm-retries"),
     )
     if adapter:
         options.adapter = Path(adapter)

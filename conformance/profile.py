@@ -94,6 +94,9 @@ class AdapterProfile(_Strict):
     sync: SyncIntervals = SyncIntervals()
     features: Features = Features()
     skip: list[str] = Field(default_factory=list, description="Scenario names never run")
+    timeout_scale: float = Field(
+        1.0, gt=0, description="Multiplies every eventually/analytics deadline (slow adapters)"
+    )
 
 
 def load_profile(path: Path) -> AdapterProfile:

@@ -42,12 +42,21 @@ class StepFailed(Exception):
 class ScenarioRun:
     """Executes the steps of one scenario on one stack and records what happened."""
 
-    def __init__(self, source: ScenarioFile, stack: Stack, result: ScenarioResult) -> None:
+    def __init__(
+        self, source: ScenarioFile, stack: Stack, result: ScenarioResult, timeout_scale: float = 1.0
+    ) -> None:
+        self.timeout_scale = timeout_scale
         self.source = source
         self.stack = stack
         self.result = result
         self.started = time.monotonic()
         self.variables = Variables(seed_variables(stack, source.scenario))
+
+    def deadline(self, within: float | None, sync: str, slack: float) -> float:
+        """A step's deadline: ``within``, or one ``sync`` interval plus ``slack``, times the
+        profile's ``timeout_scale``."""
+        base = within if within is not None else self.stack.intervals.of(sync) + slack
+        return base * self.timeout_scale
 
     def note(self, kind: str, summary: str, **detail: Any) -> None:
         self.result.trace.append(
@@ -108,10 +117,7 @@ class ScenarioRun:
 
     async def run_analytics(self, step: AnalyticsStep) -> None:
         spec = step.analytics
-        if spec.within is not None:
-            deadline = spec.within
-        else:
-            deadline = self.stack.intervals.of(spec.within_sync or "analytics") + spec.slack
+        deadline = self.deadline(spec.within, spec.within_sync or "analytics", spec.slack)
         where = [self.variables.substitute(e.where) for e in spec.events]
         mismatches, summary = await check_analytics(self.stack.state, spec, where, deadline)
         self.result.analytics = summary
@@ -185,11 +191,7 @@ class ScenarioRun:
 
     async def run_eventually(self, step: EventuallyStep, name: str) -> None:
         spec = step.eventually
-        within = (
-            spec.within
-            if spec.within is not None
-            else (self.stack.intervals.of(spec.within_sync or "") + spec.slack)
-        )
+        within = self.deadline(spec.within, spec.within_sync or "", spec.slack)
         loop = asyncio.get_running_loop()
         start = loop.time()
         streak, attempts, streak_start = 0, 0, 0.0
@@ -255,7 +257,7 @@ async def run_scenario(
         if not isinstance(exc, StackError | OSError):
             result.error += f" ({type(exc).__name__})"
         return result
-    run = ScenarioRun(source, stack, result)
+    run = ScenarioRun(source, stack, result, timeout_scale=profile.timeout_scale)
     try:
         await run.run_steps(list(scenario.steps))
         await run.run_steps(list(scenario.finally_steps), in_finally=True)

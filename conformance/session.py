@@ -31,6 +31,8 @@ class RunOptions:
     exempt_features: list[str] = field(default_factory=list)
     skip_tests: list[str] = field(default_factory=list)
     run_test: str | None = None
+    timeout_scale: float | None = None
+    retries: int = 0
     command: list[str] = field(default_factory=list)
 
 
@@ -58,7 +60,10 @@ class ConformanceSession:
                 features = features.model_copy(
                     update={"exempt": [*features.exempt, *self.options.exempt_features]}
                 )
-            self._profile = profile.model_copy(update={"features": features})
+            update: dict[str, object] = {"features": features}
+            if self.options.timeout_scale is not None:
+                update["timeout_scale"] = self.options.timeout_scale
+            self._profile = profile.model_copy(update=update)
         return self._profile
 
     @property

@@ -34,17 +34,29 @@ def test_status_and_decision() -> None:
     assert check_response(expect(status=200, decision="allowed"), Response()) == []
     found = check_response(expect(status=[401, 403], decision="denied"), Response())
     assert [(m.field, m.expected, m.actual) for m in found] == [
-        ("status", [401, 403], 200), ("decision", "denied", "allowed")]
+        ("status", [401, 403], 200),
+        ("decision", "denied", "allowed"),
+    ]
 
 
 def test_headers_exact_case_insensitive_matchers_and_absent() -> None:
-    response = Response(headers=[("WWW-Authenticate", "Client-ID-Enforcement"),
-                                 ("content-type", "application/json; charset=utf-8")])
-    ok = expect(headers={"www-authenticate": "Client-ID-Enforcement",
-                         "content-type": {"contains": "json"}, "x-missing": None})
+    response = Response(
+        headers=[
+            ("WWW-Authenticate", "Client-ID-Enforcement"),
+            ("content-type", "application/json; charset=utf-8"),
+        ]
+    )
+    ok = expect(
+        headers={
+            "www-authenticate": "Client-ID-Enforcement",
+            "content-type": {"contains": "json"},
+            "x-missing": None,
+        }
+    )
     assert check_response(ok, response) == []
-    bad = check_response(expect(headers={"content-type": {"regex": "^text/"},
-                                         "www-authenticate": None}), response)
+    bad = check_response(
+        expect(headers={"content-type": {"regex": "^text/"}, "www-authenticate": None}), response
+    )
     assert [m.field for m in bad] == ["headers.content-type", "headers.www-authenticate"]
 
 
@@ -59,16 +71,25 @@ def test_body_rules() -> None:
     assert check_response(expect(body={"contains": "unknown", "regex": "n.:"}), response) == []
     found = check_response(expect(body={"json": {"error": "x", "other": 1}}), response)
     assert [(m.field, m.actual) for m in found] == [
-        ("body.json.error", "unknown client"), ("body.json.other", "missing")]
+        ("body.json.error", "unknown client"),
+        ("body.json.other", "missing"),
+    ]
     assert check_response(expect(body={"empty": True}), response)[0].field == "body.empty"
 
 
 def test_upstream_expectations() -> None:
     seen = Upstream(headers=[("client_id", "abc")])
-    assert check_response(expect(upstream={"path": "/orders", "headers": {"client_id": "abc"}}),
-                          Response(upstream=seen)) == []
-    assert check_response(expect(upstream={"received": False}), Response(upstream=seen))[0].actual \
+    assert (
+        check_response(
+            expect(upstream={"path": "/orders", "headers": {"client_id": "abc"}}),
+            Response(upstream=seen),
+        )
+        == []
+    )
+    assert (
+        check_response(expect(upstream={"received": False}), Response(upstream=seen))[0].actual
         == "GET /orders"
+    )
     missing = check_response(expect(upstream={"received": True}), Response(upstream=None))
     assert missing[0].field == "upstream.received"
 
@@ -79,10 +100,13 @@ def test_json_subset_lists_by_position() -> None:
 
 
 def test_event_filter_with_nested_and_null() -> None:
-    event = {"status_code": 401, "policy_violation": {"policy_name": "client-id-enforcement",
-                                                     "policy_id": 5}}
-    assert event_matches({"status_code": 401,
-                          "policy_violation": {"policy_name": "client-id-enforcement"}}, event)
+    event = {
+        "status_code": 401,
+        "policy_violation": {"policy_name": "client-id-enforcement", "policy_id": 5},
+    }
+    assert event_matches(
+        {"status_code": 401, "policy_violation": {"policy_name": "client-id-enforcement"}}, event
+    )
     assert not event_matches({"policy_violation": None}, event)
     assert event_matches({"policy_violation": None}, {"policy_violation": None})
     assert not event_matches({"client_id": "x"}, event)

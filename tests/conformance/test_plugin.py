@@ -28,7 +28,9 @@ def test_library_passes_and_reports_are_written(pytester: pytest.Pytester) -> No
     assert report["kind"] == "ConformanceReport"
     assert report["result"] == "success"
     assert {c["name"]: c["outcome"] for c in report["cases"]} == {
-        "approved-client-allowed": "passed", "unknown-client-rejected": "passed"}
+        "approved-client-allowed": "passed",
+        "unknown-client-rejected": "passed",
+    }
     assert (pytester.path / "out" / "junit.xml").read_text().count("<testcase") == 2
     assert "approved-client-allowed" in (pytester.path / "out" / "report.html").read_text()
 
@@ -36,15 +38,19 @@ def test_library_passes_and_reports_are_written(pytester: pytest.Pytester) -> No
 def test_failing_step_shows_step_expected_actual_and_line(pytester: pytest.Pytester) -> None:
     text = (CID / "unknown-client-rejected.scenario.yaml").read_text()
     (pytester.path / "unknown-client-rejected.scenario.yaml").write_text(
-        text.replace("      status: 401\n", "      status: 403\n", 1))
+        text.replace("      status: 401\n", "      status: 403\n", 1)
+    )
     result = pytester.runpytest("--asm-report-dir", "out")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines([
-        "*step 1 'an unknown client id gets 401' failed at *unknown-client-rejected.scenario.yaml:23",
-        "*status:",
-        "*expected: 403",
-        "*actual:   401",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*step 1 'an unknown client id gets 401' failed at *unknown-client-rejected"
+            ".scenario.yaml:23",
+            "*status:",
+            "*expected: 403",
+            "*actual:   401",
+        ]
+    )
     report = yaml.safe_load((pytester.path / "out" / "conformance-report.yaml").read_text())
     assert report["result"] == "failure"
     failure = report["cases"][0]["failure"]
@@ -56,21 +62,23 @@ def test_failing_step_shows_step_expected_actual_and_line(pytester: pytest.Pytes
 def test_typo_is_a_collection_error_with_position(pytester: pytest.Pytester) -> None:
     text = (CID / "unknown-client-rejected.scenario.yaml").read_text()
     (pytester.path / "unknown-client-rejected.scenario.yaml").write_text(
-        text.replace("    expect:\n", "    expct:\n", 1))
+        text.replace("    expect:\n", "    expct:\n", 1)
+    )
     result = pytester.runpytest()
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines([
-        "*unknown-client-rejected.scenario.yaml:30:5: steps?0?.expct: unknown key 'expct'"
-        " (did you mean 'expect'?)",
-        "*allowed keys here: name, request, expect, repeat, concurrency, capture",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*unknown-client-rejected.scenario.yaml:30:5: steps?0?.expct: unknown key 'expct'"
+            " (did you mean 'expect'?)",
+            "*allowed keys here: name, request, expect, repeat, concurrency, capture",
+        ]
+    )
     assert "Traceback" not in result.stdout.str()
 
 
 def test_unclaimed_feature_is_not_supported(pytester: pytest.Pytester) -> None:
     copy(pytester, "unknown-client-rejected.scenario.yaml")
-    result = pytester.runpytest("--asm-report-dir", "out", "--asm-supported-features",
-                                "analytics")
+    result = pytester.runpytest("--asm-report-dir", "out", "--asm-supported-features", "analytics")
     result.assert_outcomes(skipped=1)
     report = yaml.safe_load((pytester.path / "out" / "conformance-report.yaml").read_text())
     case = report["cases"][0]
@@ -82,8 +90,9 @@ def test_unclaimed_feature_is_not_supported(pytester: pytest.Pytester) -> None:
 def test_bad_profile_is_a_usage_error(pytester: pytest.Pytester, tmp_path: Path) -> None:
     copy(pytester, "unknown-client-rejected.scenario.yaml")
     profile = tmp_path / "bad.yaml"
-    profile.write_text("implementation: {organization: a, project: b, version: c}\n"
-                       "adapter: {comand: [x]}\n")
+    profile.write_text(
+        "implementation: {organization: a, project: b, version: c}\nadapter: {comand: [x]}\n"
+    )
     result = pytester.runpytest("--asm-adapter", str(profile))
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*bad.yaml:2:11: adapter.comand: unknown key 'comand'*"])

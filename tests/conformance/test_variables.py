@@ -8,11 +8,13 @@ from conformance.variables import VariableError, Variables, references
 
 
 def make() -> Variables:
-    return Variables({
-        "applications": {"mobile": {"client_id": "cid-1", "id": 7}},
-        "policies": {"orders/cid": {"id": 501}},
-        "run": {"seed": 3},
-    })
+    return Variables(
+        {
+            "applications": {"mobile": {"client_id": "cid-1", "id": 7}},
+            "policies": {"orders/cid": {"id": 501}},
+            "run": {"seed": 3},
+        }
+    )
 
 
 def test_substitute_keeps_types_for_whole_values() -> None:
