@@ -146,8 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="run a component until Ctrl-C")
     serve_commands = serve.add_subparsers(title="components", metavar="COMPONENT")
-    from fake_anypoint.commands import add_serve_parser as add_control_plane
     from reference_adapter.commands import add_serve_parser as add_adapter
+
+    from fake_anypoint.commands import add_serve_parser as add_control_plane
 
     add_control_plane(serve_commands)
     add_adapter(serve_commands)

@@ -13,8 +13,17 @@ from conformance.results import Outcome, ScenarioResult
 from conformance.runner import run_scenario
 from scenarios.loader import ScenarioError, load_scenario
 
-_COLOURS = {"request": "cyan", "control_plane": "magenta", "wait": "dim", "eventually": "blue",
-            "analytics": "yellow", "failure": "red"}
+_COLOURS = {
+    "request": "cyan",
+    "control_plane": "magenta",
+    "sync": "dim",
+    "fault": "red",
+    "wait": "dim",
+    "eventually": "blue",
+    "analytics": "yellow",
+    "failure": "red",
+    "stack": "green",
+}
 
 
 def print_trace(console: Console, result: ScenarioResult) -> None:
@@ -23,8 +32,9 @@ def print_trace(console: Console, result: ScenarioResult) -> None:
         colour = _COLOURS.get(entry.kind, "white")
         console.print(f"  {entry.at:8.3f}s  [{colour}]{entry.kind:<13}[/{colour}] {entry.summary}")
     for c in result.consistency:
-        console.print(f"  time to consistency: {c.seconds:.3f}s for '{c.step_name}'"
-                      f" ({c.attempts} attempts)")
+        console.print(
+            f"  time to consistency: {c.seconds:.3f}s for '{c.step_name}' ({c.attempts} attempts)"
+        )
     adapter_calls = [j for j in result.journal if not j["path"].startswith("/_")]
     console.print(f"  control plane: {len(adapter_calls)} calls from the adapter")
     if result.failure is not None:

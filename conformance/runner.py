@@ -43,13 +43,19 @@ class ScenarioRun:
     """Executes the steps of one scenario on one stack and records what happened."""
 
     def __init__(
-        self, source: ScenarioFile, stack: Stack, result: ScenarioResult, timeout_scale: float = 1.0
+        self,
+        source: ScenarioFile,
+        stack: Stack,
+        result: ScenarioResult,
+        *,
+        started: float,
+        timeout_scale: float = 1.0,
     ) -> None:
         self.timeout_scale = timeout_scale
         self.source = source
         self.stack = stack
         self.result = result
-        self.started = time.monotonic()
+        self.started = started
         self.variables = Variables(seed_variables(stack, source.scenario))
 
     def deadline(self, within: float | None, sync: str, slack: float) -> float:
@@ -181,7 +187,9 @@ class ScenarioRun:
         response = await self.stack.envoy.handle(request)
         self.note(
             "request",
-            f"{request.method} {request.path} -> {response.status} ({response.decision})",
+            f"client {request.method} {request.path} -> ext_authz {response.decision}"
+            f" -> {'upstream -> ' if response.upstream is not None else ''}client"
+            f" {response.status} ({1000 * response.duration_s:.1f}ms)",
             authority=request.authority,
             status=response.status,
             decision=response.decision,
@@ -257,26 +265,60 @@ async def run_scenario(
         if not isinstance(exc, StackError | OSError):
             result.error += f" ({type(exc).__name__})"
         return result
-    run = ScenarioRun(source, stack, result, timeout_scale=profile.timeout_scale)
+    run = ScenarioRun(source, stack, result, started=started, timeout_scale=profile.timeout_scale)
+    i = stack.intervals
+    run.note(
+        "stack",
+        f"stack up, adapter synced (policies every {i.policies:g}s, contracts {i.contracts:g}s,"
+        f" analytics {i.analytics:g}s, gatekeeper {i.gatekeeper})",
+    )
     try:
         await run.run_steps(list(scenario.steps))
         await run.run_steps(list(scenario.finally_steps), in_finally=True)
     finally:
-        result.journal = [
-            {
-                "method": e.method,
-                "path": e.path,
-                "status": e.status,
-                "at": round(e.started - started, 4),
-                "fault": e.fault,
-            }
-            for e in stack.state.journal()
-        ]
-        await stack.down()
+        await stack.down()  # the adapter's final analytics flush lands before the journal is read
+        record_control_plane(result, stack, started)
     if result.failure is not None:
         result.outcome = Outcome.FAILED
     result.duration_s = round(time.monotonic() - started, 3)
     return result
+
+
+def record_control_plane(result: ScenarioResult, stack: Stack, started: float) -> None:
+    """Add what the control plane saw (the adapter's sync calls and analytics batches) to the
+    result's journal and, interleaved by time, to its trace."""
+    journal = stack.state.journal()
+    result.journal = [
+        {
+            "at": round(e.started - started, 4),
+            "method": e.method,
+            "path": e.path + (f"?{e.query}" if e.query else ""),
+            "status": e.status,
+            "fault": e.fault,
+        }
+        for e in journal
+    ]
+    scope = f"/organizations/{stack.state.org_id}/environments/{stack.state.env_id}"
+    flow = [
+        TraceEntry(
+            round(e.started - started, 4),
+            "sync",
+            f"adapter {e.method} {e.path.replace(scope, '/…')} -> {e.status or 'dropped'}"
+            + (f" [fault: {e.fault}]" if e.fault else ""),
+        )
+        for e in journal
+        if e.group != "analytics"
+    ]
+    flow += [
+        TraceEntry(
+            round(b.received_at - started, 4),
+            "analytics",
+            f"ingest batch {b.batch_id[:8]}: {len(b.events)} events, {b.size_bytes} bytes gzip"
+            + (f", {b.duplicates} retried copies" if b.duplicates else ""),
+        )
+        for b in stack.state.analytics_batches()
+    ]
+    result.trace = sorted([*result.trace, *flow], key=lambda t: t.at)
 
 
 def _default_name(step: Step) -> str:
