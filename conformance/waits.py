@@ -4,18 +4,67 @@ the deadline passes, then report the differences."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections import Counter
 from typing import Any
 
 from conformance.checks import Mismatch, event_matches
-from fake_anypoint import ControlPlaneState
-from scenarios.expectations import AnalyticsExpect
+from fake_anypoint import ControlPlaneState, IngestBatch
+from scenarios.expectations import AnalyticsExpect, BatchExpect
+
+
+def _epoch(value: object) -> float | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def delivery_delays(batches: list[IngestBatch]) -> list[float]:
+    """Seconds from each event's ``replied_ts`` to its batch's arrival at the ingest."""
+    delays = []
+    for batch in batches:
+        for event in batch.events:
+            replied = _epoch(event.get("replied_ts"))
+            if replied is not None:
+                delays.append(batch.received_wall - replied)
+    return delays
+
+
+def batch_mismatches(expect: BatchExpect, batches: list[IngestBatch]) -> list[Mismatch]:
+    out = []
+    sizes = [len(b.events) for b in batches]
+    if expect.min is not None and len(batches) < expect.min:
+        out.append(Mismatch("analytics.batches", f"at least {expect.min} batches", sizes))
+    if expect.max is not None and len(batches) > expect.max:
+        out.append(Mismatch("analytics.batches", f"at most {expect.max} batches", sizes))
+    if expect.max_events is not None and any(n > expect.max_events for n in sizes):
+        out.append(Mismatch("analytics.batches.max_events", expect.max_events, sizes))
+    if expect.min_events is not None and any(n < expect.min_events for n in sizes):
+        out.append(Mismatch("analytics.batches.min_events", expect.min_events, sizes))
+    return out
 
 
 def analytics_mismatches(
-    spec: AnalyticsExpect, where: list[dict[str, Any]], events: list[dict[str, Any]]
+    spec: AnalyticsExpect,
+    where: list[dict[str, Any]],
+    events: list[dict[str, Any]],
+    batches: list[IngestBatch] | None = None,
 ) -> list[Mismatch]:
     out: list[Mismatch] = []
+    batches = batches or []
+    if spec.batches is not None:
+        out.extend(batch_mismatches(spec.batches, batches))
+    if spec.delivered_within is not None:
+        slowest = max(delivery_delays(batches), default=0.0)
+        if slowest > spec.delivered_within:
+            out.append(
+                Mismatch(
+                    "analytics.delivered_within", f"{spec.delivered_within:g}s", f"{slowest:.3f}s"
+                )
+            )
     for i, (expect, fields) in enumerate(zip(spec.events, where, strict=True)):
         n = sum(1 for e in events if event_matches(fields, e))
         label = f"analytics.events[{i}] where {fields}"
@@ -43,15 +92,17 @@ async def check_analytics(
     deadline = loop.time() + within
     while True:
         events = state.analytics_events()
-        mismatches = analytics_mismatches(spec, where, events)
+        batches = state.analytics_batches()
+        mismatches = analytics_mismatches(spec, where, events, batches)
         if not mismatches or loop.time() >= deadline:
             break
         await asyncio.sleep(0.05)
-    batches = state.analytics_batches()
+    delays = delivery_delays(batches)
     summary = {
         "events": len(events),
         "batches": len(batches),
         "retried_batches": sum(b.duplicates for b in batches),
         "batch_sizes": [len(b.events) for b in batches],
+        "max_delivery_delay_s": round(max(delays, default=0.0), 4),
     }
     return mismatches, summary

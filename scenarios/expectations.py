@@ -77,6 +77,15 @@ class CountExpect(_Strict):
     where: dict[str, Any] = Field(default_factory=dict)
 
 
+class BatchExpect(_Strict):
+    """How the events were batched: the number of batches and the events per batch."""
+
+    min: int | None = Field(None, ge=0)
+    max: int | None = Field(None, ge=0)
+    max_events: int | None = Field(None, ge=1, description="No batch holds more events")
+    min_events: int | None = Field(None, ge=1, description="Every batch holds at least this many")
+
+
 class AnalyticsExpect(_Strict):
     """Events the control plane's analytics ingest must have received, waited for up to
     ``within`` (or one ``within_sync`` interval of the adapter plus ``slack``)."""
@@ -85,4 +94,8 @@ class AnalyticsExpect(_Strict):
     within_sync: SyncName | None = None
     slack: Duration = 1.0
     events: list[CountExpect] = Field(default_factory=list)
+    batches: BatchExpect | None = None
+    delivered_within: Duration | None = Field(
+        None, description="Every event reached the ingest within this long of its replied_ts"
+    )
     no_duplicate_events: bool = True
