@@ -11,7 +11,6 @@ import asyncio
 import copy
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 import pytest
 
 from fake_anypoint import ControlPlaneServer, ControlPlaneState
+from tests.conftest import require_tool
 
 from .conftest import SEED, new_state, running
 
@@ -32,12 +32,18 @@ pytestmark = pytest.mark.anypoint_cli
 @pytest.fixture(scope="session")
 def cli_bin() -> Path:
     if not CLI.exists():
-        npm = shutil.which("npm")
-        if npm is None:
-            pytest.fail("npm is not on PATH: install node >= 18 to run the anypoint_cli tests")
+        require_tool("node", "install node >= 18 to run the anypoint-cli-v4 tests")
+        npm = require_tool("npm", "install node >= 18 (with npm) to run the anypoint-cli-v4 tests")
         NODE_PREFIX.mkdir(parents=True, exist_ok=True)
         done = subprocess.run(
-            [npm, "install", "--ignore-scripts", "--prefix", str(NODE_PREFIX), "anypoint-cli-v4"],
+            [
+                npm,
+                "install",
+                "--ignore-scripts",
+                "--prefix",
+                str(NODE_PREFIX),
+                "anypoint-cli-v4@1.6.12",
+            ],
             capture_output=True,
             text=True,
             timeout=600,
@@ -185,6 +191,19 @@ def test_cli_against_the_https_fake(cli_bin: Path, tmp_path: Path) -> None:
                 {"maximumRequests": 10, "timePeriodInMilliseconds": 60000, "visible": True},
                 {"maximumRequests": 100, "timePeriodInMilliseconds": 3600000, "visible": False},
             ]
+
+            # operator actions an adapter must notice
+            rl = seeded.policies["orders/rl"]
+            await cli.run("api-mgr", "policy", "disable", str(orders), str(rl))
+            assert state.policy(orders, rl).disabled is True
+            await cli.run(
+                "api-mgr", "policy", "order", str(orders), f"{pid},{rl}", "--commaSeparated"
+            )
+            assert [p.id for p in state.policies_of(orders)] == [pid, rl]
+            cursor = int(state.sync_contracts(orders)["cursor"])
+            await cli.run("api-mgr", "contract", "delete", str(orders), "mobile-id")
+            feed = state.sync_contracts(orders, cursor)["data"]
+            assert [(c["clientId"], c["removed"]) for c in feed] == [("mobile-id", True)]
 
     asyncio.run(main())
     groups = {e.group for e in state.journal()}

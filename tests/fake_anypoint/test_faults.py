@@ -157,3 +157,9 @@ def test_bad_faults_are_rejected(data, message):
     with pytest.raises(ValueError) as info:
         Fault.from_dict(data)
     assert message in str(info.value)
+
+
+def test_fault_name_defaults_even_when_given_as_none():
+    assert Fault(group="apis", status=503, name=None).name == "apis-status-503"
+    assert Fault(group="contracts", latency_s=1).name == "contracts-latency"
+    assert Fault(group="analytics", drop=True).name == "analytics-drop"

@@ -270,3 +270,45 @@ def test_admin_api_mirrors_the_python_api():
         assert all(e.group != "admin" for e in state.journal())
 
     asyncio.run(main())
+
+
+def test_exchange_assets_publish_search_delete():
+    state, _ = new_state()
+    state.seed(copy.deepcopy(SEED))
+
+    async def main() -> None:
+        async with client(state) as (server, s):
+            org = state.org_id
+            url = f"{server.base_url}/exchange/api/v2/organizations/{org}/assets/{org}/pay/1.0.0"
+            form = aiohttp.FormData()
+            form.add_field("name", "Payments")
+            form.add_field("type", "rest-api")
+            form.add_field("files.oas.json", b"{}", filename="api.json")
+            async with s.post(url, data=form) as resp:
+                assert resp.status == 202
+                link = (await resp.json())["publicationStatusLink"]
+            async with s.get(link) as resp:
+                assert (await resp.json())["status"] == "completed"
+            async with s.post(url, json={"name": "again"}) as resp:
+                assert resp.status == 400 and "already exists" in (await resp.json())["message"]
+            bad = url.replace("1.0.0", "v1")
+            async with s.post(bad, json={}) as resp:
+                assert resp.status == 400 and "semver" in (await resp.json())["message"]
+            search = f"{server.base_url}/exchange/api/v2/assets?organizationIds={org}"
+            async with s.get(search + "&search=pay") as resp:
+                found = await resp.json()
+            assert [(a["assetId"], a["name"]) for a in found] == [("pay", "Payments")]
+            async with s.get(search) as resp:  # assets named by API instances are listed too
+                assert {a["assetId"] for a in await resp.json()} == {"pay", "orders", "billing"}
+            one = f"{server.base_url}/exchange/api/v2/assets/{org}/pay/1.0.0"
+            async with s.get(one) as resp:
+                assert (await resp.json())["version"] == "1.0.0"
+            v1 = f"{server.base_url}/exchange/api/v1/organizations/{org}/assets/{org}"
+            async with s.delete(f"{v1}/orders/1.0.0") as resp:
+                assert resp.status == 400 and "used by an API" in (await resp.json())["message"]
+            async with s.delete(f"{v1}/pay/1.0.0") as resp:
+                assert resp.status == 204
+            async with s.get(one) as resp:
+                assert resp.status == 404
+
+    asyncio.run(main())

@@ -111,7 +111,7 @@ def _args(tmp_path: Path, *extra: str) -> argparse.Namespace:
 
 def test_serve_command_prints_what_clients_need(tmp_path: Path):
     args = _args(tmp_path, "--https", "--state", str(tmp_path / "s.sqlite"))
-    assert args.func is run_serve and args.port == 0
+    assert args.func is run_serve and args.serve_handler is run_serve and args.port == 0
     out = io.StringIO()
 
     async def main() -> dict[str, str]:

@@ -254,3 +254,27 @@ def test_journal_records_every_request():
     ]
     assert entries[1].path == ccs(state, "/apis") and entries[1].fault is None
     assert state.journal("apis") == [entries[1]]
+
+
+def test_in_process_sync_bodies_equal_the_http_bodies():
+    state, _ = new_state()
+    r = state.seed(copy.deepcopy(SEED))
+    orders = r.apis["orders"]
+
+    async def main() -> None:
+        async with client(state) as (server, s):
+            base = server.base_url
+            async with s.get(base + ccs(state, "/apis")) as resp:
+                assert await resp.json() == state.sync_apis()
+            async with s.get(base + ccs(state, f"/apis/{orders}/policies")) as resp:
+                assert await resp.json() == state.sync_policies(orders)
+            path = ccs(state, f"/apis/{orders}/contracts")
+            async with s.get(base + path) as resp:
+                assert await resp.json() == state.sync_contracts(orders)
+            async with s.get(base + path + "?updatedSince=0&limit=1") as resp:
+                body = await resp.json()
+            direct = state.sync_contracts(orders, 0, 1)
+            assert body["links"]["next"] == direct["links"]["next"]
+            assert body["data"] == direct["data"] and body["cursor"] == direct["cursor"]
+
+    asyncio.run(main())

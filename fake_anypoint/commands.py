@@ -1,0 +1,117 @@
+"""``asmkit serve control-plane``: run the fake Anypoint control plane from the command line.
+
+``add_serve_parser(subparsers)`` registers the sub-command on the lead's ``asmkit serve``
+parser; the parsed namespace's ``func(args) -> int`` runs it until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from asmkit.clock import MonotonicClock
+
+from .server import ControlPlaneServer
+from .state import ControlPlaneState
+from .store import SqliteStore
+
+
+def add_serve_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add ``control-plane`` to an ``argparse`` sub-parsers object and return its parser."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "control-plane",
+        help="run the fake Anypoint control plane",
+        description="Serve the fake Anypoint control plane (platform + analytics-ingest origins).",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=0, help="platform port (0 = any free port)")
+    parser.add_argument(
+        "--ingest-port", type=int, default=0, help="analytics-ingest port (0 = any free port)"
+    )
+    parser.add_argument("--https", action="store_true", help="serve https with a test CA")
+    parser.add_argument(
+        "--ca-dir", default="build/ca", help="where the test CA and server cert live (build/ca)"
+    )
+    parser.add_argument(
+        "--state", metavar="FILE", default=None, help="SQLite file: keep the state across restarts"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed for generated ids (default 0)")
+    # ``serve_handler`` is what ``asmkit serve`` dispatches to; ``func`` serves standalone parsers.
+    parser.set_defaults(func=run_serve, serve_handler=run_serve)
+    return parser
+
+
+def _check_port(name: str, value: int) -> None:
+    if not 0 <= value <= 65535:
+        raise ValueError(f"{name}: {value} is not a TCP port (0-65535; 0 = any free port)")
+
+
+def run_serve(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+    """Run until SIGINT/SIGTERM; returns the process exit code."""
+    try:
+        _check_port("--port", args.port)
+        _check_port("--ingest-port", args.ingest_port)
+        return asyncio.run(serve(args, out))
+    except ValueError as exc:
+        print(f"asmkit serve control-plane: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"asmkit serve control-plane: cannot listen: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+
+
+async def serve(args: argparse.Namespace, out: TextIO, stop: asyncio.Event | None = None) -> int:
+    state = ControlPlaneState(clock=MonotonicClock(), seed=args.seed)
+    store = SqliteStore(args.state) if args.state else None
+    loaded = store.attach(state) if store else False
+    server = ControlPlaneServer(
+        state, args.host, args.port, args.ingest_port, args.https, ca_dir=Path(args.ca_dir)
+    )
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop.set)
+    await server.start()
+    try:
+        lines = [
+            f"base_url:      {server.base_url}",
+            f"ingest_url:    {server.ingest_url}",
+            f"org_id:        {state.org_id}",
+            f"env_id:        {state.env_id}",
+            f"client_id:     {state.connected_app.client_id}",
+            f"client_secret: {state.connected_app.client_secret}",
+            f"user:          {state.user['username']} / {state.user['password']}",
+        ]
+        if server.ca_path is not None:
+            lines.append(f"ca:            {server.ca_path.resolve()}")
+        if store is not None:
+            lines.append(f"state:         {store.path} ({'reloaded' if loaded else 'new'})")
+        print("\n".join(lines), file=out, flush=True)
+        await stop.wait()
+    finally:
+        await server.stop()
+        if store is not None:
+            store.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Standalone entry: ``python -m fake_anypoint.commands [options]``."""
+    parser = argparse.ArgumentParser(prog="asmkit serve")
+    sub = parser.add_subparsers(dest="what", required=True)
+    add_serve_parser(sub)
+    args = parser.parse_args(["control-plane", *(sys.argv[1:] if argv is None else argv)])
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

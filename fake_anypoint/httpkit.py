@@ -1,0 +1,206 @@
+"""HTTP plumbing shared by every route module: route registration with endpoint groups, the
+middleware (faults, bearer auth, JSON errors, journal) and request-parsing helpers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from aiohttp.web_urldispatcher import AbstractRoute
+
+from .model import JournalEntry, NotFoundError
+from .records import AuthError
+from .state import ControlPlaneState
+
+LOG = logging.getLogger("fake_anypoint")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+STATE_KEY = web.AppKey("state", ControlPlaneState)
+GROUPS_KEY = web.AppKey("groups", dict)
+
+
+def add(
+    app: web.Application,
+    method: str,
+    path: str,
+    handler: Handler,
+    group: str,
+    *,
+    auth: bool = True,
+) -> None:
+    """Register a route in an endpoint group (for faults and the journal)."""
+    route = app.router.add_route(method, path, handler)
+    app[GROUPS_KEY][route] = (group, auth)
+
+
+def new_app(state: ControlPlaneState, client_max_size: int = 64 * 1024 * 1024) -> web.Application:
+    app = web.Application(middlewares=[control_plane_middleware], client_max_size=client_max_size)
+    app[STATE_KEY] = state
+    app[GROUPS_KEY] = {}
+    return app
+
+
+def state_of(request: web.Request) -> ControlPlaneState:
+    return request.app[STATE_KEY]
+
+
+def json_response(
+    data: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
+    return web.Response(
+        status=status, text=json.dumps(data), content_type="application/json", headers=headers
+    )
+
+
+def error(status: int, message: str) -> web.Response:
+    return json_response({"message": message}, status=status)
+
+
+async def read_json(request: web.Request) -> Any:
+    """The request body as JSON; ValueError (400) naming the problem."""
+    raw = await request.read()
+    if not raw:
+        raise ValueError("body: empty; send a JSON document")
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"body: malformed JSON ({exc})") from None
+
+
+async def read_object(request: web.Request) -> dict[str, Any]:
+    data = await read_json(request)
+    if not isinstance(data, dict):
+        raise ValueError(f"body: expected a JSON object, got {type(data).__name__}")
+    return data
+
+
+def path_int(request: web.Request, name: str) -> int:
+    raw = request.match_info[name]
+    if not raw.isdigit():
+        raise ValueError(f"{name}: {raw!r} in the path must be an integer id")
+    return int(raw)
+
+
+def query_int(
+    request: web.Request,
+    name: str,
+    default: int | None,
+    *,
+    minimum: int = 0,
+    maximum: int | None = None,
+) -> int | None:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.strip().lstrip("-").isdigit():
+        raise ValueError(f"{name}: {raw!r} must be an integer")
+    value = int(raw)
+    if value < minimum:
+        raise ValueError(f"{name}: {value} must be >= {minimum}")
+    if maximum is not None:
+        value = min(value, maximum)
+    return value
+
+
+def check_scope(request: web.Request) -> None:
+    """404 unless the path's organization (and environment) exist."""
+    state = state_of(request)
+    org = request.match_info.get("org")
+    if org is not None and org != state.org_id:
+        raise NotFoundError(f"organization {org!r} not found")
+    env = request.match_info.get("env")
+    if env is not None:
+        state.environment(env)
+
+
+def _route_info(request: web.Request) -> tuple[str, bool]:
+    """(endpoint group, needs a bearer token); unknown paths are group "other"."""
+    match = request.match_info
+    if match.http_exception is not None:
+        return "other", False
+    route: AbstractRoute = match.route
+    info = request.app[GROUPS_KEY].get(route)
+    if info is None:
+        return "other", False
+    group, auth = info
+    return str(group), bool(auth)
+
+
+@web.middleware
+async def control_plane_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    state = state_of(request)
+    group, auth = _route_info(request)
+    started = state.clock.now()
+    fault_name: str | None = None
+    status = 0
+    try:
+        action = state.pick_fault(group)
+        if action is not None:
+            fault_name = action.name
+            if action.delay_s > 0:
+                await asyncio.sleep(action.delay_s)
+            if action.drop:
+                if request.transport is not None:
+                    request.transport.abort()
+                raise asyncio.CancelledError()
+            if action.status is not None:
+                faulted = error(action.status, f"injected fault {action.name}")
+                status = faulted.status
+                return faulted
+            if action.malformed:
+                faulted = web.Response(
+                    status=200, body=b'{"data": [{"unterminated', content_type="application/json"
+                )
+                status = 200
+                return faulted
+        resp = await _dispatch(request, handler, state, auth)
+        status = resp.status
+        return resp
+    finally:
+        if group != "admin":
+            state.record(
+                JournalEntry(
+                    request.method,
+                    request.path,
+                    status,
+                    started,
+                    state.clock.now() - started,
+                    fault_name,
+                    group,
+                    request.query_string,
+                )
+            )
+
+
+async def _dispatch(
+    request: web.Request, handler: Handler, state: ControlPlaneState, auth: bool
+) -> web.StreamResponse:
+    try:
+        if auth:
+            state.check_token(request.headers.get("Authorization"))
+        check_scope(request)
+        return await handler(request)
+    except AuthError as exc:
+        return error(401, str(exc))
+    except NotFoundError as exc:
+        return error(404, str(exc))
+    except ValueError as exc:
+        return error(400, str(exc))
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        reason = exc.reason
+        if exc.status == 404:
+            reason = f"no such endpoint: {request.method} {request.path}"
+        elif exc.status == 405:
+            reason = f"method {request.method} is not allowed on {request.path}"
+        return error(exc.status, reason)
+    except Exception as exc:  # a bug in the fake: answer JSON, keep the details in the log
+        LOG.exception("fake_anypoint: %s %s failed", request.method, request.path)
+        return error(500, f"internal error in the fake control plane: {type(exc).__name__}: {exc}")

@@ -1,0 +1,122 @@
+"""The admin API under ``/_admin/``: the Python API of ``ControlPlaneState`` over HTTP
+(reset, seed, snapshot, journal, faults, analytics). No auth, never faulted, not journaled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from aiohttp import web
+
+from .faults import Fault
+from .httpkit import add, json_response, read_json, state_of
+
+ADMIN = "/_admin"
+
+
+def register(app: web.Application) -> None:
+    add(app, "GET", f"{ADMIN}/info", info, "admin", auth=False)
+    add(app, "POST", f"{ADMIN}/reset", reset, "admin", auth=False)
+    add(app, "POST", f"{ADMIN}/seed", seed, "admin", auth=False)
+    add(app, "GET", f"{ADMIN}/snapshot", snapshot, "admin", auth=False)
+    add(app, "PUT", f"{ADMIN}/snapshot", restore, "admin", auth=False)
+    add(app, "GET", f"{ADMIN}/journal", journal, "admin", auth=False)
+    add(app, "GET", f"{ADMIN}/faults", list_faults, "admin", auth=False)
+    add(app, "POST", f"{ADMIN}/faults", add_faults, "admin", auth=False)
+    add(app, "DELETE", f"{ADMIN}/faults", clear_faults, "admin", auth=False)
+    add(app, "GET", f"{ADMIN}/analytics", analytics, "admin", auth=False)
+    add(app, "POST", f"{ADMIN}/expire-tokens", expire_tokens, "admin", auth=False)
+
+
+async def info(request: web.Request) -> web.Response:
+    state = state_of(request)
+    return json_response(
+        {
+            "org_id": state.org_id,
+            "env_id": state.env_id,
+            "client_id": state.connected_app.client_id,
+            "client_secret": state.connected_app.client_secret,
+            "username": state.user["username"],
+            "password": state.user["password"],
+            "now": state.clock.now(),
+            "wall": state.clock.wall(),
+        }
+    )
+
+
+async def reset(request: web.Request) -> web.Response:
+    state_of(request).reset()
+    return web.Response(status=204)
+
+
+async def seed(request: web.Request) -> web.Response:
+    result = state_of(request).seed(await read_json(request))
+    return json_response(
+        {
+            "apis": result.apis,
+            "policies": result.policies,
+            "tiers": result.tiers,
+            "contracts": result.contracts,
+            "applications": {k: asdict(v) for k, v in result.applications.items()},
+        }
+    )
+
+
+async def snapshot(request: web.Request) -> web.Response:
+    return json_response(state_of(request).snapshot())
+
+
+async def restore(request: web.Request) -> web.Response:
+    data = await read_json(request)
+    state = state_of(request)
+    before = state.snapshot()
+    try:
+        state.restore(data)
+    except (KeyError, TypeError) as exc:
+        state.restore(before)
+        raise ValueError(
+            f"snapshot: not a snapshot() document ({type(exc).__name__}: {exc})"
+        ) from None
+    return web.Response(status=204)
+
+
+async def journal(request: web.Request) -> web.Response:
+    entries = state_of(request).journal(request.query.get("group") or None)
+    return json_response([asdict(e) for e in entries])
+
+
+async def list_faults(request: web.Request) -> web.Response:
+    return json_response([f.to_dict() for f in state_of(request).faults()])
+
+
+async def add_faults(request: web.Request) -> web.Response:
+    """One fault object or a list of them; all are checked before any is added."""
+    data = await read_json(request)
+    items: list[Any] = data if isinstance(data, list) else [data]
+    faults = [Fault.from_dict(item, f"faults[{i}]") for i, item in enumerate(items)]
+    state = state_of(request)
+    for fault in faults:
+        state.add_fault(fault)
+    return json_response([f.to_dict() for f in faults], status=201)
+
+
+async def clear_faults(request: web.Request) -> web.Response:
+    state_of(request).clear_faults()
+    return web.Response(status=204)
+
+
+async def analytics(request: web.Request) -> web.Response:
+    state = state_of(request)
+    return json_response(
+        {
+            "batches": [asdict(b) for b in state.analytics_batches()],
+            "events": state.analytics_events(),
+            "keepalives": state.keepalives(),
+        }
+    )
+
+
+async def expire_tokens(request: web.Request) -> web.Response:
+    state_of(request).expire_tokens()
+    return web.Response(status=204)
