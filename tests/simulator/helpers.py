@@ -47,7 +47,7 @@ async def stack(
     echo = EchoUpstream()
     await adapter.start()
     await echo.start()
-    s = settings or EnvoySettings()
+    s = settings or EnvoySettings(timeout_ms=2000)  # roomy: a busy machine must not time out
     port = adapter.grpc_port if s.transport == "grpc" else adapter.http_port
     s = replace(s, authz_port=port)
     envoy = factory(s, upstream_url=echo.url, routes=routes if routes is not None else ROUTES)

@@ -16,9 +16,8 @@ import pytest
 
 from simulator import EchoUpstream, ScriptedAdapter, SimulatedEnvoy
 from simulator.real_envoy import find_envoy
+from tests.simulator.diff_model import ROUTES, Case
 from tests.simulator.differential import (
-    ROUTES,
-    Case,
     Result,
     _observe,
     cases,

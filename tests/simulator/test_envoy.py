@@ -79,7 +79,7 @@ def test_check_request_carries_envoy_fields():
             json.dumps(resp.check_request)
             json.dumps(resp.check_response)
             md = dict(st.adapter.grpc_metadata[0])
-            assert md["x-envoy-expected-rq-timeout-ms"] == "200"
+            assert md["x-envoy-expected-rq-timeout-ms"] == "2000"
             assert md["x-envoy-internal"] == "true"
 
     run(main())
@@ -331,8 +331,8 @@ def test_rpc_errors_and_timeouts_use_status_on_error():
 
 def test_default_timeout_is_200ms():
     async def main() -> None:
-        async with stack() as st:
-            st.adapter.delay_s = 0.1
+        async with stack(EnvoySettings()) as st:
+            st.adapter.delay_s = 0.02
             assert (await st.envoy.handle(get())).status == 200
             st.adapter.delay_s = 0.35
             resp = await st.envoy.handle(get())
@@ -528,5 +528,68 @@ def test_append_in_local_replies_deny_drops_error_adds() -> None:
             )
             resp = await st.envoy.handle(get())
             assert [v for k, v in resp.headers if k == "x-e"] == ["1", "2"]
+
+    run(main())
+
+
+def test_stats_count_like_envoy() -> None:
+    async def main() -> None:
+        routes = [Route(authority=AUTHORITY, prefix="/static", disabled=True), Route(AUTHORITY)]
+        async with stack(EnvoySettings(failure_mode_allow=True), routes=routes) as st:
+            await st.envoy.handle(get())
+            st.adapter.grpc_answer = deny()
+            await st.envoy.handle(get())
+            st.adapter.grpc_answer = error_response()
+            await st.envoy.handle(get())
+            await st.envoy.handle(get(path="/static/x"))
+            assert dict(st.envoy.stats) == {
+                "ok": 1,
+                "denied": 1,
+                "error": 1,
+                "failure_mode_allowed": 1,
+                "disabled": 1,
+            }
+
+    run(main())
+
+
+def test_client_forwarded_proto_sets_scheme() -> None:
+    async def main() -> None:
+        async with stack() as st:
+            await st.envoy.handle(get(headers=[("X-Forwarded-Proto", "https")]))
+            http = st.adapter.checks[0].attributes.request.http
+            assert (http.scheme, http.headers[":scheme"]) == ("https", "https")
+            assert http.headers["x-forwarded-proto"] == "https"
+
+    run(main())
+
+
+def test_encode_raw_headers_and_deny_body_limit() -> None:
+    async def main() -> None:
+        settings = EnvoySettings(encode_raw_headers=True, max_denied_response_body_bytes=4)
+        async with stack(settings) as st:
+            st.adapter.grpc_answer = deny(7, 403, body="0123456789")
+            resp = await st.envoy.handle(get(headers=[("x-dup", "a"), ("X-Dup", "b")]))
+            assert (resp.status, resp.body, resp.header("content-length")) == (403, b"0123", "4")
+            http = st.adapter.checks[0].attributes.request.http
+            assert dict(http.headers) == {}
+            lines = [(h.key, h.raw_value) for h in http.header_map.headers if h.key == "x-dup"]
+            assert lines == [("x-dup", b"a"), ("x-dup", b"b")]
+
+    run(main())
+
+
+def test_virtual_host_first_then_route() -> None:
+    async def main() -> None:
+        routes = [
+            Route(authority=AUTHORITY, prefix="/static", disabled=True),
+            Route(authority="*", context_extensions={"api_id": "wild"}),
+        ]
+        async with stack(routes=routes) as st:
+            resp = await st.envoy.handle(get(path="/orders"))  # AUTHORITY's vhost: no match
+            assert (resp.status, resp.decision) == (404, "skipped")
+            resp = await st.envoy.handle(get(authority="other.example", path="/orders"))
+            assert resp.decision == "allowed"
+            assert dict(st.adapter.checks[0].attributes.context_extensions) == {"api_id": "wild"}
 
     run(main())

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from simulator import (
+    ASM_API_ID_HEADER,
     BufferSettings,
     ClientRequest,
     EnvoySettings,
@@ -16,7 +17,7 @@ from simulator import (
 )
 from tests.simulator.helpers import AUTHORITY, run, stack
 
-HTTP = EnvoySettings(transport="http")
+HTTP = EnvoySettings(transport="http", timeout_ms=2000)
 
 
 def m(*names: str) -> tuple[StringMatcher, ...]:
@@ -51,7 +52,7 @@ def test_auth_request_defaults() -> None:
                 "authorization": "Bearer t",
                 "content-length": "0",
                 "x-envoy-internal": "true",
-                "x-envoy-expected-rq-timeout-ms": "200",
+                "x-envoy-expected-rq-timeout-ms": "2000",
             }
             assert resp.check_request is not None and resp.check_request["method"] == "POST"
             assert resp.check_response is not None and resp.check_response["status"] == 200
@@ -198,5 +199,28 @@ def test_body_buffering_in_http_mode() -> None:
         async with stack(replace(HTTP, with_request_body=BufferSettings(8))) as st:
             resp = await st.envoy.handle(get(method="POST", body=b"y" * 9))
             assert resp.status == 413 and st.adapter.http_requests == []
+
+    run(main())
+
+
+def test_headers_to_add_formats_route_metadata_and_request_headers() -> None:
+    settings = replace(
+        HTTP,
+        http_service=HttpServiceSettings(
+            headers_to_add=(
+                ASM_API_ID_HEADER,
+                HeaderToAdd("x-who", "%REQ(client_id)%/%REQ(:authority)%"),
+                HeaderToAdd("x-none", "[%REQ(x-absent)%%METADATA(ROUTE:other:api_id)%]"),
+            )
+        ),
+    )
+
+    async def main() -> None:
+        async with stack(settings) as st:
+            await st.envoy.handle(get(headers=[("client_id", "abc")]))
+            got = {k.lower(): v for k, v in st.adapter.http_requests[0].headers}
+            assert got["x-asm-api-id"] == "10001"
+            assert got["x-who"] == f"abc/{AUTHORITY}"
+            assert got["x-none"] == "[]"
 
     run(main())

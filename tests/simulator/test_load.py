@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from simulator import ClientRequest
+from simulator import ClientRequest, EnvoySettings
 from simulator.load import closed_loop, open_loop, percentile, plane_sender
 from tests.simulator.helpers import AUTHORITY, run, stack
 
@@ -91,7 +91,7 @@ def test_bad_bounds_are_clear_errors() -> None:
 
 def test_load_through_the_simulated_envoy() -> None:
     async def main() -> None:
-        async with stack() as st:
+        async with stack(EnvoySettings(timeout_ms=5000)) as st:  # busy CI: no timeouts
             send = plane_sender(
                 st.envoy, lambda i: ClientRequest(path=f"/o/{i}", authority=AUTHORITY)
             )

@@ -100,6 +100,8 @@ def test_header_helpers() -> None:
     assert hdr.valid_value("v") and not hdr.valid_value("a\r\nb")
     assert hdr.sanitize_utf8(b"caf\xe9\xff") == "caf!!"
     assert hdr.sanitize_utf8("café".encode()) == "café"
+    assert hdr.wire_bytes("caf\xe9") == b"caf\xe9" and hdr.wire_bytes("€") == "€".encode()
+    assert hdr.sanitize_utf8(hdr.wire_bytes("caf\xe9")) == "caf!"
 
 
 def test_query_mutation() -> None:

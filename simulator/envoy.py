@@ -1,0 +1,318 @@
+"""The simulated Envoy: route a client request, run ext_authz exactly as Envoy 1.40 does
+(gRPC or HTTP service), apply the verdict, forward to the upstream with aiohttp.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from typing import Any, Protocol
+
+import aiohttp
+from multidict import CIMultiDict
+from yarl import URL
+
+from asmkit.clock import Clock, MonotonicClock
+from simulator import headers as hdr
+from simulator.downstream import HOP_BY_HOP, Downstream, HeaderOp, Verdict, normalize
+from simulator.echo import EchoUpstream
+from simulator.grpc_check import BufferedBody, GrpcAuthz
+from simulator.listener import Listener
+from simulator.model import (
+    ClientRequest,
+    ClientResponse,
+    Decision,
+    Headers,
+    Route,
+    select_route,
+)
+from simulator.settings import EnvoySettings
+
+FAILURE_MODE_HEADER = "x-envoy-auth-failure-mode-allowed"
+_SKIP_AUTO = ("User-Agent", "Accept", "Accept-Encoding", "Content-Type")
+
+
+class Authz(Protocol):
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def run(
+        self, route: Route, down: Downstream, buffered: BufferedBody | None
+    ) -> tuple[Verdict, dict[str, Any] | None, dict[str, Any] | None]: ...
+
+
+def apply_ops(headers: Headers, ops: list[HeaderOp]) -> Headers:
+    out = list(headers)
+    for op, key, value in ops:
+        if op == "set":
+            out = hdr.set_header(out, key, value)
+        elif op == "add":
+            out = hdr.add(out, key, value)
+        elif op == "add_if_absent":
+            if not hdr.has(out, key):
+                out = hdr.add(out, key, value)
+        elif hdr.has(out, key):  # overwrite_if_exists
+            out = hdr.set_header(out, key, value)
+    return out
+
+
+class SimulatedEnvoy:
+    """An in-process Envoy with one ext_authz filter, a route table and one upstream."""
+
+    def __init__(
+        self,
+        settings: EnvoySettings,
+        upstream_url: str,
+        routes: list[Route] | None = None,
+        *,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+        echo: EchoUpstream | None = None,
+        record_checks: bool = True,
+    ) -> None:
+        """`record_checks=False` leaves `check_request`/`check_response` None (faster)."""
+        if not upstream_url.startswith(("http://", "https://")):
+            raise ValueError(
+                f"SimulatedEnvoy upstream_url={upstream_url!r} is not valid: "
+                "give an http:// URL such as echo.url"
+            )
+        self.settings = settings
+        self.upstream_url = upstream_url.rstrip("/")
+        self.routes = list(routes) if routes is not None else [Route()]
+        self._clock: Clock = clock or MonotonicClock()
+        self._rng = rng or random.Random(0)
+        self._echo = echo
+        self._record_checks = record_checks
+        self._session: aiohttp.ClientSession | None = None
+        self._authz: Authz = self._make_authz()
+        self._listener: Listener | None = None
+        # Envoy's ext_authz stats (http.<prefix>.ext_authz.*), by their last name segment.
+        self.stats: Counter[str] = Counter()
+
+    def _make_authz(self) -> Authz:
+        if self.settings.transport == "http":
+            from simulator.http_check import HttpAuthz
+
+            authz: Authz = HttpAuthz(self.settings)
+            return authz
+        return GrpcAuthz(self.settings, record=self._record_checks)
+
+    async def start(self) -> None:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                auto_decompress=False,
+                connector=aiohttp.TCPConnector(limit=256),
+                timeout=aiohttp.ClientTimeout(total=self.settings.route_timeout_ms / 1000.0),
+            )
+        await self._authz.start()
+
+    async def serve(self, host: str = "127.0.0.1", port: int = 0) -> int:
+        """Also listen for real HTTP clients (curl) on host:port; returns the bound port."""
+        if self._listener is None:
+            self._listener = Listener(self, host, port)
+            await self._listener.start()
+        return self._listener.port
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            await self._listener.stop()
+            self._listener = None
+        await self._authz.close()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def __aenter__(self) -> SimulatedEnvoy:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def route_for(self, authority: str, path: str) -> Route | None:
+        return select_route(self.routes, authority, path)
+
+    async def handle(self, request: ClientRequest) -> ClientResponse:
+        t0 = self._clock.now()
+        resp = await self._handle(request)
+        resp.duration_s = self._clock.now() - t0
+        return resp
+
+    async def _handle(self, request: ClientRequest) -> ClientResponse:
+        s = self.settings
+        if (
+            s.listener_tls is not None
+            and s.listener_tls.require_client_certificate
+            and not request.client_cert_pem
+        ):
+            raise ConnectionError(
+                "the TLS listener requires a client certificate: set "
+                "ClientRequest.client_cert_pem (e.g. make_test_pki().client_cert_pem)"
+            )
+        if request.protocol == "HTTP/1.0":
+            return self._local(
+                426,
+                [("set", "connection", "close")],
+                b"Upgrade Required",
+                "skipped",
+                detail="HTTP/1.0 rejected",
+            )
+        down = normalize(
+            request,
+            self._rng,
+            self._clock.wall(),
+            s.listener_host,
+            s.listener_port,
+            tls=s.listener_tls is not None,
+        )
+        route = self.route_for(down.authority, down.path)
+        if route is None:
+            return self._local(404, [], b"", "skipped", detail="no route")
+        if route.disabled:
+            self.stats["disabled"] += 1
+            return await self._forward(down, Verdict(kind="ok"), "skipped")
+        buffered: BufferedBody | None = None
+        buf = s.with_request_body
+        if buf is not None and down.body:
+            if len(down.body) > buf.max_request_bytes:
+                if not buf.allow_partial_message:
+                    return self._local(
+                        413,
+                        [("set", "content-type", "text/plain"), ("set", "connection", "close")],
+                        b"Payload Too Large",
+                        "skipped",
+                        detail="request body over max_request_bytes",
+                    )
+                buffered = BufferedBody(down.body[: buf.max_request_bytes], True)
+            else:
+                buffered = BufferedBody(down.body, False)
+        verdict, check_request, check_response = await self._authz.run(route, down, buffered)
+        self._count(verdict)
+        resp = await self._decide(down, verdict)
+        resp.check_request = check_request
+        resp.check_response = check_response
+        return resp
+
+    def _count(self, verdict: Verdict) -> None:
+        """Envoy's ext_authz counters: ok, denied, error, failure_mode_allowed, invalid."""
+        if verdict.kind == "ok":
+            self.stats["invalid" if verdict.invalid else "ok"] += 1
+            return
+        self.stats[verdict.kind] += 1
+        if verdict.kind == "error" and self.settings.failure_mode_allow:
+            self.stats["failure_mode_allowed"] += 1
+
+    async def _decide(self, down: Downstream, verdict: Verdict) -> ClientResponse:
+        s = self.settings
+        if verdict.kind == "ok":
+            if verdict.invalid:
+                return self._local(500, [], b"", "error", detail="invalid mutation")
+            return await self._forward(down, verdict, "allowed")
+        if verdict.kind == "error" and s.failure_mode_allow:
+            ok = Verdict(kind="ok")
+            if s.failure_mode_allow_header_add:
+                ok.upstream_set.append((FAILURE_MODE_HEADER, "true"))
+            resp = await self._forward(down, ok, "error")
+            resp.failure_mode_allowed = True
+            resp.detail = verdict.detail
+            return resp
+        decision: Decision = "denied" if verdict.kind == "denied" else "error"
+        body = verdict.body
+        limit = s.max_denied_response_body_bytes
+        if verdict.kind == "denied" and limit and len(body) > limit:
+            body = body[:limit]
+        return self._local(
+            verdict.status, verdict.local_headers, body, decision, detail=verdict.detail
+        )
+
+    def _local(
+        self,
+        status: int,
+        ops: list[HeaderOp],
+        body: bytes,
+        decision: Decision,
+        detail: str = "",
+    ) -> ClientResponse:
+        """An Envoy local reply: the ops, then content-length, text/plain for a body."""
+        headers = apply_ops([], ops)
+        if status == 204 or status < 200:
+            body = b""  # the HTTP/1.1 codec sends neither a body nor content-length
+            headers = hdr.remove(headers, "content-length")
+        else:
+            headers = hdr.set_header(headers, "content-length", str(len(body)))
+        if body and not hdr.has(headers, "content-type"):
+            headers = hdr.add(headers, "content-type", "text/plain")
+        headers = hdr.set_header(headers, "date", hdr.http_date(self._clock.wall()))
+        headers = hdr.set_header(headers, "server", "envoy")
+        return ClientResponse(
+            status=status, headers=headers, body=body, decision=decision, detail=detail
+        )
+
+    def upstream_headers(self, down: Downstream, verdict: Verdict) -> Headers:
+        """The request headers Envoy forwards after applying an OK verdict."""
+        headers = [("host", down.authority), *down.headers]
+        for key, value in verdict.upstream_set:
+            headers = hdr.set_header(headers, key, value)
+        for key, value in verdict.upstream_add:
+            headers = hdr.add(headers, key, value)
+        for key, value in verdict.upstream_append:
+            headers = hdr.append_existing(headers, key, value)
+        for key in verdict.upstream_remove:
+            if hdr.is_removable(key):
+                headers = hdr.remove(headers, key)
+        headers = hdr.set_header(
+            headers, "x-envoy-expected-rq-timeout-ms", str(self.settings.route_timeout_ms)
+        )
+        return headers
+
+    async def _forward(
+        self, down: Downstream, verdict: Verdict, decision: Decision
+    ) -> ClientResponse:
+        if self._session is None:
+            raise RuntimeError("SimulatedEnvoy is not started: await envoy.start() first")
+        headers = self.upstream_headers(down, verdict)
+        path = hdr.mutate_query(down.path, verdict.query_set, verdict.query_remove)
+        t_up = self._clock.now()
+        try:
+            async with self._session.request(
+                down.method,
+                URL(self.upstream_url + path, encoded=True),
+                headers=CIMultiDict(headers),
+                data=down.body or None,
+                skip_auto_headers=_SKIP_AUTO,
+                allow_redirects=False,
+            ) as up:
+                body = await up.read()
+                status = up.status
+                up_headers = [
+                    (k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in up.raw_headers
+                ]
+        except (aiohttp.ClientError, TimeoutError) as err:
+            resp = self._local(
+                503,
+                [],
+                b"upstream connect error or disconnect/reset before headers. "
+                b"reset reason: connection failure",
+                decision,
+                detail=f"upstream: {err!r}",
+            )
+            resp.upstream = self._find_upstream(down.request_id)
+            return resp
+        elapsed_ms = int((self._clock.now() - t_up) * 1000)
+        out = [(k, v) for k, v in up_headers if k not in HOP_BY_HOP]
+        out = hdr.set_header(out, "server", "envoy")
+        out = hdr.set_header(out, "x-envoy-upstream-service-time", str(elapsed_ms))
+        out = apply_ops(out, verdict.response_ops)
+        return ClientResponse(
+            status=status,
+            headers=out,
+            body=body,
+            decision=decision,
+            upstream=self._find_upstream(down.request_id),
+            detail=verdict.detail,
+        )
+
+    def _find_upstream(self, request_id: str) -> Any:
+        echo = self._echo or EchoUpstream.running_at(self.upstream_url)
+        return echo.find(request_id) if echo is not None else None

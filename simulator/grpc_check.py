@@ -1,0 +1,252 @@
+"""gRPC ext_authz as Envoy 1.40 does it: build the CheckRequest, call
+`envoy.service.auth.v3.Authorization/Check` with grpc.aio, and read the CheckResponse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from envoy.config.core.v3 import base_pb2
+from envoy.service.auth.v3 import attribute_context_pb2, external_auth_pb2, external_auth_pb2_grpc
+from google.protobuf import json_format  # type: ignore[import-untyped]
+
+from simulator import headers as hdr
+from simulator.downstream import Downstream, HeaderOp, Verdict
+from simulator.model import Headers, Route
+from simulator.settings import EnvoySettings, any_match
+from simulator.tls import principal_of, url_encoded_pem
+
+PARTIAL_BODY = "x-envoy-auth-partial-body"
+
+
+@dataclass
+class BufferedBody:
+    """The body the filter buffered for the check (None = header-only request)."""
+
+    data: bytes
+    partial: bool
+
+
+def check_headers(
+    settings: EnvoySettings, down: Downstream, buffered: BufferedBody | None
+) -> Headers:
+    """The (unmerged) header list the check sees, after allowed/disallowed filtering."""
+    headers = down.pseudo() + [(k, v) for k, v in down.headers if k != PARTIAL_BODY]
+    if buffered is not None:
+        headers.append((PARTIAL_BODY, "true" if buffered.partial else "false"))
+    allowed = settings.allowed_headers
+    return [
+        (k, v)
+        for k, v in headers
+        if (allowed is None or any_match(allowed, k))
+        and not any_match(settings.disallowed_headers, k)
+    ]
+
+
+def build_check_request(
+    settings: EnvoySettings,
+    route: Route,
+    down: Downstream,
+    buffered: BufferedBody | None,
+) -> external_auth_pb2.CheckRequest:
+    attrs = attribute_context_pb2.AttributeContext()
+    attrs.source.address.socket_address.address = down.source_ip
+    attrs.source.address.socket_address.port_value = down.source_port
+    attrs.destination.address.socket_address.address = down.dest_ip
+    attrs.destination.address.socket_address.port_value = down.dest_port
+    req = attrs.request
+    seconds = int(down.received_wall)
+    req.time.seconds = seconds
+    req.time.nanos = round((down.received_wall - seconds) * 1e6) * 1000
+    http = req.http
+    http.id = str(down.stream_id)
+    http.method = down.method
+    headers = check_headers(settings, down, buffered)
+    if settings.encode_raw_headers:
+        for k, v in headers:  # one entry per header line, not merged
+            http.header_map.headers.add(key=k, raw_value=hdr.wire_bytes(v))
+    else:
+        for k, v in hdr.merged(headers).items():
+            http.headers[k] = hdr.sanitize_utf8(hdr.wire_bytes(v))
+    http.path = down.path
+    http.host = down.authority
+    http.scheme = down.scheme
+    http.protocol = down.protocol
+    if buffered is not None:
+        # Envoy reports a size only for a buffered body: Content-Length, else what it buffered.
+        length = hdr.header_or_none(down.headers, "content-length")
+        http.size = int(length) if length is not None and length.isdigit() else len(buffered.data)
+    if buffered is not None and buffered.data:
+        if settings.with_request_body is not None and settings.with_request_body.pack_as_bytes:
+            http.raw_body = buffered.data
+        else:
+            http.body = hdr.sanitize_utf8(buffered.data)
+    for k, v in route.context_extensions.items():
+        attrs.context_extensions[k] = v
+    if down.tls:
+        tls = settings.listener_tls
+        assert tls is not None
+        attrs.destination.principal = principal_of(tls.server_cert_pem)
+        if down.client_cert_pem:
+            attrs.source.principal = principal_of(down.client_cert_pem)
+            if settings.include_peer_certificate:
+                attrs.source.certificate = url_encoded_pem(down.client_cert_pem)
+    if settings.include_tls_session:
+        attrs.tls_session.SetInParent()
+        if down.tls and down.sni:
+            attrs.tls_session.sni = down.sni
+    # Envoy always sets these two (empty without metadata namespaces configured).
+    attrs.metadata_context.SetInParent()
+    attrs.route_metadata_context.SetInParent()
+    return external_auth_pb2.CheckRequest(attributes=attrs)
+
+
+def to_dict(msg: Any) -> dict[str, Any]:
+    """A protobuf message as a JSON-able dict with the proto field names."""
+    out: dict[str, Any] = json_format.MessageToDict(msg, preserving_proto_field_name=True)
+    return out
+
+
+class GrpcAuthz:
+    """One grpc.aio channel to the adapter; `check` never raises for RPC failures."""
+
+    def __init__(self, settings: EnvoySettings, *, record: bool = True) -> None:
+        self._settings = settings
+        self._record = record  # False: skip the dict copies (load runs)
+        self._channel: grpc.aio.Channel | None = None
+        self._stub: Any = None
+
+    async def start(self) -> None:
+        s = self._settings
+        self._channel = grpc.aio.insecure_channel(
+            f"{s.authz_host}:{s.authz_port}",
+            options=[("grpc.default_authority", s.grpc_authority)],
+        )
+        self._stub = external_auth_pb2_grpc.AuthorizationStub(self._channel)
+
+    async def close(self) -> None:
+        if self._channel is not None:
+            await self._channel.close()
+            self._channel = None
+
+    async def run(
+        self, route: Route, down: Downstream, buffered: BufferedBody | None
+    ) -> tuple[Verdict, dict[str, Any] | None, dict[str, Any] | None]:
+        """Build, send and read one check: (verdict, check_request, check_response)."""
+        creq = build_check_request(self._settings, route, down, buffered)
+        resp, reason = await self.check(creq)
+        if resp is None:
+            verdict = Verdict(kind="error", status=self._settings.status_on_error, detail=reason)
+            return verdict, to_dict(creq) if self._record else None, None
+        verdict = read_check_response(self._settings, resp)
+        if not self._record:
+            return verdict, None, None
+        return verdict, to_dict(creq), to_dict(resp)
+
+    async def check(
+        self, request: external_auth_pb2.CheckRequest
+    ) -> tuple[external_auth_pb2.CheckResponse | None, str]:
+        """(response, "") or (None, reason) on an RPC error or timeout."""
+        if self._stub is None:
+            raise RuntimeError("SimulatedEnvoy is not started: await envoy.start() first")
+        s = self._settings
+        try:
+            resp = await self._stub.Check(
+                request,
+                timeout=s.timeout_ms / 1000.0,
+                metadata=(
+                    ("x-forwarded-for", "192.0.2.2"),
+                    ("x-envoy-internal", "true"),
+                    ("x-envoy-expected-rq-timeout-ms", str(s.timeout_ms)),
+                ),
+            )
+        except grpc.aio.AioRpcError as err:
+            return None, f"rpc {err.code().name}: {err.details()}"
+        return resp, ""
+
+
+def _local_reply_ops(options: Any, *, keep_appends: bool) -> list[HeaderOp]:
+    """denied_response/error_response headers are set. An `append: true` header is dropped
+    from a deny but added as one more line to an error reply (both observed on Envoy 1.40)."""
+    ops: list[HeaderOp] = []
+    for o in options:
+        key, value = o.header.key.lower(), o.header.value
+        if o.HasField("append") and o.append.value:
+            if keep_appends:
+                ops.append(("add", key, value))
+        else:
+            ops.append(("set", key, value))
+    return ops
+
+
+def _option_ops(options: Any, *, honour_action: bool) -> list[HeaderOp]:
+    """HeaderValueOptions as header ops. `append` (BoolValue) wins when present; otherwise
+    `append_action` is honoured only where Envoy honours it (response_headers_to_add)."""
+    ops: list[HeaderOp] = []
+    action = base_pb2.HeaderValueOption
+    for opt in options:
+        key, value = opt.header.key.lower(), opt.header.value
+        if opt.HasField("append"):
+            ops.append(("add" if opt.append.value else "set", key, value))
+        elif not honour_action:
+            ops.append(("set", key, value))
+        elif opt.append_action == action.ADD_IF_ABSENT:
+            ops.append(("add_if_absent", key, value))
+        elif opt.append_action == action.OVERWRITE_IF_EXISTS_OR_ADD:
+            ops.append(("set", key, value))
+        elif opt.append_action == action.OVERWRITE_IF_EXISTS:
+            ops.append(("overwrite_if_exists", key, value))
+        else:
+            ops.append(("add", key, value))
+    return ops
+
+
+def _all_valid(options: Any) -> bool:
+    return all(hdr.valid_name(o.header.key) and hdr.valid_value(o.header.value) for o in options)
+
+
+def read_check_response(settings: EnvoySettings, resp: external_auth_pb2.CheckResponse) -> Verdict:
+    """Envoy's decision logic (ext_authz_grpc_impl.cc) plus the filter's mutation rules."""
+    code = resp.status.code if resp.HasField("status") else 0
+    if code == 0:
+        ok = resp.ok_response
+        verdict = Verdict(kind="ok")
+        for opt in ok.headers:
+            key, value = opt.header.key.lower(), opt.header.value
+            if opt.HasField("append") and opt.append.value:
+                verdict.upstream_append.append((key, value))
+            else:
+                verdict.upstream_set.append((key, value))
+        verdict.upstream_remove = [h.lower() for h in ok.headers_to_remove]
+        verdict.response_ops = _option_ops(ok.response_headers_to_add, honour_action=True)
+        verdict.query_set = [(q.key, q.value) for q in ok.query_parameters_to_set]
+        verdict.query_remove = list(ok.query_parameters_to_remove)
+        if settings.validate_mutations and not (
+            _all_valid(ok.headers)
+            and _all_valid(ok.response_headers_to_add)
+            and all(hdr.valid_name(h) for h in ok.headers_to_remove)
+            and all(q.key and hdr.valid_value(q.key + q.value) for q in ok.query_parameters_to_set)
+        ):
+            verdict.invalid = True
+        return verdict
+    if resp.HasField("error_response"):
+        err = resp.error_response
+        if settings.validate_mutations and not _all_valid(err.headers):
+            return Verdict(kind="error", status=settings.status_on_error, detail="invalid headers")
+        return Verdict(
+            kind="error",
+            status=err.status.code if err.status.code > 0 else settings.status_on_error,
+            local_headers=_local_reply_ops(err.headers, keep_appends=True),
+            body=err.body.encode(),
+            detail="error_response",
+        )
+    denied = resp.denied_response
+    return Verdict(
+        kind="denied",
+        status=denied.status.code if denied.status.code > 0 else 403,
+        local_headers=_local_reply_ops(denied.headers, keep_appends=False),
+        body=denied.body.encode(),
+        detail=f"status {code}",
+    )

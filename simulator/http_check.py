@@ -1,0 +1,176 @@
+"""HTTP-service ext_authz as Envoy 1.40 does it: the auth request (original method,
+path_prefix + path, the default header allow-list) and how the auth answer is read.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import aiohttp
+from multidict import CIMultiDict
+from yarl import URL
+
+from simulator import headers as hdr
+from simulator.downstream import Downstream, HeaderOp, Verdict
+from simulator.envoy_config import ROUTE_METADATA
+from simulator.grpc_check import PARTIAL_BODY, BufferedBody
+from simulator.model import Headers, Route
+from simulator.settings import EnvoySettings, StringMatcher, any_match
+
+# Always forwarded to the auth server (Envoy's `toRequestMatchers`); :authority becomes host.
+DEFAULT_REQUEST_HEADERS = frozenset({"authorization", ":method", ":path", ":authority"})
+# Always passed to the client on a deny when allowed_client_headers is set.
+DEFAULT_CLIENT_HEADERS = frozenset(
+    {"path", "status", "content-length", "www-authenticate", "location"}
+)
+HEADERS_TO_REMOVE = "x-envoy-auth-headers-to-remove"
+_SKIP_AUTO = ("User-Agent", "Accept", "Accept-Encoding", "Content-Type")
+
+
+_REQ = re.compile(r"%REQ\(([^)]+)\)%")
+_ROUTE_METADATA = re.compile(r"%METADATA\(ROUTE:([^:)]+):([^)]+)\)%")
+
+
+def format_value(value: str, route: Route, down: Downstream) -> str:
+    """The two Envoy substitutions the kit uses in `headers_to_add`: `%REQ(header)%` and
+    `%METADATA(ROUTE:asmkit:key)%` (a route's context_extensions, see envoy_config)."""
+
+    def req(match: re.Match[str]) -> str:
+        name = match.group(1).strip().lower()
+        if name == ":authority":
+            return down.authority
+        return hdr.header_or_none(down.pseudo() + down.headers, name) or ""
+
+    def metadata(match: re.Match[str]) -> str:
+        if match.group(1) != ROUTE_METADATA:
+            return ""
+        return route.context_extensions.get(match.group(2), "")
+
+    return _ROUTE_METADATA.sub(metadata, _REQ.sub(req, value))
+
+
+def auth_request_headers(
+    settings: EnvoySettings,
+    down: Downstream,
+    buffered: BufferedBody | None,
+    route: Route | None = None,
+) -> Headers:
+    """The headers of the auth request, comma-merged as Envoy merges them."""
+    allowed = settings.allowed_headers or ()
+    picked: Headers = []
+    for key, value in down.pseudo() + down.headers:
+        if key in (PARTIAL_BODY, "content-length"):
+            continue
+        if (key in DEFAULT_REQUEST_HEADERS or any_match(allowed, key)) and not any_match(
+            settings.disallowed_headers, key
+        ):
+            if key == ":authority":
+                picked.append(("host", value))
+            elif not key.startswith(":"):
+                picked.append((key, value))
+    out = picked if settings.encode_raw_headers else list(hdr.merged(picked).items())
+    out.append(("content-length", str(len(buffered.data) if buffered else 0)))
+    if buffered is not None:
+        out.append((PARTIAL_BODY, "true" if buffered.partial else "false"))
+    for extra in settings.http_service.headers_to_add:
+        value = format_value(extra.value, route, down) if route is not None else extra.value
+        out = hdr.set_header(out, extra.key, value)
+    out.append(("x-envoy-internal", "true"))
+    out.append(("x-envoy-expected-rq-timeout-ms", str(settings.timeout_ms)))
+    return out
+
+
+def _matching(headers: Headers, matchers: tuple[StringMatcher, ...]) -> Headers:
+    return [(k, v) for k, v in headers if any_match(matchers, k)]
+
+
+def read_auth_response(
+    settings: EnvoySettings, status: int, headers: Headers, body: bytes
+) -> Verdict:
+    """Envoy's `RawHttpClientImpl::toResponse`: 200 allows, 5xx errors, the rest denies."""
+    h = settings.http_service
+    headers = [(k.lower(), v) for k, v in headers]
+    if status == 200:
+        verdict = Verdict(kind="ok", detail="http 200")
+        verdict.upstream_set = _matching(headers, h.allowed_upstream_headers)
+        verdict.upstream_add = _matching(headers, h.allowed_upstream_headers_to_append)
+        for value in hdr.header_values_of(headers, HEADERS_TO_REMOVE):
+            verdict.upstream_remove.extend(n.strip().lower() for n in value.split(",") if n.strip())
+        verdict.response_ops = [
+            ("add", k, v) for k, v in _matching(headers, h.allowed_client_headers_on_success)
+        ]
+        return verdict
+    if status >= 500:
+        return Verdict(kind="error", status=settings.status_on_error, detail=f"http {status}")
+    if h.allowed_client_headers is None:
+        to_client = [(k, v) for k, v in headers if k != "host"]
+    else:
+        to_client = [
+            (k, v)
+            for k, v in headers
+            if k in DEFAULT_CLIENT_HEADERS or any_match(h.allowed_client_headers, k)
+        ]
+    ops: list[HeaderOp] = [("add", k, v) for k, v in to_client if k != "content-length"]
+    return Verdict(
+        kind="denied", status=status, local_headers=ops, body=body, detail=f"http {status}"
+    )
+
+
+class HttpAuthz:
+    """The HTTP auth client: aiohttp, one session, `status_on_error` on any failure."""
+
+    def __init__(self, settings: EnvoySettings) -> None:
+        self._settings = settings
+        self._session: aiohttp.ClientSession | None = None
+        self._base = f"http://{settings.authz_host}:{settings.authz_port}"
+
+    async def start(self) -> None:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                auto_decompress=False, connector=aiohttp.TCPConnector(limit=256)
+            )
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def run(
+        self, route: Route, down: Downstream, buffered: BufferedBody | None
+    ) -> tuple[Verdict, dict[str, Any] | None, dict[str, Any] | None]:
+        if self._session is None:
+            raise RuntimeError("SimulatedEnvoy is not started: await envoy.start() first")
+        s = self._settings
+        path = s.http_service.path_prefix + down.path
+        headers = auth_request_headers(s, down, buffered, route)
+        data = buffered.data if buffered else b""
+        sent = {
+            "method": down.method,
+            "path": path,
+            "headers": [list(h) for h in headers],
+            "body": data.decode("utf-8", "replace"),
+        }
+        try:
+            async with self._session.request(
+                down.method,
+                URL(self._base + path, encoded=True),
+                headers=CIMultiDict(headers),
+                data=data or None,
+                skip_auto_headers=_SKIP_AUTO,
+                allow_redirects=False,
+                timeout=aiohttp.ClientTimeout(total=s.timeout_ms / 1000.0),
+            ) as resp:
+                body = await resp.read()
+                got = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in resp.raw_headers]
+                status = resp.status
+            # Envoy's async client routes the call, so its router stamps this header too.
+            got.append(("x-envoy-upstream-service-time", "0"))
+        except (aiohttp.ClientError, TimeoutError) as err:
+            return Verdict(kind="error", status=s.status_on_error, detail=repr(err)), sent, None
+        answer = {
+            "status": status,
+            "headers": [list(h) for h in got],
+            "body": body.decode("utf-8", "replace"),
+        }
+        return read_auth_response(s, status, got, body), sent, answer
