@@ -33,6 +33,7 @@ class FakePlatform:
         self.duplicates = 0
         self.requests: list[httpx.Request] = []
         self.logins = 0
+        self.jwks: dict[str, Any] | None = None
 
     # ---- state ----
 
@@ -66,9 +67,20 @@ class FakePlatform:
         if self.down:
             raise httpx.ConnectError("platform down")
         path = request.url.path
+        if path == "/jwks.json":
+            if self.jwks is None:
+                return httpx.Response(503, json={"message": "jwks not ready"})
+            return httpx.Response(200, json=self.jwks)
         if path == "/accounts/api/v2/oauth2/token":
             self.logins += 1
-            return httpx.Response(200, json={"access_token": f"tok{self.logins}", "token_type": "bearer", "expires_in": 3600})
+            return httpx.Response(
+                200,
+                json={
+                    "access_token": f"tok{self.logins}",
+                    "token_type": "bearer",
+                    "expires_in": 3600,
+                },
+            )
         if not request.headers.get("authorization", "").startswith("Bearer tok"):
             return httpx.Response(401, json={"message": "missing token"})
         if path == f"{BASE}/apis":
@@ -92,15 +104,22 @@ class FakePlatform:
         since = request.url.params.get("updatedSince")
         rows = self.contracts[api_id]
         if since is None:
-            rows = [(s, c) for s, c in rows if c.get("status") == "APPROVED" and not c.get("removed")]
+            rows = [
+                (s, c) for s, c in rows if c.get("status") == "APPROVED" and not c.get("removed")
+            ]
         else:
             rows = [(s, c) for s, c in rows if s > int(since)]
         offset = int(request.url.params.get("offset", 0))
         page = rows[offset : offset + self.page_limit]
-        body: dict[str, Any] = {"links": {"self": str(request.url)}, "cursor": str(self.seq),
-                                "data": [c for _, c in page]}
+        body: dict[str, Any] = {
+            "links": {"self": str(request.url)},
+            "cursor": str(self.seq),
+            "data": [c for _, c in page],
+        }
         if offset + self.page_limit < len(rows):
-            query = f"offset={offset + self.page_limit}" + (f"&updatedSince={since}" if since else "")
+            query = f"offset={offset + self.page_limit}" + (
+                f"&updatedSince={since}" if since else ""
+            )
             body["links"]["next"] = f"{BASE}/apis/{api_id}/contracts?{query}"
         return httpx.Response(200, json=body)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import grpc
 from envoy.service.auth.v3 import external_auth_pb2, external_auth_pb2_grpc
 
@@ -45,11 +47,16 @@ def check_request(
     return request
 
 
-async def call_check(port: int, request: external_auth_pb2.CheckRequest) -> external_auth_pb2.CheckResponse:
+async def call_check(
+    port: int | None, request: external_auth_pb2.CheckRequest
+) -> external_auth_pb2.CheckResponse:
+    if port is None:
+        raise ValueError("the gRPC face is not running")
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
         stub = external_auth_pb2_grpc.AuthorizationStub(channel)
-        return await stub.Check(request, timeout=2.0)
+        response: external_auth_pb2.CheckResponse = await stub.Check(request, timeout=2.0)
+        return response
 
 
-def header_dict(options) -> dict[str, str]:
+def header_dict(options: Any) -> dict[str, str]:
     return {o.header.key: o.header.value for o in options}

@@ -61,7 +61,7 @@ def client_id_policy(**config: Any) -> dict[str, Any]:
 
 
 def _policy_kwargs(config: dict[str, Any]) -> dict[str, Any]:
-    kwargs = {}
+    kwargs: dict[str, Any] = {}
     for key in ("policy_id", "order", "disabled", "pointcut"):
         if key in config:
             kwargs[key] = config.pop(key)

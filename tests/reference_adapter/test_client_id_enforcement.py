@@ -65,7 +65,11 @@ def test_secret_is_optional_when_no_secret_expression():
 
 def test_basic_mode():
     engine = engine_with(
-        [client_id_policy(credentialsOriginHasHttpBasicAuthenticationHeader="httpBasicAuthenticationHeader")]
+        [
+            client_id_policy(
+                credentialsOriginHasHttpBasicAuthenticationHeader="httpBasicAuthenticationHeader"
+            )
+        ]
     )
     assert engine.decide(req({"authorization": basic("app-1", "s3cret")}), 0.0).allowed
     for headers in (

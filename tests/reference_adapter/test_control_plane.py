@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+from typing import Any
 
 import httpx
 import pytest
@@ -13,22 +14,24 @@ import respx
 from reference_adapter.control_plane import ControlPlaneClient, ControlPlaneError
 
 P = "http://cp.test"
-I = "http://ingest.test"
+INGEST = "http://ingest.test"
 BASE = f"{P}/apigateway/ccs/v3/organizations/org-1/environments/env-1"
 
 
 def client() -> ControlPlaneClient:
-    return ControlPlaneClient(P, I, "cid", "csecret", "org-1", "env-1")
+    return ControlPlaneClient(P, INGEST, "cid", "csecret", "org-1", "env-1")
 
 
-def run(coro):
+def run(coro: Any) -> Any:
     return asyncio.run(coro)
 
 
 def token_route(mock, *tokens: str):
     return mock.post(f"{P}/accounts/api/v2/oauth2/token").mock(
         side_effect=[
-            httpx.Response(200, json={"access_token": t, "token_type": "bearer", "expires_in": 3600})
+            httpx.Response(
+                200, json={"access_token": t, "token_type": "bearer", "expires_in": 3600}
+            )
             for t in tokens
         ]
     )
@@ -45,7 +48,7 @@ def test_login_then_bearer_and_relogin_after_401():
         ]
     )
 
-    async def go():
+    async def go() -> Any:
         c = client()
         assert await c.list_apis() == [{"apiId": 10001}]
         assert len(await c.list_apis()) == 2
@@ -54,7 +57,11 @@ def test_login_then_bearer_and_relogin_after_401():
 
     c = run(go())
     body = json.loads(login.calls[0].request.content)
-    assert body == {"client_id": "cid", "client_secret": "csecret", "grant_type": "client_credentials"}
+    assert body == {
+        "client_id": "cid",
+        "client_secret": "csecret",
+        "grant_type": "client_credentials",
+    }
     assert [call.request.headers["authorization"] for call in apis.calls] == [
         "Bearer t1",
         "Bearer t1",
@@ -68,7 +75,7 @@ def test_bad_login_is_a_clear_error():
     respx.post(f"{P}/accounts/api/v2/oauth2/token").mock(
         return_value=httpx.Response(401, json={"message": "bad client"})
     )
-    with pytest.raises(ControlPlaneError, match="login failed.*client_id/client_secret"):
+    with pytest.raises(ControlPlaneError, match=r"login failed.*client_id/client_secret"):
         run(client().list_apis())
 
 
@@ -77,13 +84,16 @@ def test_policies_etag_and_304():
     token_route(respx, "t")
     route = respx.get(f"{BASE}/apis/10001/policies").mock(
         side_effect=[
-            httpx.Response(200, json={"apiId": 10001, "version": "3", "policies": [{"policyId": 1}]},
-                           headers={"ETag": '"3"'}),
+            httpx.Response(
+                200,
+                json={"apiId": 10001, "version": "3", "policies": [{"policyId": 1}]},
+                headers={"ETag": '"3"'},
+            ),
             httpx.Response(304),
         ]
     )
 
-    async def go():
+    async def go() -> Any:
         c = client()
         first = await c.get_policies("10001", None)
         second = await c.get_policies("10001", first.version)
@@ -102,14 +112,22 @@ def test_contracts_feed_follows_links_next_and_keeps_last_cursor():
     path = "/apigateway/ccs/v3/organizations/org-1/environments/env-1/apis/10001/contracts"
     route = respx.get(f"{P}{path}").mock(
         side_effect=[
-            httpx.Response(200, json={"links": {"next": f"{path}?updatedSince=5&limit=1"},
-                                      "cursor": "5", "data": [{"contractId": 1}]}),
-            httpx.Response(200, json={"links": {"self": "x"}, "cursor": "9", "data": [{"contractId": 2}]}),
+            httpx.Response(
+                200,
+                json={
+                    "links": {"next": f"{path}?updatedSince=5&limit=1"},
+                    "cursor": "5",
+                    "data": [{"contractId": 1}],
+                },
+            ),
+            httpx.Response(
+                200, json={"links": {"self": "x"}, "cursor": "9", "data": [{"contractId": 2}]}
+            ),
             httpx.Response(200, json={"links": {}, "data": []}),
         ]
     )
 
-    async def go():
+    async def go() -> Any:
         c = client()
         full = await c.get_contracts("10001", None)
         incremental = await c.get_contracts("10001", full.cursor)
@@ -140,12 +158,16 @@ def test_keepalive_body():
 @respx.mock
 def test_analytics_batch_is_gzip_json_with_batch_id():
     token_route(respx, "t")
-    route = respx.post(f"{I}/v2/analytics/events").mock(
-        side_effect=[httpx.Response(202, json={"accepted": 2}), httpx.Response(503), httpx.Response(400)]
+    route = respx.post(f"{INGEST}/v2/analytics/events").mock(
+        side_effect=[
+            httpx.Response(202, json={"accepted": 2}),
+            httpx.Response(503),
+            httpx.Response(400),
+        ]
     )
     events = [{"event_id": "a"}, {"event_id": "b"}]
 
-    async def go():
+    async def go() -> Any:
         c = client()
         assert await c.post_analytics("batch-1", events) == 202
         with pytest.raises(ControlPlaneError) as retry:

@@ -4,6 +4,7 @@ pointcuts, configuration errors."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -21,8 +22,9 @@ class _Tag:
 
     asset_id = "test-tag"
     uses_contracts = False
+    is_async = False
 
-    def __init__(self, configuration):
+    def __init__(self, configuration, context=None):
         self.label = (configuration or {}).get("label", "tag")
 
     def check(self, request: CheckInput, now: float, decision: Decision, contracts):
@@ -137,11 +139,17 @@ def test_bad_pointcut_regex_is_a_configuration_error():
 
 def test_unchanged_policy_keeps_its_object_across_reloads():
     engine = engine_with([policy("test-tag", {"label": "a"})])
-    first = engine.api(API).chain[0].impl
+
+    def impl() -> Any:
+        api = engine.api(API)
+        assert api is not None
+        return api.chain[0].impl
+
+    first = impl()
     engine.load_policies(API, [policy("test-tag", {"label": "a"})], "2")
-    assert engine.api(API).chain[0].impl is first
+    assert impl() is first
     engine.load_policies(API, [policy("test-tag", {"label": "b"})], "3")
-    assert engine.api(API).chain[0].impl is not first
+    assert impl() is not first
 
 
 def test_set_apis_forgets_removed_apis():
@@ -157,6 +165,8 @@ def test_put_contracts_for_what_if_engines():
 
     engine = DecisionEngine()
     engine.load_policies(API, [client_id_policy()])
-    engine.put_contracts(API, [Contract(1, "app-1", "s3cret"), Contract(2, "app-2", "x", status="REVOKED")])
+    engine.put_contracts(
+        API, [Contract(1, "app-1", "s3cret"), Contract(2, "app-2", "x", status="REVOKED")]
+    )
     assert engine.decide(req(CREDS), 0.0).allowed
     assert engine.decide(req({"client_id": "app-2", "client_secret": "x"}), 0.0).status == 401

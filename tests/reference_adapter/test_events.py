@@ -9,23 +9,49 @@ from reference_adapter.events import EventFactory, iso_ms
 from .helpers import client_id_policy, engine_with, req
 
 FIELDS = {
-    "event_id", "transaction_id", "api_id", "api_version_id", "org_id", "host_id", "client_id",
-    "received_ts", "replied_ts", "client_ip", "verb", "path", "status_code", "user_agent",
-    "request_bytes", "response_bytes", "request_disposition", "policy_violation",
+    "event_id",
+    "transaction_id",
+    "api_id",
+    "api_version_id",
+    "org_id",
+    "host_id",
+    "client_id",
+    "received_ts",
+    "replied_ts",
+    "client_ip",
+    "verb",
+    "path",
+    "status_code",
+    "user_agent",
+    "request_bytes",
+    "response_bytes",
+    "request_disposition",
+    "policy_violation",
 }
 
 
 def test_allowed_and_blocked_events():
     engine = engine_with([client_id_policy()])
     factory = EventFactory("org-1", "adapter-1", random.Random(1))
-    ok_req = req({"client_id": "app-1", "client_secret": "s3cret", "user-agent": "curl/8",
-                  "x-request-id": "rid-1"}, path="/orders?x=1", method="POST", body=b"hello")
+    ok_req = req(
+        {
+            "client_id": "app-1",
+            "client_secret": "s3cret",
+            "user-agent": "curl/8",
+            "x-request-id": "rid-1",
+        },
+        path="/orders?x=1",
+        method="POST",
+        body=b"hello",
+    )
     ok = factory.build(ok_req, engine.decide(ok_req, 0.0), 1_790_000_000.0, 1_790_000_000.0015)
     assert set(ok) == FIELDS
     assert ok["request_disposition"] == "processed" and ok["status_code"] == 200
     assert ok["client_id"] == "app-1" and ok["policy_violation"] is None
     assert ok["transaction_id"] == "rid-1" and ok["verb"] == "POST" and ok["path"] == "/orders"
-    assert ok["request_bytes"] == 5 and ok["user_agent"] == "curl/8" and ok["client_ip"] == "10.0.0.1"
+    assert (
+        ok["request_bytes"] == 5 and ok["user_agent"] == "curl/8" and ok["client_ip"] == "10.0.0.1"
+    )
     assert ok["received_ts"] == "2026-09-21T14:13:20.000Z" and ok["replied_ts"].endswith("20.001Z")
     bad_req = req({})
     bad = factory.build(bad_req, engine.decide(bad_req, 0.0), 0.0, 0.0)

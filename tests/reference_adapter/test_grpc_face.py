@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 from google.rpc import code_pb2
 
@@ -15,7 +16,9 @@ from .grpc_helpers import call_check, check_request, header_dict
 
 
 def test_check_input_from_envoy_request():
-    ci = check_input(check_request({"client_id": "app-1"}, method="POST", path="/o?x=1", body="hey"))
+    ci = check_input(
+        check_request({"client_id": "app-1"}, method="POST", path="/o?x=1", body="hey")
+    )
     assert ci.api_id == "10001" and ci.service == "orders"
     assert (ci.method, ci.path, ci.source_ip) == ("POST", "/o?x=1", "127.0.0.1")
     assert ci.headers["client_id"] == "app-1" and ci.headers[":authority"].startswith("orders.")
@@ -38,7 +41,10 @@ def test_raw_body_and_header_map():
 
 
 def test_denied_response_is_explicit():
-    d = Decision("1").deny(Denial.of(401, "invalid client credentials", ("www-authenticate", "Client-ID-Enforcement")), PolicyRef(5, "client-id-enforcement"))
+    d = Decision("1").deny(
+        Denial.of(401, "invalid client credentials", ("www-authenticate", "Client-ID-Enforcement")),
+        PolicyRef(5, "client-id-enforcement"),
+    )
     r = check_response(d)
     assert r.status.code == code_pb2.UNAUTHENTICATED
     assert r.WhichOneof("http_response") == "denied_response"
@@ -48,7 +54,12 @@ def test_denied_response_is_explicit():
         "content-type": "application/json",
     }
     assert json.loads(r.denied_response.body) == {"error": "invalid client credentials"}
-    for status, code in ((429, code_pb2.RESOURCE_EXHAUSTED), (503, code_pb2.UNAVAILABLE), (403, code_pb2.PERMISSION_DENIED), (418, code_pb2.PERMISSION_DENIED)):
+    for status, code in (
+        (429, code_pb2.RESOURCE_EXHAUSTED),
+        (503, code_pb2.UNAVAILABLE),
+        (403, code_pb2.PERMISSION_DENIED),
+        (418, code_pb2.PERMISSION_DENIED),
+    ):
         assert check_response(Decision("1").deny(Denial.of(status, "x"), None)).status.code == code
 
 
@@ -73,14 +84,14 @@ def test_ok_response_mutations():
 def test_server_round_trip():
     seen = []
 
-    def handler(ci):
+    async def handler(ci):
         seen.append(ci)
         d = Decision(ci.api_id)
         if ci.headers.get("client_id") != "ok":
             d.deny(Denial.of(401, "no"), None)
         return d
 
-    async def go():
+    async def go() -> Any:
         server, port = await start_grpc_server(handler, 0)
         try:
             assert port > 0
@@ -94,3 +105,36 @@ def test_server_round_trip():
     assert allowed.status.code == 0 and allowed.HasField("ok_response")
     assert denied.denied_response.status.code == 401
     assert seen[0].source_ip == "127.0.0.1"
+
+
+def test_busy_port_is_a_clear_oserror():
+    import socket
+
+    import pytest
+
+    async def handler(ci):
+        return Decision(ci.api_id)
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(OSError, match="cannot bind the gRPC ext_authz server"):
+            asyncio.run(start_grpc_server(handler, port))
+
+
+def test_handler_failure_is_a_logged_500(caplog):
+    async def handler(ci):
+        raise KeyError("boom")
+
+    async def go() -> Any:
+        server, port = await start_grpc_server(handler, 0)
+        try:
+            return await call_check(port, check_request())
+        finally:
+            await server.stop(None)
+
+    response = asyncio.run(go())
+    assert response.denied_response.status.code == 500
+    assert response.status.code == code_pb2.INTERNAL
+    assert "ext_authz Check failed" in caplog.text

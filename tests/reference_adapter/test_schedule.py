@@ -30,10 +30,12 @@ def test_backoff_doubles_is_capped_and_resets_on_success():
 def test_jitter_stays_within_bounds_and_is_seeded():
     a = SyncSchedule(60.0, random.Random(3), backoff_base_s=10.0, jitter=0.2)
     b = SyncSchedule(60.0, random.Random(3), backoff_base_s=10.0, jitter=0.2)
-    due_a = [a.on_failure(0.0) for _ in range(1)][0]
+    due_a = a.on_failure(0.0)
     due_b = b.on_failure(0.0)
     assert due_a == due_b
-    samples = [SyncSchedule(60, random.Random(i), backoff_base_s=10.0).on_failure(0) for i in range(200)]
+    samples = [
+        SyncSchedule(60, random.Random(i), backoff_base_s=10.0).on_failure(0) for i in range(200)
+    ]
     assert min(samples) >= 8.0 and max(samples) <= 12.0
     assert max(samples) - min(samples) > 1.0
 
@@ -47,7 +49,10 @@ def test_default_backoff_cap_and_trigger():
     assert s.is_due(3.0)
 
 
-@pytest.mark.parametrize(("kwargs", "fragment"), [({"interval_s": 0}, "interval_s"), ({"interval_s": 1, "jitter": 1.5}, "jitter")])
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [({"interval_s": 0}, "interval_s"), ({"interval_s": 1, "jitter": 1.5}, "jitter")],
+)
 def test_bad_arguments(kwargs, fragment):
     with pytest.raises(ValueError, match=fragment):
         SyncSchedule(rng=random.Random(0), **kwargs)

@@ -1,0 +1,154 @@
+"""The ``asmkit serve adapter`` command: flags for every `AdapterSettings` field, or a
+``--profile PROFILE.yaml`` whose ``settings:`` mapping uses the same names (flags win). Runs the
+adapter until SIGTERM/SIGINT and flushes analytics on the way out."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from reference_adapter.adapter import ReferenceAdapter
+from reference_adapter.settings import AdapterSettings
+
+_NONE_WORDS = ("none", "off", "null", "")
+
+
+_NULLABLE = {
+    name
+    for name, field in AdapterSettings.model_fields.items()
+    if (not field.is_required() and field.default is None) or name in ("grpc_port", "http_port")
+}
+
+
+class CommandError(Exception):
+    """A bad flag or profile; the message says what to fix."""
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def add_serve_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register ``adapter`` on the ``asmkit serve`` subparsers; returns the new parser. The
+    parser's defaults carry ``func`` (also as ``handler`` and ``serve_handler``): call it with
+    the parsed args."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "adapter",
+        help="run the reference adapter (gRPC and/or HTTP ext_authz) against a control plane",
+        description=__doc__,
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="YAML file whose `settings:` mapping gives AdapterSettings (flags override it)",
+    )
+    parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
+    for name, field in AdapterSettings.model_fields.items():
+        default = field.default if not field.is_required() else None
+        help_text = f"AdapterSettings.{name}" + (
+            " (required)" if field.is_required() else f" (default {default!r})"
+        )
+        if name in _NULLABLE:
+            help_text += "; 'none' turns it off"
+        parser.add_argument(_flag(name), dest=name, default=None, help=help_text)
+    parser.set_defaults(func=run_command, handler=run_command, serve_handler=run_command)
+    return parser
+
+
+def settings_from_args(args: argparse.Namespace) -> AdapterSettings:
+    """Merge the profile's ``settings:`` with the flags and validate."""
+    values: dict[str, Any] = {}
+    profile: Path | None = getattr(args, "profile", None)
+    if profile is not None:
+        values.update(_profile_settings(profile))
+    for name in AdapterSettings.model_fields:
+        raw = getattr(args, name, None)
+        if raw is None:
+            continue
+        if isinstance(raw, str) and raw.lower() in _NONE_WORDS and name in _NULLABLE:
+            values[name] = None
+        else:
+            values[name] = raw
+    try:
+        return AdapterSettings(**values)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = ".".join(str(p) for p in error["loc"]) or "settings"
+            hint = f" (flag {_flag(field)})" if field in AdapterSettings.model_fields else ""
+            problems.append(f"  {field}{hint}: {error['msg']}")
+        raise CommandError("invalid adapter settings:\n" + "\n".join(problems)) from None
+
+
+def _profile_settings(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise CommandError(f"cannot read profile {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise CommandError(f"profile {path} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("settings", {}), dict):
+        raise CommandError(f"profile {path}: expected a mapping with a `settings:` mapping")
+    settings = dict(data.get("settings") or {})
+    unknown = sorted(set(settings) - set(AdapterSettings.model_fields))
+    if unknown:
+        raise CommandError(
+            f"profile {path}: unknown settings {', '.join(unknown)}; known: "
+            + ", ".join(AdapterSettings.model_fields)
+        )
+    return settings
+
+
+async def serve(settings: AdapterSettings, stop: asyncio.Event | None = None) -> int:
+    """Run an adapter until ``stop`` is set (or SIGTERM/SIGINT), then stop it cleanly.
+    Returns the number of analytics events that could not be delivered."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    installed = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+            installed.append(sig)
+        except (NotImplementedError, RuntimeError):
+            pass
+    adapter = ReferenceAdapter(settings)
+    try:
+        await adapter.start()
+        print(
+            f"reference adapter listening: grpc_port={adapter.grpc_port} "
+            f"http_port={adapter.http_port}",
+            flush=True,
+        )
+        await stop.wait()
+    finally:
+        await adapter.stop()
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+    return adapter.batcher.held
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Entry point for ``asmkit serve adapter``; returns the process exit code."""
+    try:
+        settings = settings_from_args(args)
+    except CommandError as exc:
+        print(f"asmkit serve adapter: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=str(getattr(args, "log_level", "INFO")).upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        undelivered = asyncio.run(serve(settings))
+    except OSError as exc:
+        print(f"asmkit serve adapter: cannot start: {exc}", file=sys.stderr)
+        return 1
+    return 0 if undelivered == 0 else 3

@@ -1,0 +1,87 @@
+"""The HTTP service-mode data-plane face (aiohttp.web), answering as Envoy's ``http_service``
+expects: 200 allows (upstream mutations as response headers, removals through
+``x-envoy-auth-headers-to-remove``), any other status denies with that status and body."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from reference_adapter.model import CheckInput, Decision
+
+Handler = Callable[[CheckInput], Awaitable[Decision]]
+API_ID_HEADER = "x-asm-api-id"
+REMOVE_HEADER = "x-envoy-auth-headers-to-remove"
+
+
+async def check_input(request: web.Request, path_prefix: str = "") -> CheckInput:
+    """The `CheckInput` for an HTTP-mode auth request (the API id from ``x-asm-api-id``)."""
+    headers: dict[str, str] = {}
+    for key, value in request.headers.items():
+        name = key.lower()
+        headers[name] = f"{headers[name]},{value}" if name in headers else value
+    path = request.raw_path
+    if path_prefix and path.startswith(path_prefix):
+        path = path[len(path_prefix) :] or "/"
+    body: bytes | None = None
+    if request.can_read_body:
+        body = await request.read() or None
+    forwarded = headers.get("x-forwarded-for", "")
+    source_ip = forwarded.split(",")[0].strip() if forwarded else (request.remote or "")
+    return CheckInput(
+        api_id=headers.get(API_ID_HEADER, ""),
+        method=request.method,
+        path=path,
+        headers=headers,
+        source_ip=source_ip,
+        body=body,
+        host=headers.get("host", ""),
+        scheme=headers.get("x-forwarded-proto", "http"),
+        request_id=headers.get("x-request-id", ""),
+        size=request.content_length or (len(body) if body else 0),
+        service=headers.get("x-asm-service", ""),
+    )
+
+
+def http_response(decision: Decision) -> web.Response:
+    """The auth server's answer for a decision."""
+    if decision.allowed:
+        response = web.Response(status=200)
+        for name, value in decision.upstream_set:
+            response.headers[name] = value
+        for name, value in decision.upstream_append:
+            response.headers.add(name, value)
+        for name, value in decision.response_headers:
+            response.headers[name] = value
+        if decision.upstream_remove:
+            response.headers[REMOVE_HEADER] = ", ".join(decision.upstream_remove)
+        return response
+    response = web.Response(status=decision.status, body=decision.body)
+    for name, value in decision.headers:
+        response.headers[name] = value
+    return response
+
+
+def make_app(handler: Handler, path_prefix: str = "") -> web.Application:
+    async def authorize(request: web.Request) -> web.Response:
+        return http_response(await handler(await check_input(request, path_prefix)))
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", authorize)
+    return app
+
+
+async def start_http_server(
+    handler: Handler, port: int = 0, host: str = "127.0.0.1", path_prefix: str = ""
+) -> tuple[web.AppRunner, int]:
+    """Serve ``handler`` in HTTP service mode on ``host:port`` (0: ephemeral); returns the
+    runner (call ``cleanup()`` to stop) and the bound port."""
+    runner = web.AppRunner(make_app(handler, path_prefix), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    server = site._server
+    sockets = getattr(server, "sockets", None) or []
+    bound = int(sockets[0].getsockname()[1]) if sockets else port
+    return runner, bound

@@ -1,0 +1,117 @@
+"""header-injection and header-removal (extended profile), applied through ext_authz mutations:
+``inboundHeaders`` change the request that reaches the upstream (set / remove), ``outboundHeaders``
+of header-injection are added to the client's response. Removing *response* headers is not
+possible through ext_authz, so header-removal ``outboundHeaders`` is a configuration error."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from reference_adapter.contracts import Contract
+from reference_adapter.model import CheckInput, Decision, Denial, Header
+from reference_adapter.policies.base import ConfigReader, PolicyContext
+
+
+def _pairs(reader: ConfigReader, key: str) -> tuple[Header, ...]:
+    pairs: list[Header] = []
+    for entry in reader.list_of(key, []):
+        if not isinstance(entry, Mapping):
+            raise reader.error(key, entry, "a list of {key, value}")
+        name = entry.get("key", entry.get("name"))
+        value = entry.get("value")
+        if not isinstance(name, str) or not name.strip() or value is None:
+            raise reader.error(key, entry, "a list of {key, value} with a header name")
+        text = str(value)
+        if text.strip().startswith("#["):
+            raise reader.error(key, entry, "a literal value (DataWeave is not evaluated here)")
+        pairs.append((name.strip().lower(), text))
+    return tuple(pairs)
+
+
+def _names(reader: ConfigReader, key: str) -> tuple[str, ...]:
+    raw = reader.data.get(key)
+    if raw is None or raw == "":
+        return ()
+    if isinstance(raw, str):
+        items: list[Any] = raw.split(",")
+    elif isinstance(raw, list):
+        items = [e.get("key", e.get("name")) if isinstance(e, Mapping) else e for e in raw]
+    else:
+        raise reader.error(key, raw, "a list of header names")
+    names = []
+    for item in items:
+        if not isinstance(item, str) or not item.strip():
+            raise reader.error(key, raw, "a list of header names")
+        names.append(item.strip().lower())
+    return tuple(names)
+
+
+class HeaderInjection:
+    """Sets ``inboundHeaders`` upstream and adds ``outboundHeaders`` to the response."""
+
+    asset_id: ClassVar[str] = "header-injection"
+    uses_contracts: bool = False
+    is_async: bool = False
+
+    def __init__(self, inbound: tuple[Header, ...], outbound: tuple[Header, ...]) -> None:
+        self.inbound = inbound
+        self.outbound = outbound
+
+    @classmethod
+    def from_configuration(
+        cls, configuration: Mapping[str, Any] | None, context: PolicyContext | None = None
+    ) -> HeaderInjection:
+        reader = ConfigReader(cls.asset_id, configuration)
+        return cls(_pairs(reader, "inboundHeaders"), _pairs(reader, "outboundHeaders"))
+
+    def check(
+        self,
+        request: CheckInput,
+        now: float,
+        decision: Decision,
+        contracts: Mapping[str, Contract],
+    ) -> Denial | None:
+        if self.inbound:
+            decision.upstream_set = decision.upstream_set + self.inbound
+        if self.outbound:
+            decision.response_headers = decision.response_headers + self.outbound
+        return None
+
+
+class HeaderRemoval:
+    """Removes ``inboundHeaders`` from the upstream request."""
+
+    asset_id: ClassVar[str] = "header-removal"
+    uses_contracts: bool = False
+    is_async: bool = False
+
+    def __init__(self, inbound: tuple[str, ...]) -> None:
+        self.inbound = inbound
+
+    @classmethod
+    def from_configuration(
+        cls, configuration: Mapping[str, Any] | None, context: PolicyContext | None = None
+    ) -> HeaderRemoval:
+        reader = ConfigReader(cls.asset_id, configuration)
+        outbound = _names(reader, "outboundHeaders")
+        if outbound:
+            raise reader.error(
+                "outboundHeaders",
+                list(outbound),
+                "an empty list: ext_authz cannot remove response headers "
+                "(Envoy's OkHttpResponse only adds them)",
+            )
+        return cls(_names(reader, "inboundHeaders"))
+
+    def check(
+        self,
+        request: CheckInput,
+        now: float,
+        decision: Decision,
+        contracts: Mapping[str, Contract],
+    ) -> Denial | None:
+        present = tuple(name for name in self.inbound if name in request.headers)
+        if present:
+            decision.upstream_remove = decision.upstream_remove + present
+        return None

@@ -1,0 +1,101 @@
+"""spike-control (extended profile): a sliding window of ``maximumRequests`` per
+``timePeriodInMilliseconds``. A request without quota is retried every ``delayTimeInMillis`` up
+to ``delayAttempts`` times; the engine computes when a slot frees and returns the delay in
+`Decision.delay_s` (the face holds its answer that long), at most ``queuingLimit`` requests
+wait at once; 429 after the last attempt. Keep delays under Envoy's ext_authz timeout."""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from reference_adapter.contracts import Contract
+from reference_adapter.model import CheckInput, Decision, Denial
+from reference_adapter.policies.base import ConfigReader, PolicyContext
+
+
+@dataclass(frozen=True, slots=True)
+class SpikeConfig:
+    maximum: int
+    period_s: float
+    delay_s: float
+    attempts: int
+    queue_limit: int
+    expose_headers: bool
+
+    @classmethod
+    def parse(cls, configuration: Mapping[str, Any] | None) -> SpikeConfig:
+        reader = ConfigReader(SpikeControl.asset_id, configuration)
+        return cls(
+            maximum=reader.integer("maximumRequests"),
+            period_s=reader.integer("timePeriodInMilliseconds", minimum=1) / 1000.0,
+            delay_s=reader.integer("delayTimeInMillis", 1000) / 1000.0,
+            attempts=reader.integer("delayAttempts", 1),
+            queue_limit=reader.integer("queuingLimit", 5),
+            expose_headers=reader.boolean("exposeHeaders", False),
+        )
+
+
+class SpikeControl:
+    """The policy object; see the module docstring. Per-replica state (not clusterizable)."""
+
+    asset_id: ClassVar[str] = "spike-control"
+    uses_contracts: bool = False
+    is_async: bool = False
+
+    def __init__(self, config: SpikeConfig) -> None:
+        self.config = config
+        self._accepted: list[float] = []  # sorted times of accepted (or reserved) requests
+        self._denial = Denial.of(429, "spike control: too many requests")
+        self._queue_full = Denial.of(429, "spike control: queue full")
+
+    @classmethod
+    def from_configuration(
+        cls, configuration: Mapping[str, Any] | None, context: PolicyContext | None = None
+    ) -> SpikeControl:
+        return cls(SpikeConfig.parse(configuration))
+
+    def _count(self, t: float) -> int:
+        """Accepted requests inside the window ending at ``t``: (t - period, t]."""
+        accepted = self._accepted
+        lo = bisect.bisect_right(accepted, t - self.config.period_s)
+        hi = bisect.bisect_right(accepted, t)
+        return hi - lo
+
+    def check(
+        self,
+        request: CheckInput,
+        now: float,
+        decision: Decision,
+        contracts: Mapping[str, Contract],
+    ) -> Denial | None:
+        config = self.config
+        accepted = self._accepted
+        cut = bisect.bisect_right(accepted, now - config.period_s)
+        if cut:
+            del accepted[:cut]
+        # reserved slots in the future also count: a slot is free at t when the window ending at
+        # any later accepted time stays within the maximum; checking t and later is enough here
+        if self._count(now) < config.maximum and self._free_after(now):
+            bisect.insort(accepted, now)
+            return None
+        waiting = len(accepted) - bisect.bisect_right(accepted, now)
+        if waiting >= config.queue_limit or config.attempts == 0:
+            return self._queue_full if config.attempts else self._denial
+        for attempt in range(1, config.attempts + 1):
+            at = now + attempt * config.delay_s
+            if self._count(at) < config.maximum and self._free_after(at):
+                bisect.insort(accepted, at)
+                decision.delay_s = attempt * config.delay_s
+                return None
+        return self._denial
+
+    def _free_after(self, t: float) -> bool:
+        """Adding a request at ``t`` keeps every window that ends at a later reservation within
+        the maximum."""
+        accepted = self._accepted
+        start = bisect.bisect_right(accepted, t)
+        maximum = self.config.maximum
+        return all(self._count(later) + 1 <= maximum for later in accepted[start:])

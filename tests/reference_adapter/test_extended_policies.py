@@ -1,0 +1,167 @@
+"""Extended-profile policies: spike-control, ip-allowlist/blocklist, header-injection/removal,
+json-threat-protection, cors."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from reference_adapter import DecisionEngine
+
+from .helpers import API, engine_with, policy, req
+
+
+def spike(**config: Any) -> dict[str, Any]:
+    base = {"maximumRequests": 2, "timePeriodInMilliseconds": 1000, "delayTimeInMillis": 499,
+            "delayAttempts": 1, "queuingLimit": 5}  # fmt: skip
+    return policy("spike-control", {**base, **config})
+
+
+def test_spike_control_delays_then_rejects():
+    engine = engine_with([spike()])
+    first, second = engine.decide(req(), 0.0), engine.decide(req(), 0.1)
+    assert first.allowed and second.allowed and first.delay_s == second.delay_s == 0
+    third = engine.decide(req(), 0.6)  # retried at 1.099: the window (0.099, 1.099] holds one
+    assert third.allowed and third.delay_s == pytest.approx(0.499)
+    fourth = engine.decide(req(), 0.6)  # at 1.099 the window would hold 2 already
+    assert fourth.status == 429 and json.loads(fourth.body)["error"].startswith("spike control")
+    assert engine.decide(req(), 2.0).allowed
+
+
+def test_spike_control_queue_limit_and_no_attempts():
+    engine = engine_with(
+        [spike(maximumRequests=1, queuingLimit=1, delayAttempts=3, delayTimeInMillis=400)]
+    )
+    assert engine.decide(req(), 0.0).allowed
+    queued = engine.decide(req(), 0.1)
+    assert queued.allowed and queued.delay_s == pytest.approx(1.2)
+    assert engine.decide(req(), 0.2).message == "spike control: queue full"
+    strict = engine_with([spike(maximumRequests=1, delayAttempts=0)])
+    assert strict.decide(req(), 0).allowed and strict.decide(req(), 0.1).status == 429
+
+
+def test_ip_allowlist_remote_address_and_cidr():
+    engine = engine_with([policy("ip-allowlist", {"ips": ["10.0.0.0/8", "192.168.1.7"]})])
+    assert engine.decide(req(source_ip="10.2.3.4"), 0).allowed
+    assert engine.decide(req(source_ip="192.168.1.7"), 0).allowed
+    d = engine.decide(req(source_ip="192.168.1.8"), 0)
+    assert d.status == 403 and json.loads(d.body) == {"error": "IP is rejected"}
+    assert engine.decide(req(source_ip=""), 0).status == 403
+
+
+def test_ip_filters_on_x_forwarded_for():
+    xff = "#[attributes.headers['x-forwarded-for']]"
+    allow = engine_with([policy("ip-allowlist", {"ipExpression": xff, "ips": ["203.0.113.0/24"]})])
+    assert allow.decide(
+        req({"x-forwarded-for": "203.0.113.9, 10.0.0.1"}, source_ip="1.1.1.1"), 0
+    ).allowed
+    assert allow.decide(req({"x-forwarded-for": "10.0.0.1, 203.0.113.9"}), 0).status == 403
+    assert allow.decide(req(), 0).status == 403
+    block = engine_with([policy("ip-blocklist", {"ipExpression": xff, "ips": ["2001:db8::/32"]})])
+    assert block.decide(req({"x-forwarded-for": "2001:db8::1"}), 0).status == 403
+    assert block.decide(req({"x-forwarded-for": "2001:db9::1"}), 0).allowed
+    assert block.decide(req(), 0).allowed  # no address: nothing to block
+
+
+def test_header_injection_and_removal():
+    engine = engine_with([
+        policy("header-injection", {"inboundHeaders": [{"key": "X-Env", "value": "lab"}],
+                                     "outboundHeaders": [{"key": "x-served-by", "value": "mesh"}]},
+               policy_id=1, order=1),
+        policy("header-removal", {"inboundHeaders": ["x-secret", "x-absent"]},
+               policy_id=2, order=2),
+    ])  # fmt: skip
+    d = engine.decide(req({"x-secret": "s"}), 0)
+    assert d.upstream_set == (("x-env", "lab"),)
+    assert d.response_headers == (("x-served-by", "mesh"),)
+    assert d.upstream_remove == ("x-secret",)
+    error = DecisionEngine().load_policies(
+        API, [policy("header-removal", {"outboundHeaders": ["server"]})]
+    )
+    assert error is not None and "cannot remove response headers" in error
+    error = DecisionEngine().load_policies(
+        API, [policy("header-injection", {"inboundHeaders": [{"key": "a", "value": "#[now()]"}]})]
+    )
+    assert error is not None and "DataWeave" in error
+
+
+LIMITS = {"maxContainerDepth": 2, "maxStringValueLength": 5, "maxObjectEntryNameLength": 4,
+          "maxObjectEntryCount": 2, "maxArrayElementCount": 3}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "fragment"),
+    [
+        (b'{"a": [1, 2]}', 200, ""),
+        (b'{"a": {"b": [1]}}', 400, "container depth exceeds 2"),
+        (b'{"a": "toolong"}', 400, "string value length exceeds 5"),
+        (b'{"named": 1}', 400, "entry name length exceeds 4"),
+        (b'{"a": 1, "b": 2, "c": 3}', 400, "entry count exceeds 2"),
+        (b'{"a": [1, 2, 3, 4]}', 400, "element count exceeds 3"),
+        (b'{"a": ', 400, "invalid JSON body"),
+    ],
+)
+def test_json_threat_protection(body, status, fragment):
+    engine = engine_with([policy("json-threat-protection", LIMITS)])
+    d = engine.decide(req({"content-type": "application/json"}, method="POST", body=body), 0)
+    assert d.status == status
+    if fragment:
+        assert fragment in json.loads(d.body)["error"]
+
+
+def test_json_threat_protection_needs_the_body():
+    engine = engine_with([policy("json-threat-protection", LIMITS)])
+    from reference_adapter import CheckInput
+
+    no_body = CheckInput(API, "POST", "/o", {"content-type": "application/json"}, size=12)
+    assert engine.decide(no_body, 0).status == 503
+    partial = req(
+        {"content-type": "application/json", "x-envoy-auth-partial-body": "true"}, body=b"{}"
+    )
+    assert engine.decide(partial, 0).status == 413
+    assert engine.decide(req({"content-type": "text/plain"}, body=b"{{{"), 0).allowed
+    assert engine.decide(req({"content-type": "application/json"}), 0).allowed  # GET, no body
+
+
+def cors(**config: Any) -> dict[str, Any]:
+    return policy("cors", config)
+
+
+def test_cors_preflight_answered_by_the_adapter():
+    engine = engine_with([cors(publicResource=False, supportCredentials=True, originGroups=[
+        {"origins": ["https://app.example"], "methods": ["GET", "POST"], "headers": ["x-token"],
+         "accessControlMaxAge": 600}])])  # fmt: skip
+    pre = {"origin": "https://app.example", "access-control-request-method": "post",
+           "access-control-request-headers": "X-Token"}  # fmt: skip
+    d = engine.decide(req(pre, method="OPTIONS"), 0)
+    headers = dict(d.headers)
+    assert not d.allowed and d.status == 200
+    assert headers["access-control-allow-origin"] == "https://app.example"
+    assert headers["access-control-allow-methods"] == "POST"
+    assert headers["access-control-allow-headers"] == "x-token"
+    assert headers["access-control-max-age"] == "600"
+    assert headers["access-control-allow-credentials"] == "true"
+    for bad in (
+        {**pre, "origin": "https://evil.example"},
+        {**pre, "access-control-request-method": "DELETE"},
+        {**pre, "access-control-request-headers": "x-other"},
+    ):
+        assert engine.decide(req(bad, method="OPTIONS"), 0).status == 403
+    actual = engine.decide(req({"origin": "https://app.example"}), 0)
+    assert (
+        actual.allowed
+        and ("access-control-allow-origin", "https://app.example") in actual.response_headers
+    )
+    other = engine.decide(req({"origin": "https://evil.example"}), 0)
+    assert other.allowed and other.response_headers == ()
+
+
+def test_cors_public_resource():
+    engine = engine_with([cors(publicResource=True)])
+    d = engine.decide(req({"origin": "https://any.example"}), 0)
+    assert d.response_headers == (("access-control-allow-origin", "*"),)
+    assert engine.decide(req(), 0).response_headers == ()
+    error = DecisionEngine().load_policies(API, [cors(publicResource=False)])
+    assert error is not None and "originGroups" in error
