@@ -25,6 +25,7 @@ def apply_fault(state: ControlPlaneState, spec: FaultSpec) -> str:
         drop=spec.drop,
         malformed=spec.malformed,
         probability=spec.probability,
+        lose_response=spec.lose_response,
     )
     state.add_fault(fault)
     window = f" for {spec.lasting:g}s" if spec.lasting is not None else ""

@@ -42,6 +42,9 @@ def batch_mismatches(expect: BatchExpect, batches: list[IngestBatch]) -> list[Mi
         out.append(Mismatch("analytics.batches", f"at most {expect.max} batches", sizes))
     if expect.max_events is not None and any(n > expect.max_events for n in sizes):
         out.append(Mismatch("analytics.batches.max_events", expect.max_events, sizes))
+    retried = sum(b.duplicates for b in batches)
+    if expect.min_retried is not None and retried < expect.min_retried:
+        out.append(Mismatch("analytics.batches.min_retried", expect.min_retried, retried))
     if expect.min_events is not None and any(n < expect.min_events for n in sizes):
         out.append(Mismatch("analytics.batches.min_events", expect.min_events, sizes))
     return out

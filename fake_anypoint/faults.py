@@ -38,6 +38,7 @@ _FAULT_KEYS = (
     "drop",
     "malformed",
     "probability",
+    "lose_response",
 )
 
 
@@ -53,6 +54,9 @@ class Fault:
     - ``drop``: close the connection without an answer. ``malformed``: answer 200 with a
       truncated JSON body.
     - ``probability``: fire with this (seeded) probability.
+    - ``lose_response``: serve the request normally (its effects stay), then answer ``status``
+      or drop the connection instead of the real answer: a lost response, as when a timeout or
+      a proxy cuts the reply (e.g. an analytics batch stored but reported as failed).
     """
 
     group: str
@@ -66,6 +70,7 @@ class Fault:
     drop: bool = False
     malformed: bool = False
     probability: float = 1.0
+    lose_response: bool = False
     fired: int = field(default=0, compare=False)
 
     def __post_init__(self) -> None:
@@ -78,6 +83,8 @@ class Fault:
                 if self.drop
                 else "malformed"
                 if self.malformed
+                else f"lost-response-{self.status}"
+                if self.lose_response
                 else f"status-{self.status}"
                 if self.status is not None
                 else "latency"
@@ -133,7 +140,9 @@ def validate_fault(f: Fault) -> None:
     p = f.probability
     if isinstance(p, bool) or not isinstance(p, int | float) or not 0 < p <= 1:
         raise ValueError(f"fault.probability: {p!r} must be in (0, 1]")
-    for name in ("drop", "malformed"):
+    if f.lose_response and f.status is None and not f.drop:
+        raise ValueError("fault.lose_response: needs status or drop (what replaces the answer)")
+    for name in ("drop", "malformed", "lose_response"):
         if not isinstance(getattr(f, name), bool):
             raise ValueError(f"fault.{name}: {getattr(f, name)!r} must be true or false")
     if not isinstance(f.name, str):
@@ -149,6 +158,7 @@ class FaultAction:
     status: int | None
     drop: bool
     malformed: bool
+    lose_response: bool = False
 
 
 def pick_fault(
@@ -166,5 +176,5 @@ def pick_fault(
             continue
         f.fired += 1
         delay = f.latency_s + (rng.uniform(0.0, f.jitter_s) if f.jitter_s > 0 else 0.0)
-        return FaultAction(f.name or f.group, delay, f.status, f.drop, f.malformed)
+        return FaultAction(f.name or f.group, delay, f.status, f.drop, f.malformed, f.lose_response)
     return None

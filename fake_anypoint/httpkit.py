@@ -145,6 +145,15 @@ async def control_plane_middleware(request: web.Request, handler: Handler) -> we
             fault_name = action.name
             if action.delay_s > 0:
                 await asyncio.sleep(action.delay_s)
+            if action.lose_response:
+                served = await _dispatch(request, handler, state, auth)
+                LOG.info(
+                    "fault %s: %s %s served %d, answer lost",
+                    action.name,
+                    request.method,
+                    request.path,
+                    served.status,
+                )
             if action.drop:
                 if request.transport is not None:
                     request.transport.abort()

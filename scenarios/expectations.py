@@ -84,6 +84,9 @@ class BatchExpect(_Strict):
     max: int | None = Field(None, ge=0)
     max_events: int | None = Field(None, ge=1, description="No batch holds more events")
     min_events: int | None = Field(None, ge=1, description="Every batch holds at least this many")
+    min_retried: int | None = Field(
+        None, ge=0, description="At least this many posts repeated an earlier batch id"
+    )
 
 
 class AnalyticsExpect(_Strict):

@@ -205,6 +205,9 @@ class FaultSpec(_Strict):
     status: int | None = Field(None, ge=400, le=599)
     drop: bool = False
     malformed: bool = False
+    lose_response: bool = Field(
+        False, description="Serve the request, then answer status (or drop) instead: a lost reply"
+    )
     latency: Duration = 0.0
     jitter: Duration = 0.0
     first_n: int | None = Field(None, ge=1)

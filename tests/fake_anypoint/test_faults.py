@@ -163,3 +163,38 @@ def test_fault_name_defaults_even_when_given_as_none():
     assert Fault(group="apis", status=503, name=None).name == "apis-status-503"
     assert Fault(group="contracts", latency_s=1).name == "contracts-latency"
     assert Fault(group="analytics", drop=True).name == "analytics-drop"
+
+
+def test_lost_response_keeps_the_effect_and_a_retry_counts_as_duplicate():
+    import gzip
+    import json
+
+    state, _ = new_state()
+    state.add_fault(Fault(group="analytics", status=503, lose_response=True, first_n=1))
+    body = gzip.compress(json.dumps([{"event_id": "e1"}, {"event_id": "e2"}]).encode())
+    headers = {
+        "Content-Encoding": "gzip",
+        "Content-Type": "application/json",
+        "X-Batch-Id": "11111111-2222-3333-4444-555555555555",
+    }
+
+    async def main() -> list[int]:
+        async with client(state) as (server, s):
+            statuses = []
+            for _ in range(2):
+                async with s.post(
+                    server.ingest_url + "/v2/analytics/events", data=body, headers=headers
+                ) as resp:
+                    statuses.append(resp.status)
+            return statuses
+
+    assert asyncio.run(main()) == [503, 202]
+    [batch] = state.analytics_batches()
+    assert [e["event_id"] for e in batch.events] == ["e1", "e2"]
+    assert batch.duplicates == 1
+    assert state.journal()[-2].fault == "analytics-lost-response-503"
+
+
+def test_lost_response_needs_a_replacement():
+    with pytest.raises(ValueError, match="lose_response: needs status or drop"):
+        Fault(group="analytics", lose_response=True)

@@ -1,0 +1,122 @@
+"""Deliberately broken variants of the reference adapter, each with one classic bug. The
+conformance suite must fail every one of them, on the scenario that covers that bug.
+
+Each ``create_*`` is an ``in_process`` factory (``settings mapping -> adapter``), so a profile
+can name it exactly like the bundled one names ``reference_adapter.launch:create_adapter``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from reference_adapter.adapter import ReferenceAdapter
+from reference_adapter.model import CheckInput, Decision
+from reference_adapter.settings import AdapterSettings
+
+
+def _settings(settings: Mapping[str, Any], **override: Any) -> AdapterSettings:
+    return AdapterSettings.model_validate({**settings, **override})
+
+
+class WrongStatus(ReferenceAdapter):
+    """Answers 403 where 401 is due (a bad credential is not a forbidden request)."""
+
+    async def handle(self, request: CheckInput) -> Decision:
+        decision = await super().handle(request)
+        if not decision.allowed and decision.status == 401:
+            decision.status = 403
+        return decision
+
+
+class FailOpenInOutage(ReferenceAdapter):
+    """Lets every request through while the control plane cannot be reached."""
+
+    async def handle(self, request: CheckInput) -> Decision:
+        if "policies" in self.last_errors or "contracts" in self.last_errors:
+            return Decision(request.api_id)
+        return await super().handle(request)
+
+
+class OffByOneWindow(ReferenceAdapter):
+    """Lets one request too many through a rate-limit window (``<=`` instead of ``<``)."""
+
+    forgiven = False
+
+    async def handle(self, request: CheckInput) -> Decision:
+        decision = await super().handle(request)
+        if not decision.allowed and decision.status == 429 and not self.forgiven:
+            self.forgiven = True
+            return Decision(request.api_id)
+        return decision
+
+
+class RevokedHonouredForever(ReferenceAdapter):
+    """Ignores ``removed`` items of the incremental contracts feed: a revoked contract keeps
+    working until the adapter restarts."""
+
+    def __init__(self, settings: AdapterSettings) -> None:
+        super().__init__(settings)
+        apply = self.engine.apply_contract_changes
+
+        def keep_removed(
+            api_id: str | int, items: Iterable[Mapping[str, Any]], cursor: str | None
+        ) -> None:
+            apply(api_id, [i for i in items if not i.get("removed")], cursor)
+
+        self.engine.apply_contract_changes = keep_removed  # type: ignore[method-assign]
+
+
+class AnalyticsDroppedOnRetry(ReferenceAdapter):
+    """Throws a batch away when its post fails instead of retrying it."""
+
+    def __init__(self, settings: AdapterSettings) -> None:
+        super().__init__(settings)
+        batcher = self.batcher
+        batcher.on_failure = (  # type: ignore[method-assign]
+            lambda batch, now: batcher.on_rejected(batch, now, "dropped by a buggy adapter") or 0.0
+        )
+
+
+class NewBatchIdOnRetry(ReferenceAdapter):
+    """Posts a retried batch under a new batch id, so a batch whose answer was lost arrives
+    twice as far as the ingest can tell."""
+
+    def __init__(self, settings: AdapterSettings) -> None:
+        super().__init__(settings)
+        post = self.client.post_analytics
+
+        async def fresh_id(batch_id: str, events: Sequence[Mapping[str, Any]]) -> int:
+            return await post(str(uuid.uuid4()), events)
+
+        self.client.post_analytics = fresh_id  # type: ignore[method-assign]
+
+
+def create_wrong_status(settings: Mapping[str, Any]) -> ReferenceAdapter:
+    return WrongStatus(_settings(settings))
+
+
+def create_fail_open_in_outage(settings: Mapping[str, Any]) -> ReferenceAdapter:
+    return FailOpenInOutage(_settings(settings))
+
+
+def create_off_by_one_window(settings: Mapping[str, Any]) -> ReferenceAdapter:
+    return OffByOneWindow(_settings(settings))
+
+
+def create_revoked_honoured_forever(settings: Mapping[str, Any]) -> ReferenceAdapter:
+    return RevokedHonouredForever(_settings(settings))
+
+
+def create_analytics_dropped_on_retry(settings: Mapping[str, Any]) -> ReferenceAdapter:
+    return AnalyticsDroppedOnRetry(_settings(settings))
+
+
+def create_new_batch_id_on_retry(settings: Mapping[str, Any]) -> ReferenceAdapter:
+    return NewBatchIdOnRetry(_settings(settings))
+
+
+def create_no_gatekeeper(settings: Mapping[str, Any]) -> ReferenceAdapter:
+    """Ignores the gatekeeper setting: serves before its first sync."""
+    return ReferenceAdapter(_settings(settings, gatekeeper="disabled"))

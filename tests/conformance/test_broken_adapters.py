@@ -1,0 +1,105 @@
+"""The suite catches broken adapters: each deliberately broken variant of the reference adapter
+fails the scenario that covers its bug, on the step and field that show it, while a scenario
+the bug does not touch still passes (so the variant is broken in one way only)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import pytest
+
+from conformance.profile import BUNDLED_PROFILE, AdapterProfile, load_profile
+from conformance.results import Outcome, ScenarioResult
+from conformance.runner import run_scenario
+from scenarios import LIBRARY, load_scenario
+
+CONTROL = "client_id_enforcement/approved-client-allowed"
+
+
+@dataclass(frozen=True)
+class Case:
+    factory: str
+    scenario: str
+    step: str
+    field: str
+
+
+CASES = {
+    "403 where 401 is due": Case(
+        "create_wrong_status",
+        "client_id_enforcement/unknown-client-rejected",
+        "an unknown client id gets 401",
+        "status",
+    ),
+    "fail open during an outage": Case(
+        "create_fail_open_in_outage",
+        "fail_static/outage-keeps-enforcing",
+        "an unknown client is still denied",
+        "status",
+    ),
+    "off-by-one rate-limit window": Case(
+        "create_off_by_one_window",
+        "rate_limiting/fixed-window-from-first-request",
+        "the next request in the window gets 429",
+        "status",
+    ),
+    "revoked contracts honoured forever": Case(
+        "create_revoked_honoured_forever",
+        "client_id_enforcement/revoked-contract-denied",
+        "the adapter denies the client within one contract sync",
+        "status",
+    ),
+    "analytics dropped on retry": Case(
+        "create_analytics_dropped_on_retry",
+        "analytics/retried-batch-not-duplicated",
+        "after the retry each event is there exactly once",
+        "analytics.events[0]",
+    ),
+    "new batch id on retry": Case(
+        "create_new_batch_id_on_retry",
+        "analytics/lost-response-not-duplicated",
+        "the retry is recognised and no event arrives twice",
+        "analytics.event_id",
+    ),
+    "no gatekeeper": Case(
+        "create_no_gatekeeper",
+        "gatekeeper/blocked-until-first-sync",
+        "requests are blocked with 503 before the first sync",
+        "status",
+    ),
+}
+
+
+def profile_for(factory: str) -> AdapterProfile:
+    bundled = load_profile(BUNDLED_PROFILE)
+    adapter = bundled.adapter.model_copy(
+        update={"in_process": f"tests.conformance.broken_adapters:{factory}"}
+    )
+    return bundled.model_copy(update={"adapter": adapter})
+
+
+def run(name: str, profile: AdapterProfile) -> ScenarioResult:
+    source = load_scenario(LIBRARY / f"{name}.scenario.yaml")
+    return asyncio.run(run_scenario(source, profile))
+
+
+@pytest.mark.parametrize("bug", list(CASES))
+def test_suite_fails_the_broken_adapter_on_the_right_case(bug: str) -> None:
+    case = CASES[bug]
+    profile = profile_for(case.factory)
+    result = run(case.scenario, profile)
+    assert result.outcome == Outcome.FAILED, f"the suite did not catch: {bug}"
+    assert result.failure is not None, result.error
+    assert result.failure.step_name == case.step
+    assert any(m.field.startswith(case.field) for m in result.failure.mismatches), (
+        result.failure.render()
+    )
+    assert run(CONTROL, profile).outcome == Outcome.PASSED
+
+
+def test_reference_adapter_passes_the_same_cases() -> None:
+    profile = load_profile(BUNDLED_PROFILE)
+    for case in CASES.values():
+        result = run(case.scenario, profile)
+        assert result.outcome == Outcome.PASSED, result.failure and result.failure.render()
