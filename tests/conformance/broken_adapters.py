@@ -74,9 +74,12 @@ class AnalyticsDroppedOnRetry(ReferenceAdapter):
     def __init__(self, settings: AdapterSettings) -> None:
         super().__init__(settings)
         batcher = self.batcher
-        batcher.on_failure = (  # type: ignore[method-assign]
-            lambda batch, now: batcher.on_rejected(batch, now, "dropped by a buggy adapter") or 0.0
-        )
+
+        def drop(batch: Any, now: float) -> float:
+            batcher.on_rejected(batch, now, "dropped by a buggy adapter")
+            return 0.0
+
+        batcher.on_failure = drop  # type: ignore[method-assign]
 
 
 class NewBatchIdOnRetry(ReferenceAdapter):
