@@ -34,9 +34,11 @@ def _stamp() -> str:
 
 def ensure_environment() -> None:
     """Create ``.venv`` and install asmkit (editable) with its extras if anything changed."""
-    if sys.version_info < (3, 11):
-        sys.exit(f"asmkit needs Python 3.11 or newer; this is {sys.version.split()[0]}."
-                 " Run it with python3.11 (or newer).")
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py itself runs on any python3
+        sys.exit(
+            f"asmkit needs Python 3.11 or newer; this is {sys.version.split()[0]}."
+            " Run it with python3.11 (or newer)."
+        )
     marker = VENV / ".asmkit-installed"
     if marker.exists() and marker.read_text() == _stamp() and (BIN / "asmkit").exists():
         return

@@ -146,9 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="run a component until Ctrl-C")
     serve_commands = serve.add_subparsers(title="components", metavar="COMPONENT")
-    from reference_adapter.commands import add_serve_parser as add_adapter
-
     from fake_anypoint.commands import add_serve_parser as add_control_plane
+    from reference_adapter.commands import add_serve_parser as add_adapter
 
     add_control_plane(serve_commands)
     add_adapter(serve_commands)

@@ -26,9 +26,11 @@ def run(duration_s: float = 3.0, requests: int = 20_000) -> list[dict[str, Any]]
 
     baseline, _ = measure(load_yaml)
     figure, n = measure(load_scenario)
-    return [{
-        "name": "scenario-loading",
-        "figures": {"files_per_s": round(figure, 1), "files": n},
-        "baseline": {"name": "yaml-parse-only", "files_per_s": round(baseline, 1)},
-        "ratio": round(figure / baseline, 3),
-    }]
+    return [
+        {
+            "name": "scenario-loading",
+            "figures": {"files_per_s": round(figure, 1), "files": n},
+            "baseline": {"name": "yaml-parse-only", "files_per_s": round(baseline, 1)},
+            "ratio": round(figure / baseline, 3),
+        }
+    ]

@@ -26,7 +26,7 @@ ALLOWED: dict[str, set[str]] = {
     "fake_anypoint": {"fake_anypoint"},
     "reference_adapter": {"reference_adapter"},
     # DESIGN.md: the simulator reaches the control plane over HTTP or through its state object.
-    "simulator": {"simulator", "reference_adapter", "scenarios"},
+    "simulator": {"simulator", "reference_adapter", "scenarios", "reports"},
     "scenarios": {"scenarios"},
     "reports": {"reports"},
 }

@@ -64,7 +64,9 @@ def test_top_level_typo(tmp_path: Path) -> None:
 
 
 def test_step_without_action_key(tmp_path: Path) -> None:
-    text = problems(tmp_path, VALID.replace("    request: {api: orders, path: /x}", "    requst: {}"))
+    text = problems(
+        tmp_path, VALID.replace("    request: {api: orders, path: /x}", "    requst: {}")
+    )
     assert "steps[0]: a step needs exactly one action key, got ['expect', 'name', 'requst']" in text
     assert "use one of: request, control_plane, wait, eventually, analytics" in text
 
