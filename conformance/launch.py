@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import inspect
 import os
 import re
 import signal
@@ -90,12 +91,25 @@ class RunningAdapter:
 
 
 async def start_adapter(
-    launch: AdapterLaunch, variables: dict[str, Any], *, transport: str, log_path: Path | None
+    launch: AdapterLaunch,
+    variables: dict[str, Any],
+    *,
+    transport: str,
+    log_path: Path | None,
+    shared: dict[str, Any] | None = None,
 ) -> RunningAdapter:
-    """Start a fresh adapter and wait until its ext_authz port accepts connections."""
+    """Start a fresh adapter and wait until its ext_authz port accepts connections.
+
+    ``shared`` is one mapping per group of replicas; an in-process factory that takes a
+    ``shared`` keyword gets it (to share cluster state such as rate-limit counters).
+    """
     if launch.in_process is not None:
         factory = _import(launch.in_process)
-        instance: InProcessAdapter = factory(render(launch.settings, variables))
+        settings = render(launch.settings, variables)
+        if shared is not None and "shared" in inspect.signature(factory).parameters:
+            instance: InProcessAdapter = factory(settings, shared=shared)
+        else:
+            instance = factory(settings)
         try:
             await instance.start()
         except Exception as exc:

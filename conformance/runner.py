@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +144,13 @@ class ScenarioRun:
                 return await self.send(request)
 
         responses = await asyncio.gather(*(one() for _ in range(step.repeat)))
+        if step.statuses is not None:
+            tally = dict(sorted(Counter(r.status for r in responses).items()))
+            if tally != dict(sorted(step.statuses.items())):
+                raise StepFailed(
+                    f"the {len(responses)} responses had other statuses than expected",
+                    [Mismatch("statuses", dict(sorted(step.statuses.items())), tally)],
+                )
         if step.expect is None:
             return
         expect = type(step.expect).model_validate(

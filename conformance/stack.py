@@ -1,11 +1,13 @@
 """The live stack one scenario runs against: a fresh fake control plane seeded from the
-scenario, an echo upstream, a fresh adapter started as its profile says, and the data plane
-(simulated Envoy) wired between them. Everything binds to 127.0.0.1 on ephemeral ports."""
+scenario, an echo upstream, fresh adapter replicas started as the profile says, and a data plane
+(simulated or real Envoy) in front of each replica. Everything binds to 127.0.0.1."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,15 @@ from conformance.launch import RunningAdapter, free_port, start_adapter
 from conformance.profile import AdapterProfile
 from fake_anypoint import ControlPlaneServer, ControlPlaneState, SeedResult
 from scenarios.model import Scenario
-from simulator import DataPlane, EchoUpstream, EnvoySettings, Route, SimulatedEnvoy
+from simulator import (
+    ClientRequest,
+    ClientResponse,
+    DataPlane,
+    EchoUpstream,
+    EnvoySettings,
+    Route,
+    SimulatedEnvoy,
+)
 
 
 class StackError(RuntimeError):
@@ -38,26 +48,48 @@ class Intervals:
         return float(getattr(self, sync))
 
 
+class RoundRobin:
+    """Several sidecars, one per adapter replica, taking client requests in turn (what a mesh
+    Service in front of the replicas does)."""
+
+    def __init__(self, planes: list[DataPlane]) -> None:
+        self.planes = planes
+        self._next = itertools.cycle(planes)
+
+    async def start(self) -> None:
+        for plane in self.planes:
+            await plane.start()
+
+    async def handle(self, request: ClientRequest) -> ClientResponse:
+        return await next(self._next).handle(request)
+
+    async def close(self) -> None:
+        for plane in self.planes:
+            await plane.close()
+
+
 def default_service(api_key: str) -> str:
     return f"{api_key}.default.svc.cluster.local"
 
 
 @dataclass
 class Stack:
-    """A running stack; use ``async with Stack.up(...)``."""
+    """A running stack (``bring_up`` starts one, ``down`` stops it)."""
 
     state: ControlPlaneState
     seed: SeedResult
     server: ControlPlaneServer
     echo: EchoUpstream
-    adapter: RunningAdapter
+    adapters: list[RunningAdapter]
     envoy: DataPlane
     intervals: Intervals
     services: dict[str, str] = field(default_factory=dict)
 
     async def down(self) -> None:
-        """Stop everything, the adapter first so its final analytics flush still lands."""
-        for closer in (self.adapter.stop, self.envoy.close, self.echo.stop, self.server.stop):
+        """Stop everything, the adapters first so their final analytics flush still lands."""
+        closers: list[Callable[[], Awaitable[None]]] = [a.stop for a in self.adapters]
+        closers += [self.envoy.close, self.echo.stop, self.server.stop]
+        for closer in closers:
             with contextlib.suppress(Exception):
                 await closer()
 
@@ -74,6 +106,64 @@ def effective_intervals(profile: AdapterProfile, scenario: Scenario) -> Interval
     )
 
 
+def adapter_variables(
+    state: ControlPlaneState,
+    server: ControlPlaneServer,
+    intervals: Intervals,
+    *,
+    transport: str,
+    in_process: bool,
+) -> dict[str, Any]:
+    """The ``{placeholders}`` of the profile for one replica (fresh ports for commands)."""
+
+    def port(kind: str) -> int | None:
+        return (0 if in_process else free_port()) if transport == kind else None
+
+    return {
+        "control_plane_url": server.base_url,
+        "ingest_url": server.ingest_url,
+        "client_id": state.connected_app.client_id,
+        "client_secret": state.connected_app.client_secret,
+        "org_id": state.org_id,
+        "env_id": state.env_id,
+        "grpc_port": port("grpc"),
+        "http_port": port("http"),
+        "policies_interval": intervals.policies,
+        "contracts_interval": intervals.contracts,
+        "keepalive_interval": intervals.keepalive,
+        "analytics_interval": intervals.analytics,
+        "analytics_batch_size": intervals.analytics_batch_size,
+        "gatekeeper": intervals.gatekeeper,
+    }
+
+
+def routes_for(scenario: Scenario, seed: SeedResult) -> tuple[list[Route], dict[str, str]]:
+    """One route per bound service, carrying the API id in ``context_extensions``."""
+    services: dict[str, str] = {}
+    routes = []
+    for api in scenario.control_plane.apis:
+        api_services = api.services or [default_service(api.key)]
+        services[api.key] = api_services[0]
+        for service in api_services:
+            extensions = {"api_id": str(seed.apis[api.key]), "service": service.split(".")[0]}
+            routes.append(Route(authority=service, context_extensions=extensions))
+    return routes, services
+
+
+def envoy_settings(profile: AdapterProfile, scenario: Scenario, port: int) -> EnvoySettings:
+    ext, needs = profile.ext_authz, scenario.data_plane
+    timeout = needs.timeout if needs.timeout is not None else ext.timeout
+    fail_open = needs.failure_mode_allow
+    return EnvoySettings(
+        transport=ext.transport,
+        authz_host="127.0.0.1",
+        authz_port=port,
+        timeout_ms=int(1000 * timeout),
+        failure_mode_allow=fail_open if fail_open is not None else ext.failure_mode_allow,
+        status_on_error=needs.status_on_error or ext.status_on_error,
+    )
+
+
 async def bring_up(
     scenario: Scenario,
     profile: AdapterProfile,
@@ -82,108 +172,69 @@ async def bring_up(
     wait_ready: bool = True,
     data_plane: str = "simulated",
 ) -> Stack:
-    """Start a fresh stack for ``scenario``; raises ``StackError`` with the reason."""
+    """Start a fresh stack for ``scenario``; raises ``StackError`` (or the adapter's error)."""
     state = ControlPlaneState(clock=MonotonicClock(), seed=scenario.seed)
     seed = state.seed(scenario.control_plane.seed_dict())
     for fault in scenario.faults:
         apply_fault(state, fault)
-    server = ControlPlaneServer(state, host="127.0.0.1", port=0, ingest_port=0)
-    await server.start()
-    echo = EchoUpstream(host="127.0.0.1", port=0)
-    await echo.start()
     intervals = effective_intervals(profile, scenario)
     transport = profile.ext_authz.transport
-    in_process = profile.adapter.in_process is not None
-    variables: dict[str, Any] = {
-        "control_plane_url": server.base_url,
-        "ingest_url": server.ingest_url,
-        "client_id": state.connected_app.client_id,
-        "client_secret": state.connected_app.client_secret,
-        "org_id": state.org_id,
-        "env_id": state.env_id,
-        "grpc_port": (0 if in_process else free_port()) if transport == "grpc" else None,
-        "http_port": (0 if in_process else free_port()) if transport == "http" else None,
-        "policies_interval": intervals.policies,
-        "contracts_interval": intervals.contracts,
-        "keepalive_interval": intervals.keepalive,
-        "analytics_interval": intervals.analytics,
-        "analytics_batch_size": intervals.analytics_batch_size,
-        "gatekeeper": intervals.gatekeeper,
-    }
-    log_path = log_dir / f"{scenario.name}.adapter.log" if log_dir else None
-    try:
-        adapter = await start_adapter(
-            profile.adapter, variables, transport=transport, log_path=log_path
-        )
-    except Exception:
-        await echo.stop()
-        await server.stop()
-        raise
-    port = adapter.grpc_port if transport == "grpc" else adapter.http_port
-    assert port is not None
-    ext = profile.ext_authz
-    services: dict[str, str] = {}
-    routes = []
-    for api in scenario.control_plane.apis:
-        api_services = api.services or [default_service(api.key)]
-        services[api.key] = api_services[0]
-        for service in api_services:
-            routes.append(
-                Route(
-                    authority=service,
-                    context_extensions={
-                        "api_id": str(seed.apis[api.key]),
-                        "service": service.split(".")[0],
-                    },
-                )
+    routes, services = routes_for(scenario, seed)
+    async with contextlib.AsyncExitStack() as cleanup:
+        server = ControlPlaneServer(state, host="127.0.0.1", port=0, ingest_port=0)
+        await server.start()
+        cleanup.push_async_callback(server.stop)
+        echo = EchoUpstream(host="127.0.0.1", port=0)
+        await echo.start()
+        cleanup.push_async_callback(echo.stop)
+        shared: dict[str, Any] = {}
+        adapters, planes = [], []
+        for replica in range(scenario.adapter.replicas):
+            variables = adapter_variables(
+                state,
+                server,
+                intervals,
+                transport=transport,
+                in_process=profile.adapter.in_process is not None,
             )
-    needs = scenario.data_plane
-    settings = EnvoySettings(
-        transport=transport,
-        authz_host="127.0.0.1",
-        authz_port=port,
-        timeout_ms=int(1000 * (needs.timeout if needs.timeout is not None else ext.timeout)),
-        failure_mode_allow=(
-            needs.failure_mode_allow
-            if needs.failure_mode_allow is not None
-            else ext.failure_mode_allow
-        ),
-        status_on_error=needs.status_on_error or ext.status_on_error,
-    )
-    envoy: DataPlane
-    if data_plane == "envoy":
-        from simulator.real_envoy import RealEnvoy
-
-        envoy = RealEnvoy(settings, upstream_url=echo.url, routes=routes, echo=echo)
-    else:
-        envoy = SimulatedEnvoy(settings, upstream_url=echo.url, routes=routes, echo=echo)
-    try:
+            suffix = f".{replica + 1}" if scenario.adapter.replicas > 1 else ""
+            log_path = log_dir / f"{scenario.name}{suffix}.adapter.log" if log_dir else None
+            adapter = await start_adapter(
+                profile.adapter, variables, transport=transport, log_path=log_path, shared=shared
+            )
+            cleanup.push_async_callback(adapter.stop)
+            adapters.append(adapter)
+            port = adapter.grpc_port if transport == "grpc" else adapter.http_port
+            assert port is not None
+            planes.append(_plane(data_plane, envoy_settings(profile, scenario, port), echo, routes))
+        envoy: DataPlane = planes[0] if len(planes) == 1 else RoundRobin(planes)
         await envoy.start()
-    except Exception:
-        await adapter.stop()
-        await echo.stop()
-        await server.stop()
-        raise
-    stack = Stack(state, seed, server, echo, adapter, envoy, intervals, services)
-    if wait_ready:
-        try:
+        cleanup.push_async_callback(envoy.close)
+        stack = Stack(state, seed, server, echo, adapters, envoy, intervals, services)
+        if wait_ready:
             await _wait_synced(stack, list(seed.apis.values()), profile.adapter.ready_timeout)
-        except StackError:
-            await stack.down()
-            raise
+        cleanup.pop_all()  # up: from now on the caller stops it with stack.down()
     return stack
 
 
+def _plane(kind: str, settings: EnvoySettings, echo: EchoUpstream, routes: list[Route]) -> Any:
+    if kind == "envoy":
+        from simulator.real_envoy import RealEnvoy
+
+        return RealEnvoy(settings, upstream_url=echo.url, routes=routes, echo=echo)
+    return SimulatedEnvoy(settings, upstream_url=echo.url, routes=routes, echo=echo)
+
+
 async def _wait_synced(stack: Stack, api_ids: list[int], timeout: float) -> None:
-    """Wait until the control plane has served the adapter every API's policies and contracts
+    """Wait until the control plane has served every replica each API's policies and contracts
     (observed from the control plane's request journal: the adapter stays a black box)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    needed = {f"/apis/{i}/{what}" for i in api_ids for what in ("policies", "contracts")}
+    needed = [f"/apis/{i}/{what}" for i in api_ids for what in ("policies", "contracts")]
+    replicas = len(stack.adapters)
     while loop.time() < deadline:
-        served = {e.path.split("?")[0] for e in stack.state.journal() if e.status < 400}
-        seen = {n for n in needed if any(path.endswith(n) for path in served)}
-        if seen >= needed:
+        served = [e.path.split("?")[0] for e in stack.state.journal() if 0 < e.status < 400]
+        if all(sum(p.endswith(n) for p in served) >= replicas for n in needed):
             await asyncio.sleep(0.1)  # the adapter applies what it fetched
             return
         await asyncio.sleep(0.02)

@@ -25,6 +25,7 @@ from reference_adapter.model import CheckInput, Decision
 from reference_adapter.schedule import SyncSchedule
 from reference_adapter.settings import AdapterSettings
 from reference_adapter.sync import Synchronizer
+from reference_adapter.windows import WindowCounters
 
 ADAPTER_VERSION = "0.1.0"
 log = logging.getLogger("reference_adapter")
@@ -37,7 +38,15 @@ class ReferenceAdapter:
     syncing (requests get 503 until the first sync, gatekeeper permitting); ``await stop()``
     stops syncing, closes the faces and flushes analytics."""
 
-    def __init__(self, settings: AdapterSettings, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        settings: AdapterSettings,
+        *,
+        clock: Clock | None = None,
+        shared_windows: WindowCounters | None = None,
+    ) -> None:
+        """``shared_windows``: rate-limit counters shared with other replicas in this process
+        (``redis_url`` shares them across processes instead)."""
         self.settings = settings
         self.clock: Clock = clock or MonotonicClock()
         seed = settings.seed
@@ -49,7 +58,7 @@ class ReferenceAdapter:
             self.redis_windows = RedisWindows.from_url(settings.redis_url)
         self.engine = DecisionEngine(
             settings.gatekeeper,
-            shared_windows=self.redis_windows,
+            shared_windows=self.redis_windows if self.redis_windows is not None else shared_windows,
             epoch_offset=self.clock.wall() - self.clock.now(),
             rng=self.rng,
         )

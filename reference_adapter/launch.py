@@ -8,8 +8,16 @@ from typing import Any
 
 from reference_adapter.adapter import ReferenceAdapter
 from reference_adapter.settings import AdapterSettings
+from reference_adapter.windows import InMemoryWindows
 
 
-def create_adapter(settings: Mapping[str, Any]) -> ReferenceAdapter:
-    """A not-yet-started ``ReferenceAdapter`` for ``settings`` (``AdapterSettings`` fields)."""
-    return ReferenceAdapter(AdapterSettings.model_validate(dict(settings)))
+def create_adapter(
+    settings: Mapping[str, Any], shared: dict[str, Any] | None = None
+) -> ReferenceAdapter:
+    """A not-yet-started ``ReferenceAdapter`` for ``settings`` (``AdapterSettings`` fields).
+
+    ``shared`` is one mapping per group of replicas started together: replicas in one process
+    share their clusterizable rate-limit counters through it, as a Mule cluster does.
+    """
+    windows = shared.setdefault("windows", InMemoryWindows()) if shared is not None else None
+    return ReferenceAdapter(AdapterSettings.model_validate(dict(settings)), shared_windows=windows)

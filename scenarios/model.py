@@ -24,6 +24,12 @@ class AdapterNeeds(BaseModel):
     analytics_interval: Duration | None = None
     analytics_batch_size: int | None = Field(None, ge=1)
     gatekeeper: Literal["strict", "flexible", "disabled"] | None = None
+    replicas: int = Field(
+        1,
+        ge=1,
+        le=8,
+        description="Adapter replicas, each behind its own sidecar, taking requests in turn",
+    )
     wait_ready: bool = Field(
         True,
         description="Wait for the adapter's first sync before the first step (false to "

@@ -40,6 +40,9 @@ class RequestStep(_Strict):
     expect: ResponseExpect | None = None
     repeat: int = Field(1, ge=1, le=100_000)
     concurrency: int = Field(1, ge=1, le=1_000)
+    statuses: dict[int, int] | None = Field(
+        None, description="Exactly how many of the responses had each status, e.g. {200: 6, 429: 4}"
+    )
     capture: dict[str, str] = Field(default_factory=dict)
 
 
