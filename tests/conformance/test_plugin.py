@@ -70,7 +70,7 @@ def test_typo_is_a_collection_error_with_position(pytester: pytest.Pytester) -> 
         [
             "*unknown-client-rejected.scenario.yaml:30:5: steps?0?.expct: unknown key 'expct'"
             " (did you mean 'expect'?)",
-            "*allowed keys here: name, request, expect, repeat, concurrency, capture",
+            "*allowed keys here: name, request, expect, repeat, concurrency, *capture",
         ]
     )
     assert "Traceback" not in result.stdout.str()
