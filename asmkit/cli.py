@@ -4,6 +4,7 @@ when run, so ``asmkit --help`` stays fast."""
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -45,12 +46,27 @@ def _schema(args: argparse.Namespace) -> int:
     return 0
 
 
+SERVE_COMPONENTS = {
+    "control-plane": ("fake_anypoint.commands", "the fake Anypoint control plane"),
+    "adapter": ("reference_adapter.commands", "the reference adapter"),
+}
+"""Component name -> (module with ``add_serve_parser(subparsers)``, help). Imported only when
+served, so ``asmkit --help`` does not load the servers."""
+
+
 def _serve(args: argparse.Namespace) -> int:
-    handler = getattr(args, "serve_handler", None)
-    if handler is None:
-        print("asmkit serve: choose what to serve: control-plane or adapter", file=sys.stderr)
-        return 2
-    result: int = handler(args)
+    print("asmkit serve: choose what to serve: control-plane or adapter", file=sys.stderr)
+    return 2
+
+
+def serve_component(component: str, argv: Sequence[str]) -> int:
+    """Run ``asmkit serve COMPONENT ARGV``: the component's own parser reads the arguments."""
+    module = importlib.import_module(SERVE_COMPONENTS[component][0])
+    parser = argparse.ArgumentParser(prog="asmkit serve")
+    module.add_serve_parser(parser.add_subparsers(title="components", metavar="COMPONENT"))
+    real = parser.parse_args([component, *argv])
+    handler = getattr(real, "serve_handler", None) or real.func
+    result: int = handler(real)
     return result
 
 
@@ -146,11 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="run a component until Ctrl-C")
     serve_commands = serve.add_subparsers(title="components", metavar="COMPONENT")
-    from fake_anypoint.commands import add_serve_parser as add_control_plane
-    from reference_adapter.commands import add_serve_parser as add_adapter
-
-    add_control_plane(serve_commands)
-    add_adapter(serve_commands)
+    for component, (_, text) in SERVE_COMPONENTS.items():
+        serve_commands.add_parser(component, help=f"{text} (see asmkit serve {component} --help)")
     serve.set_defaults(func=_serve)
 
     bench = commands.add_parser(
@@ -169,6 +182,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if len(argv) >= 2 and argv[0] == "serve" and argv[1] in SERVE_COMPONENTS:
+        try:
+            return serve_component(argv[1], argv[2:])
+        except KeyboardInterrupt:
+            return 130
     parser = build_parser()
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import re
 import signal
 import sys
 from pathlib import Path
@@ -88,6 +89,9 @@ def settings_from_args(args: argparse.Namespace) -> AdapterSettings:
         raise CommandError("invalid adapter settings:\n" + "\n".join(problems)) from None
 
 
+_PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
+
+
 def _profile_settings(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text())
@@ -95,9 +99,17 @@ def _profile_settings(path: Path) -> dict[str, Any]:
         raise CommandError(f"cannot read profile {path}: {exc.strerror}") from None
     except yaml.YAMLError as exc:
         raise CommandError(f"profile {path} is not valid YAML: {exc}") from None
+    if isinstance(data, dict) and "settings" not in data and isinstance(data.get("adapter"), dict):
+        data = data["adapter"]  # an asmkit adapter profile: its adapter.settings
     if not isinstance(data, dict) or not isinstance(data.get("settings", {}), dict):
         raise CommandError(f"profile {path}: expected a mapping with a `settings:` mapping")
-    settings = dict(data.get("settings") or {})
+    # placeholders such as "{control_plane_url}" are filled by the conformance kit; when serving
+    # by hand they come from the flags instead
+    settings = {
+        k: v
+        for k, v in (data.get("settings") or {}).items()
+        if not (isinstance(v, str) and _PLACEHOLDER.fullmatch(v))
+    }
     unknown = sorted(set(settings) - set(AdapterSettings.model_fields))
     if unknown:
         raise CommandError(
