@@ -59,6 +59,18 @@ def _serve(args: argparse.Namespace) -> int:
     return 2
 
 
+def whatif_command(argv: Sequence[str]) -> int:
+    """Run ``asmkit whatif ARGV`` with the what-if engine's own parser (loaded only now)."""
+    from reports.whatif import write_whatif_report
+    from simulator.whatif.commands import add_whatif_parser
+
+    parser = argparse.ArgumentParser(prog="asmkit")
+    add_whatif_parser(parser.add_subparsers(), write_report=write_whatif_report)
+    args = parser.parse_args(["whatif", *argv])
+    result: int = args.func(args)
+    return result
+
+
 def serve_component(component: str, argv: Sequence[str]) -> int:
     """Run ``asmkit serve COMPONENT ARGV``: the component's own parser reads the arguments."""
     module = importlib.import_module(SERVE_COMPONENTS[component][0])
@@ -166,6 +178,10 @@ def build_parser() -> argparse.ArgumentParser:
         serve_commands.add_parser(component, help=f"{text} (see asmkit serve {component} --help)")
     serve.set_defaults(func=_serve)
 
+    commands.add_parser(
+        "whatif", help="answer a load or chaos question in virtual time (asmkit whatif --help)"
+    )
+
     bench = commands.add_parser(
         "bench",
         help="run benchmarks; one JSON object per line with figures, baseline and ratio",
@@ -183,11 +199,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if len(argv) >= 2 and argv[0] == "serve" and argv[1] in SERVE_COMPONENTS:
-        try:
+    try:
+        if len(argv) >= 2 and argv[0] == "serve" and argv[1] in SERVE_COMPONENTS:
             return serve_component(argv[1], argv[2:])
-        except KeyboardInterrupt:
-            return 130
+        if argv and argv[0] == "whatif":
+            return whatif_command(argv[1:])
+    except KeyboardInterrupt:
+        return 130
     parser = build_parser()
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)

@@ -141,9 +141,10 @@ def test_settings_accept_templated_strings_and_none_words():
     assert s.redis_url is None and s.seed is None
 
 
-def test_asmkit_serve_adapter_is_wired():
-    from asmkit.cli import build_parser
+def test_asmkit_serve_adapter_is_wired(monkeypatch):
+    from asmkit import cli
 
-    args = build_parser().parse_args(["serve", "adapter", *REQUIRED])
-    assert args.serve_handler is args.func
-    assert settings_from_args(args).org_id == ORG
+    seen = []
+    monkeypatch.setattr("reference_adapter.commands.run_command", seen.append)
+    cli.main(["serve", "adapter", *REQUIRED])
+    assert settings_from_args(seen[0]).org_id == ORG

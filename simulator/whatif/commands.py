@@ -1,0 +1,181 @@
+"""``asmkit whatif SPEC.yaml``: run a what-if with a progress bar, print the summary table and
+write the report (data + HTML with plots) to the reports folder."""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import importlib
+import shlex
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+DEFAULT_DIR = Path("build/reports/whatif")
+ReportWriter = Callable[..., list[Path]]
+"""``writer(data, out_dir, fmt=..., plots=...) -> [paths]``, e.g.
+`reports.whatif.write_whatif_report`."""
+DEFAULT_WRITER = "reports.whatif:write_whatif_report"
+
+
+def default_writer() -> ReportWriter:
+    """The renderer, looked up by name: the simulator room does not import reports (the layering
+    rule); the CLI may pass ``reports.whatif.write_whatif_report`` to `add_whatif_parser`."""
+    module, _, name = DEFAULT_WRITER.partition(":")
+    writer: ReportWriter = getattr(importlib.import_module(module), name)
+    return writer
+
+
+TABLE_METRICS = (
+    "requests",
+    "wrongly_allowed",
+    "wrongly_denied",
+    "errors",
+    "wrong_window_s",
+    "enforcement_lag_s",
+    "quota_overshoot_max",
+    "quota_overshoot_ratio",
+    "analytics_produced",
+    "analytics_delivered",
+    "analytics_dropped",
+    "analytics_duplicated",
+    "analytics_delay_p99_s",
+    "buffer_high_water",
+    "check_latency_p50_ms",
+    "check_latency_p99_ms",
+    "utilisation",
+)
+
+
+def add_whatif_parser(
+    subparsers: Any, write_report: ReportWriter | None = None
+) -> argparse.ArgumentParser:
+    """Register ``whatif`` on the ``asmkit`` subparsers (argparse). ``write_report`` renders the
+    report (default: `reports.whatif.write_whatif_report`, looked up when the command runs)."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "whatif",
+        help="answer a load or chaos question in virtual time",
+        description="Run a what-if spec (*.whatif.yaml) in virtual time with the reference "
+        "adapter's own decision core, sync loops and analytics batcher; print a summary and "
+        "write whatif.yaml and report.html.",
+    )
+    parser.add_argument("spec", metavar="SPEC.yaml", help="the what-if spec")
+    parser.add_argument(
+        "--report-dir",
+        metavar="DIR",
+        help=f"where the report goes (default: {DEFAULT_DIR}/<spec name>)",
+    )
+    parser.add_argument("--replications", type=int, metavar="N", help="override replications")
+    parser.add_argument("--seed", type=int, metavar="S", help="override the spec's seed")
+    parser.add_argument(
+        "--fast",
+        action="store_true",
+        help="memoise decisions of stateless policy chains (same results, faster)",
+    )
+    parser.add_argument("--format", choices=("yaml", "json"), default="yaml", help="data file")
+    parser.add_argument("--no-plots", action="store_true", help="skip matplotlib plots")
+    parser.set_defaults(func=functools.partial(run_whatif_command, write_report=write_report))
+    return parser
+
+
+def _cell(est: Any) -> str:
+    if est is None or est.mean is None:
+        return "-"
+    text = f"{est.mean:,.4g}" if abs(est.mean) < 1e4 else f"{est.mean:,.0f}"
+    if est.ci is not None and est.ci > 0:
+        text += f" ± {est.ci:.2g}"
+    return text
+
+
+def run_whatif_command(args: argparse.Namespace, write_report: ReportWriter | None = None) -> int:
+    """The command; returns the exit code (2 for a bad spec or arguments)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+    from rich.table import Table
+
+    from scenarios.loader import ScenarioError
+    from simulator.whatif.loader import load_whatif
+    from simulator.whatif.report_data import report_data
+    from simulator.whatif.runner import run_whatif
+
+    console = Console()
+    err = Console(stderr=True)
+    try:
+        file = load_whatif(Path(args.spec))
+    except ScenarioError as exc:
+        err.print(str(exc), markup=False, highlight=False)
+        return 2
+    if args.replications is not None and args.replications < 1:
+        err.print(f"--replications {args.replications}: expected at least 1", markup=False)
+        return 2
+    if args.seed is not None and args.seed < 0:
+        err.print(f"--seed {args.seed}: expected an integer >= 0", markup=False)
+        return 2
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(file.spec.name, total=None)
+
+        def progress(done: int, total: int, label: str) -> None:
+            bar.update(task, completed=done, total=total, description=label)
+
+        run = run_whatif(
+            file,
+            replications=args.replications,
+            seed=args.seed,
+            fast=args.fast,
+            progress=progress,
+        )
+    table = Table(title=f"{file.spec.name}: {file.spec.question.strip()}", title_justify="left")
+    sweep = file.spec.sweep
+    table.add_column(sweep.setting if sweep else "metric")
+    for point in run.points:
+        table.add_column(point.label, justify="right")
+    for name in TABLE_METRICS:
+        table.add_row(name, *(_cell(p.metrics.get(name)) for p in run.points))
+    console.print(table)
+    warnings = sorted({w for p in run.points for r in p.runs for w in r.warnings})
+    for warning in warnings:
+        err.print(f"warning: {warning}", markup=False, highlight=False)
+    console.print(
+        f"{run.simulated_requests:,} simulated requests, {run.replications} replications, "
+        f"{run.wall_s:.1f} s wall ({run.simulated_requests / max(run.wall_s, 1e-9):,.0f} req/s)",
+        highlight=False,
+    )
+    out_dir = Path(args.report_dir) if args.report_dir else DEFAULT_DIR / file.spec.name
+    command = "asmkit whatif " + shlex.join(
+        [str(file.path), "--seed", str(run.seed), "--replications", str(run.replications)]
+        + (["--fast"] if run.fast else [])
+    )
+    writer = write_report or default_writer()
+    data: Mapping[str, Any] = report_data(run, command)
+    try:
+        paths = writer(data, out_dir, fmt=args.format, plots=not args.no_plots)
+    except ImportError as exc:
+        err.print(f"cannot plot ({exc}): install the report extra or pass --no-plots", markup=False)
+        paths = writer(data, out_dir, fmt=args.format, plots=False)
+    except OSError as exc:
+        err.print(f"cannot write the report to {out_dir}: {exc.strerror}", markup=False)
+        return 1
+    for path in paths:
+        console.print(f"wrote {path}", highlight=False, soft_wrap=True)
+    return 0
+
+
+def main(argv: list[str] | None = None, write_report: ReportWriter | None = None) -> int:
+    """Run the command alone (``python -m simulator.whatif.commands SPEC``)."""
+    parser = argparse.ArgumentParser(prog="asmkit")
+    add_whatif_parser(parser.add_subparsers(), write_report)
+    args = parser.parse_args(["whatif", *(argv if argv is not None else sys.argv[1:])])
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

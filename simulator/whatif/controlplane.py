@@ -1,0 +1,193 @@
+"""The control plane in virtual time: the fake control plane's own in-process state
+(`fake_anypoint.ControlPlaneState`, on a SimPy clock) plus the fault windows of the timeline,
+read the way the adapter's sync API serves it, and an analytics ingest that counts duplicates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import simpy
+
+from fake_anypoint import ControlPlaneState
+from scenarios.control_plane import ControlPlaneSpec
+from simulator.whatif.timeline import TimelineEvent
+from simulator.whatif.wire import api_item, contract_item, policy_item
+
+FEED_LIMIT = 100
+EPOCH = 1_790_000_000.0
+
+
+class VirtualClock:
+    """`asmkit.clock.Clock` on a SimPy environment's time."""
+
+    def __init__(self, env: simpy.Environment, epoch: float = EPOCH) -> None:
+        self._env = env
+        self._epoch = epoch
+
+    def now(self) -> float:
+        return float(self._env.now)
+
+    def wall(self) -> float:
+        return self._epoch + float(self._env.now)
+
+
+@dataclass(slots=True)
+class CallOutcome:
+    """What one sync (a series of HTTP calls) gets: success or not, after ``elapsed`` seconds."""
+
+    ok: bool
+    elapsed: float
+    reason: str = ""
+
+
+@dataclass(slots=True)
+class Snapshot:
+    """What a sync read: APIs, per-API policies (version, JSON) or contracts (items, cursor,
+    full?), the control-plane revision at read time, and how many calls it took."""
+
+    rev: int
+    calls: int
+    apis: list[dict[str, Any]] = field(default_factory=list)
+    policies: dict[str, tuple[str, list[dict[str, Any]]]] = field(default_factory=dict)
+    contracts: dict[str, tuple[list[dict[str, Any]], str, bool]] = field(default_factory=dict)
+
+
+class ControlPlaneModel:
+    """One control plane for one run. Timeline changes call `apply`; faults are windows."""
+
+    def __init__(self, spec: ControlPlaneSpec, clock: VirtualClock, seed: int) -> None:
+        self.state = ControlPlaneState(clock, seed)
+        self.ids = self.state.seed(spec.seed_dict())
+        self.clock = clock
+        self.outages: list[tuple[float, float]] = []
+        self.slow: list[tuple[float, float, float]] = []
+        self.ingest_down: list[tuple[float, float, str]] = []
+        self.policy_keys: dict[str, int] = dict(self.ids.policies)
+        self.changed = {"policies": 0, "contracts": 0}
+        """The revision of the last change each sync kind must carry."""
+
+    # ---- credentials and ids ----
+
+    def api_id(self, key: str) -> str:
+        return str(self.ids.apis[key])
+
+    def credentials(self, application: str) -> tuple[str, str]:
+        app = self.ids.applications[application]
+        return app.client_id, app.client_secret
+
+    @property
+    def rev(self) -> int:
+        return self.state.rev
+
+    # ---- timeline ----
+
+    def apply(self, event: TimelineEvent) -> str | None:
+        """Apply a control-plane change or open a fault window. Returns the sync kind that must
+        carry a change (``policies`` or ``contracts``), or None for faults."""
+        kind = self._apply(event)
+        if kind is not None:
+            self.changed[kind] = self.state.rev
+        return kind
+
+    def _apply(self, event: TimelineEvent) -> str | None:
+        now = self.clock.now()
+        p: Any = event.payload
+        s = self.state
+        action = event.action
+        if action in ("revoke_contract", "approve_contract"):
+            cid = self.ids.contracts[f"{p.application}/{p.api}"]
+            status = "REVOKED" if action == "revoke_contract" else "APPROVED"
+            s.set_contract_status(self.ids.apis[p.api], cid, status)
+            return "contracts"
+        if action == "apply_policy":
+            spec = p.policy
+            pid = s.apply_policy(
+                self.ids.apis[p.api],
+                spec.asset_id,
+                dict(spec.configuration),
+                asset_version=spec.asset_version,
+                order=spec.order,
+                disabled=spec.disabled,
+                pointcut=[c.model_dump() for c in spec.pointcut] if spec.pointcut else None,
+            )
+            self.policy_keys[f"{p.api}/{spec.key or spec.asset_id}"] = pid
+            return "policies"
+        if action == "edit_policy":
+            s.edit_policy(
+                self.ids.apis[p.api],
+                self.policy_keys[f"{p.api}/{p.policy}"],
+                configuration=p.configuration,
+                disabled=p.disabled,
+            )
+            return "policies"
+        if action == "remove_policy":
+            s.remove_policy(self.ids.apis[p.api], self.policy_keys.pop(f"{p.api}/{p.policy}"))
+            return "policies"
+        if action == "edit_tier":
+            s.edit_tier(
+                self.ids.apis[p.api],
+                self.ids.tiers[f"{p.api}/{p.tier}"],
+                limits=[lim.model_dump() for lim in p.limits],
+            )
+            return "contracts"
+        if action == "control_plane_outage":
+            self.outages.append((now, now + p.duration))
+        elif action == "control_plane_latency":
+            self.slow.append((now, now + p.duration, p.latency))
+        elif action == "ingest_outage":
+            self.ingest_down.append((now, now + p.duration, p.mode))
+        return None
+
+    # ---- the adapter-facing face ----
+
+    def outcome(self, now: float, calls: int, base_latency: float, timeout: float) -> CallOutcome:
+        """How a sync of ``calls`` round trips started at ``now`` ends."""
+        latency = base_latency
+        for start, end, extra in self.slow:
+            if start <= now < end:
+                latency = max(latency, extra)
+        if latency > timeout:
+            return CallOutcome(False, timeout, "timeout")
+        for start, end in self.outages:
+            if start <= now < end:
+                return CallOutcome(False, latency, "unavailable")
+        return CallOutcome(True, latency * calls)
+
+    def ingest_mode(self, now: float) -> str:
+        """``up``, ``down`` or ``lost_responses`` for an analytics post at ``now``."""
+        for start, end, mode in self.ingest_down:
+            if start <= now < end:
+                return mode
+        return "up"
+
+    def read_policies(self) -> Snapshot:
+        s = self.state
+        apis = sorted(s.list_apis(), key=lambda a: a.id)
+        snap = Snapshot(s.rev, 1 + len(apis), [api_item(a) for a in apis])
+        for api in apis:
+            snap.policies[str(api.id)] = (
+                str(api.policies_version),
+                [policy_item(p) for p in s.policies_of(api.id)],
+            )
+        return snap
+
+    def read_contracts(self, cursors: dict[str, str | None]) -> Snapshot:
+        """Every page of each API's feed, from its cursor (None: a full snapshot)."""
+        s = self.state
+        snap = Snapshot(s.rev, 0)
+        for api_key, cursor in cursors.items():
+            api_id = int(api_key)
+            if api_id not in s.apis:
+                continue
+            since = int(cursor) if cursor is not None else None
+            items: list[dict[str, Any]] = []
+            while True:
+                page, last, nxt = s.contracts_feed(api_id, since, FEED_LIMIT)
+                snap.calls += 1
+                items.extend(contract_item(s, c) for c in page)
+                if nxt is None:
+                    break
+                since = nxt
+            snap.contracts[api_key] = (items, str(last), cursor is None)
+        return snap

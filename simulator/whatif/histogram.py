@@ -1,0 +1,62 @@
+"""`LogHistogram`: a fixed log-bucketed histogram (1% wide buckets from 1 µs to 11 days) for
+latencies and delays; merged by adding counts, percentiles exact to the bucket."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+LOW = 1e-6
+RATIO = 1.01
+BUCKETS = math.ceil(math.log(1e12) / math.log(RATIO)) + 2
+_LOG_RATIO = math.log(RATIO)
+
+
+class LogHistogram:
+    """Counts of values in buckets ``[LOW*RATIO**(i-1), LOW*RATIO**i)``; bucket 0 holds values
+    below ``LOW`` (including 0)."""
+
+    def __init__(self) -> None:
+        self.counts = np.zeros(BUCKETS, dtype=np.int64)
+        self.total = 0
+        self.sum = 0.0
+        self.max = 0.0
+
+    def add_many(self, values: Sequence[float] | np.ndarray) -> None:
+        arr = np.asarray(values, dtype=np.float64)
+        if arr.size == 0:
+            return
+        idx = np.zeros(arr.shape, dtype=np.int64)
+        positive = arr >= LOW
+        idx[positive] = np.floor(np.log(arr[positive] / LOW) / _LOG_RATIO).astype(np.int64) + 1
+        np.clip(idx, 0, BUCKETS - 1, out=idx)
+        self.counts += np.bincount(idx, minlength=BUCKETS)
+        self.total += int(arr.size)
+        self.sum += float(arr.sum())
+        self.max = max(self.max, float(arr.max()))
+
+    def add(self, value: float) -> None:
+        self.add_many([value])
+
+    def merge(self, other: LogHistogram) -> None:
+        self.counts += other.counts
+        self.total += other.total
+        self.sum += other.sum
+        self.max = max(self.max, other.max)
+
+    def percentile(self, q: float) -> float | None:
+        """The ``q``-th percentile (0-100) as its bucket's geometric middle; None when empty."""
+        if self.total == 0:
+            return None
+        rank = max(1, math.ceil(self.total * q / 100.0))
+        index = int(np.searchsorted(np.cumsum(self.counts), rank))
+        if index == 0:
+            return 0.0
+        value = float(LOW * RATIO ** (index - 0.5))
+        return min(value, self.max)
+
+    @property
+    def mean(self) -> float | None:
+        return self.sum / self.total if self.total else None

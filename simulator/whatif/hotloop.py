@@ -1,0 +1,239 @@
+"""The traffic process: requests drawn in chunks and decided inline on their replica's
+`DecisionEngine` (judged by the `Oracle`), yielding to SimPy only when another event is due.
+Replica state only changes while it is suspended, so it is snapshotted after every yield."""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+import simpy
+
+from simulator.whatif.fastlane import fast_lane
+from simulator.whatif.oracle import stateless
+
+if TYPE_CHECKING:
+    from simulator.whatif.engine import _Run
+
+
+def traffic(run: _Run) -> Generator[simpy.Event, Any, None]:
+    """The hot loop (see the module docstring); leaves its counters in ``run.out``."""
+    spec, env = run.spec, run.env
+    a = spec.adapter
+    reps = run.replicas
+    nrep = len(reps)
+    pools = [req for pool in run.pools for req in pool]
+    nreq = len(pools)
+    warmup = spec.warmup
+    timeout = a.check_timeout
+    heapreplace = heapq.heapreplace
+    inv_bin = 1.0 / spec.bin
+    nbins = run.bins
+    wa_bins = [0] * nbins
+    wd_bins = [0] * nbins
+    err_bins = [0] * nbins
+    nclients = len(run.pools)
+    wrong_by_client = [[0, 0] for _ in range(nclients)]
+    quota: list[dict[int, int]] = [{} for _ in range(run.quota_keys)]
+    qkey = run.quota_key
+    periods = run.periods
+    reasons = {"policy": 0, "gate": 0, "timeout": 0, "down": 0}
+    oracle = run.oracle
+    odecide = oracle.engine.decide
+    following = False
+    fast = run.fast
+    memo_truth: list[bool | None] = [None] * nreq
+    memos: list[list[Any]] = [[None] * nreq for _ in reps]
+    versions = [-1] * nrep
+    oracle_memo = False
+    memo_on = [False] * nrep
+    up = [True] * nrep
+    decide = [r.engine.decide for r in reps]
+    frees = [r.free for r in reps]
+    adds = [r.batcher.add for r in reps]
+    room = [-1] * nrep  # successful adds until the waiting analytics loop must wake (-1: never)
+    n_req = n_allowed = n_err = 0
+    first_wrong = last_wrong = -1.0
+    busy = 0.0
+    rr = 0
+    lat_hist = run.latency
+    calls = 0
+    balancing = a.balancing
+
+    lane = False
+
+    def refresh() -> None:
+        nonlocal oracle_memo, odecide, following, lane
+        following = oracle.refresh()
+        odecide = oracle.engine.decide
+        if fast:
+            memo_truth[:] = [None] * nreq
+            oracle_memo = stateless(oracle.engine)
+        for k, r in enumerate(reps):
+            up[k] = r.up
+            b = r.batcher
+            if r.up and r.waiting and b.pending is None:
+                buffered = b.buffered
+                room[k] = 1 if buffered == 0 else max(1, r.batch_size - buffered)
+            else:
+                room[k] = -1
+            if versions[k] != r.version:
+                versions[k] = r.version
+                decide[k] = r.engine.decide
+                frees[k] = r.free
+                adds[k] = r.batcher.add
+                memos[k][:] = [None] * nreq
+                memo_on[k] = fast and stateless(r.engine)
+        lane = nrep == 1 and following and memo_on[0] and up[0]
+
+    refresh()
+    horizon = env.peek()
+    until = spec.traffic.until
+    end = spec.duration if until is None else min(until, spec.duration)
+    for chunk in run.stream.chunks(0.0, end):
+        n = len(chunk.times)
+        if nrep == 1:
+            routes = [0] * n
+        elif balancing == "random":
+            routes = chunk.replicas
+        elif balancing == "round_robin":
+            routes = [(rr + j) % nrep for j in range(n)]
+            rr += n
+        else:
+            routes = [c % nrep for c in chunk.clients]
+        lats: list[float] = []
+        append = lats.append
+        busy += sum(chunk.services)
+        times, requests, services = chunk.times, chunk.requests, chunk.services
+        clients = chunk.clients
+        i = 0
+        while i < n:
+            first = i
+            if lane and times[i] >= warmup:
+                i, room[0], got, made, woke = fast_lane(
+                    i, times, requests, services, horizon, timeout, memos[0], pools,
+                    decide[0], frees[0], reps[0].batcher, room[0], append,
+                )  # fmt: skip
+                n_req += i - first
+                n_allowed += got
+                calls += made
+                if woke:
+                    yield env.timeout(times[i - 1] - env.now)
+                    reps[0].poke("analytics")
+                    horizon = env.peek()
+                    refresh()
+                    continue
+                if i >= n:
+                    break
+                if times[i] >= horizon:
+                    yield env.timeout(times[i] - env.now)
+                    horizon = env.peek()
+                    refresh()
+                    continue
+                first = i
+                stop = i + 1  # a check that times out: the general loop takes it
+            else:
+                stop = n
+            for j in range(first, stop):
+                t, ci, g, k, service = times[j], clients[j], requests[j], routes[j], services[j]
+                if t >= horizon:
+                    yield env.timeout(t - env.now)
+                    horizon = env.peek()
+                    refresh()
+                if lane and j > first and t >= warmup:
+                    stop = j
+                    break
+                req = pools[g]
+                if following:
+                    truth = None  # the replica's verdict, below
+                elif oracle_memo:
+                    truth = memo_truth[g]
+                    if truth is None:
+                        truth = memo_truth[g] = odecide(req, t).allowed
+                        calls += 1
+                else:
+                    truth = odecide(req, t).allowed
+                    calls += 1
+                if up[k]:
+                    if memo_on[k]:
+                        d = memos[k][g]
+                        if d is None:
+                            d = memos[k][g] = decide[k](req, t)
+                            calls += 1
+                    else:
+                        d = decide[k](req, t)
+                        calls += 1
+                    allowed = d.allowed
+                    if truth is None:
+                        truth = allowed
+                    free = frees[k]
+                    start = free[0]
+                    if start < t:
+                        start = t
+                    fin = start + service
+                    heapreplace(free, fin)
+                    lat = fin - t
+                    reason = 0
+                    if lat > timeout:
+                        allowed = False
+                        reason = 2
+                    elif not allowed and d.status == 503:
+                        reason = 1
+                    if adds[k](t):
+                        left = room[k] - 1
+                        room[k] = left
+                        if left == 0:  # the first event, or a full batch: the flush is due now
+                            yield env.timeout(t - env.now)
+                            reps[k].poke("analytics")
+                            horizon = env.peek()
+                            refresh()
+                    if t < warmup:
+                        continue
+                    append(lat)
+                else:
+                    allowed = False
+                    reason = 3
+                    if t < warmup:
+                        continue
+                n_req += 1
+                if reason >= 2:
+                    n_err += 1
+                    err_bins[int(t * inv_bin)] += 1
+                if allowed:
+                    n_allowed += 1
+                    if truth:
+                        continue
+                    wa_bins[int(t * inv_bin)] += 1
+                    wrong_by_client[ci][0] += 1
+                    delta = 1
+                elif truth:
+                    wd_bins[int(t * inv_bin)] += 1
+                    wrong_by_client[ci][1] += 1
+                    reasons[("policy", "gate", "timeout", "down")[reason]] += 1
+                    delta = -1
+                else:
+                    continue
+                if first_wrong < 0:
+                    first_wrong = t
+                last_wrong = t
+                q = quota[qkey[ci]]
+                w = int(t / periods[ci])
+                q[w] = q.get(w, 0) + delta
+            i = stop
+        lat_hist.add_many(lats)
+    run.decide_calls = calls
+    run.out = {
+        "wa_bins": wa_bins,
+        "wd_bins": wd_bins,
+        "err_bins": err_bins,
+        "wrong_by_client": wrong_by_client,
+        "quota": quota,
+        "reasons": reasons,
+        "n_req": n_req,
+        "n_allowed": n_allowed,
+        "n_err": n_err,
+        "first_wrong": first_wrong,
+        "last_wrong": last_wrong,
+        "busy": busy,
+    }

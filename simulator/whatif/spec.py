@@ -1,0 +1,206 @@
+"""The what-if spec: one YAML file asking one question (traffic, control-plane state, adapter
+settings, a timeline of changes and faults, a duration, replications and an optional sweep).
+Pydantic models; the loader turns their errors into ``file:line`` problems."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from scenarios.control_plane import ControlPlaneSpec, LimitSpec, PolicySpec
+from simulator.whatif.duration import Duration
+from simulator.whatif.timeline import TimelineEvent
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ArrivalSpec(_Strict):
+    """How requests arrive (open model, all clients together).
+
+    - ``constant``: exactly ``rate`` per second, evenly spaced;
+    - ``poisson``: exponential gaps with mean ``1/rate``;
+    - ``bursts``: Poisson at ``rate``, and at ``burst_rate`` for ``burst_length`` every
+      ``burst_every`` (starting at ``burst_every``);
+    - ``daily``: Poisson with a cosine daily curve, ``rate * (1 + amplitude*cos(...))`` peaking
+      at ``peak_at`` (period ``period``, 24h by default).
+    """
+
+    process: Literal["constant", "poisson", "bursts", "daily"] = "poisson"
+    rate: float = Field(gt=0, description="Requests per second (the mean for daily).")
+    burst_rate: float | None = Field(None, gt=0)
+    burst_every: Duration | None = None
+    burst_length: Duration | None = None
+    amplitude: float = Field(0.5, ge=0, le=1)
+    peak_at: Duration = 14 * 3600.0
+    period: Duration = 24 * 3600.0
+
+    @model_validator(mode="after")
+    def _check(self) -> ArrivalSpec:
+        if self.process == "bursts" and None in (
+            self.burst_rate,
+            self.burst_every,
+            self.burst_length,
+        ):
+            raise ValueError(
+                "process bursts needs burst_rate, burst_every and burst_length "
+                "(e.g. burst_rate: 5000, burst_every: 60s, burst_length: 5s)"
+            )
+        if self.period <= 0:
+            raise ValueError("period must be > 0 (e.g. 24h)")
+        return self
+
+
+Credentials = Literal["valid", "wrong_secret", "missing", "unknown"]
+
+
+class ClientSpec(_Strict):
+    """One kind of caller in the mix. ``application`` is a key of ``control_plane.applications``
+    (its credentials are sent) unless ``credentials`` is ``missing`` or ``unknown``."""
+
+    name: str | None = None
+    application: str | None = None
+    api: str = Field(description="Key of control_plane.apis the requests are for.")
+    weight: float = Field(1.0, gt=0)
+    credentials: Credentials = "valid"
+    method: str = "GET"
+    paths: list[str] = Field(
+        default_factory=lambda: ["/"],
+        min_length=1,
+        description="Paths drawn per request variant; {n} becomes a seeded number.",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> ClientSpec:
+        if self.credentials in ("valid", "wrong_secret") and self.application is None:
+            raise ValueError(
+                f"credentials {self.credentials} needs application: <key of control_plane."
+                "applications> (or use credentials: missing / unknown)"
+            )
+        return self
+
+    @property
+    def label(self) -> str:
+        return self.name or self.application or f"{self.credentials}-client"
+
+
+class TrafficSpec(_Strict):
+    """Who calls and how often. ``variants``: distinct requests per client (source address,
+    user agent and path drawn with seeded Faker)."""
+
+    arrival: ArrivalSpec
+    clients: list[ClientSpec] = Field(min_length=1)
+    variants: int = Field(8, ge=1, le=10_000)
+    until: Duration | None = Field(
+        None, description="Traffic stops here (default: the end), e.g. to let analytics drain."
+    )
+
+
+class ServiceTimeSpec(_Strict):
+    """The adapter's time to decide one check, per worker: ``exponential``, ``constant`` or
+    ``lognormal`` (``sigma`` is the log-space spread) with mean ``mean``."""
+
+    distribution: Literal["exponential", "constant", "lognormal"] = "exponential"
+    mean: Duration = 0.0002
+    sigma: float = Field(0.5, gt=0)
+
+
+class AdapterSpec(_Strict):
+    """The adapters under study: replica count, sync and analytics settings, capacity."""
+
+    replicas: int = Field(1, ge=1, le=64)
+    balancing: Literal["random", "round_robin", "sticky"] = "random"
+    quota: Literal["per_replica", "shared"] = Field(
+        "per_replica",
+        description="Rate-limit counters per replica, or one store for all (clusterizable "
+        "policies, as with Redis).",
+    )
+    gatekeeper: Literal["strict", "flexible", "disabled"] = "flexible"
+    policies_interval: Duration = 60.0
+    contracts_interval: Duration = 15.0
+    random_phase: bool = Field(
+        True, description="Each replica's sync loops start at a random point of their interval."
+    )
+    backoff_base: Duration = 0.5
+    backoff_max: Duration | None = None
+    jitter: float = Field(0.2, ge=0, lt=1)
+    analytics_interval: Duration = 5.0
+    analytics_batch_size: int = Field(500, ge=1)
+    analytics_buffer: int = Field(50_000, ge=1)
+    analytics_retry_base: Duration = 1.0
+    analytics_retry_max: Duration = 60.0
+    workers: int = Field(4, ge=1, le=1024, description="Checks decided in parallel per replica.")
+    service_time: ServiceTimeSpec = ServiceTimeSpec()
+    check_timeout: Duration = Field(0.2, description="Envoy's ext_authz timeout.")
+    request_timeout: Duration = Field(10.0, description="The adapter's control-plane timeout.")
+
+    @model_validator(mode="after")
+    def _check(self) -> AdapterSpec:
+        if self.analytics_buffer < self.analytics_batch_size:
+            raise ValueError(
+                f"analytics_buffer ({self.analytics_buffer}) must be at least "
+                f"analytics_batch_size ({self.analytics_batch_size})"
+            )
+        for name in ("policies_interval", "contracts_interval", "analytics_interval"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be > 0 (e.g. 15s)")
+        return self
+
+
+class LatencySpec(_Strict):
+    """Round-trip time of one control-plane or ingest call when nothing is wrong."""
+
+    control_plane: Duration = 0.02
+    ingest: Duration = 0.02
+
+
+class SweepSpec(_Strict):
+    """Run the question once per value of one setting (a dotted path into this file, list
+    indexes as numbers: ``adapter.contracts_interval``, ``traffic.clients.0.weight``)."""
+
+    setting: str = Field(min_length=1)
+    values: list[Any] = Field(min_length=1)
+
+
+class WhatIfSpec(_Strict):
+    """One what-if question."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="Equals the file stem.")
+    question: str = Field(min_length=1, description="The question, in one or two sentences.")
+    seed: int = Field(0, ge=0)
+    duration: Duration
+    warmup: Duration = Field(0.0, description="Excluded from the metrics.")
+    replications: int = Field(3, ge=1, le=1000)
+    bin: Duration = Field(1.0, description="Width of the time-series bins.")
+    control_plane: ControlPlaneSpec
+    adapter: AdapterSpec = AdapterSpec()
+    latency: LatencySpec = LatencySpec()
+    traffic: TrafficSpec
+    timeline: list[TimelineEvent] = Field(default_factory=list)
+    sweep: SweepSpec | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> WhatIfSpec:
+        if self.duration <= 0:
+            raise ValueError("duration must be > 0 (e.g. 10m)")
+        if self.warmup >= self.duration:
+            raise ValueError(f"warmup ({self.warmup}s) must be shorter than duration")
+        if self.bin <= 0:
+            raise ValueError("bin must be > 0 (e.g. 1s)")
+        return self
+
+
+__all__ = [
+    "AdapterSpec",
+    "ArrivalSpec",
+    "ClientSpec",
+    "LatencySpec",
+    "LimitSpec",
+    "PolicySpec",
+    "ServiceTimeSpec",
+    "SweepSpec",
+    "TrafficSpec",
+    "WhatIfSpec",
+]

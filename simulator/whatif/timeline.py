@@ -1,0 +1,134 @@
+"""Timeline events of a what-if: control-plane changes (contracts, policies, tiers) and faults
+(control-plane outage or latency, analytics-ingest outage, adapter restart), each at a time."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from scenarios.control_plane import LimitSpec, PolicySpec
+from simulator.whatif.duration import Duration
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ContractRef(_Strict):
+    """The contract between ``application`` and ``api`` (keys of ``control_plane``)."""
+
+    application: str
+    api: str
+
+
+class ApplyPolicy(_Strict):
+    """Apply a new policy to an API."""
+
+    api: str
+    policy: PolicySpec
+
+
+class EditPolicy(_Strict):
+    """Change an applied policy (by its key); unset fields stay."""
+
+    api: str
+    policy: str = Field(description="The policy's key (its asset_id when no key was given).")
+    configuration: dict[str, Any] | None = None
+    disabled: bool | None = None
+
+
+class PolicyRef(_Strict):
+    api: str
+    policy: str
+
+
+class EditTier(_Strict):
+    """Change an SLA tier's limits; its contracts reappear in the contracts feed."""
+
+    api: str
+    tier: str
+    limits: list[LimitSpec] = Field(min_length=1)
+
+
+class Window(_Strict):
+    duration: Duration
+
+
+class LatencyWindow(_Strict):
+    """Every control-plane call takes ``latency`` (more than the adapter's request timeout
+    fails the call) during ``duration``."""
+
+    duration: Duration
+    latency: Duration
+
+
+class IngestOutage(_Strict):
+    """``down``: posts fail; ``lost_responses``: the ingest keeps the batch but the answer is
+    lost, so the adapter retries it (duplicates)."""
+
+    duration: Duration
+    mode: Literal["down", "lost_responses"] = "down"
+
+
+class AdapterRestart(_Strict):
+    """A replica (or all, when ``replica`` is unset) stops for ``downtime`` and starts cold: its
+    state and unsent analytics are lost; checks meanwhile fail (Envoy's status_on_error)."""
+
+    replica: int | None = Field(None, ge=0)
+    downtime: Duration = 5.0
+
+
+ACTIONS: tuple[str, ...] = (
+    "revoke_contract",
+    "approve_contract",
+    "apply_policy",
+    "edit_policy",
+    "remove_policy",
+    "edit_tier",
+    "control_plane_outage",
+    "control_plane_latency",
+    "ingest_outage",
+    "adapter_restart",
+)
+CHANGES: tuple[str, ...] = ACTIONS[:6]
+"""The actions that change what the control plane says (enforcement lag is measured for them)."""
+
+
+class TimelineEvent(_Strict):
+    """``at`` plus exactly one action key."""
+
+    at: Duration
+    name: str | None = None
+    revoke_contract: ContractRef | None = None
+    approve_contract: ContractRef | None = None
+    apply_policy: ApplyPolicy | None = None
+    edit_policy: EditPolicy | None = None
+    remove_policy: PolicyRef | None = None
+    edit_tier: EditTier | None = None
+    control_plane_outage: Window | None = None
+    control_plane_latency: LatencyWindow | None = None
+    ingest_outage: IngestOutage | None = None
+    adapter_restart: AdapterRestart | None = None
+
+    @model_validator(mode="after")
+    def _one_action(self) -> TimelineEvent:
+        given = [a for a in ACTIONS if getattr(self, a) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                f"a timeline event needs exactly one action, got {given or 'none'}: use one of "
+                + ", ".join(ACTIONS)
+            )
+        return self
+
+    @property
+    def action(self) -> str:
+        return next(a for a in ACTIONS if getattr(self, a) is not None)
+
+    @property
+    def payload(self) -> Any:
+        return getattr(self, self.action)
+
+    @property
+    def label(self) -> str:
+        return self.name or self.action.replace("_", " ")

@@ -1,0 +1,72 @@
+"""Request pools: for each client of the mix, ``variants`` ready-made `CheckInput`s with its
+credentials and seeded Faker attributes (source address, user agent, path). Requests reuse
+them, so building a request costs nothing on the hot path."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from faker import Faker
+
+from reference_adapter import CheckInput
+from simulator.whatif.controlplane import ControlPlaneModel
+from simulator.whatif.spec import ClientSpec, TrafficSpec
+
+
+@dataclass(frozen=True, slots=True)
+class ClientPool:
+    """One client of the mix and its request variants."""
+
+    label: str
+    api_key: str
+    application: str | None
+    requests: tuple[CheckInput, ...]
+
+
+def _headers(client: ClientSpec, cp: ControlPlaneModel, rng: random.Random) -> dict[str, str]:
+    if client.credentials == "missing":
+        return {}
+    if client.credentials == "unknown":
+        return {"client_id": f"{rng.getrandbits(128):032x}", "client_secret": "unknown"}
+    assert client.application is not None
+    client_id, secret = cp.credentials(client.application)
+    if client.credentials == "wrong_secret":
+        secret = f"{rng.getrandbits(128):032x}"
+    return {"client_id": client_id, "client_secret": secret}
+
+
+def build_pools(traffic: TrafficSpec, cp: ControlPlaneModel, seed: int) -> list[ClientPool]:
+    """The pools for one run (same seed, same requests)."""
+    fake = Faker("en_US")
+    fake.seed_instance(seed)
+    rng = random.Random(seed)
+    pools = []
+    for client in traffic.clients:
+        api_id = cp.api_id(client.api)
+        host = f"{client.api}.default.svc.cluster.local"
+        base = _headers(client, cp, rng)
+        requests = []
+        for _ in range(traffic.variants):
+            path = rng.choice(client.paths).replace("{n}", str(rng.randint(1, 99_999)))
+            headers = {
+                ":authority": host,
+                ":method": client.method,
+                ":path": path,
+                ":scheme": "http",
+                "user-agent": fake.user_agent(),
+                **base,
+            }
+            requests.append(
+                CheckInput(
+                    api_id=api_id,
+                    method=client.method,
+                    path=path,
+                    headers=headers,
+                    source_ip=fake.ipv4_public(),
+                    host=host,
+                    service=client.api,
+                )
+            )
+        pools.append(ClientPool(client.label, client.api, client.application, tuple(requests)))
+    return pools
