@@ -12,7 +12,6 @@ import simpy
 from fake_anypoint import ControlPlaneState
 from scenarios.control_plane import ControlPlaneSpec
 from simulator.whatif.timeline import TimelineEvent
-from simulator.whatif.wire import api_item, contract_item, policy_item
 
 FEED_LIMIT = 100
 EPOCH = 1_790_000_000.0
@@ -162,14 +161,13 @@ class ControlPlaneModel:
         return "up"
 
     def read_policies(self) -> Snapshot:
+        """The sync API's bodies, built by the fake control plane itself (same JSON as HTTP)."""
         s = self.state
-        apis = sorted(s.list_apis(), key=lambda a: a.id)
-        snap = Snapshot(s.rev, 1 + len(apis), [api_item(a) for a in apis])
+        apis = s.sync_apis()["data"]
+        snap = Snapshot(s.rev, 1 + len(apis), apis)
         for api in apis:
-            snap.policies[str(api.id)] = (
-                str(api.policies_version),
-                [policy_item(p) for p in s.policies_of(api.id)],
-            )
+            body = s.sync_policies(api["apiId"])
+            snap.policies[str(api["apiId"])] = (body["version"], body["policies"])
         return snap
 
     def read_contracts(self, cursors: dict[str, str | None]) -> Snapshot:
@@ -183,11 +181,12 @@ class ControlPlaneModel:
             since = int(cursor) if cursor is not None else None
             items: list[dict[str, Any]] = []
             while True:
-                page, last, nxt = s.contracts_feed(api_id, since, FEED_LIMIT)
+                body = s.sync_contracts(api_id, since, FEED_LIMIT)
                 snap.calls += 1
-                items.extend(contract_item(s, c) for c in page)
+                items.extend(body["data"])
+                nxt = body["links"].get("next")
                 if nxt is None:
                     break
-                since = nxt
-            snap.contracts[api_key] = (items, str(last), cursor is None)
+                since = int(nxt.split("updatedSince=")[1].split("&")[0])
+            snap.contracts[api_key] = (items, body["cursor"], cursor is None)
         return snap
