@@ -8,12 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from conformance.features import KNOWN_FEATURES
 from scenarios.durations import Duration
-from scenarios.loader import Problem, ScenarioError, problems_from
-from scenarios.yaml_source import YamlSyntaxError, load_yaml
+from scenarios.loader import Problem, ScenarioError, read_model
 
 BUNDLED_PROFILE = Path(__file__).parent / "profiles" / "reference-adapter.yaml"
 """The profile of the bundled reference adapter (the default target)."""
@@ -102,28 +101,12 @@ class AdapterProfile(_Strict):
 def load_profile(path: Path) -> AdapterProfile:
     """Read and validate an adapter profile; raises ``ScenarioError`` (with ``file:line``)."""
     path = Path(path)
-    try:
-        data = load_yaml(path)
-    except YamlSyntaxError as exc:
-        raise ScenarioError(
-            [Problem(path, exc.position, "", f"not valid YAML: {exc.problem}")]
-        ) from exc
-    except OSError as exc:
-        raise ScenarioError(
-            [
-                Problem(
-                    path,
-                    None,
-                    "",
-                    f"cannot read the adapter profile: {exc.strerror}",
-                    f"pass an existing file, e.g. --adapter {BUNDLED_PROFILE}",
-                )
-            ]
-        ) from exc
-    try:
-        profile = AdapterProfile.model_validate(data)
-    except ValidationError as exc:
-        raise ScenarioError(problems_from(path, data, exc, root=AdapterProfile)) from None
+    _, profile = read_model(
+        path,
+        AdapterProfile,
+        what="adapter profile",
+        hint=f"pass an existing file, e.g. --adapter {BUNDLED_PROFILE}",
+    )
     unknown = sorted(set(profile.features.supported) - KNOWN_FEATURES)
     if unknown:
         raise ScenarioError(

@@ -8,7 +8,7 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -62,27 +62,46 @@ class ScenarioFile:
         return f"{self.path}:{line}"
 
 
-def load_scenario(path: Path) -> ScenarioFile:
-    """Read and validate one scenario file; raises ``ScenarioError`` for any problem."""
-    path = Path(path)
+M = TypeVar("M", bound=BaseModel)
+
+
+def read_model(
+    path: Path, root: type[M], *, what: str = "file", hint: str | None = None
+) -> tuple[Any, M]:
+    """Parse ``path`` as YAML and validate it as ``root``: the raw data and the model, or
+    ``ScenarioError`` with every problem positioned (scenarios, profiles, what-if specs)."""
     try:
         data = load_yaml(path)
     except YamlSyntaxError as exc:
         raise ScenarioError(
             [Problem(path, exc.position, "", f"not valid YAML: {exc.problem}")]
-        ) from exc
+        ) from None
     except OSError as exc:
         raise ScenarioError(
-            [Problem(path, None, "", f"cannot read the file: {exc.strerror}")]
-        ) from exc
+            [Problem(path, None, "", f"cannot read the {what}: {exc.strerror}", hint)]
+        ) from None
     if not isinstance(data, dict):
+        keys = ", ".join(list(root.model_fields)[:3])
         raise ScenarioError(
-            [Problem(path, Position(1, 1), "", f"expected a mapping at the top, got {_kind(data)}")]
+            [
+                Problem(
+                    path,
+                    Position(1, 1),
+                    "",
+                    f"expected a mapping at the top ({keys}, ...), got {_kind(data)}",
+                )
+            ]
         )
     try:
-        scenario = Scenario.model_validate(data)
+        return data, root.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(problems_from(path, data, exc)) from None
+        raise ScenarioError(problems_from(path, data, exc, root=root)) from None
+
+
+def load_scenario(path: Path) -> ScenarioFile:
+    """Read and validate one scenario file; raises ``ScenarioError`` for any problem."""
+    path = Path(path)
+    _, scenario = read_model(path, Scenario)
     problems = _cross_checks(path, scenario)
     if problems:
         raise ScenarioError(problems)

@@ -11,8 +11,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from scenarios.loader import Problem, ScenarioError, problems_from
-from scenarios.yaml_source import Position, YamlSyntaxError, load_yaml, position_of
+from scenarios.loader import Problem, ScenarioError, read_model
+from scenarios.yaml_source import position_of
 from simulator.whatif.spec import WhatIfSpec
 
 SUFFIX = ".whatif.yaml"
@@ -49,28 +49,7 @@ class WhatIfFile:
 def load_whatif(path: Path | str) -> WhatIfFile:
     """Read and validate one what-if spec; raises `ScenarioError` listing every problem."""
     path = Path(path)
-    try:
-        data = load_yaml(path)
-    except YamlSyntaxError as exc:
-        raise ScenarioError(
-            [Problem(path, exc.position, "", f"not valid YAML: {exc.problem}")]
-        ) from None
-    except OSError as exc:
-        raise ScenarioError(
-            [Problem(path, None, "", f"cannot read the file: {exc.strerror}")]
-        ) from None
-    if not isinstance(data, dict):
-        raise ScenarioError(
-            [
-                Problem(
-                    path, Position(1, 1), "", "expected a mapping at the top (name, question, ...)"
-                )
-            ]
-        )
-    try:
-        spec = WhatIfSpec.model_validate(data)
-    except ValidationError as exc:
-        raise ScenarioError(problems_from(path, data, exc, root=WhatIfSpec)) from None
+    data, spec = read_model(path, WhatIfSpec, what="what-if spec")
     problems = cross_check(path, spec)
     file = WhatIfFile(path, spec, data)
     if not problems and spec.sweep is not None:

@@ -89,7 +89,8 @@ def test_not_yaml(tmp_path: Path) -> None:
 
 
 def test_empty_file(tmp_path: Path) -> None:
-    assert "expected a mapping at the top, got nothing" in problems(tmp_path, "")
+    text = problems(tmp_path, "")
+    assert "expected a mapping at the top (name, description, features, ...), got nothing" in text
 
 
 def test_yaml_anchors_work(tmp_path: Path) -> None:
