@@ -76,7 +76,7 @@ def test_a_bad_spec_exits_2_with_a_positioned_message(
     assert f"{spec}:" in err and "adapter.replicas" in err and "Traceback" not in err
     assert not (tmp_path / "r").exists()
     assert main([str(tmp_path / "missing.whatif.yaml")]) == 2
-    assert "cannot read the file" in capsys.readouterr().err
+    assert "cannot read the what-if spec" in capsys.readouterr().err
 
 
 def test_a_policy_the_adapter_cannot_configure_is_reported(
