@@ -10,11 +10,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import yaml
 from pydantic import BaseModel, ValidationError
 
 from scenarios.model import Scenario
 from scenarios.steps import ACTION_KEYS
-from scenarios.yaml_source import Position, YamlSyntaxError, load_yaml, position_of
+from scenarios.yaml_source import (
+    Position,
+    YamlSyntaxError,
+    compose_file,
+    load_yaml,
+    position_in,
+    position_of,
+)
 
 SUFFIX = ".scenario.yaml"
 
@@ -105,16 +113,17 @@ def load_scenario(path: Path) -> ScenarioFile:
     problems = _cross_checks(path, scenario)
     if problems:
         raise ScenarioError(problems)
+    root = compose_file(path)
     return ScenarioFile(
         path,
         scenario,
-        [_line(path, ("steps", i)) for i in range(len(scenario.steps))],
-        [_line(path, ("finally", i)) for i in range(len(scenario.finally_steps))],
+        [_line(root, ("steps", i)) for i in range(len(scenario.steps))],
+        [_line(root, ("finally", i)) for i in range(len(scenario.finally_steps))],
     )
 
 
-def _line(path: Path, loc: tuple[str | int, ...]) -> int:
-    pos = position_of(path, loc)
+def _line(root: yaml.Node | None, loc: tuple[str | int, ...]) -> int:
+    pos = position_in(root, loc)
     return pos.line if pos else 1
 
 

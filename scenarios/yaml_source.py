@@ -45,16 +45,25 @@ def load_yaml(path: Path) -> Any:
         raise YamlSyntaxError(path, str(exc.problem), position) from exc
 
 
+def compose_file(path: Path) -> yaml.Node | None:
+    """The YAML node tree of ``path`` (with positions), or None if it cannot be read."""
+    try:
+        return yaml.compose(path.read_text(encoding="utf-8"), Loader=_Loader)
+    except (OSError, yaml.YAMLError):
+        return None
+
+
 def position_of(path: Path, loc: tuple[str | int, ...]) -> Position | None:
-    """The position of the node at ``loc`` (mapping keys and sequence indexes) in ``path``.
+    """The position of the node at ``loc`` (mapping keys and sequence indexes) in ``path``."""
+    return position_in(compose_file(path), loc)
+
+
+def position_in(node: yaml.Node | None, loc: tuple[str | int, ...]) -> Position | None:
+    """The position of the node at ``loc`` below ``node``.
 
     Falls back to the deepest existing ancestor when ``loc`` names something absent (a missing
     key is reported where its parent mapping starts).
     """
-    try:
-        node = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return None
     if node is None:
         return None
     best = node.start_mark

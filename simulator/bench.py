@@ -63,8 +63,8 @@ async def _backends() -> AsyncIterator[dict[str, int]]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
-        "-m",
-        "simulator.scripted_adapter",
+        "-c",
+        "from simulator.scripted_adapter import serve_forever; serve_forever()",
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         env=env,

@@ -163,5 +163,10 @@ async def _serve_forever() -> None:
         await adapter.stop()
 
 
-if __name__ == "__main__":
+def serve_forever() -> None:
+    """Serve the allow-all adapter and an echo upstream until stdin closes (bench child)."""
     asyncio.run(_serve_forever())
+
+
+if __name__ == "__main__":
+    serve_forever()
