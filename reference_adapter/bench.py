@@ -69,18 +69,22 @@ def bench_engine() -> DecisionEngine:
 
 
 def adapter_handler(requests: int) -> Handler:
-    """Decide and record analytics, as `ReferenceAdapter.handle` does (without posting)."""
+    """Decide and record analytics, as `ReferenceAdapter.handle` does; full batches are handed
+    off as the live adapter posts them (the post itself is not measured)."""
     engine = bench_engine()
     rng = random.Random(1)
     events = EventFactory("org", "bench", rng)
-    batcher: AnalyticsBatcher[dict[str, Any]] = AnalyticsBatcher(
-        rng, capacity=max(1000, requests + 1)
-    )
+    batcher: AnalyticsBatcher[dict[str, Any]] = AnalyticsBatcher(rng, interval_s=1.0)
 
     async def handle(request: CheckInput) -> Decision:
         received = time.time()
-        decision = engine.decide(request, time.monotonic())
+        now = time.monotonic()
+        decision = engine.decide(request, now)
         batcher.add(events.build(request, decision, received, time.time()))
+        if batcher.is_due(now):
+            batch = batcher.take(now)
+            if batch is not None:
+                batcher.on_success(batch, now)
         return decision
 
     return handle

@@ -4,17 +4,37 @@
 from __future__ import annotations
 
 import random
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from reference_adapter.model import CheckInput, Decision
 
 
+class _SecondStamp:
+    """The formatted second of the last timestamp: consecutive events share it, so the date
+    formatting (the costly part) runs about once per second instead of once per event."""
+
+    second = -1
+    text = ""
+
+
 def iso_ms(epoch: float) -> str:
-    """``2026-11-27T08:00:00.123Z`` for an epoch in seconds."""
-    stamp = datetime.fromtimestamp(epoch, UTC)
-    return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
+    """``2026-11-27T08:00:00.123Z`` for an epoch in seconds (milliseconds truncated)."""
+    second = int(epoch // 1)
+    micros = round((epoch - second) * 1_000_000)
+    if micros >= 1_000_000:
+        second, micros = second + 1, micros - 1_000_000
+    if second != _SecondStamp.second:
+        stamp = datetime.fromtimestamp(second, UTC)
+        _SecondStamp.second, _SecondStamp.text = second, stamp.strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{_SecondStamp.text}.{micros // 1000:03d}Z"
+
+
+def uuid4_from(bits: int) -> str:
+    """``str(uuid.UUID(int=bits, version=4))``, without building the UUID object."""
+    bits = (bits & ~(0xF000 << 64) | 0x4000 << 64) & ~(0xC000 << 48) | 0x8000 << 48
+    h = f"{bits:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 class EventFactory:
@@ -27,7 +47,7 @@ class EventFactory:
         self._rng = rng
 
     def new_id(self) -> str:
-        return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+        return uuid4_from(self._rng.getrandbits(128))
 
     def build(
         self,

@@ -63,3 +63,22 @@ def test_allowed_and_blocked_events():
 
 def test_iso_ms():
     assert iso_ms(0.25) == "1970-01-01T00:00:00.250Z"
+
+
+def test_fast_uuid_and_timestamp_match_the_standard_library():
+    import random
+    import uuid
+    from datetime import UTC, datetime
+
+    from reference_adapter.events import iso_ms, uuid4_from
+
+    rng = random.Random(7)
+    for _ in range(5000):
+        bits = rng.getrandbits(128)
+        assert uuid4_from(bits) == str(uuid.UUID(int=bits, version=4))
+        epoch = 1.79e9 + rng.random() * 1e6
+        stamp = datetime.fromtimestamp(epoch, UTC)
+        assert iso_ms(epoch) == stamp.strftime("%Y-%m-%dT%H:%M:%S.") + (
+            f"{stamp.microsecond // 1000:03d}Z"
+        )
+    assert iso_ms(1790000000.9999996) == "2026-09-21T14:13:21.000Z"  # rounds into the next second
