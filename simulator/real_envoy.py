@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import ipaddress
 import json
 import os
 import shutil
@@ -90,6 +91,7 @@ class RealEnvoy:
         self._proc: asyncio.subprocess.Process | None = None
         self._dir: tempfile.TemporaryDirectory[str] | None = None
         self._session: aiohttp.ClientSession | None = None
+        self._sources: dict[str, aiohttp.ClientSession] = {}
         self._access: AccessLogTail | None = None
         self._ssl: dict[tuple[str | None, str | None], ssl.SSLContext] = {}
         self.admin_url = ""
@@ -201,6 +203,9 @@ class RealEnvoy:
                 self._proc.kill()
                 await self._proc.wait()
         self._proc = None
+        for source in self._sources.values():
+            await source.close()
+        self._sources.clear()
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -226,6 +231,24 @@ class RealEnvoy:
             if "value" in s and contains in s["name"]
         }
 
+    def _session_from(self, source_ip: str) -> aiohttp.ClientSession:
+        """A session whose connections come from ``source_ip`` when it is a loopback address
+        (127.0.0.0/8 all reach Envoy on loopback), so Envoy sees that client address; other
+        addresses cannot be sent from here and use the default session (127.0.0.1)."""
+        assert self._session is not None
+        try:
+            loopback = ipaddress.ip_address(source_ip).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback or source_ip in ("127.0.0.1", "::1"):
+            return self._session
+        if source_ip not in self._sources:
+            connector = aiohttp.TCPConnector(local_addr=(source_ip, 0))
+            self._sources[source_ip] = aiohttp.ClientSession(
+                connector=connector, auto_decompress=False
+            )
+        return self._sources[source_ip]
+
     async def handle(self, request: ClientRequest) -> ClientResponse:
         if self._session is None:
             raise RuntimeError("RealEnvoy is not started: await envoy.start() first")
@@ -241,13 +264,13 @@ class RealEnvoy:
         use_stats = self._track and self.settings.failure_mode_allow
         before = await self.stats("http.ingress.ext_authz.") if use_stats else {}
         t0 = self._clock.now()
-        session = self._session
+        session = self._session_from(request.source_ip)
         if request.protocol == "HTTP/1.0":
             session = aiohttp.ClientSession(auto_decompress=False, version=aiohttp.HttpVersion10)
         try:
             status, resp_headers, body = await self._send(session, request, headers)
         finally:
-            if session is not self._session:
+            if session is not self._session and session not in self._sources.values():
                 await session.close()
         duration = self._clock.now() - t0
         failure_mode_allowed = False
