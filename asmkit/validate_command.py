@@ -10,12 +10,19 @@ from conformance.validation import check_scenario_file, is_profile
 from scenarios import SUFFIX
 from scenarios.loader import ScenarioError
 
+WHATIF_SUFFIX = ".whatif.yaml"
+
 
 def _files(paths: list[Path]) -> tuple[list[Path], list[str]]:
-    files, missing = [], []
+    """Scenario files, what-if specs and adapter profiles named or found in folders."""
+    files: list[Path] = []
+    missing: list[str] = []
     for path in paths:
         if path.is_dir():
-            files.extend(sorted(path.rglob(f"*{SUFFIX}")))
+            found = sorted(path.rglob("*.yaml"))
+            files.extend(
+                f for f in found if f.name.endswith((SUFFIX, WHATIF_SUFFIX)) or is_profile(f)
+            )
         elif path.is_file():
             files.append(path)
         else:
@@ -29,7 +36,11 @@ def run_validate(paths: list[Path], *, adapter: str | None = None) -> int:
     for path in files:
         checked += 1
         try:
-            if is_profile(path):
+            if path.name.endswith(WHATIF_SUFFIX):
+                from simulator.whatif import load_whatif
+
+                load_whatif(path)
+            elif is_profile(path):
                 load_profile(path)
             else:
                 problems.extend(str(p) for p in check_scenario_file(path))

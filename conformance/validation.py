@@ -16,9 +16,12 @@ from scenarios.yaml_source import load_yaml, position_of
 
 def is_profile(path: Path) -> bool:
     """Adapter profiles are YAML files with ``implementation`` and ``adapter`` at the top."""
-    if path.name.endswith(".scenario.yaml"):
+    if path.name.endswith((".scenario.yaml", ".whatif.yaml")):
         return False
-    data = load_yaml(path)
+    try:
+        data = load_yaml(path)
+    except (OSError, ValueError):
+        return False
     return isinstance(data, dict) and "implementation" in data and "adapter" in data
 
 
@@ -116,6 +119,7 @@ def check_scenario_file(path: Path) -> list[Problem]:
                         f"seeded APIs: {', '.join(sorted(names['apis'])) or 'none'}",
                     )
                 )
+    problems.extend(_change_problems(path, data, names))
     for i, contract in enumerate(scenario.control_plane.contracts):
         for field, kind in (("application", "applications"), ("api", "apis")):
             value = getattr(contract, field)
@@ -130,4 +134,49 @@ def check_scenario_file(path: Path) -> list[Problem]:
                         f"seeded {kind}: {', '.join(sorted(names[kind])) or 'none'}",
                     )
                 )
+    return problems
+
+
+_REF_FIELDS = {"policy": "policies", "tier": "tiers", "api": "apis", "application": "applications"}
+_CONTRACT_CHANGES = ("revoke_contract", "approve_contract", "reject_contract", "delete_contract")
+
+
+def _change_problems(path: Path, data: Any, names: dict[str, set[str]]) -> list[Problem]:
+    """Control-plane changes that name objects the scenario never seeds or creates."""
+    problems = []
+    for section in ("steps", "finally"):
+        for i, step in enumerate(data.get(section) or []):
+            change = step.get("control_plane") if isinstance(step, dict) else None
+            if not isinstance(change, dict):
+                continue
+            for kind, arg in change.items():
+                if not isinstance(arg, dict):
+                    continue
+                base = (section, i, "control_plane", kind)
+                for field, kind_names in _REF_FIELDS.items():
+                    value = arg.get(field)
+                    if isinstance(value, str) and value not in names[kind_names]:
+                        known = ", ".join(sorted(names[kind_names])) or "none"
+                        problems.append(
+                            Problem(
+                                path,
+                                position_of(path, (*base, field)),
+                                dotted((*base, field)),
+                                f"unknown {field} {value!r}",
+                                f"known {kind_names}: {known}",
+                            )
+                        )
+                pair = f"{arg.get('application')}/{arg.get('api')}"
+                if kind in _CONTRACT_CHANGES and pair not in names["contracts"]:
+                    known = ", ".join(sorted(names["contracts"])) or "none"
+                    problems.append(
+                        Problem(
+                            path,
+                            position_of(path, base),
+                            dotted(base),
+                            f"no contract between {arg.get('application')!r}"
+                            f" and {arg.get('api')!r}",
+                            f"known contracts (application/api): {known}",
+                        )
+                    )
     return problems

@@ -1,0 +1,81 @@
+"""``asmkit validate``: schema errors and cross-references (unknown API, application, policy,
+feature, variable) reported with file:line:column, the path, the value and a hint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from asmkit.validate_command import run_validate
+from conformance.profile import BUNDLED_PROFILE
+from conformance.validation import check_scenario_file
+from scenarios import LIBRARY
+
+SCENARIO = """\
+name: refs
+description: Cross-references are checked.
+features: [client-id-enforcement, no-such-feature]
+control_plane:
+  apis: [{key: orders}]
+  applications: [{key: mobile}]
+  contracts:
+    - {application: mobil, api: orders}
+steps:
+  - request:
+      api: ordrs
+      headers: {client_id: "${applications.mobile.client_id}", x: "${applications.web.client_id}"}
+  - control_plane:
+      disable_policy: {policy: orders/cid}
+  - request:
+      api: orders
+      headers: {secret: "${nothing.here}"}
+"""
+
+
+def test_every_cross_reference_problem_is_positioned(tmp_path: Path) -> None:
+    path = tmp_path / "refs.scenario.yaml"
+    path.write_text(SCENARIO)
+    problems = [str(p) for p in check_scenario_file(path)]
+    text = "\n".join(problems)
+    assert f"{path}:3:35: features[1]: unknown feature 'no-such-feature'" in text
+    assert f"{path}:11:7: steps[0].request.api: unknown API 'ordrs'" in text
+    assert "seeded APIs: orders" in text
+    assert "${applications.web.client_id}: no applications named 'web'; known: mobile" in text
+    assert "${nothing.here}: unknown namespace 'nothing'" in text
+    assert (
+        f"{path}:8:8: control_plane.contracts[0].application: unknown application 'mobil'" in text
+    )
+    assert (
+        f"{path}:14:24: steps[1].control_plane.disable_policy.policy: unknown policy 'orders/cid'"
+        in text
+    )
+    assert "${applications.mobile.client_id}" not in text  # a valid reference is not reported
+
+
+def test_command_reports_and_exits_non_zero(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "refs.scenario.yaml"
+    path.write_text(SCENARIO)
+    assert run_validate([path]) == 1
+    out = capsys.readouterr().out
+    assert "problem(s) in 1 file(s)" in out
+    assert "Traceback" not in out
+
+
+def test_library_and_profiles_are_valid(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_validate([LIBRARY, BUNDLED_PROFILE.parent]) == 0
+    assert "file(s) valid" in capsys.readouterr().out
+
+
+def test_missing_path(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert run_validate([tmp_path / "nope"]) == 1
+    assert "no such file or folder" in capsys.readouterr().out
+
+
+def test_whatif_specs_are_validated_too(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = tmp_path / "bad.whatif.yaml"
+    spec.write_text("name: bad\nquestion: q\nduration: forever\n")
+    assert run_validate([tmp_path]) == 1
+    assert f"{spec}:3:" in capsys.readouterr().out
