@@ -55,6 +55,11 @@ class LdapConfig:
 
 ConnectionFactory = Callable[[LdapConfig, str, str], Any]
 
+SEARCH_ANSWERED = frozenset({0, 4})
+"""LDAP result codes of a search that answered: success, sizeLimitExceeded (several entries
+matched). Anything else (noSuchObject for a missing ldapSearchBase, a referral, insufficient
+access) is the configuration or the server failing: 503, not a 401 for every user."""
+
 
 def import_ldap3() -> Any:
     """Import ldap3 once, hiding pyasn1's import-time DeprecationWarnings (which test runs
@@ -68,12 +73,16 @@ def import_ldap3() -> Any:
 
 
 def ldap3_connection(config: LdapConfig, user: str, password: str) -> Any:
-    """A bound-on-demand ldap3 connection (tests swap in ldap3's MOCK_SYNC strategy)."""
+    """A bound-on-demand ldap3 connection (tests swap in ldap3's MOCK_SYNC strategy).
+
+    ``timeout_s`` bounds the connect and every read: ldap3 sets it on the socket before
+    connecting and keeps it when ``receive_timeout`` is None. ldap3's own ``receive_timeout``
+    must stay unset: on Linux it packs SO_RCVTIMEO with ``struct.pack("LL", ...)``, so a float
+    (``timeout_s`` always is one) fails every connection to a real server with struct.error.
+    """
     ldap3 = import_ldap3()
     server = ldap3.Server(config.url, connect_timeout=config.timeout_s)
-    return ldap3.Connection(
-        server, user=user, password=password, receive_timeout=config.timeout_s, read_only=True
-    )
+    return ldap3.Connection(server, user=user, password=password, read_only=True)
 
 
 class LdapAuthentication:
@@ -145,7 +154,14 @@ class LdapAuthentication:
                     config.search_filter.replace("{0}", escape(user)),
                     search_scope=ldap3.SUBTREE if config.subtree else ldap3.LEVEL,
                     attributes=[],
+                    size_limit=2,  # enough to tell one entry from several
                 )
+                result = service.result or {}
+                if result.get("result", 0) not in SEARCH_ANSWERED:
+                    raise LdapUnavailable(
+                        f"searching {config.search_base} on {config.url} failed "
+                        f"({result.get('description')}): check ldapSearchBase/ldapSearchFilter"
+                    )
                 entries = list(service.response or [])
             finally:
                 _close(service)
