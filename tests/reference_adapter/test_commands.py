@@ -144,7 +144,7 @@ def test_settings_accept_templated_strings_and_none_words():
 def test_asmkit_serve_adapter_is_wired(monkeypatch):
     from asmkit import cli
 
-    seen: list[object] = []
+    seen: list[argparse.Namespace] = []
     monkeypatch.setattr("reference_adapter.commands.run_command", seen.append)
     cli.main(["serve", "adapter", *REQUIRED])
     assert settings_from_args(seen[0]).org_id == ORG
