@@ -91,10 +91,8 @@ def profile_report(
     ext_cases = [r for r in results if r.features and r.features[0] in profile.extended]
     core = _status(core_cases, (f.value for f in profile.core), claimed, core=True)
     extended = _status(ext_cases, (f.value for f in profile.extended), claimed, core=False)
-    summary = (
-        f"Core tests {'succeeded' if core.result == 'success' else core.result}. "
-        f"Extended tests {'succeeded' if extended.result == 'success' else extended.result}."
-    )
+    words = {"success": "succeeded", "partial": "partially succeeded", "failure": "failed"}
+    summary = f"Core tests {words[core.result]}. Extended tests {words[extended.result]}."
     return ProfileReport(profile.name, core, extended, summary)
 
 

@@ -103,7 +103,7 @@ class ConformanceSession:
             data_plane=self.options.data_plane,
             duration_s=time.monotonic() - self.started,
             interrupted=interrupted,
-            command=self.options.command or [sys.argv[0], *sys.argv[1:]],
+            command=self.options.command or ["pytest", *sys.argv[1:]],
         )
         paths = report_paths(self.options.report_dir)
         write_yaml(report, paths["yaml"])
