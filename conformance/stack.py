@@ -19,6 +19,7 @@ from conformance.profile import AdapterProfile
 from fake_anypoint import ControlPlaneServer, ControlPlaneState, SeedResult
 from scenarios.model import Scenario
 from simulator import (
+    BufferSettings,
     ClientRequest,
     ClientResponse,
     DataPlane,
@@ -161,6 +162,11 @@ def envoy_settings(profile: AdapterProfile, scenario: Scenario, port: int) -> En
         timeout_ms=int(1000 * timeout),
         failure_mode_allow=fail_open if fail_open is not None else ext.failure_mode_allow,
         status_on_error=needs.status_on_error or ext.status_on_error,
+        with_request_body=(
+            BufferSettings(**needs.with_request_body.model_dump())
+            if needs.with_request_body is not None
+            else None
+        ),
     )
 
 

@@ -37,6 +37,16 @@ class AdapterNeeds(BaseModel):
     )
 
 
+class RequestBody(BaseModel):
+    """Envoy's ``with_request_body``: buffer the body and send it with the check."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_request_bytes: int = Field(8192, gt=0)
+    allow_partial_message: bool = False
+    pack_as_bytes: bool = False
+
+
 class DataPlaneNeeds(BaseModel):
     """Envoy ext_authz settings the scenario needs; unset values keep the profile's."""
 
@@ -45,6 +55,7 @@ class DataPlaneNeeds(BaseModel):
     timeout: Duration | None = None
     failure_mode_allow: bool | None = None
     status_on_error: int | None = None
+    with_request_body: RequestBody | None = None
 
 
 class Scenario(BaseModel):

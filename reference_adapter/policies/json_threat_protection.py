@@ -101,7 +101,7 @@ class JsonThreatProtection:
             return None
         body = request.body
         if body is None:
-            return self._no_body if request.size > 0 else None
+            return self._no_body if _announces_body(request) else None
         if request.headers.get("x-envoy-auth-partial-body") == "true":
             return self._partial
         try:
@@ -113,3 +113,15 @@ class JsonThreatProtection:
         except RecursionError:
             problem = "container depth too large"
         return Denial.of(400, f"JSON threat: {problem}") if problem else None
+
+
+def _announces_body(request: CheckInput) -> bool:
+    """Whether the client sent a body Envoy did not forward. Envoy leaves ``size`` out when it
+    buffers nothing, so the request's own headers are the evidence (never fail open)."""
+    if request.size > 0:
+        return True
+    headers = request.headers
+    length = headers.get("content-length", "").strip()
+    if length.isdigit() and int(length) > 0:
+        return True
+    return "chunked" in headers.get("transfer-encoding", "").lower()

@@ -117,6 +117,12 @@ def test_json_threat_protection_needs_the_body():
 
     no_body = CheckInput(API, "POST", "/o", {"content-type": "application/json"}, size=12)
     assert engine.decide(no_body, 0).status == 503
+    # Envoy leaves `size` out when it buffers nothing: the client's own headers still tell
+    for announced in ({"content-length": "36"}, {"transfer-encoding": "chunked"}):
+        unbuffered = CheckInput(
+            API, "POST", "/o", {"content-type": "application/json", **announced}, size=0
+        )
+        assert engine.decide(unbuffered, 0).status == 503
     partial = req(
         {"content-type": "application/json", "x-envoy-auth-partial-body": "true"}, body=b"{}"
     )
