@@ -4,7 +4,22 @@ upstream, and a scripted adapter for tests and benchmarks.
 
 from simulator.echo import EchoUpstream
 from simulator.envoy import SimulatedEnvoy
-from simulator.model import ClientRequest, ClientResponse, DataPlane, Route, UpstreamRequest
+from simulator.features import (
+    HeaderMutationRules,
+    HeaderToMetadata,
+    LocalReplyConfig,
+    LocalReplyMapper,
+    MetadataMatcher,
+    RetryPolicy,
+)
+from simulator.model import (
+    ClientRequest,
+    ClientResponse,
+    DataPlane,
+    DirectResponse,
+    Route,
+    UpstreamRequest,
+)
 from simulator.real_envoy import EnvoyNotAvailable, RealEnvoy
 from simulator.scripted_adapter import HttpAnswer, ScriptedAdapter
 from simulator.settings import (
@@ -23,14 +38,21 @@ __all__ = [
     "ClientRequest",
     "ClientResponse",
     "DataPlane",
+    "DirectResponse",
     "EchoUpstream",
     "EnvoyNotAvailable",
     "EnvoySettings",
+    "HeaderMutationRules",
     "HeaderToAdd",
+    "HeaderToMetadata",
     "HttpAnswer",
     "HttpServiceSettings",
     "ListenerTls",
+    "LocalReplyConfig",
+    "LocalReplyMapper",
+    "MetadataMatcher",
     "RealEnvoy",
+    "RetryPolicy",
     "Route",
     "ScriptedAdapter",
     "SimulatedEnvoy",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 import uuid
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from simulator import headers as hdr
 from simulator.model import ClientRequest, Headers
@@ -40,6 +40,8 @@ class Downstream:
     tls: bool = False
     client_cert_pem: str | None = None
     sni: str | None = None
+    # Request dynamic metadata (namespace -> struct), set by filters before ext_authz.
+    dynamic_metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def pseudo(self) -> Headers:
         return [
@@ -119,3 +121,6 @@ class Verdict:
     query_remove: list[str] = field(default_factory=list)
     invalid: bool = False  # validate_mutations rejected the answer
     detail: str = ""
+    # Emitted as dynamic metadata `envoy.filters.http.ext_authz` (CheckResponse.dynamic_metadata,
+    # or HTTP `dynamic_metadata_from_headers`).
+    dynamic_metadata: dict[str, Any] = field(default_factory=dict)

@@ -16,6 +16,8 @@ from asmkit.clock import Clock, MonotonicClock
 from simulator import headers as hdr
 from simulator.downstream import HOP_BY_HOP, Downstream, HeaderOp, Verdict, normalize
 from simulator.echo import EchoUpstream
+from simulator.envoy_config import EXT_AUTHZ
+from simulator.features import apply_mutation_rules, dynamic_metadata, format_dynamic_metadata
 from simulator.grpc_check import BufferedBody, GrpcAuthz
 from simulator.listener import Listener
 from simulator.model import (
@@ -26,6 +28,7 @@ from simulator.model import (
     Route,
     select_route,
 )
+from simulator.replies import apply_ops, local_reply
 from simulator.settings import EnvoySettings
 
 FAILURE_MODE_HEADER = "x-envoy-auth-failure-mode-allowed"
@@ -40,21 +43,6 @@ class Authz(Protocol):
     async def run(
         self, route: Route, down: Downstream, buffered: BufferedBody | None
     ) -> tuple[Verdict, dict[str, Any] | None, dict[str, Any] | None]: ...
-
-
-def apply_ops(headers: Headers, ops: list[HeaderOp]) -> Headers:
-    out = list(headers)
-    for op, key, value in ops:
-        if op == "set":
-            out = hdr.set_header(out, key, value)
-        elif op == "add":
-            out = hdr.add(out, key, value)
-        elif op == "add_if_absent":
-            if not hdr.has(out, key):
-                out = hdr.add(out, key, value)
-        elif hdr.has(out, key):  # overwrite_if_exists
-            out = hdr.set_header(out, key, value)
-    return out
 
 
 class SimulatedEnvoy:
@@ -94,9 +82,9 @@ class SimulatedEnvoy:
         if self.settings.transport == "http":
             from simulator.http_check import HttpAuthz
 
-            authz: Authz = HttpAuthz(self.settings)
+            authz: Authz = HttpAuthz(self.settings, rng=self._rng)
             return authz
-        return GrpcAuthz(self.settings, record=self._record_checks)
+        return GrpcAuthz(self.settings, record=self._record_checks, rng=self._rng)
 
     async def start(self) -> None:
         if self._session is None:
@@ -130,8 +118,8 @@ class SimulatedEnvoy:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    def route_for(self, authority: str, path: str) -> Route | None:
-        return select_route(self.routes, authority, path)
+    def route_for(self, authority: str, path: str, headers: Headers | None = None) -> Route | None:
+        return select_route(self.routes, authority, path, headers)
 
     async def handle(self, request: ClientRequest) -> ClientResponse:
         t0 = self._clock.now()
@@ -166,12 +154,19 @@ class SimulatedEnvoy:
             s.listener_port,
             tls=s.listener_tls is not None,
         )
-        route = self.route_for(down.authority, down.path)
+        down.dynamic_metadata = dynamic_metadata(s.header_to_metadata, down.headers)
+        route = self.route_for(down.authority, down.path, down.headers)
         if route is None:
-            return self._local(404, [], b"", "skipped", detail="no route")
+            return self._local(404, [], b"", "skipped", detail="no route", down=down)
         if route.disabled:
             self.stats["disabled"] += 1
-            return await self._forward(down, Verdict(kind="ok"), "skipped")
+            return await self._forward(down, route, Verdict(kind="ok"), "skipped")
+        if not self._filter_enabled(down):
+            self.stats["disabled"] += 1
+            if s.deny_at_disable:
+                detail = "ext_authz disabled: deny_at_disable"
+                return self._local(s.status_on_error, [], b"", "skipped", detail, down=down)
+            return await self._forward(down, route, Verdict(kind="ok"), "skipped")
         buffered: BufferedBody | None = None
         buf = s.with_request_body
         if buf is not None and down.body:
@@ -183,13 +178,19 @@ class SimulatedEnvoy:
                         b"Payload Too Large",
                         "skipped",
                         detail="request body over max_request_bytes",
+                        down=down,
                     )
                 buffered = BufferedBody(down.body[: buf.max_request_bytes], True)
             else:
                 buffered = BufferedBody(down.body, False)
         verdict, check_request, check_response = await self._authz.run(route, down, buffered)
+        if verdict.dynamic_metadata:
+            down.dynamic_metadata[EXT_AUTHZ] = dict(verdict.dynamic_metadata)
+        rules = s.decoder_header_mutation_rules
+        if verdict.kind == "ok" and rules is not None and not apply_mutation_rules(rules, verdict):
+            verdict.invalid = True
         self._count(verdict)
-        resp = await self._decide(down, verdict)
+        resp = await self._decide(down, route, verdict)
         resp.check_request = check_request
         resp.check_response = check_response
         return resp
@@ -203,17 +204,27 @@ class SimulatedEnvoy:
         if verdict.kind == "error" and self.settings.failure_mode_allow:
             self.stats["failure_mode_allowed"] += 1
 
-    async def _decide(self, down: Downstream, verdict: Verdict) -> ClientResponse:
+    def _filter_enabled(self, down: Downstream) -> bool:
+        """`filter_enabled` (a runtime fraction) and `filter_enabled_metadata` both hold."""
+        s = self.settings
+        if s.filter_enabled < 100 and (
+            s.filter_enabled == 0 or self._rng.randrange(100) >= s.filter_enabled
+        ):
+            return False
+        matcher = s.filter_enabled_metadata
+        return matcher is None or matcher.matches(down.dynamic_metadata)
+
+    async def _decide(self, down: Downstream, route: Route, verdict: Verdict) -> ClientResponse:
         s = self.settings
         if verdict.kind == "ok":
             if verdict.invalid:
-                return self._local(500, [], b"", "error", detail="invalid mutation")
-            return await self._forward(down, verdict, "allowed")
+                return self._local(500, [], b"", "error", detail="invalid mutation", down=down)
+            return await self._forward(down, route, verdict, "allowed")
         if verdict.kind == "error" and s.failure_mode_allow:
             ok = Verdict(kind="ok")
             if s.failure_mode_allow_header_add:
                 ok.upstream_set.append((FAILURE_MODE_HEADER, "true"))
-            resp = await self._forward(down, ok, "error")
+            resp = await self._forward(down, route, ok, "error")
             resp.failure_mode_allowed = True
             resp.detail = verdict.detail
             return resp
@@ -223,7 +234,7 @@ class SimulatedEnvoy:
         if verdict.kind == "denied" and limit and len(body) > limit:
             body = body[:limit]
         return self._local(
-            verdict.status, verdict.local_headers, body, decision, detail=verdict.detail
+            verdict.status, verdict.local_headers, body, decision, verdict.detail, down=down
         )
 
     def _local(
@@ -233,20 +244,19 @@ class SimulatedEnvoy:
         body: bytes,
         decision: Decision,
         detail: str = "",
+        *,
+        down: Downstream | None = None,
     ) -> ClientResponse:
-        """An Envoy local reply: the ops, then content-length, text/plain for a body."""
-        headers = apply_ops([], ops)
-        if status == 204 or status < 200:
-            body = b""  # the HTTP/1.1 codec sends neither a body nor content-length
-            headers = hdr.remove(headers, "content-length")
-        else:
-            headers = hdr.set_header(headers, "content-length", str(len(body)))
-        if body and not hdr.has(headers, "content-type"):
-            headers = hdr.add(headers, "content-type", "text/plain")
-        headers = hdr.set_header(headers, "date", hdr.http_date(self._clock.wall()))
-        headers = hdr.set_header(headers, "server", "envoy")
-        return ClientResponse(
-            status=status, headers=headers, body=body, decision=decision, detail=detail
+        """An Envoy local reply (see simulator.replies), through `local_reply_config`."""
+        return local_reply(
+            status,
+            ops,
+            body,
+            decision,
+            wall=self._clock.wall(),
+            detail=detail,
+            config=self.settings.local_reply_config,
+            request=(down.pseudo() + down.headers) if down is not None else None,
         )
 
     def upstream_headers(self, down: Downstream, verdict: Verdict) -> Headers:
@@ -266,13 +276,62 @@ class SimulatedEnvoy:
         )
         return headers
 
+    def _reroute(self, route: Route, headers: Headers, path: str, verdict: Verdict) -> Route | None:
+        """`clear_route_cache`: after an OK that set, appended or removed request headers or
+        changed the query, Envoy picks the route again from the mutated request."""
+        changed = (
+            verdict.upstream_set
+            or verdict.upstream_append
+            or verdict.upstream_remove
+            or verdict.query_set
+            or verdict.query_remove
+        )
+        if not (self.settings.clear_route_cache and changed):
+            return route
+        authority = hdr.header_or_none(headers, "host") or ""
+        return self.route_for(authority, path, [kv for kv in headers if kv[0] != "host"])
+
+    def _route_reply(
+        self, route: Route, down: Downstream, path: str, verdict: Verdict, decision: Decision
+    ) -> ClientResponse | None:
+        """The router's own answer for direct-response and redirect routes (else None)."""
+        if route.direct_response is not None:
+            status, body = route.direct_response.status, route.direct_response.body.encode()
+            resp = self._local(status, [], body, decision, "direct response", down=down)
+        elif route.path_redirect is not None:
+            query = path.partition("?")[2]
+            target = route.path_redirect + (
+                f"?{query}" if query and "?" not in route.path_redirect else ""
+            )
+            location = f"{down.scheme}://{down.authority}{target}"
+            resp = self._local(
+                301, [("set", "location", location)], b"", decision, "redirect", down=down
+            )
+        else:
+            return None
+        resp.headers = apply_ops(resp.headers, verdict.response_ops)
+        return resp
+
     async def _forward(
-        self, down: Downstream, verdict: Verdict, decision: Decision
+        self, down: Downstream, route: Route, verdict: Verdict, decision: Decision
     ) -> ClientResponse:
         if self._session is None:
             raise RuntimeError("SimulatedEnvoy is not started: await envoy.start() first")
         headers = self.upstream_headers(down, verdict)
         path = hdr.mutate_query(down.path, verdict.query_set, verdict.query_remove)
+        # Only an OK answer clears the route cache (not fail-open or a disabled check).
+        picked = self._reroute(route, headers, path, verdict) if decision == "allowed" else route
+        if picked is None:
+            return self._local(
+                404, [], b"", decision, "no route after clear_route_cache", down=down
+            )
+        routed = self._route_reply(picked, down, path, verdict, decision)
+        if routed is not None:
+            return routed
+        for key, template in picked.request_headers_to_add:
+            value = format_dynamic_metadata(template, down.dynamic_metadata)
+            if value:
+                headers = hdr.set_header(headers, key, value)
         t_up = self._clock.now()
         try:
             async with self._session.request(

@@ -70,6 +70,8 @@ def ext_authz_filter(settings: EnvoySettings) -> dict[str, Any]:
         if s.grpc_authority != "ext_authz":
             grpc["authority"] = s.grpc_authority
         cfg["grpc_service"] = {"envoy_grpc": grpc, "timeout": _duration(s.timeout_ms)}
+        if s.retry_policy is not None:
+            cfg["grpc_service"]["retry_policy"] = s.retry_policy.to_envoy()
     else:
         h = s.http_service
         response: dict[str, Any] = {}
@@ -85,6 +87,8 @@ def ext_authz_filter(settings: EnvoySettings) -> dict[str, Any]:
             response["allowed_client_headers_on_success"] = _list(
                 h.allowed_client_headers_on_success
             )
+        if h.dynamic_metadata_from_headers:
+            response["dynamic_metadata_from_headers"] = _list(h.dynamic_metadata_from_headers)
         http: dict[str, Any] = {
             "server_uri": {
                 "uri": f"http://{s.authz_host}:{s.authz_port}",
@@ -99,6 +103,8 @@ def ext_authz_filter(settings: EnvoySettings) -> dict[str, Any]:
             }
         if response:
             http["authorization_response"] = response
+        if s.retry_policy is not None:
+            http["retry_policy"] = s.retry_policy.to_envoy()
         cfg["http_service"] = http
     if s.with_request_body is not None:
         b = s.with_request_body
@@ -115,7 +121,47 @@ def ext_authz_filter(settings: EnvoySettings) -> dict[str, Any]:
         cfg["allowed_headers"] = _list(s.allowed_headers)
     if s.disallowed_headers:
         cfg["disallowed_headers"] = _list(s.disallowed_headers)
+    _optional_features(s, cfg)
     return {"name": EXT_AUTHZ, "typed_config": cfg}
+
+
+def _optional_features(s: EnvoySettings, cfg: dict[str, Any]) -> None:
+    if s.clear_route_cache:
+        cfg["clear_route_cache"] = True
+    if s.metadata_context_namespaces:
+        cfg["metadata_context_namespaces"] = list(s.metadata_context_namespaces)
+    if s.route_metadata_context_namespaces:
+        cfg["route_metadata_context_namespaces"] = list(s.route_metadata_context_namespaces)
+    if s.filter_enabled != 100:
+        cfg["filter_enabled"] = {
+            "default_value": {"numerator": s.filter_enabled, "denominator": "HUNDRED"},
+            "runtime_key": "asmkit.ext_authz.filter_enabled",
+        }
+    if s.filter_enabled_metadata is not None:
+        cfg["filter_enabled_metadata"] = s.filter_enabled_metadata.to_envoy()
+    if s.deny_at_disable:
+        cfg["deny_at_disable"] = {
+            "default_value": True,
+            "runtime_key": "asmkit.ext_authz.deny_at_disable",
+        }
+    if s.bootstrap_metadata_labels_key:
+        cfg["bootstrap_metadata_labels_key"] = s.bootstrap_metadata_labels_key
+    if s.decoder_header_mutation_rules is not None:
+        cfg["decoder_header_mutation_rules"] = s.decoder_header_mutation_rules.to_envoy()
+
+
+def _header_to_metadata(settings: EnvoySettings) -> list[dict[str, Any]]:
+    if not settings.header_to_metadata:
+        return []
+    return [
+        {
+            "name": "envoy.filters.http.header_to_metadata",
+            "typed_config": {
+                "@type": _T + "envoy.extensions.filters.http.header_to_metadata.v3.Config",
+                "request_rules": [r.to_envoy() for r in settings.header_to_metadata],
+            },
+        }
+    ]
 
 
 def _transport_socket(settings: EnvoySettings) -> dict[str, Any]:
@@ -139,6 +185,15 @@ def _transport_socket(settings: EnvoySettings) -> dict[str, Any]:
     return {"transport_socket": {"name": "envoy.transport_sockets.tls", "typed_config": context}}
 
 
+def route_metadata(route: Route) -> dict[str, dict[str, Any]]:
+    """The route's `filter_metadata`: its own namespaces plus `asmkit` (context_extensions, so
+    HTTP-mode headers_to_add can carry them with %METADATA(ROUTE:asmkit:key)%)."""
+    metadata: dict[str, dict[str, Any]] = {k: dict(v) for k, v in route.metadata.items()}
+    if route.context_extensions:
+        metadata[ROUTE_METADATA] = dict(route.context_extensions)
+    return metadata
+
+
 def _route(route: Route, route_timeout_ms: int) -> dict[str, Any]:
     per_route: dict[str, Any] = {
         "@type": _T + "envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute"
@@ -147,14 +202,27 @@ def _route(route: Route, route_timeout_ms: int) -> dict[str, Any]:
         per_route["disabled"] = True
     else:
         per_route["check_settings"] = {"context_extensions": dict(route.context_extensions)}
-    out: dict[str, Any] = {
-        "match": {"prefix": route.prefix},
-        "route": {"cluster": "upstream", "timeout": _duration(route_timeout_ms)},
-        "typed_per_filter_config": {EXT_AUTHZ: per_route},
-    }
-    if route.context_extensions:
-        # Also as route metadata, so HTTP-mode headers_to_add can carry them (%METADATA%).
-        out["metadata"] = {"filter_metadata": {ROUTE_METADATA: dict(route.context_extensions)}}
+    match: dict[str, Any] = {"prefix": route.prefix}
+    if route.headers:
+        match["headers"] = [{"name": k, "string_match": {"exact": v}} for k, v in route.headers]
+    out: dict[str, Any] = {"match": match, "typed_per_filter_config": {EXT_AUTHZ: per_route}}
+    if route.direct_response is not None:
+        direct: dict[str, Any] = {"status": route.direct_response.status}
+        if route.direct_response.body:
+            direct["body"] = {"inline_string": route.direct_response.body}
+        out["direct_response"] = direct
+    elif route.path_redirect is not None:
+        out["redirect"] = {"path_redirect": route.path_redirect}
+    else:
+        out["route"] = {"cluster": "upstream", "timeout": _duration(route_timeout_ms)}
+    if route.request_headers_to_add:
+        out["request_headers_to_add"] = [
+            {"header": {"key": k, "value": v}, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}
+            for k, v in route.request_headers_to_add
+        ]
+    metadata = route_metadata(route)
+    if metadata:
+        out["metadata"] = {"filter_metadata": metadata}
     return out
 
 
@@ -185,7 +253,7 @@ def bootstrap(
             f"upstream_url={upstream_url!r} is not valid: give host and port, "
             "e.g. http://127.0.0.1:8080"
         )
-    hcm = {
+    hcm: dict[str, Any] = {
         "@type": _T
         + "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
         "stat_prefix": "ingress",
@@ -195,6 +263,7 @@ def bootstrap(
             "virtual_hosts": virtual_hosts(routes, settings.route_timeout_ms),
         },
         "http_filters": [
+            *_header_to_metadata(settings),
             ext_authz_filter(settings),
             {
                 "name": "envoy.filters.http.router",
@@ -202,7 +271,9 @@ def bootstrap(
             },
         ],
     }
-    return {
+    if settings.local_reply_config is not None:
+        hcm["local_reply_config"] = settings.local_reply_config.to_envoy()
+    out: dict[str, Any] = {
         "admin": {
             "address": {"socket_address": {"address": "127.0.0.1", "port_value": admin_port}}
         },
@@ -240,3 +311,9 @@ def bootstrap(
             ],
         },
     }
+    if settings.node_metadata:
+        out["node"] = {"id": "asmkit", "cluster": "asmkit", "metadata": settings.node_metadata}
+    if settings.async_response_buffer_limit is not None:
+        layer = {"http.async_response_buffer_limit": settings.async_response_buffer_limit}
+        out["layered_runtime"] = {"layers": [{"name": "static", "static_layer": layer}]}
+    return out

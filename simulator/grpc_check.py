@@ -4,16 +4,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import random
 from dataclasses import dataclass
 from typing import Any
 
 import grpc
 from envoy.config.core.v3 import base_pb2
 from envoy.service.auth.v3 import attribute_context_pb2, external_auth_pb2, external_auth_pb2_grpc
-from google.protobuf import json_format  # type: ignore[import-untyped]
+from google.protobuf import json_format, struct_pb2
 
 from simulator import headers as hdr
 from simulator.downstream import Downstream, HeaderOp, Verdict
+from simulator.envoy_config import route_metadata
 from simulator.model import Headers, Route
 from simulator.settings import EnvoySettings, any_match
 from simulator.tls import principal_of, url_encoded_pem
@@ -97,10 +100,32 @@ def build_check_request(
         attrs.tls_session.SetInParent()
         if down.tls and down.sni:
             attrs.tls_session.sni = down.sni
+    labels = settings.node_metadata.get(settings.bootstrap_metadata_labels_key)
+    if settings.bootstrap_metadata_labels_key and isinstance(labels, dict):
+        for k, v in labels.items():
+            attrs.destination.labels[k] = v if isinstance(v, str) else ""
     # Envoy always sets these two (empty without metadata namespaces configured).
     attrs.metadata_context.SetInParent()
     attrs.route_metadata_context.SetInParent()
+    _copy_namespaces(
+        attrs.metadata_context, down.dynamic_metadata, settings.metadata_context_namespaces
+    )
+    _copy_namespaces(
+        attrs.route_metadata_context,
+        route_metadata(route),
+        settings.route_metadata_context_namespaces,
+    )
     return external_auth_pb2.CheckRequest(attributes=attrs)
+
+
+def _copy_namespaces(
+    target: Any, source: dict[str, dict[str, Any]], names: tuple[str, ...]
+) -> None:
+    for name in names:
+        if name in source:
+            struct = struct_pb2.Struct()
+            struct.update(source[name])
+            target.filter_metadata[name].CopyFrom(struct)
 
 
 def to_dict(msg: Any) -> dict[str, Any]:
@@ -112,9 +137,12 @@ def to_dict(msg: Any) -> dict[str, Any]:
 class GrpcAuthz:
     """One grpc.aio channel to the adapter; `check` never raises for RPC failures."""
 
-    def __init__(self, settings: EnvoySettings, *, record: bool = True) -> None:
+    def __init__(
+        self, settings: EnvoySettings, *, record: bool = True, rng: random.Random | None = None
+    ) -> None:
         self._settings = settings
         self._record = record  # False: skip the dict copies (load runs)
+        self._rng = rng or random.Random(0)
         self._channel: grpc.aio.Channel | None = None
         self._stub: Any = None
 
@@ -152,19 +180,56 @@ class GrpcAuthz:
         if self._stub is None:
             raise RuntimeError("SimulatedEnvoy is not started: await envoy.start() first")
         s = self._settings
-        try:
-            resp = await self._stub.Check(
-                request,
-                timeout=s.timeout_ms / 1000.0,
-                metadata=(
-                    ("x-forwarded-for", "192.0.2.2"),
-                    ("x-envoy-internal", "true"),
-                    ("x-envoy-expected-rq-timeout-ms", str(s.timeout_ms)),
-                ),
-            )
-        except grpc.aio.AioRpcError as err:
-            return None, f"rpc {err.code().name}: {err.details()}"
-        return resp, ""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + s.timeout_ms / 1000.0
+        policy = s.retry_policy
+        attempt = 0
+        while True:
+            left = deadline - loop.time()
+            try:
+                if left <= 0:
+                    raise TimeoutError
+                call = self._stub.Check(
+                    request,
+                    timeout=left,  # grpc-timeout: the whole budget, as Envoy sends it
+                    metadata=(
+                        ("x-forwarded-for", "192.0.2.2"),
+                        ("x-envoy-internal", "true"),
+                        ("x-envoy-expected-rq-timeout-ms", str(s.expected_timeout_ms)),
+                    ),
+                )
+                if policy is None:
+                    resp = await call
+                else:
+                    resp = await asyncio.wait_for(call, policy.per_try_timeout_ms / 1000.0)
+            except TimeoutError:
+                if (
+                    policy is not None
+                    and attempt < policy.num_retries
+                    and deadline > loop.time()
+                    and policy.retries_http(504)  # a per-try timeout counts as a 504
+                ):
+                    attempt += 1
+                    continue
+                return None, "rpc DEADLINE_EXCEEDED: timeout"
+            except grpc.aio.AioRpcError as err:
+                code = err.code()
+                retry = (
+                    policy is not None
+                    and attempt < policy.num_retries
+                    and code != grpc.StatusCode.DEADLINE_EXCEEDED
+                    and policy.retries_grpc(code.value[0])
+                )
+                if not retry:
+                    return None, f"rpc {code.name}: {err.details()}"
+                assert policy is not None
+                attempt += 1
+                # Envoy's jittered exponential back-off: uniform in [0, base * 2^(n-1)).
+                await asyncio.sleep(
+                    self._rng.random() * policy.base_interval_ms * 2 ** (attempt - 1) / 1000.0
+                )
+                continue
+            return resp, ""
 
 
 def _local_reply_ops(options: Any, *, keep_appends: bool) -> list[HeaderOp]:
@@ -213,6 +278,8 @@ def read_check_response(settings: EnvoySettings, resp: external_auth_pb2.CheckRe
     if code == 0:
         ok = resp.ok_response
         verdict = Verdict(kind="ok")
+        if resp.HasField("dynamic_metadata"):
+            verdict.dynamic_metadata = json_format.MessageToDict(resp.dynamic_metadata)
         for opt in ok.headers:
             key, value = opt.header.key.lower(), opt.header.value
             if opt.HasField("append") and opt.append.value:

@@ -4,6 +4,8 @@ path_prefix + path, the default header allow-list) and how the auth answer is re
 
 from __future__ import annotations
 
+import asyncio
+import random
 import re
 from typing import Any
 
@@ -13,7 +15,7 @@ from yarl import URL
 
 from simulator import headers as hdr
 from simulator.downstream import Downstream, HeaderOp, Verdict
-from simulator.envoy_config import ROUTE_METADATA
+from simulator.envoy_config import route_metadata
 from simulator.grpc_check import PARTIAL_BODY, BufferedBody
 from simulator.model import Headers, Route
 from simulator.settings import EnvoySettings, StringMatcher, any_match
@@ -34,7 +36,7 @@ _ROUTE_METADATA = re.compile(r"%METADATA\(ROUTE:([^:)]+):([^)]+)\)%")
 
 def format_value(value: str, route: Route, down: Downstream) -> str:
     """The two Envoy substitutions the kit uses in `headers_to_add`: `%REQ(header)%` and
-    `%METADATA(ROUTE:asmkit:key)%` (a route's context_extensions, see envoy_config)."""
+    `%METADATA(ROUTE:namespace:key)%` (`asmkit` holds a route's context_extensions)."""
 
     def req(match: re.Match[str]) -> str:
         name = match.group(1).strip().lower()
@@ -43,9 +45,8 @@ def format_value(value: str, route: Route, down: Downstream) -> str:
         return hdr.header_or_none(down.pseudo() + down.headers, name) or ""
 
     def metadata(match: re.Match[str]) -> str:
-        if match.group(1) != ROUTE_METADATA:
-            return ""
-        return route.context_extensions.get(match.group(2), "")
+        value = route_metadata(route).get(match.group(1), {}).get(match.group(2))
+        return "" if value is None else str(value)
 
     return _ROUTE_METADATA.sub(metadata, _REQ.sub(req, value))
 
@@ -77,7 +78,7 @@ def auth_request_headers(
         value = format_value(extra.value, route, down) if route is not None else extra.value
         out = hdr.set_header(out, extra.key, value)
     out.append(("x-envoy-internal", "true"))
-    out.append(("x-envoy-expected-rq-timeout-ms", str(settings.timeout_ms)))
+    out.append(("x-envoy-expected-rq-timeout-ms", str(settings.expected_timeout_ms)))
     return out
 
 
@@ -100,6 +101,7 @@ def read_auth_response(
         verdict.response_ops = [
             ("add", k, v) for k, v in _matching(headers, h.allowed_client_headers_on_success)
         ]
+        verdict.dynamic_metadata = dict(_matching(headers, h.dynamic_metadata_from_headers))
         return verdict
     if status >= 500:
         return Verdict(kind="error", status=settings.status_on_error, detail=f"http {status}")
@@ -120,8 +122,9 @@ def read_auth_response(
 class HttpAuthz:
     """The HTTP auth client: aiohttp, one session, `status_on_error` on any failure."""
 
-    def __init__(self, settings: EnvoySettings) -> None:
+    def __init__(self, settings: EnvoySettings, rng: random.Random | None = None) -> None:
         self._settings = settings
+        self._rng = rng or random.Random(0)
         self._session: aiohttp.ClientSession | None = None
         self._base = f"http://{settings.authz_host}:{settings.authz_port}"
 
@@ -151,23 +154,51 @@ class HttpAuthz:
             "headers": [list(h) for h in headers],
             "body": data.decode("utf-8", "replace"),
         }
-        try:
-            async with self._session.request(
-                down.method,
-                URL(self._base + path, encoded=True),
-                headers=CIMultiDict(headers),
-                data=data or None,
-                skip_auto_headers=_SKIP_AUTO,
-                allow_redirects=False,
-                timeout=aiohttp.ClientTimeout(total=s.timeout_ms / 1000.0),
-            ) as resp:
-                body = await resp.read()
-                got = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in resp.raw_headers]
-                status = resp.status
-            # Envoy's async client routes the call, so its router stamps this header too.
-            got.append(("x-envoy-upstream-service-time", "0"))
-        except (aiohttp.ClientError, TimeoutError) as err:
-            return Verdict(kind="error", status=s.status_on_error, detail=repr(err)), sent, None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + s.timeout_ms / 1000.0
+        policy = s.retry_policy
+        attempt = 0
+        while True:
+            try:
+                left = deadline - loop.time()
+                if left <= 0:
+                    raise TimeoutError
+                async with self._session.request(
+                    down.method,
+                    URL(self._base + path, encoded=True),
+                    headers=CIMultiDict(headers),
+                    data=data or None,
+                    skip_auto_headers=_SKIP_AUTO,
+                    allow_redirects=False,
+                    timeout=aiohttp.ClientTimeout(total=min(left, s.expected_timeout_ms / 1000.0)),
+                ) as resp:
+                    body = await resp.read()
+                    got = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in resp.raw_headers]
+                    status: int | None = resp.status
+            except TimeoutError as err:
+                # A per-try timeout is retried like a 504; the overall timeout is final.
+                if policy is None or deadline <= loop.time() or attempt >= policy.num_retries:
+                    verdict = Verdict(kind="error", status=s.status_on_error, detail=repr(err))
+                    return verdict, sent, None
+                status, body, got = 504, b"", []
+            except aiohttp.ClientError as err:
+                status, body, got = None, repr(err).encode(), []
+            if policy is not None and attempt < policy.num_retries and policy.retries_http(status):
+                attempt += 1
+                await asyncio.sleep(
+                    self._rng.random() * policy.base_interval_ms * 2 ** (attempt - 1) / 1000.0
+                )
+                continue
+            break
+        if status is None:
+            return Verdict(kind="error", status=s.status_on_error, detail=body.decode()), sent, None
+        limit = s.async_response_buffer_limit
+        if limit is not None and len(body) > limit:
+            # Envoy's async client gives up on an answer over its buffer limit: an error.
+            detail = f"auth answer of {len(body)} bytes over {limit}"
+            return Verdict(kind="error", status=s.status_on_error, detail=detail), sent, None
+        # Envoy's async client routes the call, so its router stamps this header too.
+        got.append(("x-envoy-upstream-service-time", "0"))
         answer = {
             "status": status,
             "headers": [list(h) for h in got],

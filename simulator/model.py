@@ -25,35 +25,73 @@ def header_value(headers: Headers, name: str) -> str | None:
 
 
 @dataclass(frozen=True)
+class DirectResponse:
+    """A route's `direct_response`: Envoy answers itself (after ext_authz allowed)."""
+
+    status: int
+    body: str = ""
+
+
+@dataclass(frozen=True)
 class Route:
-    """A route: requests for `authority` (or `*`) whose path starts with `prefix`. Routes of
-    one authority form a virtual host, as in Envoy: see `select_route`.
+    """A route: requests for `authority` (or `*`) whose path starts with `prefix` and that carry
+    every header in `headers` (exact values). Routes of one authority form a virtual host, as
+    in Envoy: see `select_route`.
 
     `context_extensions` go into every CheckRequest of the route (the API binding:
-    `api_id`, `service`); `disabled=True` turns ext_authz off for the route.
+    `api_id`, `service`); `disabled=True` turns ext_authz off for the route; `metadata` is the
+    route's `filter_metadata` (namespace -> struct). Instead of forwarding, a route may answer
+    with `direct_response` or redirect to `path_redirect` (301).
     """
 
     authority: str = "*"
     context_extensions: Mapping[str, str] = field(default_factory=dict)
     prefix: str = "/"
     disabled: bool = False
+    metadata: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    headers: tuple[tuple[str, str], ...] = ()
+    direct_response: DirectResponse | None = None
+    path_redirect: str | None = None
+    # Router `request_headers_to_add` (overwrite); values may use %DYNAMIC_METADATA(ns:key)%,
+    # e.g. what ext_authz emitted under `envoy.filters.http.ext_authz`. Empty values are skipped.
+    request_headers_to_add: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if not self.prefix.startswith("/"):
             raise ValueError(
                 f"Route.prefix={self.prefix!r} is not valid: it must start with '/', e.g. '/'"
             )
+        if self.direct_response is not None and self.path_redirect is not None:
+            raise ValueError(
+                "Route: set direct_response or path_redirect, not both (Envoy's route action "
+                "is one of route/direct_response/redirect)"
+            )
+        if self.path_redirect is not None and not self.path_redirect.startswith("/"):
+            raise ValueError(
+                f"Route.path_redirect={self.path_redirect!r} is not valid: it must start "
+                "with '/', e.g. '/login'"
+            )
         object.__setattr__(self, "context_extensions", dict(self.context_extensions))
+        object.__setattr__(self, "metadata", {k: dict(v) for k, v in self.metadata.items()})
+        object.__setattr__(self, "headers", tuple((k.lower(), v) for k, v in self.headers))
+        object.__setattr__(self, "request_headers_to_add", tuple(self.request_headers_to_add))
+
+    def matches(self, path: str, headers: Headers) -> bool:
+        if not path.startswith(self.prefix):
+            return False
+        return all(header_value(headers, k) == v for k, v in self.headers)
 
 
-def select_route(routes: list[Route], authority: str, path: str) -> Route | None:
+def select_route(
+    routes: list[Route], authority: str, path: str, headers: Headers | None = None
+) -> Route | None:
     """Envoy's matching: the virtual host first (routes for exactly this authority, else the
-    `*` ones), then the first route of it whose prefix matches the path (query excluded)."""
+    `*` ones), then the first route of it whose prefix (query excluded) and headers match."""
     path = path.partition("?")[0]
     host = authority.lower()
     exact = [r for r in routes if r.authority != "*" and r.authority.lower() == host]
     for route in exact or [r for r in routes if r.authority == "*"]:
-        if path.startswith(route.prefix):
+        if route.matches(path, headers or []):
             return route
     return None
 

@@ -260,8 +260,12 @@ class RealEnvoy:
         if request_id is None:
             request_id = str(uuid.uuid4())
             headers.append(("x-request-id", request_id))
-        # Only a fail-open error looks like an OK in the access log: read the stats then.
-        use_stats = self._track and self.settings.failure_mode_allow
+        # A fail-open error and a disabled filter look like an OK (or a plain error) in the
+        # access log: read the stats then.
+        s = self.settings
+        use_stats = self._track and (
+            s.failure_mode_allow or s.filter_enabled < 100 or s.filter_enabled_metadata is not None
+        )
         before = await self.stats("http.ingress.ext_authz.") if use_stats else {}
         t0 = self._clock.now()
         session = self._session_from(request.source_ip)
@@ -287,6 +291,8 @@ class RealEnvoy:
                 failure_mode_allowed = bool(delta.get("failure_mode_allowed"))
                 if failure_mode_allowed:
                     decision = "error"
+                elif delta.get("disabled"):
+                    decision = "skipped"  # no check: filter_enabled(_metadata) said no
         return ClientResponse(
             status=status,
             headers=resp_headers,
@@ -304,7 +310,8 @@ class RealEnvoy:
         if details in ("ext_authz_error", "ext_authz_invalid"):
             return "error"
         authority = next((v for k, v in request.headers if k.lower() == "host"), request.authority)
-        route = select_route(self.routes, authority, request.path)
+        headers = [(k.lower(), v) for k, v in request.headers if k.lower() != "host"]
+        route = select_route(self.routes, authority, request.path, headers)
         if route is None or route.disabled or status in (413, 426):
             return "skipped"
         return "allowed"

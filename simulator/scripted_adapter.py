@@ -47,7 +47,9 @@ class ScriptedAdapter:
     """Serves gRPC Check on `grpc_port` and HTTP auth on `http_port` (both loopback, ephemeral).
 
     `grpc_answer` is a CheckResponse, or a callable taking the CheckRequest (sync or async);
-    `abort` makes the RPC fail with that gRPC code; `delay_s` delays the gRPC answer.
+    `abort` makes the RPC fail with that gRPC code (only the first `abort_calls` calls since
+    `clear()` when set); `delay_s` delays the gRPC answer. HTTP calls take their answers from
+    `http_script` in order, then `http_answer`.
     """
 
     def __init__(self, host: str = "127.0.0.1", *, record: bool = True) -> None:
@@ -55,18 +57,22 @@ class ScriptedAdapter:
         self.record = record
         self.grpc_answer: Any | GrpcScript = allow_all
         self.abort: grpc.StatusCode | None = None
+        self.abort_calls: int | None = None
+        self.http_script: list[HttpAnswer] = []
         self.delay_s = 0.0
         self.http_answer = HttpAnswer()
         self.checks: list[Any] = []  # CheckRequest messages
         self.grpc_metadata: list[Headers] = []
         self.grpc_deadlines: list[float | None] = []  # seconds left when the call arrived
         self.http_requests: list[HttpAuthRecord] = []
+        self._grpc_calls = 0
         self.grpc_port = 0
         self.http_port = 0
         self._server: grpc.aio.Server | None = None
         self._runner: web.AppRunner | None = None
 
     def clear(self) -> None:
+        self._grpc_calls = 0
         self.checks.clear()
         self.grpc_metadata.clear()
         self.grpc_deadlines.clear()
@@ -107,7 +113,7 @@ class ScriptedAdapter:
                     body=body,
                 )
             )
-        ans = self.http_answer
+        ans = self.http_script.pop(0) if self.http_script else self.http_answer
         if ans.delay_s:
             await asyncio.sleep(ans.delay_s)
         resp = web.Response(status=ans.status, body=ans.body)
@@ -130,7 +136,8 @@ class _Servicer(external_auth_pb2_grpc.AuthorizationServicer):  # type: ignore[m
             o.grpc_deadlines.append(context.time_remaining())
         if o.delay_s:
             await asyncio.sleep(o.delay_s)
-        if o.abort is not None:
+        o._grpc_calls += 1
+        if o.abort is not None and (o.abort_calls is None or o._grpc_calls <= o.abort_calls):
             await context.abort(o.abort, "scripted abort")
         ans = o.grpc_answer
         if isinstance(ans, CheckResponse):

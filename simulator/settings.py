@@ -7,11 +7,20 @@ setting reads the same here, in the generated real-Envoy config and in Envoy's d
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from simulator.tls import ListenerTls
+
+if TYPE_CHECKING:
+    from simulator.features import (
+        HeaderMutationRules,
+        HeaderToMetadata,
+        LocalReplyConfig,
+        MetadataMatcher,
+        RetryPolicy,
+    )
 
 Transport = Literal["grpc", "http"]
 
@@ -124,6 +133,8 @@ class HttpServiceSettings:
     # None = Envoy's default: every auth-response header except Host goes to the client on deny.
     allowed_client_headers: tuple[StringMatcher, ...] | None = None
     allowed_client_headers_on_success: tuple[StringMatcher, ...] = ()
+    # Auth-answer headers emitted as dynamic metadata (namespace envoy.filters.http.ext_authz).
+    dynamic_metadata_from_headers: tuple[StringMatcher, ...] = ()
 
     def __post_init__(self) -> None:
         if self.path_prefix and not self.path_prefix.startswith("/"):
@@ -165,6 +176,29 @@ class EnvoySettings:
     listener_tls: ListenerTls | None = None
     # The route timeout Envoy's router announces upstream (x-envoy-expected-rq-timeout-ms).
     route_timeout_ms: int = 15000
+    # Re-pick the route after an OK answer changed headers or the query.
+    clear_route_cache: bool = False
+    # Dynamic metadata namespaces copied into `metadata_context`, and route metadata namespaces
+    # copied into `route_metadata_context`.
+    metadata_context_namespaces: tuple[str, ...] = ()
+    route_metadata_context_namespaces: tuple[str, ...] = ()
+    # `filter_enabled` (percent of requests checked), `filter_enabled_metadata` (check only
+    # when the dynamic metadata matches) and `deny_at_disable` (status_on_error when not).
+    filter_enabled: int = 100
+    filter_enabled_metadata: MetadataMatcher | None = None
+    deny_at_disable: bool = False
+    # `destination.labels` = the bootstrap node metadata under this key (gRPC).
+    bootstrap_metadata_labels_key: str = ""
+    node_metadata: Mapping[str, Any] = field(default_factory=dict)
+    decoder_header_mutation_rules: HeaderMutationRules | None = None
+    # The authz service's retry policy (grpc_service/http_service `retry_policy`).
+    retry_policy: RetryPolicy | None = None
+    # The connection manager's `local_reply_config` (rewrites every local reply).
+    local_reply_config: LocalReplyConfig | None = None
+    # A header_to_metadata filter before ext_authz: how requests get dynamic metadata here.
+    header_to_metadata: tuple[HeaderToMetadata, ...] = ()
+    # Runtime `http.async_response_buffer_limit`: a bigger HTTP auth answer is an error.
+    async_response_buffer_limit: int | None = None
 
     def __post_init__(self) -> None:
         if self.transport not in ("grpc", "http"):
@@ -185,9 +219,35 @@ class EnvoySettings:
                 self.max_denied_response_body_bytes,
                 "use 0 (no limit) or a positive byte count",
             )
+        if not 0 <= self.filter_enabled <= 100:
+            raise _fail("filter_enabled", self.filter_enabled, "use a percentage, 0-100")
+        if self.async_response_buffer_limit is not None and self.async_response_buffer_limit <= 0:
+            raise _fail(
+                "async_response_buffer_limit",
+                self.async_response_buffer_limit,
+                "use None (Envoy's default) or a positive byte count",
+            )
         if self.allowed_headers is not None:
             object.__setattr__(self, "allowed_headers", tuple(self.allowed_headers))
-        object.__setattr__(self, "disallowed_headers", tuple(self.disallowed_headers))
+        for name in (
+            "disallowed_headers",
+            "metadata_context_namespaces",
+            "route_metadata_context_namespaces",
+            "header_to_metadata",
+        ):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                raise _fail(name, value, "give a tuple, e.g. ('lab.dyn',)")
+            object.__setattr__(self, name, tuple(value))
+        object.__setattr__(self, "node_metadata", dict(self.node_metadata))
+
+    @property
+    def expected_timeout_ms(self) -> int:
+        """What the authz call announces in x-envoy-expected-rq-timeout-ms: the timeout, or
+        the retry policy's per-try timeout when that is shorter."""
+        if self.retry_policy is None:
+            return self.timeout_ms
+        return min(self.timeout_ms, self.retry_policy.per_try_timeout_ms)
 
     @classmethod
     def istio_custom(

@@ -12,14 +12,17 @@ from typing import Any
 from simulator import EchoUpstream, HttpAnswer, ScriptedAdapter, SimulatedEnvoy
 from simulator.grpc_check import to_dict
 from simulator.real_envoy import RealEnvoy
+from tests.simulator.diff_cases_calls import call_and_reply_cases
+from tests.simulator.diff_cases_features import feature_cases
 from tests.simulator.diff_cases_grpc import grpc_cases
 from tests.simulator.diff_cases_http import http_and_edge_cases
 from tests.simulator.diff_model import ROUTES, Case
+from tests.simulator.fidelity_notes import NOTES
 from tests.simulator.helpers import ok
 
 
 def cases() -> list[Case]:
-    return grpc_cases() + http_and_edge_cases()
+    return grpc_cases() + http_and_edge_cases() + feature_cases() + call_and_reply_cases()
 
 
 # ---------------------------------------------------------------- running and comparing
@@ -126,6 +129,8 @@ async def _observe(
     echo.clear()
     adapter.grpc_answer = case.grpc_answer if case.grpc_answer is not None else ok()
     adapter.abort = case.abort
+    adapter.abort_calls = case.abort_calls
+    adapter.http_script = list(case.http_script)
     adapter.delay_s = case.delay_s
     adapter.http_answer = case.http_answer or HttpAnswer(200)
     resp = await plane.handle(case.request)
@@ -139,9 +144,12 @@ async def _observe(
             check["call"] = {
                 "metadata": [list(kv) for kv in meta],
                 "deadline_ok": left is not None and budget - 0.1 < left <= budget + 0.01,
+                "attempts": len(adapter.checks),
             }
     else:
         check = norm_http_check(adapter.http_requests[0]) if adapter.http_requests else None
+        if check is not None:
+            check["attempts"] = len(adapter.http_requests)
     up = resp.upstream
     upstream = (
         None
@@ -237,4 +245,4 @@ def fidelity_markdown(results: list[Result]) -> str:
     lines += ["", f"{agree} of {len(results)} cases agree."]
     if notes:
         lines += ["", "## Differences", "", *notes]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + NOTES
