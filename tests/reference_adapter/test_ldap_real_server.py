@@ -208,7 +208,7 @@ def test_a_hung_server_is_503_within_the_timeout(tmp_path: Path) -> None:
         elapsed = time.monotonic() - started
         assert not decision.allowed and decision.status == 503
         assert f"cannot use LDAP server {server.url}" in error_of(decision)
-        assert 0.25 < elapsed < 1.5, elapsed
+        assert 0.25 < elapsed < 3.0, elapsed  # bounded by the timeout, with room for a busy CI
         server.resume()
         assert decide(engine, ALICE).allowed
     finally:
