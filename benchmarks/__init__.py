@@ -13,7 +13,8 @@ from typing import Any
 BENCHMARKS: dict[str, str] = {
     "control-plane": "fake_anypoint.bench:run",
     "adapter": "reference_adapter.bench:run",
-    "envoy": "simulator.bench:run",
+    "envoy": "benchmarks.envoy:run",
+    "envoy-allow-all": "simulator.bench:run",
     "whatif": "simulator.whatif.bench:run",
     "scenario-loading": "benchmarks.scenario_loading:run",
 }

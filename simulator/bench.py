@@ -19,7 +19,12 @@ from simulator.envoy import SimulatedEnvoy
 from simulator.load import LoadResult, closed_loop, plane_sender
 from simulator.model import ClientRequest, DataPlane, Route
 from simulator.real_envoy import RealEnvoy, find_envoy
-from simulator.settings import EnvoySettings
+from simulator.settings import (
+    ASM_API_ID_HEADER,
+    EnvoySettings,
+    HttpServiceSettings,
+    StringMatcher,
+)
 
 CONCURRENCY = 32
 AUTHORITY = "orders.default.svc.cluster.local"
@@ -55,16 +60,20 @@ async def _measure(plane: DataPlane, duration_s: float, requests: int) -> dict[s
     return _figures(res)
 
 
+ALLOW_ALL_CHILD = "from simulator.scripted_adapter import serve_forever; serve_forever()"
+
+
 @asynccontextmanager
-async def _backends() -> AsyncIterator[dict[str, int]]:
-    """The allow-all adapter and the echo upstream in a child process, so that neither data
-    plane shares its event loop with them."""
+async def backends(child: str = ALLOW_ALL_CHILD) -> AsyncIterator[dict[str, int]]:
+    """An adapter and the echo upstream in a child process (``python -c child``), so that
+    neither data plane shares its event loop with them. The child prints one JSON line with
+    the ``grpc``, ``http`` and ``echo`` ports and serves until its stdin closes."""
     root = str(Path(__file__).resolve().parents[1])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",
-        "from simulator.scripted_adapter import serve_forever; serve_forever()",
+        child,
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         env=env,
@@ -73,7 +82,7 @@ async def _backends() -> AsyncIterator[dict[str, int]]:
     try:
         line = await asyncio.wait_for(proc.stdout.readline(), 30)
         if not line:
-            raise RuntimeError("bench: the allow-all adapter process did not start")
+            raise RuntimeError("bench: the adapter process did not start")
         yield json.loads(line)
     finally:
         proc.stdin.close()
@@ -84,14 +93,25 @@ async def _backends() -> AsyncIterator[dict[str, int]]:
             await proc.wait()
 
 
-async def _bench(duration_s: float, requests: int) -> list[dict[str, Any]]:
+async def bench(
+    duration_s: float, requests: int, *, child: str = ALLOW_ALL_CHILD, adapter: str = "allow-all"
+) -> list[dict[str, Any]]:
+    """Simulated vs real Envoy in front of the adapter that ``child`` serves."""
     out: list[dict[str, Any]] = []
     have_envoy = find_envoy() is not None
-    async with _backends() as ports:
+    async with backends(child) as ports:
         upstream = f"http://127.0.0.1:{ports['echo']}"
         for transport in ("grpc", "http"):
             settings = EnvoySettings(
-                transport=transport, authz_port=ports[transport], timeout_ms=1000
+                transport=transport,
+                authz_port=ports[transport],
+                timeout_ms=1000,
+                # HTTP mode sends only a few headers by default: add the credentials and the
+                # API id the way an ASM deployment would (docs/adapter-contract.md §1.2)
+                allowed_headers=(StringMatcher(exact="client_id"),)
+                if transport == "http"
+                else None,
+                http_service=HttpServiceSettings(headers_to_add=(ASM_API_ID_HEADER,)),
             )
             sim = SimulatedEnvoy(settings, upstream, ROUTES, record_checks=False)
             figures = await _measure(sim, duration_s, requests)
@@ -105,7 +125,7 @@ async def _bench(duration_s: float, requests: int) -> list[dict[str, Any]]:
             out.append(
                 {
                     "name": f"{transport} ext_authz: simulated Envoy vs real Envoy "
-                    f"(allow-all adapter, echo upstream, {CONCURRENCY} concurrent)",
+                    f"({adapter} adapter, echo upstream, {CONCURRENCY} concurrent)",
                     "figures": figures,
                     "baseline": baseline,
                     "ratio": ratio,
@@ -126,7 +146,7 @@ def run(duration_s: float, requests: int) -> list[dict[str, Any]]:
             f"bench.run(duration_s={duration_s!r}, requests={requests!r}) is not valid: "
             "give a positive time budget and request count"
         )
-    return asyncio.run(_bench(duration_s, requests))
+    return asyncio.run(bench(duration_s, requests))
 
 
 def main(argv: list[str] | None = None) -> int:
