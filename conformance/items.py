@@ -74,6 +74,13 @@ class ScenarioItem(pytest.Item):
             self._skip(Outcome.SKIPPED, f"only {options.run_test} was asked for (--asm-run-test)")
         if scenario.name in options.skip_tests or scenario.name in session.profile.skip:
             self._skip(Outcome.SKIPPED, "explicitly skipped")
+        transport = session.profile.ext_authz.transport
+        if transport not in scenario.transports:
+            self._skip(
+                Outcome.NOT_SUPPORTED,
+                f"the scenario applies to {'/'.join(scenario.transports)} ext_authz,"
+                f" the adapter uses {transport}",
+            )
         missing = sorted(set(scenario.features) - session.claimed)
         if missing and not chosen:
             self._skip(Outcome.NOT_SUPPORTED, f"adapter does not claim {', '.join(missing)}")

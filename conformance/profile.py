@@ -56,12 +56,20 @@ class AdapterLaunch(_Strict):
 
 
 class ExtAuthz(_Strict):
-    """How Envoy calls the adapter (the filter settings that the adapter's deployment uses)."""
+    """How Envoy calls the adapter (the filter settings that the adapter's deployment uses).
+
+    The header lists are exact, case-insensitive names. In HTTP mode Envoy sends only
+    ``host``, ``content-length`` and ``authorization`` unless ``allowed_headers`` adds more, and
+    copies nothing from a 200 unless ``allowed_upstream_headers`` names it.
+    """
 
     transport: Literal["grpc", "http"] = "grpc"
     timeout: Duration = 0.2
     path_prefix: str = ""
-    allowed_headers: list[str] = Field(default_factory=list)
+    allowed_headers: list[str] | None = None
+    allowed_upstream_headers: list[str] = Field(default_factory=list)
+    allowed_upstream_headers_to_append: list[str] = Field(default_factory=list)
+    allowed_client_headers_on_success: list[str] = Field(default_factory=list)
     failure_mode_allow: bool = False
     status_on_error: int = 403
 

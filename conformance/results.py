@@ -95,6 +95,7 @@ class ScenarioResult:
         result.trace = [TraceEntry(**t) for t in data["trace"]]
         result.consistency = [Consistency(**c) for c in data["consistency"]]
         if failure is not None:
-            mismatches = tuple(Mismatch(**m) for m in failure.pop("mismatches"))
-            result.failure = StepFailure(**failure, mismatches=mismatches)
+            fields = {k: v for k, v in failure.items() if k != "mismatches"}
+            mismatches = tuple(Mismatch(**m) for m in failure["mismatches"])
+            result.failure = StepFailure(**fields, mismatches=mismatches)
         return result

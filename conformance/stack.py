@@ -19,14 +19,17 @@ from conformance.profile import AdapterProfile
 from fake_anypoint import ControlPlaneServer, ControlPlaneState, SeedResult
 from scenarios.model import Scenario
 from simulator import (
+    ASM_API_ID_HEADER,
     BufferSettings,
     ClientRequest,
     ClientResponse,
     DataPlane,
     EchoUpstream,
     EnvoySettings,
+    HttpServiceSettings,
     Route,
     SimulatedEnvoy,
+    StringMatcher,
 )
 
 
@@ -151,12 +154,26 @@ def routes_for(scenario: Scenario, seed: SeedResult) -> tuple[list[Route], dict[
     return routes, services
 
 
+def _matchers(names: list[str]) -> tuple[StringMatcher, ...]:
+    return tuple(StringMatcher(exact=n.lower(), ignore_case=True) for n in names)
+
+
 def envoy_settings(profile: AdapterProfile, scenario: Scenario, port: int) -> EnvoySettings:
     ext, needs = profile.ext_authz, scenario.data_plane
     timeout = needs.timeout if needs.timeout is not None else ext.timeout
     fail_open = needs.failure_mode_allow
+    http = HttpServiceSettings(
+        path_prefix=ext.path_prefix,
+        headers_to_add=(ASM_API_ID_HEADER,),  # the API id (docs/adapter-contract.md §1.2)
+        allowed_upstream_headers=_matchers(ext.allowed_upstream_headers),
+        allowed_upstream_headers_to_append=_matchers(ext.allowed_upstream_headers_to_append),
+        allowed_client_headers_on_success=_matchers(ext.allowed_client_headers_on_success),
+    )
+    allowed = _matchers(ext.allowed_headers) if ext.allowed_headers is not None else None
     return EnvoySettings(
         transport=ext.transport,
+        allowed_headers=allowed,
+        http_service=http,
         authz_host="127.0.0.1",
         authz_port=port,
         timeout_ms=int(1000 * timeout),

@@ -67,7 +67,9 @@ def make_app(handler: Handler, path_prefix: str = "") -> web.Application:
     async def authorize(request: web.Request) -> web.Response:
         return http_response(await handler(await check_input(request, path_prefix)))
 
-    app = web.Application()
+    # Envoy forwards up to 60 KiB of request headers (max_request_headers_kb); aiohttp stops
+    # at 8 KiB per header by default, which would turn a long header into a 400
+    app = web.Application(handler_args={"max_field_size": 65536, "max_line_size": 65536})
     app.router.add_route("*", "/{tail:.*}", authorize)
     return app
 

@@ -12,6 +12,10 @@ from scenarios.durations import Duration
 from scenarios.steps import FaultSpec, Step
 
 
+Transport = Literal["grpc", "http"]
+TRANSPORTS: tuple[Transport, ...] = ("grpc", "http")
+
+
 class AdapterNeeds(BaseModel):
     """Adapter settings the scenario needs (short sync intervals make sync lag testable live).
     Unset values keep the profile's defaults."""
@@ -69,6 +73,11 @@ class Scenario(BaseModel):
     description: str = Field(min_length=1, description="One sentence, copied into reports")
     features: list[str] = Field(min_length=1)
     provisional: bool = False
+    transports: list[Transport] = Field(
+        default_factory=lambda: list(TRANSPORTS),
+        description="ext_authz transports the scenario applies to; e.g. [grpc] when it needs "
+        "the client address, a denied 5xx or a 200 deny, which HTTP service mode cannot carry",
+    )
     seed: int = 0
     adapter: AdapterNeeds = AdapterNeeds()
     data_plane: DataPlaneNeeds = DataPlaneNeeds()

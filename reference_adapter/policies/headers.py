@@ -111,7 +111,8 @@ class HeaderRemoval:
         decision: Decision,
         contracts: Mapping[str, Contract],
     ) -> Denial | None:
-        present = tuple(name for name in self.inbound if name in request.headers)
-        if present:
-            decision.upstream_remove = decision.upstream_remove + present
+        # every configured header, present or not: in HTTP service mode the adapter sees only
+        # the headers Envoy forwards, and removing an absent header is a no-op for Envoy
+        if self.inbound:
+            decision.upstream_remove = decision.upstream_remove + tuple(self.inbound)
         return None

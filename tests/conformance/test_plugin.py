@@ -109,3 +109,18 @@ def test_real_envoy_data_plane(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(passed=3)
     report = yaml.safe_load((pytester.path / "out" / "conformance-report.yaml").read_text())
     assert report["dataPlane"] == "envoy"
+
+
+def test_http_service_mode_profile(pytester: pytest.Pytester) -> None:
+    from conformance.profile import BUNDLED_PROFILE
+
+    copy(pytester, "approved-client-allowed.scenario.yaml", "custom-header-names.scenario.yaml")
+    shutil.copy(LIBRARY / "gatekeeper" / "blocked-until-first-sync.scenario.yaml", pytester.path)
+    http_profile = BUNDLED_PROFILE.parent / "reference-adapter-http.yaml"
+    result = pytester.runpytest("--asm-adapter", str(http_profile), "--asm-report-dir", "out")
+    result.assert_outcomes(passed=2, skipped=1)
+    report = yaml.safe_load((pytester.path / "out" / "conformance-report.yaml").read_text())
+    assert report["extAuthzTransport"] == "http"
+    gatekeeper = next(c for c in report["cases"] if c["name"] == "blocked-until-first-sync")
+    assert gatekeeper["outcome"] == "not_supported"
+    assert "applies to grpc ext_authz, the adapter uses http" in gatekeeper["reason"]

@@ -51,3 +51,8 @@ def test_nothing_written_without_a_report_dir(tmp_path: Path) -> None:
     session.results.append(result())
     session.finish(interrupted=False)
     assert session.written == {}
+
+
+def test_from_dict_leaves_its_input_alone() -> None:
+    data = result().to_dict()
+    assert ScenarioResult.from_dict(data) == ScenarioResult.from_dict(data)
