@@ -11,7 +11,6 @@ from scenarios.control_plane import ControlPlaneSpec
 from scenarios.durations import Duration
 from scenarios.steps import FaultSpec, Step
 
-
 Transport = Literal["grpc", "http"]
 TRANSPORTS: tuple[Transport, ...] = ("grpc", "http")
 
