@@ -120,7 +120,8 @@ def print_summary(
     console.print()
     console.print(
         f"[bold]asmkit conformance[/bold]: {impl.project} {impl.version} via "
-        f"{report.data_plane} Envoy ({report.ext_authz_transport}) — "
+        f"{'real' if report.data_plane == 'envoy' else 'simulated'} Envoy"
+        f" ({report.ext_authz_transport} ext_authz) — "
         f"[bold {colour}]{report.result.upper()}[/bold {colour}] in {elapsed:.1f}s"
     )
     table = Table(show_edge=False, pad_edge=False)
