@@ -17,7 +17,8 @@ def seed_variables(stack: Stack, scenario: Scenario) -> dict[str, Any]:
     seed = stack.seed
     return {
         "apis": {
-            key: {"id": api_id, "service": stack.services.get(key)}
+            # api_id: the id as text, as the ext_authz context and analytics events carry it
+            key: {"id": api_id, "api_id": str(api_id), "service": stack.services.get(key)}
             for key, api_id in seed.apis.items()
         },
         "applications": {

@@ -60,7 +60,7 @@ def _check_ref(reference: str, names: dict[str, set[str]]) -> str | None:
             f"${{{reference}}}: unknown namespace {head!r}; use one of {', '.join(sorted(names))}"
         )
     key = rest
-    for suffix in (".id", ".client_id", ".client_secret", ".name", ".service"):
+    for suffix in (".api_id", ".id", ".client_id", ".client_secret", ".name", ".service"):
         if rest.endswith(suffix):
             key = rest[: -len(suffix)]
             break
