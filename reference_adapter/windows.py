@@ -91,3 +91,11 @@ class InMemoryWindows:
         """Drop every window whose key starts with ``prefix``."""
         for key in [k for k in self._windows if k.startswith(prefix)]:
             del self._windows[key]
+
+
+def windows_for(shared: WindowCounters, clusterizable: bool) -> WindowCounters:
+    """The counter store a rate-limit policy uses: the store shared by the adapter's replicas
+    (in-process or Redis) when the policy is ``clusterizable``, else one of its own (per
+    replica). A Redis store puts the policy on the async decision path (its synchronous
+    ``hit`` is the per-replica fallback)."""
+    return shared if clusterizable else InMemoryWindows()

@@ -19,9 +19,9 @@ from reference_adapter.policies.base import (
 )
 from reference_adapter.windows import (
     AsyncWindowCounters,
-    InMemoryWindows,
     WindowCounters,
     WindowResult,
+    windows_for,
 )
 
 QUOTA_EXCEEDED = "quota exceeded"
@@ -86,11 +86,7 @@ class RateLimiting:
 
     def __init__(self, config: RateLimitConfig, context: PolicyContext) -> None:
         self.config = config
-        self.windows: WindowCounters = (
-            context.shared_windows if config.clusterizable else InMemoryWindows()
-        )
-        # a Redis store makes this policy need the async path (DecisionEngine.decide_async);
-        # its synchronous `hit` is the per-replica fallback
+        self.windows: WindowCounters = windows_for(context.shared_windows, config.clusterizable)
         self.is_async = self.windows.is_async
         # the limits are part of the key: an edited policy starts fresh windows (Mule re-creates
         # the algorithm when a policy is applied again)

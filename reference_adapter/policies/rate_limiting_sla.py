@@ -14,7 +14,7 @@ from reference_adapter.policies.base import ConfigReader, PolicyContext, header_
 from reference_adapter.policies.client_id_enforcement import CLIENT_ID_CHALLENGE
 from reference_adapter.policies.credentials import find_contract
 from reference_adapter.policies.rate_limiting import apply_result
-from reference_adapter.windows import AsyncWindowCounters, InMemoryWindows, WindowCounters
+from reference_adapter.windows import AsyncWindowCounters, WindowCounters, windows_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,11 +50,7 @@ class RateLimitingSla:
 
     def __init__(self, config: SlaConfig, context: PolicyContext) -> None:
         self.config = config
-        self.windows: WindowCounters = (
-            context.shared_windows if config.clusterizable else InMemoryWindows()
-        )
-        # a Redis store makes this policy need the async path (DecisionEngine.decide_async);
-        # its synchronous `hit` is the per-replica fallback
+        self.windows: WindowCounters = windows_for(context.shared_windows, config.clusterizable)
         self.is_async = self.windows.is_async
         self._key = f"sla:{context.api_id}:{context.policy_id}:"
         self._missing = Denial.of(401, "missing client credentials", CLIENT_ID_CHALLENGE)
