@@ -99,7 +99,7 @@ def run_conformance(args: argparse.Namespace) -> int:
     started = time.monotonic()
     code = pytest.main(pytest_args(args), plugins=[capture])
     elapsed = time.monotonic() - started
-    console = Console()
+    console = Console(soft_wrap=True)
     if capture.report is None:
         console.print(f"[red]no report was written[/red] (pytest exit code {int(code)})")
         return int(code) or 1

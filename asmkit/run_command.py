@@ -47,7 +47,7 @@ def print_trace(console: Console, result: ScenarioResult) -> None:
 
 
 def run_one(path: Path, *, adapter: str | None = None) -> int:
-    console = Console()
+    console = Console(soft_wrap=True)
     try:
         source = load_scenario(path)
         profile = load_profile(Path(adapter) if adapter else BUNDLED_PROFILE)

@@ -8,7 +8,7 @@ import asyncio
 import json
 import sys
 
-from asmkit.clock import MonotonicClock
+from common.clock import MonotonicClock
 from fake_anypoint import ControlPlaneServer, ControlPlaneState
 from reference_adapter import AdapterSettings, ReferenceAdapter
 from simulator import EchoUpstream

@@ -10,8 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from common.durations import Duration
 from conformance.features import KNOWN_FEATURES
-from scenarios.durations import Duration
 from scenarios.loader import Problem, ScenarioError, read_model
 
 BUNDLED_PROFILE = Path(__file__).parent / "profiles" / "reference-adapter.yaml"

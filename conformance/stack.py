@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from asmkit.clock import MonotonicClock
+from common.clock import MonotonicClock
 from conformance.faults import apply_fault
 from conformance.launch import RunningAdapter, free_port, start_adapter
 from conformance.profile import AdapterProfile

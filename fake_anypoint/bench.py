@@ -17,7 +17,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from asmkit.clock import MonotonicClock
+from common.clock import MonotonicClock
 
 from .server import ControlPlaneServer
 from .state import ControlPlaneState

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from asmkit.clock import MonotonicClock
+from common.clock import MonotonicClock
 
 from .server import ControlPlaneServer
 from .state import ControlPlaneState

@@ -10,7 +10,7 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from asmkit.clock import Clock
+from common.clock import Clock
 
 from .faults import Fault, FaultAction, pick_fault
 from .model import ConnectedApp, IngestBatch, JournalEntry, Token

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from types import EllipsisType
 from typing import Any
 
-from asmkit.clock import Clock
+from common.clock import Clock
 
 from . import checks
 from .model import (

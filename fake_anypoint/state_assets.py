@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from asmkit.clock import Clock
+from common.clock import Clock
 
 from . import checks
 from .model import Api, Asset, NotFoundError

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from asmkit.clock import Clock
+from common.clock import Clock
 
 from . import checks
 from .model import CONTRACT_STATUSES, Api, Application, Contract, NotFoundError, Tier

@@ -13,7 +13,7 @@ from typing import Any
 
 import grpc
 
-from asmkit.clock import Clock, MonotonicClock
+from common.clock import Clock, MonotonicClock
 from reference_adapter.batcher import AnalyticsBatcher, Batch
 from reference_adapter.cache import StateCache
 from reference_adapter.control_plane import ControlPlaneClient, ControlPlaneError

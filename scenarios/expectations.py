@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from scenarios.durations import Duration
+from common.durations import Duration
 
 Decision = Literal["allowed", "denied", "error"]
 SyncName = Literal["policies", "contracts", "keepalive", "analytics"]

@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from common.durations import Duration
 from scenarios.control_plane import ControlPlaneSpec
-from scenarios.durations import Duration
 from scenarios.steps import FaultSpec, Step
 
 Transport = Literal["grpc", "http"]

@@ -8,8 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
+from common.durations import Duration
 from scenarios.control_plane import ApplicationSpec, LimitSpec, Pointcut
-from scenarios.durations import Duration
 from scenarios.expectations import AnalyticsExpect, ResponseExpect, SyncName
 
 ACTION_KEYS = ("request", "control_plane", "wait", "eventually", "analytics", "fault")

@@ -10,7 +10,7 @@ from typing import ClassVar
 
 from aiohttp import web
 
-from asmkit.clock import Clock, MonotonicClock
+from common.clock import Clock, MonotonicClock
 from simulator.model import Headers, UpstreamRequest
 
 

@@ -12,7 +12,7 @@ import aiohttp
 from multidict import CIMultiDict
 from yarl import URL
 
-from asmkit.clock import Clock, MonotonicClock
+from common.clock import Clock, MonotonicClock
 from simulator import headers as hdr
 from simulator.downstream import HOP_BY_HOP, Downstream, HeaderOp, Verdict, normalize
 from simulator.echo import EchoUpstream

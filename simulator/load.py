@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from asmkit.clock import Clock, MonotonicClock
+from common.clock import Clock, MonotonicClock
 from simulator.model import ClientRequest, DataPlane
 
 Send = Callable[[int], Awaitable[Any]]

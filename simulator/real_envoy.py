@@ -20,7 +20,7 @@ import aiohttp
 from multidict import CIMultiDict
 from yarl import URL
 
-from asmkit.clock import Clock, MonotonicClock
+from common.clock import Clock, MonotonicClock
 from simulator.access_log import AccessLogTail, access_log_config
 from simulator.echo import EchoUpstream
 from simulator.envoy_config import bootstrap

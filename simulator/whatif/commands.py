@@ -99,8 +99,8 @@ def run_whatif_command(args: argparse.Namespace, write_report: ReportWriter | No
     from simulator.whatif.report_data import report_data
     from simulator.whatif.runner import run_whatif
 
-    console = Console()
-    err = Console(stderr=True)
+    console = Console(soft_wrap=True)
+    err = Console(stderr=True, soft_wrap=True)
     try:
         file = load_whatif(Path(args.spec))
     except ScenarioError as exc:

@@ -18,7 +18,7 @@ EPOCH = 1_790_000_000.0
 
 
 class VirtualClock:
-    """`asmkit.clock.Clock` on a SimPy environment's time."""
+    """`common.clock.Clock` on a SimPy environment's time."""
 
     def __init__(self, env: simpy.Environment, epoch: float = EPOCH) -> None:
         self._env = env

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from scenarios.durations import parse_duration
+from common.durations import parse_duration
 from simulator.whatif.result import METRICS
 from simulator.whatif.runner import WhatIfRun
 

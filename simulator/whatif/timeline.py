@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from common.durations import Duration
 from scenarios.control_plane import LimitSpec, PolicySpec
-from simulator.whatif.duration import Duration
 
 
 class _Strict(BaseModel):

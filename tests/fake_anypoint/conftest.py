@@ -8,7 +8,7 @@ from typing import Any
 
 import aiohttp
 
-from asmkit.clock import ManualClock
+from common.clock import ManualClock
 from fake_anypoint import ControlPlaneServer, ControlPlaneState
 
 SEED: dict[str, Any] = {

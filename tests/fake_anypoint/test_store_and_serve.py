@@ -12,7 +12,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from asmkit.clock import ManualClock
+from common.clock import ManualClock
 from fake_anypoint import ControlPlaneState
 from fake_anypoint.commands import add_serve_parser, run_serve, serve
 from fake_anypoint.store import SqliteStore

@@ -11,7 +11,7 @@ import grpc
 from envoy.config.core.v3 import base_pb2
 from envoy.service.auth.v3 import external_auth_pb2
 
-from asmkit.clock import ManualClock
+from common.clock import ManualClock
 from simulator import (
     BufferSettings,
     ClientRequest,

@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from asmkit.clock import MonotonicClock
+from common.clock import MonotonicClock
 from fake_anypoint import ControlPlaneServer, ControlPlaneState
 from fake_anypoint.model import SeedResult
 from reference_adapter.adapter import ReferenceAdapter
