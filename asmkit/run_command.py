@@ -8,9 +8,9 @@ from pathlib import Path
 
 from rich.console import Console
 
-from conformance.profile import BUNDLED_PROFILE, load_profile
 from conformance.results import Outcome, ScenarioResult
 from conformance.runner import run_scenario
+from live.profile import BUNDLED_PROFILE, load_profile
 from scenarios.loader import ScenarioError, load_scenario
 
 _COLOURS = {

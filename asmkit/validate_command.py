@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conformance.profile import load_profile
 from conformance.validation import check_scenario_file, is_profile
+from live.profile import load_profile
 from scenarios import SUFFIX
 from scenarios.loader import ScenarioError
 

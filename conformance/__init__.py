@@ -2,7 +2,7 @@
 scenario against a live stack, and the pytest plugin that runs the library against any adapter."""
 
 from conformance.features import ASM_CORE, EXTENDED, PROFILES, ConformanceProfile, Feature
-from conformance.profile import BUNDLED_PROFILE, AdapterProfile, load_profile
+from live.profile import BUNDLED_PROFILE, AdapterProfile, load_profile
 
 __all__ = [
     "ASM_CORE",

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from conformance.variables import VariableError, Variables
 
 if TYPE_CHECKING:
-    from conformance.stack import Stack
+    from live.stack import Stack
     from scenarios.model import Scenario
 
 

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from conformance.launch import AdapterError
 from conformance.results import Outcome, ScenarioResult
 from conformance.runner import run_scenario
 from conformance.session import SESSION_KEY, ConformanceSession
+from live.launch import AdapterError
 from scenarios.loader import ScenarioError, ScenarioFile, load_scenario
 
 

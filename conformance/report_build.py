@@ -10,8 +10,8 @@ from pathlib import Path
 
 from asmkit import __version__
 from conformance.features import PROFILES, ConformanceProfile, Feature
-from conformance.profile import AdapterProfile
 from conformance.results import Outcome, ScenarioResult
+from live.profile import AdapterProfile
 from reports import (
     CaseReport,
     ConformanceReport,

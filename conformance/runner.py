@@ -11,12 +11,12 @@ from typing import Any
 
 from conformance.checks import Mismatch, check_response
 from conformance.control_plane_steps import apply_change, seed_variables
-from conformance.faults import apply_fault
-from conformance.profile import AdapterProfile
 from conformance.results import Consistency, Outcome, ScenarioResult, StepFailure, TraceEntry
-from conformance.stack import Stack, StackError, bring_up
 from conformance.variables import VariableError, Variables
 from conformance.waits import check_analytics
+from live.faults import apply_fault
+from live.profile import AdapterProfile
+from live.stack import Stack, StackError, bring_up
 from scenarios.loader import ScenarioFile
 from scenarios.steps import (
     AnalyticsStep,

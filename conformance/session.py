@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from conformance.profile import BUNDLED_PROFILE, AdapterProfile, load_profile
 from conformance.report_build import build_report, report_paths
 from conformance.results import ScenarioResult
+from live.profile import BUNDLED_PROFILE, AdapterProfile, load_profile
 from reports import ConformanceReport, write_html, write_junit, write_yaml
 
 

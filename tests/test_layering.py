@@ -19,6 +19,7 @@ OURS = {
     "simulator",
     "scenarios",
     "conformance",
+    "live",
     "reports",
     "benchmarks",
 }
@@ -30,6 +31,8 @@ ALLOWED: dict[str, set[str]] = {
     # DESIGN.md: the simulator reaches the control plane over HTTP or through its state object.
     "simulator": {"simulator", "reference_adapter", "scenarios", "reports"},
     "scenarios": {"scenarios"},
+    # The live stack starts the adapter under test and the fake; it never imports the suite.
+    "live": {"live", "simulator", "fake_anypoint", "scenarios"},
     "reports": {"reports"},
     "common": {"common"},
 }

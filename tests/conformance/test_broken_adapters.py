@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from conformance.profile import BUNDLED_PROFILE, AdapterProfile, load_profile
 from conformance.results import Outcome, ScenarioResult
 from conformance.runner import run_scenario
+from live.profile import BUNDLED_PROFILE, AdapterProfile, load_profile
 from scenarios import LIBRARY, load_scenario
 
 CONTROL = "client_id_enforcement/approved-client-allowed"

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from conformance.launch import AdapterError
-from conformance.profile import AdapterProfile, load_profile
 from conformance.results import Outcome
 from conformance.runner import run_scenario
+from live.launch import AdapterError
+from live.profile import AdapterProfile, load_profile
 from scenarios import LIBRARY, load_scenario
 
 PROFILE = Path(__file__).parents[2] / "conformance" / "profiles" / "reference-adapter-process.yaml"
@@ -62,7 +62,7 @@ def test_a_command_that_dies_is_reported_with_its_output(tmp_path: Path) -> None
 
 def test_a_missing_program_is_a_clear_error() -> None:
     with pytest.raises(AdapterError, match="cannot run the adapter command 'no-such-adapter-xyz'"):
-        from conformance.launch import start_adapter
+        from live.launch import start_adapter
 
         profile = process_profile()
         launch = profile.adapter.model_copy(update={"command": ["no-such-adapter-xyz"]})

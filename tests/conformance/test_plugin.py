@@ -112,7 +112,7 @@ def test_real_envoy_data_plane(pytester: pytest.Pytester) -> None:
 
 
 def test_http_service_mode_profile(pytester: pytest.Pytester) -> None:
-    from conformance.profile import BUNDLED_PROFILE
+    from live.profile import BUNDLED_PROFILE
 
     copy(pytester, "approved-client-allowed.scenario.yaml", "custom-header-names.scenario.yaml")
     shutil.copy(LIBRARY / "gatekeeper" / "blocked-until-first-sync.scenario.yaml", pytester.path)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from asmkit.validate_command import run_validate
-from conformance.profile import BUNDLED_PROFILE
 from conformance.validation import check_scenario_file
+from live.profile import BUNDLED_PROFILE
 from scenarios import LIBRARY
 
 SCENARIO = """\

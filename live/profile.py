@@ -11,10 +11,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from common.durations import Duration
-from conformance.features import KNOWN_FEATURES
+from scenarios.features import KNOWN_FEATURES
 from scenarios.loader import Problem, ScenarioError, read_model
 
-BUNDLED_PROFILE = Path(__file__).parent / "profiles" / "reference-adapter.yaml"
+BUNDLED_PROFILE = (
+    Path(__file__).parent.parent / "conformance" / "profiles" / "reference-adapter.yaml"
+)
 """The profile of the bundled reference adapter (the default target)."""
 
 

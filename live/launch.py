@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from conformance.profile import AdapterLaunch
+from live.profile import AdapterLaunch
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 

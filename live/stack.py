@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from common.clock import MonotonicClock
-from conformance.faults import apply_fault
-from conformance.launch import RunningAdapter, free_port, start_adapter
-from conformance.profile import AdapterProfile
 from fake_anypoint import ControlPlaneServer, ControlPlaneState, SeedResult
+from live.faults import apply_fault
+from live.launch import RunningAdapter, free_port, start_adapter
+from live.profile import AdapterProfile
 from scenarios.model import Scenario
 from simulator import (
     ASM_API_ID_HEADER,

@@ -1,0 +1,34 @@
+"""The features a scenario can exercise and an adapter can claim: the shared vocabulary of
+scenario files, adapter profiles and conformance profiles."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Feature(StrEnum):
+    """Everything a scenario can exercise."""
+
+    CLIENT_ID_ENFORCEMENT = "client-id-enforcement"
+    RATE_LIMITING = "rate-limiting"
+    RATE_LIMITING_SLA = "rate-limiting-sla-based"
+    JWT_VALIDATION = "jwt-validation"
+    HTTP_BASIC_AUTH = "http-basic-authentication"
+    LDAP_AUTH = "ldap-authentication"
+    POLICY_SYNC = "policy-sync"
+    CONTRACT_SYNC = "contract-sync"
+    GATEKEEPER = "gatekeeper"
+    FAIL_STATIC = "fail-static"
+    ANALYTICS = "analytics"
+    ROBUSTNESS = "robustness"
+    SPIKE_CONTROL = "spike-control"
+    IP_ALLOWLIST = "ip-allowlist"
+    IP_BLOCKLIST = "ip-blocklist"
+    HEADER_INJECTION = "header-injection"
+    HEADER_REMOVAL = "header-removal"
+    JSON_THREAT_PROTECTION = "json-threat-protection"
+    CORS = "cors"
+    SHARED_QUOTA = "shared-quota"
+
+
+KNOWN_FEATURES: frozenset[str] = frozenset(f.value for f in Feature)
