@@ -104,7 +104,8 @@ def run_conformance(args: argparse.Namespace) -> int:
         console.print(f"[red]no report was written[/red] (pytest exit code {int(code)})")
         return int(code) or 1
     print_summary(console, capture.report, capture.paths, elapsed)
-    if capture.report.result == "failure" or int(code) not in (0, 5):
+    errors = any(c.outcome == "error" for c in capture.report.cases)
+    if capture.report.result == "failure" or errors or int(code) not in (0, 5):
         return 1
     return 0
 
@@ -125,7 +126,7 @@ def print_summary(
         f"[bold {colour}]{report.result.upper()}[/bold {colour}] in {elapsed:.1f}s"
     )
     table = Table(show_edge=False, pad_edge=False)
-    for column in ("profile", "core", "extended", "passed", "failed", "not supported"):
+    for column in ("profile", "core", "extended", "passed", "failed", "errors", "not supported"):
         table.add_column(column)
     for p in report.profiles:
         stats = [p.core.statistics, p.extended.statistics]
@@ -135,6 +136,7 @@ def print_summary(
             p.extended.result,
             str(sum(s.passed for s in stats)),
             str(sum(s.failed for s in stats)),
+            str(sum(s.errors for s in stats)),
             str(sum(s.not_supported for s in stats)),
         )
     console.print(table)
@@ -144,10 +146,11 @@ def print_summary(
         worst = max(slow, key=lambda item: item[1])
         console.print(f"time to consistency: worst {worst[1]:.2f}s ({worst[0]})")
     for case in report.cases:
-        if case.outcome == "failed":
+        if case.outcome in ("failed", "error"):
             where = case.failure.location if case.failure else case.file
             why = case.failure.message if case.failure else (case.error or "")
-            console.print(f"  [red]FAILED[/red] {case.name}  {where}\n         {why}")
+            label = "FAILED" if case.outcome == "failed" else "KIT ERROR"
+            console.print(f"  [red]{label}[/red] {case.name}  {where}\n         {why}")
     for kind in ("yaml", "junit", "html"):
         if kind in paths:
             console.print(f"{kind:>5}: {paths[kind]}")

@@ -41,7 +41,7 @@ def print_trace(console: Console, result: ScenarioResult) -> None:
         console.print(f"[red]{result.failure.render()}[/red]")
     if result.error:
         console.print(f"[red]{result.error}[/red]")
-    verdict = "PASSED" if result.outcome == Outcome.PASSED else "FAILED"
+    verdict = {Outcome.PASSED: "PASSED", Outcome.ERROR: "KIT ERROR"}.get(result.outcome, "FAILED")
     colour = "green" if result.outcome == Outcome.PASSED else "red"
     console.print(f"[bold {colour}]{verdict}[/bold {colour}] in {result.duration_s:.2f}s")
 

@@ -89,10 +89,10 @@ class ScenarioItem(pytest.Item):
         for attempt in range(1, options.retries + 2):
             result = self._run_once()
             result.attempts = attempt
-            if result.outcome != Outcome.FAILED:
+            if result.outcome not in (Outcome.FAILED, Outcome.ERROR):
                 break
         self.asm_result = result
-        if result.outcome == Outcome.FAILED:
+        if result.outcome in (Outcome.FAILED, Outcome.ERROR):
             raise ScenarioFailed(result)
 
     def _run_once(self) -> ScenarioResult:
@@ -119,7 +119,8 @@ class ScenarioItem(pytest.Item):
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> Any:  # type: ignore[override]
         if isinstance(excinfo.value, ScenarioFailed):
             result = excinfo.value.result
-            lines = [f"scenario {result.name} failed ({result.path})"]
+            verdict = "could not be judged (kit error)" if result.outcome == "error" else "failed"
+            lines = [f"scenario {result.name} {verdict} ({result.path})"]
             if result.failure is not None:
                 lines.append(result.failure.render())
             if result.error:

@@ -64,11 +64,12 @@ def _status(
         failed=sum(c.outcome == Outcome.FAILED for c in cases),
         skipped=sum(c.outcome in (Outcome.SKIPPED, Outcome.PROVISIONAL) for c in cases),
         not_supported=sum(c.outcome == Outcome.NOT_SUPPORTED for c in cases),
+        errors=sum(c.outcome == Outcome.ERROR for c in cases),
     )
     unsupported = tuple(f for f in features if f not in claimed)
     if stats.failed:
         result = "failure"
-    elif core and (unsupported or stats.not_supported):
+    elif stats.errors or (core and (unsupported or stats.not_supported)):
         result = "partial"
     else:
         result = "success"
@@ -76,8 +77,11 @@ def _status(
         result=result,
         statistics=stats,
         failed_tests=tuple(c.name for c in cases if c.outcome == Outcome.FAILED),
+        error_tests=tuple(c.name for c in cases if c.outcome == Outcome.ERROR),
         skipped_tests=tuple(
-            c.name for c in cases if c.outcome != Outcome.PASSED and c.outcome != Outcome.FAILED
+            c.name
+            for c in cases
+            if c.outcome not in (Outcome.PASSED, Outcome.FAILED, Outcome.ERROR)
         ),
         supported_features=tuple(f for f in features if f in claimed),
         unsupported_features=unsupported,

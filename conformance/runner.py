@@ -14,12 +14,13 @@ from conformance.control_plane_steps import apply_change, seed_variables
 from conformance.results import Consistency, Outcome, ScenarioResult, StepFailure, TraceEntry
 from conformance.variables import VariableError, Variables
 from conformance.waits import check_analytics
-from live.faults import apply_fault
+from fake_anypoint import ActiveFault
 from live.profile import AdapterProfile
 from live.stack import Stack, StackError, bring_up
 from scenarios.loader import ScenarioFile
 from scenarios.steps import (
     AnalyticsStep,
+    ClearFaults,
     ControlPlaneStep,
     EventuallyStep,
     FaultStep,
@@ -58,6 +59,8 @@ class ScenarioRun:
         self.result = result
         self.started = started
         self.variables = Variables(seed_variables(stack, source.scenario))
+        self.faults: list[ActiveFault] = list(stack.faults)
+        """Every fault this run added, kept after a clear: each required one must fire."""
 
     def deadline(self, within: float | None, sync: str, slack: float) -> float:
         """A step's deadline: ``within``, or one ``sync`` interval plus ``slack``, times the
@@ -105,7 +108,13 @@ class ScenarioRun:
             await self.run_analytics(step)
 
     def run_fault(self, step: FaultStep) -> None:
-        self.note("fault", apply_fault(self.stack.state, step.fault))
+        state, fault = self.stack.state, step.fault
+        if isinstance(fault, ClearFaults):
+            state.clear_faults()
+            self.note("fault", "all faults cleared")
+        else:
+            self.faults.append(state.add_fault(fault))
+            self.note("fault", fault.describe())
 
     def run_control_plane(self, step: ControlPlaneStep) -> None:
         change = step.control_plane
@@ -283,13 +292,29 @@ async def run_scenario(
     try:
         await run.run_steps(list(scenario.steps))
         await run.run_steps(list(scenario.finally_steps), in_finally=True)
+        if result.failure is None:
+            check_faults_fired(result, run.faults)
     finally:
         await stack.down()  # the adapter's final analytics flush lands before the journal is read
         record_control_plane(result, stack, started)
     if result.failure is not None:
         result.outcome = Outcome.FAILED
+    elif result.error is not None:
+        result.outcome = Outcome.ERROR
     result.duration_s = round(time.monotonic() - started, 3)
     return result
+
+
+def check_faults_fired(result: ScenarioResult, faults: list[ActiveFault]) -> None:
+    """A case that relies on a fault proves it fired (the journal shows it) or cannot judge
+    the adapter: the fault's window passed without the adapter asking for that data."""
+    silent = [f for f in faults if f.spec.required and f.fired == 0]
+    if silent:
+        names = ", ".join(f"{f.spec.label} (on {', '.join(f.spec.data)})" for f in silent)
+        result.error = (
+            f"kit error: the fault(s) {names} never fired: the adapter made no request for that"
+            " data while the fault was active, so this case cannot judge the adapter"
+        )
 
 
 def record_control_plane(result: ScenarioResult, stack: Stack, started: float) -> None:
@@ -303,6 +328,7 @@ def record_control_plane(result: ScenarioResult, stack: Stack, started: float) -
             "path": e.path + (f"?{e.query}" if e.query else ""),
             "status": e.status,
             "fault": e.fault,
+            "data": list(e.data),
         }
         for e in journal
     ]
@@ -315,7 +341,7 @@ def record_control_plane(result: ScenarioResult, stack: Stack, started: float) -
             + (f" [fault: {e.fault}]" if e.fault else ""),
         )
         for e in journal
-        if e.group != "analytics"
+        if "ingest" not in e.data
     ]
     flow += [
         TraceEntry(

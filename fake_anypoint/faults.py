@@ -1,152 +1,162 @@
-"""Injected faults: which endpoint group they hit, when they fire, and what they do.
+"""Faults, defined by the data they withhold: ``FaultSpec`` (the one model scenarios, what-ifs
+and the admin API write), its anchored form ``ActiveFault``, and picking the fault that fires.
 
-A ``Fault`` is matched per request by group and time window (state clock), then thinned by
-``first_n`` and ``probability`` (seeded). The server applies the first fault that fires.
+A fault names data kinds (token, APIs, policies, contracts, ...), never endpoints: every route
+declares the kinds it serves, public API Manager v1 and kit-specific alike, so a fault on
+``policies`` hits every endpoint an adapter could read policies from.
 """
 
 from __future__ import annotations
 
+import math
 import random
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
-# Endpoint groups. The first six are the adapter-facing ones; "*" matches every group but admin.
-FAULT_GROUPS = (
-    "auth",
-    "apis",
-    "policies",
-    "contracts",
-    "keepalive",
-    "analytics",
-    "accounts",
-    "apimanager",
-    "exchange",
-    "analytics_query",
-    "cli",
-    "*",
-)
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-_FAULT_KEYS = (
-    "group",
-    "name",
-    "status",
-    "latency_s",
-    "jitter_s",
-    "first_n",
-    "start",
-    "end",
-    "drop",
-    "malformed",
-    "probability",
-    "lose_response",
-)
+from common.durations import Duration
+
+
+class DataKind(StrEnum):
+    """What an endpoint serves. The first eight are what adapters read or send."""
+
+    TOKEN = "token"
+    APIS = "apis"
+    POLICIES = "policies"
+    CONTRACTS = "contracts"
+    APPLICATIONS = "applications"
+    TIERS = "tiers"
+    KEEPALIVE = "keepalive"
+    INGEST = "ingest"
+    ACCOUNTS = "accounts"
+    ASSETS = "assets"
+    ANALYTICS_QUERY = "analytics_query"
+    CLI = "cli"
+    ALL = "*"
+
+
+ADAPTER_DATA: tuple[DataKind, ...] = tuple(DataKind)[:8]
+"""The data kinds an adapter reads or sends (the rest serve people and tools)."""
+
+
+class FaultSpec(BaseModel):
+    """A fault on the control plane, from ``after`` for ``lasting`` (both from the moment it is
+    added; without ``lasting`` it stays until cleared).
+
+    - ``status``: answer this HTTP status with ``{"message": "injected fault <name>"}``;
+    - ``drop``: close the connection without an answer; ``malformed``: 200 with truncated JSON;
+    - ``latency`` (+ a seeded uniform ``[0, jitter]``): delay, then the above or a normal answer;
+    - ``lose_response``: serve the request (its effects stay), then answer ``status`` or drop
+      instead of the real answer, as when a proxy cuts the reply;
+    - ``first_n``: fire only for the first N matching requests; ``probability``: seeded thinning;
+    - ``required``: the case relies on it, so it must fire at least once (else a kit error).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    data: list[DataKind] = Field(
+        min_length=1,
+        max_length=len(DataKind),
+        description="The data withheld: token, apis, policies, contracts, applications, tiers, "
+        "keepalive, ingest (also accounts, assets, analytics_query, cli), or * for all",
+    )
+    status: int | None = Field(None, ge=400, le=599)
+    drop: bool = False
+    malformed: bool = False
+    lose_response: bool = False
+    latency: Duration = Field(0.0, le=3600)
+    jitter: Duration = Field(0.0, le=3600)
+    first_n: int | None = Field(None, ge=1, le=1_000_000)
+    probability: float = Field(1.0, gt=0, le=1)
+    after: Duration = 0.0
+    lasting: Duration | None = None
+    name: str = Field("", max_length=200)
+    required: bool = Field(
+        True, description="The case relies on this fault: it must fire at least once"
+    )
+
+    @field_validator("data", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("probability")
+    @classmethod
+    def _finite(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError(f"must be a number in (0, 1], got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _does_something(self) -> FaultSpec:
+        if self.lose_response and self.status is None and not self.drop:
+            raise ValueError("lose_response needs status or drop: what replaces the answer")
+        if self.status is None and not (self.drop or self.malformed or self.latency):
+            raise ValueError(
+                "say what the fault does: status (e.g. 503), drop: true, malformed: true "
+                "or latency (e.g. 2s)"
+            )
+        if self.lasting is not None and self.lasting <= 0:
+            raise ValueError("lasting must be more than 0s (leave it out to last until cleared)")
+        return self
+
+    @property
+    def label(self) -> str:
+        """The fault's name, or one made of its data kinds and effect."""
+        if self.name:
+            return self.name
+        effect = (
+            "drop"
+            if self.drop and not self.lose_response
+            else "malformed"
+            if self.malformed
+            else f"lost-response-{self.status or 'drop'}"
+            if self.lose_response
+            else f"status-{self.status}"
+            if self.status is not None
+            else "latency"
+        )
+        return f"{'+'.join(self.data)}-{effect}".replace("*", "all")
+
+    def describe(self) -> str:
+        """One line for traces: ``policies-status-503 on policies after 1s for 2s``."""
+        window = f" for {self.lasting:g}s" if self.lasting is not None else ""
+        delay = f" after {self.after:g}s" if self.after else ""
+        return f"{self.label} on {', '.join(self.data)}{delay}{window}"
+
+    def withholds(self, served: frozenset[DataKind]) -> bool:
+        """Whether a route serving ``served`` is hit."""
+        return DataKind.ALL in self.data or any(kind in served for kind in self.data)
 
 
 @dataclass
-class Fault:
-    """One fault rule.
+class ActiveFault:
+    """A ``FaultSpec`` anchored on the state clock: its window and how often it fired."""
 
-    - ``status``: answer this HTTP status with ``{"message": "injected fault <name>"}``.
-    - ``latency_s`` (+ a seeded uniform ``[0, jitter_s]``): delay before answering (alone, the
-      request is then served normally).
-    - ``first_n``: fire only for the first N matching requests.
-    - ``start``/``end``: fire only while ``start <= clock.now() < end`` (either may be None).
-    - ``drop``: close the connection without an answer. ``malformed``: answer 200 with a
-      truncated JSON body.
-    - ``probability``: fire with this (seeded) probability.
-    - ``lose_response``: serve the request normally (its effects stay), then answer ``status``
-      or drop the connection instead of the real answer: a lost response, as when a timeout or
-      a proxy cuts the reply (e.g. an analytics batch stored but reported as failed).
-    """
-
-    group: str
-    name: str | None = ""
-    status: int | None = None
-    latency_s: float = 0.0
-    jitter_s: float = 0.0
-    first_n: int | None = None
-    start: float | None = None
-    end: float | None = None
-    drop: bool = False
-    malformed: bool = False
-    probability: float = 1.0
-    lose_response: bool = False
-    fired: int = field(default=0, compare=False)
-
-    def __post_init__(self) -> None:
-        if self.name is None:
-            self.name = ""
-        validate_fault(self)
-        if not self.name:
-            kind = (
-                "drop"
-                if self.drop
-                else "malformed"
-                if self.malformed
-                else f"lost-response-{self.status}"
-                if self.lose_response
-                else f"status-{self.status}"
-                if self.status is not None
-                else "latency"
-            )
-            self.name = f"{self.group}-{kind}"
-
-    @classmethod
-    def from_dict(cls, data: Any, path: str = "fault") -> Fault:
-        """Build from a plain dict (admin API, scenario YAML); unknown keys are an error."""
-        if not isinstance(data, dict):
-            raise ValueError(f"{path}: expected a mapping with keys {', '.join(_FAULT_KEYS)}")
-        for key in data:
-            if key not in _FAULT_KEYS:
-                raise ValueError(f"{path}.{key}: unknown key; allowed: {', '.join(_FAULT_KEYS)}")
-        if "group" not in data:
-            raise ValueError(f"{path}.group: required; one of {', '.join(FAULT_GROUPS)}")
-        try:
-            return cls(**data)
-        except TypeError as exc:  # pragma: no cover - keys are checked above
-            raise ValueError(f"{path}: {exc}") from None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    spec: FaultSpec
+    start: float
+    end: float | None
+    fired: int = 0
 
     def active(self, now: float) -> bool:
-        if self.start is not None and now < self.start:
-            return False
-        return not (self.end is not None and now >= self.end)
+        return self.start <= now and (self.end is None or now < self.end)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.spec.label,
+            "spec": self.spec.model_dump(mode="json", exclude_defaults=True),
+            "start": self.start,
+            "end": self.end,
+            "fired": self.fired,
+        }
 
 
-def validate_fault(f: Fault) -> None:
-    """Raise ValueError naming the field, value and fix for a nonsensical fault."""
-    if f.group not in FAULT_GROUPS:
-        raise ValueError(f"fault.group: {f.group!r} is not a group; use one of {FAULT_GROUPS}")
-    if f.status is not None and (
-        isinstance(f.status, bool) or not isinstance(f.status, int) or not 100 <= f.status <= 599
-    ):
-        raise ValueError(f"fault.status: {f.status!r} is not an HTTP status (100-599)")
-    for name in ("latency_s", "jitter_s"):
-        value = getattr(f, name)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise ValueError(f"fault.{name}: {value!r} must be a number >= 0 (seconds)")
-    if f.first_n is not None and (
-        isinstance(f.first_n, bool) or not isinstance(f.first_n, int) or f.first_n < 1
-    ):
-        raise ValueError(f"fault.first_n: {f.first_n!r} must be an integer >= 1 or null")
-    for name in ("start", "end"):
-        value = getattr(f, name)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
-            raise ValueError(f"fault.{name}: {value!r} must be clock seconds or null")
-    if f.start is not None and f.end is not None and f.end <= f.start:
-        raise ValueError(f"fault.end: {f.end!r} must be after fault.start {f.start!r}")
-    p = f.probability
-    if isinstance(p, bool) or not isinstance(p, int | float) or not 0 < p <= 1:
-        raise ValueError(f"fault.probability: {p!r} must be in (0, 1]")
-    if f.lose_response and f.status is None and not f.drop:
-        raise ValueError("fault.lose_response: needs status or drop (what replaces the answer)")
-    for name in ("drop", "malformed", "lose_response"):
-        if not isinstance(getattr(f, name), bool):
-            raise ValueError(f"fault.{name}: {getattr(f, name)!r} must be true or false")
-    if not isinstance(f.name, str):
-        raise ValueError(f"fault.name: {f.name!r} must be a string")
+def anchor(spec: FaultSpec, now: float) -> ActiveFault:
+    """The fault's window, counted from ``now``."""
+    start = now + spec.after
+    return ActiveFault(spec, start, start + spec.lasting if spec.lasting is not None else None)
 
 
 @dataclass(frozen=True)
@@ -162,19 +172,23 @@ class FaultAction:
 
 
 def pick_fault(
-    faults: list[Fault], group: str, now: float, rng: random.Random
+    faults: list[ActiveFault], served: frozenset[DataKind], now: float, rng: random.Random
 ) -> FaultAction | None:
-    """The first fault of ``group`` that fires now, counted as fired; None if none fires."""
-    if group == "admin":
+    """The first fault hitting a route that serves ``served`` and firing now (counted as
+    fired); None if none fires. Routes that serve nothing (the admin API) are never hit."""
+    if not served:
         return None
-    for f in faults:
-        if f.group not in (group, "*") or not f.active(now):
+    for fault in faults:
+        spec = fault.spec
+        if not spec.withholds(served) or not fault.active(now):
             continue
-        if f.first_n is not None and f.fired >= f.first_n:
+        if spec.first_n is not None and fault.fired >= spec.first_n:
             continue
-        if f.probability < 1.0 and rng.random() >= f.probability:
+        if spec.probability < 1.0 and rng.random() >= spec.probability:
             continue
-        f.fired += 1
-        delay = f.latency_s + (rng.uniform(0.0, f.jitter_s) if f.jitter_s > 0 else 0.0)
-        return FaultAction(f.name or f.group, delay, f.status, f.drop, f.malformed, f.lose_response)
+        fault.fired += 1
+        delay = spec.latency + (rng.uniform(0.0, spec.jitter) if spec.jitter > 0 else 0.0)
+        return FaultAction(
+            spec.label, delay, spec.status, spec.drop, spec.malformed, spec.lose_response
+        )
     return None

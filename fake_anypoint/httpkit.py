@@ -1,5 +1,5 @@
-"""HTTP plumbing shared by every route module: route registration with endpoint groups, the
-middleware (faults, bearer auth, JSON errors, journal) and request-parsing helpers.
+"""HTTP plumbing shared by every route module: route registration with the data kinds each
+route serves, the middleware (faults, bearer auth, JSON errors, journal) and request parsing.
 """
 
 from __future__ import annotations
@@ -8,11 +8,14 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 from aiohttp.web_urldispatcher import AbstractRoute
+from pydantic import ValidationError
 
+from .faults import DataKind
 from .model import JournalEntry, NotFoundError
 from .records import AuthError
 from .state import ControlPlaneState
@@ -22,7 +25,21 @@ LOG = logging.getLogger("fake_anypoint")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 STATE_KEY = web.AppKey("state", ControlPlaneState)
-GROUPS_KEY = web.AppKey("groups", dict)
+ROUTES_KEY = web.AppKey("routes", dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RouteInfo:
+    """What a route serves (faults withholding any of it hit the route), whether it needs a
+    bearer token, and whether its requests are journaled (not the admin API's)."""
+
+    data: frozenset[DataKind]
+    auth: bool = True
+    journaled: bool = True
+
+
+UNKNOWN_ROUTE = RouteInfo(frozenset(), auth=False)
+ADMIN = RouteInfo(frozenset(), auth=False, journaled=False)
 
 
 def add(
@@ -30,19 +47,23 @@ def add(
     method: str,
     path: str,
     handler: Handler,
-    group: str,
+    data: DataKind | tuple[DataKind, ...] | RouteInfo,
     *,
     auth: bool = True,
 ) -> None:
-    """Register a route in an endpoint group (for faults and the journal)."""
+    """Register a route with the data kinds it serves (``ADMIN`` for the admin API)."""
     route = app.router.add_route(method, path, handler)
-    app[GROUPS_KEY][route] = (group, auth)
+    if isinstance(data, RouteInfo):
+        info = data
+    else:
+        info = RouteInfo(frozenset(data if isinstance(data, tuple) else (data,)), auth)
+    app[ROUTES_KEY][route] = info
 
 
 def new_app(state: ControlPlaneState, client_max_size: int = 64 * 1024 * 1024) -> web.Application:
     app = web.Application(middlewares=[control_plane_middleware], client_max_size=client_max_size)
     app[STATE_KEY] = state
-    app[GROUPS_KEY] = {}
+    app[ROUTES_KEY] = {}
     return app
 
 
@@ -108,6 +129,18 @@ def query_int(
     return value
 
 
+def validation_message(exc: ValidationError, limit: int = 5) -> str:
+    """Pydantic errors as one line each: ``field.path: message (got value)``."""
+    lines = []
+    for err in exc.errors()[:limit]:
+        where = ".".join(str(p) for p in err["loc"]) or "body"
+        got = repr(err.get("input"))
+        got = got if len(got) <= 80 else got[:77] + "..."
+        lines.append(f"{where}: {err['msg']} (got {got})")
+    more = len(exc.errors()) - limit
+    return "; ".join(lines) + (f"; and {more} more" if more > 0 else "")
+
+
 def check_scope(request: web.Request) -> None:
     """404 unless the path's organization (and environment) exist."""
     state = state_of(request)
@@ -119,34 +152,31 @@ def check_scope(request: web.Request) -> None:
         state.environment(env)
 
 
-def _route_info(request: web.Request) -> tuple[str, bool]:
-    """(endpoint group, needs a bearer token); unknown paths are group "other"."""
+def _route_info(request: web.Request) -> RouteInfo:
+    """The registered route's info; unknown paths serve nothing and need no token."""
     match = request.match_info
     if match.http_exception is not None:
-        return "other", False
+        return UNKNOWN_ROUTE
     route: AbstractRoute = match.route
-    info = request.app[GROUPS_KEY].get(route)
-    if info is None:
-        return "other", False
-    group, auth = info
-    return str(group), bool(auth)
+    info: RouteInfo | None = request.app[ROUTES_KEY].get(route)
+    return info if info is not None else UNKNOWN_ROUTE
 
 
 @web.middleware
 async def control_plane_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     state = state_of(request)
-    group, auth = _route_info(request)
+    route = _route_info(request)
     started = state.clock.now()
     fault_name: str | None = None
     status = 0
     try:
-        action = state.pick_fault(group)
+        action = state.pick_fault(route.data)
         if action is not None:
             fault_name = action.name
             if action.delay_s > 0:
                 await asyncio.sleep(action.delay_s)
             if action.lose_response:
-                served = await _dispatch(request, handler, state, auth)
+                served = await _dispatch(request, handler, state, route.auth)
                 LOG.info(
                     "fault %s: %s %s served %d, answer lost",
                     action.name,
@@ -168,11 +198,11 @@ async def control_plane_middleware(request: web.Request, handler: Handler) -> we
                 )
                 status = 200
                 return faulted
-        resp = await _dispatch(request, handler, state, auth)
+        resp = await _dispatch(request, handler, state, route.auth)
         status = resp.status
         return resp
     finally:
-        if group != "admin":
+        if route.journaled:
             state.record(
                 JournalEntry(
                     request.method,
@@ -181,7 +211,7 @@ async def control_plane_middleware(request: web.Request, handler: Handler) -> we
                     started,
                     state.clock.now() - started,
                     fault_name,
-                    group,
+                    tuple(sorted(kind.value for kind in route.data)),
                     request.query_string,
                 )
             )
@@ -197,6 +227,8 @@ async def _dispatch(
         return await handler(request)
     except AuthError as exc:
         return error(401, str(exc))
+    except ValidationError as exc:
+        return error(400, validation_message(exc))
     except NotFoundError as exc:
         return error(404, str(exc))
     except ValueError as exc:

@@ -174,7 +174,8 @@ class JournalEntry:
     started: float
     duration: float
     fault: str | None
-    group: str
+    data: tuple[str, ...]
+    """The data kinds the endpoint serves (``fake_anypoint.faults.DataKind`` values)."""
     query: str = ""
 
 

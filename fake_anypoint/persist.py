@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-from .faults import Fault
+from .faults import ActiveFault, FaultSpec
 from .model import (
     Api,
     Application,
@@ -91,7 +91,10 @@ def load_state(state: ControlPlaneState, data: dict[str, Any]) -> None:
         t["value"]: Token(t["value"], t["subject"], now + (t["expires_wall"] - wall))
         for t in data["tokens"]
     }
-    state._faults = [Fault(**f) for f in data["faults"]]
+    state._faults = [
+        ActiveFault(FaultSpec.model_validate(f["spec"]), f["start"], f["end"], f["fired"])
+        for f in data["faults"]
+    ]
     state._batches = [IngestBatch(**b) for b in data["batches"]]
     state._batch_index = {b.batch_id: b for b in state._batches}
     state._keepalives = list(data["keepalives"])

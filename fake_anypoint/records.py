@@ -12,7 +12,7 @@ from typing import Any
 
 from common.clock import Clock
 
-from .faults import Fault, FaultAction, pick_fault
+from .faults import ActiveFault, DataKind, FaultAction, FaultSpec, anchor, pick_fault
 from .model import ConnectedApp, IngestBatch, JournalEntry, Token
 
 JOURNAL_LIMIT = 200_000
@@ -31,7 +31,7 @@ class RecordsMixin:
     user: dict[str, Any]
     _tokens: dict[str, Token]
     _journal: list[JournalEntry]
-    _faults: list[Fault]
+    _faults: list[ActiveFault]
     _fault_rng: random.Random
     _batches: list[IngestBatch]
     _batch_index: dict[str, IngestBatch]
@@ -97,21 +97,21 @@ class RecordsMixin:
 
     # -- faults -------------------------------------------------------------------------------
 
-    def add_fault(self, fault: Fault) -> Fault:
-        """Add a fault rule (applied in insertion order; the first that fires wins)."""
-        if not isinstance(fault, Fault):
-            raise TypeError(f"add_fault expects a Fault, got {type(fault).__name__}")
+    def add_fault(self, spec: FaultSpec) -> ActiveFault:
+        """Add a fault, its window counted from now (faults apply in the order added; the
+        first that fires wins)."""
+        fault = anchor(spec, self.clock.now())
         self._faults.append(fault)
         return fault
 
     def clear_faults(self) -> None:
         self._faults.clear()
 
-    def faults(self) -> list[Fault]:
+    def faults(self) -> list[ActiveFault]:
         return list(self._faults)
 
-    def pick_fault(self, group: str) -> FaultAction | None:
-        return pick_fault(self._faults, group, self.clock.now(), self._fault_rng)
+    def pick_fault(self, served: frozenset[DataKind]) -> FaultAction | None:
+        return pick_fault(self._faults, served, self.clock.now(), self._fault_rng)
 
     # -- journal ------------------------------------------------------------------------------
 
@@ -121,11 +121,11 @@ class RecordsMixin:
             del self._journal[: len(self._journal) - JOURNAL_LIMIT]
         self._notify("journal", entry)
 
-    def journal(self, group: str | None = None) -> list[JournalEntry]:
-        """Requests served so far (oldest first), optionally of one endpoint group."""
-        if group is None:
+    def journal(self, data: str | None = None) -> list[JournalEntry]:
+        """Requests served so far (oldest first), optionally only those serving one data kind."""
+        if data is None:
             return list(self._journal)
-        return [e for e in self._journal if e.group == group]
+        return [e for e in self._journal if data in e.data]
 
     # -- analytics ----------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .faults import DataKind
 from .httpkit import add, error, json_response, read_object, state_of
 from .model import Environment, Token
 from .records import AuthError
@@ -18,17 +19,17 @@ ORG = "/accounts/api/organizations/{org}"
 
 
 def register(app: web.Application) -> None:
-    add(app, "POST", "/accounts/api/v2/oauth2/token", token, "auth", auth=False)
-    add(app, "POST", "/accounts/oauth2/token", token, "auth", auth=False)
-    add(app, "POST", "/accounts/login", login, "auth", auth=False)
-    add(app, "GET", "/accounts/api/me", me, "accounts")
-    add(app, "GET", "/accounts/api/users/me", users_me, "accounts")
-    add(app, "GET", ORG, organization, "accounts")
-    add(app, "GET", f"{ORG}/environments", list_environments, "accounts")
-    add(app, "POST", f"{ORG}/environments", create_environment, "accounts")
-    add(app, "GET", f"{ORG}/environments/{{env}}", get_environment, "accounts")
-    add(app, "POST", "/cli/api/v1/analytics/event", telemetry, "cli", auth=False)
-    add(app, "POST", "/cli/api/v1/analytics/error", telemetry, "cli", auth=False)
+    add(app, "POST", "/accounts/api/v2/oauth2/token", token, DataKind.TOKEN, auth=False)
+    add(app, "POST", "/accounts/oauth2/token", token, DataKind.TOKEN, auth=False)
+    add(app, "POST", "/accounts/login", login, DataKind.TOKEN, auth=False)
+    add(app, "GET", "/accounts/api/me", me, DataKind.ACCOUNTS)
+    add(app, "GET", "/accounts/api/users/me", users_me, DataKind.ACCOUNTS)
+    add(app, "GET", ORG, organization, DataKind.ACCOUNTS)
+    add(app, "GET", f"{ORG}/environments", list_environments, DataKind.ACCOUNTS)
+    add(app, "POST", f"{ORG}/environments", create_environment, DataKind.ACCOUNTS)
+    add(app, "GET", f"{ORG}/environments/{{env}}", get_environment, DataKind.ACCOUNTS)
+    add(app, "POST", "/cli/api/v1/analytics/event", telemetry, DataKind.CLI, auth=False)
+    add(app, "POST", "/cli/api/v1/analytics/error", telemetry, DataKind.CLI, auth=False)
 
 
 async def _form_or_json(request: web.Request) -> dict[str, Any]:

@@ -9,24 +9,25 @@ from typing import Any
 
 from aiohttp import web
 
-from .faults import Fault
+from .faults import FaultSpec
+from .httpkit import ADMIN as ADMIN_ROUTE
 from .httpkit import add, json_response, read_json, state_of
 
 ADMIN = "/_admin"
 
 
 def register(app: web.Application) -> None:
-    add(app, "GET", f"{ADMIN}/info", info, "admin", auth=False)
-    add(app, "POST", f"{ADMIN}/reset", reset, "admin", auth=False)
-    add(app, "POST", f"{ADMIN}/seed", seed, "admin", auth=False)
-    add(app, "GET", f"{ADMIN}/snapshot", snapshot, "admin", auth=False)
-    add(app, "PUT", f"{ADMIN}/snapshot", restore, "admin", auth=False)
-    add(app, "GET", f"{ADMIN}/journal", journal, "admin", auth=False)
-    add(app, "GET", f"{ADMIN}/faults", list_faults, "admin", auth=False)
-    add(app, "POST", f"{ADMIN}/faults", add_faults, "admin", auth=False)
-    add(app, "DELETE", f"{ADMIN}/faults", clear_faults, "admin", auth=False)
-    add(app, "GET", f"{ADMIN}/analytics", analytics, "admin", auth=False)
-    add(app, "POST", f"{ADMIN}/expire-tokens", expire_tokens, "admin", auth=False)
+    add(app, "GET", f"{ADMIN}/info", info, ADMIN_ROUTE)
+    add(app, "POST", f"{ADMIN}/reset", reset, ADMIN_ROUTE)
+    add(app, "POST", f"{ADMIN}/seed", seed, ADMIN_ROUTE)
+    add(app, "GET", f"{ADMIN}/snapshot", snapshot, ADMIN_ROUTE)
+    add(app, "PUT", f"{ADMIN}/snapshot", restore, ADMIN_ROUTE)
+    add(app, "GET", f"{ADMIN}/journal", journal, ADMIN_ROUTE)
+    add(app, "GET", f"{ADMIN}/faults", list_faults, ADMIN_ROUTE)
+    add(app, "POST", f"{ADMIN}/faults", add_faults, ADMIN_ROUTE)
+    add(app, "DELETE", f"{ADMIN}/faults", clear_faults, ADMIN_ROUTE)
+    add(app, "GET", f"{ADMIN}/analytics", analytics, ADMIN_ROUTE)
+    add(app, "POST", f"{ADMIN}/expire-tokens", expire_tokens, ADMIN_ROUTE)
 
 
 async def info(request: web.Request) -> web.Response:
@@ -82,7 +83,7 @@ async def restore(request: web.Request) -> web.Response:
 
 
 async def journal(request: web.Request) -> web.Response:
-    entries = state_of(request).journal(request.query.get("group") or None)
+    entries = state_of(request).journal(request.query.get("data") or None)
     return json_response([asdict(e) for e in entries])
 
 
@@ -91,14 +92,14 @@ async def list_faults(request: web.Request) -> web.Response:
 
 
 async def add_faults(request: web.Request) -> web.Response:
-    """One fault object or a list of them; all are checked before any is added."""
+    """One fault object or a list of them (``FaultSpec``, windows counted from now); all are
+    checked before any is added."""
     data = await read_json(request)
     items: list[Any] = data if isinstance(data, list) else [data]
-    faults = [Fault.from_dict(item, f"faults[{i}]") for i, item in enumerate(items)]
+    specs = [FaultSpec.model_validate(item) for item in items]
     state = state_of(request)
-    for fault in faults:
-        state.add_fault(fault)
-    return json_response([f.to_dict() for f in faults], status=201)
+    added = [state.add_fault(spec) for spec in specs]
+    return json_response([f.to_dict() for f in added], status=201)
 
 
 async def clear_faults(request: web.Request) -> web.Response:

@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .faults import DataKind
 from .httpkit import add, json_response, query_int, state_of
 from .state import ControlPlaneState
 
@@ -49,8 +50,14 @@ _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 def register(app: web.Application) -> None:
-    add(app, "GET", "/analytics/1.0/{org}/environments/{env}/events", events, "analytics_query")
-    add(app, "GET", "/analytics/1.0/{org}/events", unclassified, "analytics_query")
+    add(
+        app,
+        "GET",
+        "/analytics/1.0/{org}/environments/{env}/events",
+        events,
+        DataKind.ANALYTICS_QUERY,
+    )
+    add(app, "GET", "/analytics/1.0/{org}/events", unclassified, DataKind.ANALYTICS_QUERY)
 
 
 def _parse_time(name: str, raw: str) -> float:

@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from . import checks
+from .faults import DataKind
 from .httpkit import add, json_response, path_int, read_json, read_object, state_of
 from .listing import flag, page
 from .model import Api
@@ -20,22 +21,22 @@ API = AM + "/apis/{api_id}"
 
 
 def register(app: web.Application) -> None:
-    add(app, "GET", f"{AM}/apis", list_apis, "apimanager")
-    add(app, "POST", f"{AM}/apis", create_api, "apimanager")
-    add(app, "GET", API, get_api, "apimanager")
-    add(app, "PATCH", API, patch_api, "apimanager")
-    add(app, "DELETE", API, delete_api, "apimanager")
-    add(app, "GET", f"{API}/policies", list_policies, "apimanager")
-    add(app, "POST", f"{API}/policies", apply_policy, "apimanager")
-    add(app, "PATCH", f"{API}/policies", reorder_policies, "apimanager")
-    add(app, "PATCH", f"{API}/policies/{{policy_id}}", patch_policy, "apimanager")
-    add(app, "DELETE", f"{API}/policies/{{policy_id}}", delete_policy, "apimanager")
+    add(app, "GET", f"{AM}/apis", list_apis, DataKind.APIS)
+    add(app, "POST", f"{AM}/apis", create_api, DataKind.APIS)
+    add(app, "GET", API, get_api, DataKind.APIS)
+    add(app, "PATCH", API, patch_api, DataKind.APIS)
+    add(app, "DELETE", API, delete_api, DataKind.APIS)
+    add(app, "GET", f"{API}/policies", list_policies, DataKind.POLICIES)
+    add(app, "POST", f"{API}/policies", apply_policy, DataKind.POLICIES)
+    add(app, "PATCH", f"{API}/policies", reorder_policies, DataKind.POLICIES)
+    add(app, "PATCH", f"{API}/policies/{{policy_id}}", patch_policy, DataKind.POLICIES)
+    add(app, "DELETE", f"{API}/policies/{{policy_id}}", delete_policy, DataKind.POLICIES)
     add(
         app,
         "GET",
         "/apimanager/api/v1/organizations/{org}/policy-templates",
         templates,
-        "apimanager",
+        DataKind.ASSETS,
     )
 
 

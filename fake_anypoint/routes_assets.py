@@ -9,6 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .faults import DataKind
 from .httpkit import add, json_response, state_of
 from .listing import page
 from .model import Asset
@@ -18,16 +19,16 @@ ORG_ASSET = "/exchange/api/v2/organizations/{org}/assets/{group}/{asset}/{versio
 
 
 def register(app: web.Application) -> None:
-    add(app, "POST", ORG_ASSET, publish, "exchange")
-    add(app, "GET", ORG_ASSET + "/publication/status/{status_id}", status, "exchange")
-    add(app, "GET", "/exchange/api/v2/assets", search, "exchange")
-    add(app, "GET", "/exchange/api/v2/assets/{group}/{asset}/{version}", get_asset, "exchange")
+    add(app, "POST", ORG_ASSET, publish, DataKind.ASSETS)
+    add(app, "GET", ORG_ASSET + "/publication/status/{status_id}", status, DataKind.ASSETS)
+    add(app, "GET", "/exchange/api/v2/assets", search, DataKind.ASSETS)
+    add(app, "GET", "/exchange/api/v2/assets/{group}/{asset}/{version}", get_asset, DataKind.ASSETS)
     add(
         app,
         "DELETE",
         "/exchange/api/v1/organizations/{org}/assets/{group}/{asset}/{version}",
         delete,
-        "exchange",
+        DataKind.ASSETS,
     )
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from . import checks
+from .faults import DataKind
 from .httpkit import add, json_response, path_int, read_object, state_of
 from .listing import page
 from .model import CONTRACT_STATUSES, Api, Contract, Tier
@@ -16,17 +17,17 @@ API = "/apimanager/api/v1/organizations/{org}/environments/{env}/apis/{api_id}"
 
 
 def register(app: web.Application) -> None:
-    add(app, "GET", f"{API}/contracts", list_contracts, "apimanager")
-    add(app, "POST", f"{API}/contracts", create_contract, "apimanager")
-    add(app, "GET", f"{API}/contracts/{{contract_id}}", get_contract, "apimanager")
-    add(app, "PATCH", f"{API}/contracts/{{contract_id}}", patch_contract, "apimanager")
-    add(app, "DELETE", f"{API}/contracts/{{contract_id}}", delete_contract, "apimanager")
-    add(app, "GET", f"{API}/tiers", list_tiers, "apimanager")
-    add(app, "POST", f"{API}/tiers", create_tier, "apimanager")
-    add(app, "GET", f"{API}/tiers/{{tier_id}}", get_tier, "apimanager")
-    add(app, "PATCH", f"{API}/tiers/{{tier_id}}", patch_tier, "apimanager")
-    add(app, "PUT", f"{API}/tiers/{{tier_id}}", patch_tier, "apimanager")
-    add(app, "DELETE", f"{API}/tiers/{{tier_id}}", delete_tier, "apimanager")
+    add(app, "GET", f"{API}/contracts", list_contracts, DataKind.CONTRACTS)
+    add(app, "POST", f"{API}/contracts", create_contract, DataKind.CONTRACTS)
+    add(app, "GET", f"{API}/contracts/{{contract_id}}", get_contract, DataKind.CONTRACTS)
+    add(app, "PATCH", f"{API}/contracts/{{contract_id}}", patch_contract, DataKind.CONTRACTS)
+    add(app, "DELETE", f"{API}/contracts/{{contract_id}}", delete_contract, DataKind.CONTRACTS)
+    add(app, "GET", f"{API}/tiers", list_tiers, DataKind.TIERS)
+    add(app, "POST", f"{API}/tiers", create_tier, DataKind.TIERS)
+    add(app, "GET", f"{API}/tiers/{{tier_id}}", get_tier, DataKind.TIERS)
+    add(app, "PATCH", f"{API}/tiers/{{tier_id}}", patch_tier, DataKind.TIERS)
+    add(app, "PUT", f"{API}/tiers/{{tier_id}}", patch_tier, DataKind.TIERS)
+    add(app, "DELETE", f"{API}/tiers/{{tier_id}}", delete_tier, DataKind.TIERS)
 
 
 def _api(request: web.Request) -> Api:

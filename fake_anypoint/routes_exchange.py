@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from . import checks
+from .faults import DataKind
 from .httpkit import add, json_response, path_int, read_object, state_of
 from .listing import page
 from .model import Application
@@ -20,15 +21,15 @@ EXCHANGE = "/exchange/api/v2/organizations/{org}/applications"
 
 def register(app: web.Application) -> None:
     for base in (REPO, EXCHANGE):
-        add(app, "GET", base, list_applications, "exchange")
-        add(app, "POST", base, create_application, "exchange")
-        add(app, "GET", base + "/{app_id}", get_application, "exchange")
-        add(app, "PATCH", base + "/{app_id}", patch_application, "exchange")
-        add(app, "PUT", base + "/{app_id}", patch_application, "exchange")
-        add(app, "DELETE", base + "/{app_id}", delete_application, "exchange")
-    add(app, "GET", EXCHANGE + "/{app_id}/contracts", list_app_contracts, "exchange")
-    add(app, "POST", EXCHANGE + "/{app_id}/contracts", request_contract, "exchange")
-    add(app, "POST", EXCHANGE + "/{app_id}/secret/reset", reset_secret, "exchange")
+        add(app, "GET", base, list_applications, DataKind.APPLICATIONS)
+        add(app, "POST", base, create_application, DataKind.APPLICATIONS)
+        add(app, "GET", base + "/{app_id}", get_application, DataKind.APPLICATIONS)
+        add(app, "PATCH", base + "/{app_id}", patch_application, DataKind.APPLICATIONS)
+        add(app, "PUT", base + "/{app_id}", patch_application, DataKind.APPLICATIONS)
+        add(app, "DELETE", base + "/{app_id}", delete_application, DataKind.APPLICATIONS)
+    add(app, "GET", EXCHANGE + "/{app_id}/contracts", list_app_contracts, DataKind.CONTRACTS)
+    add(app, "POST", EXCHANGE + "/{app_id}/contracts", request_contract, DataKind.CONTRACTS)
+    add(app, "POST", EXCHANGE + "/{app_id}/secret/reset", reset_secret, DataKind.APPLICATIONS)
 
 
 def _app(request: web.Request) -> Application:

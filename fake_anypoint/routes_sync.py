@@ -10,6 +10,7 @@ import zlib
 
 from aiohttp import web
 
+from .faults import DataKind
 from .httpkit import add, json_response, path_int, query_int, read_object, state_of
 from .sync_bodies import DEFAULT_FEED_LIMIT
 
@@ -19,14 +20,20 @@ MAX_FEED_LIMIT = 1000
 
 
 def register(app: web.Application) -> None:
-    add(app, "GET", f"{CCS}/apis", list_apis, "apis")
-    add(app, "GET", f"{CCS}/apis/{{api_id}}/policies", get_policies, "policies")
-    add(app, "GET", f"{CCS}/apis/{{api_id}}/contracts", get_contracts, "contracts")
-    add(app, "POST", f"{CCS}/keepalive", keepalive, "keepalive")
+    add(app, "GET", f"{CCS}/apis", list_apis, DataKind.APIS)
+    add(app, "GET", f"{CCS}/apis/{{api_id}}/policies", get_policies, DataKind.POLICIES)
+    add(
+        app,
+        "GET",
+        f"{CCS}/apis/{{api_id}}/contracts",
+        get_contracts,
+        (DataKind.CONTRACTS, DataKind.APPLICATIONS, DataKind.TIERS),
+    )
+    add(app, "POST", f"{CCS}/keepalive", keepalive, DataKind.KEEPALIVE)
 
 
 def register_ingest(app: web.Application) -> None:
-    add(app, "POST", INGEST_PATH, ingest, "analytics")
+    add(app, "POST", INGEST_PATH, ingest, DataKind.INGEST)
 
 
 async def list_apis(request: web.Request) -> web.Response:

@@ -1,206 +1,228 @@
-"""Seeding: the ``control_plane:`` section of a scenario (snake_case dict) applied to a state.
+"""The control-plane seed: the one model of "what the control plane holds at the start" that
+scenarios and what-ifs embed (``control_plane:``) and the admin API accepts, its reference
+checks, and ``apply_seed`` that creates it on a state.
 
-Unknown keys and bad values raise ValueError naming the path (``apis[0].policies[1].x``).
-``ControlPlaneState.seed`` wraps this so a failed seed leaves the state unchanged.
+Keys are document-local names (``apis.orders``, ``orders/gold``); the state assigns ids.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from . import checks
-from .model import CONTRACT_STATUSES, NotFoundError, SeedResult
+from pydantic import BaseModel, ConfigDict, Field
+
+from .model import SeedResult
 
 if TYPE_CHECKING:
     from .state import ControlPlaneState
 
-TOP_KEYS = ("apis", "applications", "contracts")
-API_KEYS = (
-    "key",
-    "asset_id",
-    "asset_version",
-    "product_version",
-    "instance_label",
-    "services",
-    "policies",
-    "tiers",
-)
-POLICY_KEYS = ("key", "asset_id", "asset_version", "configuration", "disabled", "order", "pointcut")
-TIER_KEYS = ("key", "name", "auto_approve", "limits")
-APP_KEYS = ("key", "name", "client_id", "client_secret")
-CONTRACT_KEYS = ("application", "api", "tier", "status")
+ContractStatus = Literal["APPROVED", "PENDING", "REVOKED", "REJECTED"]
+Key = str
+KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
+Loc = tuple[str | int, ...]
 
 
-def _mapping(path: str, value: Any, allowed: tuple[str, ...]) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ValueError(f"{path}: expected a mapping with keys {', '.join(allowed)}")
-    for key in value:
-        if key not in allowed:
-            raise ValueError(f"{path}.{key}: unknown key; allowed: {', '.join(allowed)}")
-    return value
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _list(path: str, value: Any) -> list[Any]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise ValueError(f"{path}: expected a list, got {value!r}")
-    return value
+class Pointcut(_Strict):
+    """Restricts a policy to requests whose method and path match these regexes."""
+
+    method_regex: str = Field(".*", max_length=1000)
+    uri_template_regex: str = Field(".*", max_length=1000)
 
 
-def _key(path: str, value: Any, seen: set[str]) -> str:
-    if not isinstance(value, str) or not value or "/" in value:
-        raise ValueError(f"{path}: {value!r} must be a non-empty string without '/'")
-    if value in seen:
-        raise ValueError(f"{path}: duplicate key {value!r}; keys must be unique")
-    seen.add(value)
-    return value
+class PolicySpec(_Strict):
+    """A policy applied to an API, as API Manager stores it."""
+
+    key: str | None = Field(
+        None, pattern=KEY_PATTERN, description="Document-local name; defaults to asset_id."
+    )
+    asset_id: str = Field(
+        min_length=1, max_length=200, description="Exchange asset id, e.g. client-id-enforcement."
+    )
+    asset_version: str | None = Field(None, max_length=50)
+    configuration: dict[str, Any] = Field(default_factory=dict)
+    disabled: bool = False
+    order: int | None = Field(None, ge=1, le=10_000)
+    pointcut: list[Pointcut] | None = Field(None, max_length=100)
+
+    @property
+    def name(self) -> str:
+        return self.key or self.asset_id
 
 
-def _at(path: str, exc: Exception) -> ValueError:
-    return ValueError(f"{path}.{exc}")
+class LimitSpec(_Strict):
+    """One SLA-tier limit: at most ``maximum_requests`` per ``time_period_ms``."""
+
+    maximum_requests: int = Field(ge=1, le=10**12)
+    time_period_ms: int = Field(gt=0, le=366 * 24 * 3600 * 1000)
+    visible: bool = True
+
+    def wire(self) -> dict[str, Any]:
+        """The limit as API Manager writes it."""
+        return {
+            "maximumRequests": self.maximum_requests,
+            "timePeriodInMilliseconds": self.time_period_ms,
+            "visible": self.visible,
+        }
 
 
-def apply_seed(state: ControlPlaneState, data: Any) -> SeedResult:
-    """Create everything ``data`` describes on ``state``; returns ids by key."""
-    if data is None:
-        data = {}
-    top = _mapping("control_plane", data, TOP_KEYS)
-    apis: dict[str, int] = {}
-    policies: dict[str, int] = {}
-    tiers: dict[str, int] = {}
-    api_keys: set[str] = set()
-    for i, raw in enumerate(_list("apis", top.get("apis"))):
-        path = f"apis[{i}]"
-        spec = _mapping(path, raw, API_KEYS)
-        if "key" not in spec:
-            raise ValueError(f"{path}.key: required (a scenario-local name such as 'orders')")
-        key = _key(f"{path}.key", spec["key"], api_keys)
-        services = spec.get("services")
-        if services is None:
-            services = [f"{key}.default.svc.cluster.local"]
-        try:
-            api_id = state.create_api(
-                spec.get("asset_id") or key,
-                asset_version=spec.get("asset_version") or "1.0.0",
-                product_version=spec.get("product_version") or "v1",
-                instance_label=spec.get("instance_label"),
-                services=checks.str_list("services", services),
-            )
-        except ValueError as exc:
-            raise _at(path, exc) from None
-        apis[key] = api_id
-        _seed_policies(state, path, key, api_id, spec.get("policies"), policies)
-        _seed_tiers(state, path, key, api_id, spec.get("tiers"), tiers)
+class TierSpec(_Strict):
+    """An SLA tier of an API."""
 
-    applications = {}
-    app_keys: set[str] = set()
-    for i, raw in enumerate(_list("applications", top.get("applications"))):
-        path = f"applications[{i}]"
-        spec = _mapping(path, raw, APP_KEYS)
-        if "key" not in spec:
-            raise ValueError(f"{path}.key: required (a scenario-local name such as 'mobile')")
-        key = _key(f"{path}.key", spec["key"], app_keys)
-        try:
-            applications[key] = state.create_application(
-                spec.get("name") or key, spec.get("client_id"), spec.get("client_secret")
-            )
-        except ValueError as exc:
-            raise _at(path, exc) from None
-
-    contracts: dict[str, int] = {}
-    for i, raw in enumerate(_list("contracts", top.get("contracts"))):
-        path = f"contracts[{i}]"
-        spec = _mapping(path, raw, CONTRACT_KEYS)
-        app_key, api_key = spec.get("application"), spec.get("api")
-        if app_key not in applications:
-            raise ValueError(
-                f"{path}.application: {app_key!r} is not an application key; "
-                f"known: {sorted(applications)}"
-            )
-        if api_key not in apis:
-            raise ValueError(f"{path}.api: {api_key!r} is not an API key; known: {sorted(apis)}")
-        tier_key = spec.get("tier")
-        tier_id = None
-        if tier_key is not None:
-            full = f"{api_key}/{tier_key}"
-            if full not in tiers:
-                known = sorted(k.split("/", 1)[1] for k in tiers if k.startswith(api_key + "/"))
-                raise ValueError(
-                    f"{path}.tier: {tier_key!r} is not a tier of API {api_key!r}; known: {known}"
-                )
-            tier_id = tiers[full]
-        status = spec.get("status", "APPROVED")
-        if status not in CONTRACT_STATUSES:
-            raise ValueError(
-                f"{path}.status: {status!r} is not one of {', '.join(CONTRACT_STATUSES)}"
-            )
-        name = f"{app_key}/{api_key}"
-        if name in contracts:
-            raise ValueError(f"{path}: duplicate contract between {app_key!r} and {api_key!r}")
-        try:
-            cid = state.create_contract(apis[api_key], applications[app_key].id, tier_id)
-            if state.contracts[cid].status != status:
-                state.set_contract_status(apis[api_key], cid, status)
-        except (ValueError, NotFoundError) as exc:
-            raise ValueError(f"{path}: {exc}") from None
-        contracts[name] = cid
-    return SeedResult(apis, policies, applications, contracts, tiers)
+    key: Key = Field(pattern=KEY_PATTERN)
+    name: str | None = Field(None, max_length=200)
+    auto_approve: bool = True
+    limits: list[LimitSpec] = Field(min_length=1, max_length=100)
 
 
-def _seed_policies(
-    state: ControlPlaneState,
-    api_path: str,
-    api_key: str,
-    api_id: int,
-    raw: Any,
-    out: dict[str, int],
-) -> None:
+class ApiSpec(_Strict):
+    """An API Manager instance, with the mesh services bound to it."""
+
+    key: Key = Field(pattern=KEY_PATTERN)
+    asset_id: str | None = Field(None, max_length=200)
+    asset_version: str = Field("1.0.0", max_length=50)
+    product_version: str = Field("v1", max_length=50)
+    instance_label: str | None = Field(None, max_length=200)
+    services: list[str] | None = Field(
+        None,
+        min_length=1,
+        max_length=100,
+        description="Mesh services bound to the API; default <key>.default.svc.cluster.local",
+    )
+    policies: list[PolicySpec] = Field(default_factory=list, max_length=100)
+    tiers: list[TierSpec] = Field(default_factory=list, max_length=100)
+
+    @property
+    def bound_services(self) -> list[str]:
+        return self.services or [f"{self.key}.default.svc.cluster.local"]
+
+
+class ApplicationSpec(_Strict):
+    """A client application; credentials are generated from the run's seed when not given."""
+
+    key: Key = Field(pattern=KEY_PATTERN)
+    name: str | None = Field(None, max_length=200)
+    client_id: str | None = Field(None, min_length=1, max_length=200)
+    client_secret: str | None = Field(None, min_length=1, max_length=200)
+
+
+class ContractSpec(_Strict):
+    """A contract between an application and an API, optionally on a tier."""
+
+    application: Key
+    api: Key
+    tier: Key | None = None
+    status: ContractStatus = "APPROVED"
+
+
+class ControlPlaneSpec(_Strict):
+    """Everything the fake control plane holds when a scenario or what-if starts."""
+
+    apis: list[ApiSpec] = Field(default_factory=list, max_length=1000)
+    applications: list[ApplicationSpec] = Field(default_factory=list, max_length=10_000)
+    contracts: list[ContractSpec] = Field(default_factory=list, max_length=10_000)
+
+    def problems(self) -> list[tuple[Loc, str]]:
+        """Duplicate keys and references to keys that do not exist, each with where it is."""
+        out: list[tuple[Loc, str]] = []
+        out += _duplicates(("apis",), [a.key for a in self.apis], "API")
+        out += _duplicates(("applications",), [a.key for a in self.applications], "application")
+        for i, api in enumerate(self.apis):
+            out += _duplicates(("apis", i, "policies"), [p.name for p in api.policies], "policy")
+            out += _duplicates(("apis", i, "tiers"), [t.key for t in api.tiers], "tier")
+        apis = {a.key: a for a in self.apis}
+        apps = {a.key for a in self.applications}
+        seen: set[tuple[str, str]] = set()
+        for i, c in enumerate(self.contracts):
+            here: Loc = ("contracts", i)
+            if c.application not in apps:
+                out.append(((*here, "application"), _unknown("application", c.application, apps)))
+            if c.api not in apis:
+                out.append(((*here, "api"), _unknown("API", c.api, set(apis))))
+            elif c.tier is not None and c.tier not in {t.key for t in apis[c.api].tiers}:
+                tiers = {t.key for t in apis[c.api].tiers}
+                out.append(((*here, "tier"), _unknown(f"tier of API {c.api!r}", c.tier, tiers)))
+            if (c.application, c.api) in seen:
+                out.append((here, f"a second contract between {c.application!r} and {c.api!r}"))
+            seen.add((c.application, c.api))
+        return out
+
+
+def _duplicates(loc: Loc, keys: list[str], what: str) -> list[tuple[Loc, str]]:
     seen: set[str] = set()
-    for j, item in enumerate(_list(f"{api_path}.policies", raw)):
-        path = f"{api_path}.policies[{j}]"
-        spec = _mapping(path, item, POLICY_KEYS)
-        if "asset_id" not in spec:
-            raise ValueError(f"{path}.asset_id: required (e.g. 'client-id-enforcement')")
-        asset_id = spec["asset_id"]
-        key = _key(f"{path}.key", spec.get("key") or asset_id, seen)
-        order = spec.get("order")
-        try:
-            out[f"{api_key}/{key}"] = state.apply_policy(
+    out: list[tuple[Loc, str]] = []
+    for i, key in enumerate(keys):
+        if key in seen:
+            out.append(((*loc, i), f"duplicate {what} key {key!r}; keys must be unique"))
+        seen.add(key)
+    return out
+
+
+def _unknown(what: str, key: str, known: set[str]) -> str:
+    return f"{key!r} is not a known {what}; known: {', '.join(sorted(known)) or 'none'}"
+
+
+def dotted(loc: Loc) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+def apply_seed(state: ControlPlaneState, spec: ControlPlaneSpec) -> SeedResult:
+    """Create everything ``spec`` describes on ``state``; ValueError naming the first problem
+    (``ControlPlaneState.seed`` undoes a partial seed)."""
+    problems = spec.problems()
+    if problems:
+        loc, message = problems[0]
+        raise ValueError(f"control_plane.{dotted(loc)}: {message}")
+    result = SeedResult({}, {}, {}, {}, {})
+    for api in spec.apis:
+        api_id = state.create_api(
+            api.asset_id or api.key,
+            asset_version=api.asset_version,
+            product_version=api.product_version,
+            instance_label=api.instance_label,
+            services=api.bound_services,
+        )
+        result.apis[api.key] = api_id
+        for order, policy in enumerate(api.policies, start=1):
+            result.policies[f"{api.key}/{policy.name}"] = state.apply_policy(
                 api_id,
-                asset_id,
-                spec.get("configuration") if spec.get("configuration") is not None else {},
-                asset_version=spec.get("asset_version"),
-                order=order if order is not None else j + 1,
-                disabled=spec.get("disabled", False),
-                pointcut=spec.get("pointcut"),
+                policy.asset_id,
+                dict(policy.configuration),
+                asset_version=policy.asset_version,
+                order=policy.order if policy.order is not None else order,
+                disabled=policy.disabled,
+                pointcut=pointcut_wire(policy.pointcut),
             )
-        except ValueError as exc:
-            raise _at(path, exc) from None
+        for tier in api.tiers:
+            limits = [limit.wire() for limit in tier.limits]
+            result.tiers[f"{api.key}/{tier.key}"] = state.add_tier(
+                api_id, tier.name or tier.key, limits, tier.auto_approve
+            )
+    for app in spec.applications:
+        result.applications[app.key] = state.create_application(
+            app.name or app.key, app.client_id, app.client_secret
+        )
+    for contract in spec.contracts:
+        api_id = result.apis[contract.api]
+        tier_id = result.tiers[f"{contract.api}/{contract.tier}"] if contract.tier else None
+        app_id = result.applications[contract.application].id
+        contract_id = state.create_contract(api_id, app_id, tier_id)
+        if state.contracts[contract_id].status != contract.status:
+            state.set_contract_status(api_id, contract_id, contract.status)
+        result.contracts[f"{contract.application}/{contract.api}"] = contract_id
+    return result
 
 
-def _seed_tiers(
-    state: ControlPlaneState,
-    api_path: str,
-    api_key: str,
-    api_id: int,
-    raw: Any,
-    out: dict[str, int],
-) -> None:
-    seen: set[str] = set()
-    for j, item in enumerate(_list(f"{api_path}.tiers", raw)):
-        path = f"{api_path}.tiers[{j}]"
-        spec = _mapping(path, item, TIER_KEYS)
-        if "key" not in spec:
-            raise ValueError(f"{path}.key: required (e.g. 'gold')")
-        key = _key(f"{path}.key", spec["key"], seen)
-        if "limits" not in spec:
-            raise ValueError(
-                f"{path}.limits: required, e.g. [{{maximum_requests: 100, time_period_ms: 60000}}]"
-            )
-        try:
-            out[f"{api_key}/{key}"] = state.add_tier(
-                api_id, spec.get("name") or key, spec["limits"], spec.get("auto_approve", True)
-            )
-        except ValueError as exc:
-            raise _at(path, exc) from None
+def pointcut_wire(pointcut: list[Pointcut] | None) -> list[dict[str, str]] | None:
+    """Pointcuts as API Manager writes them (``methodRegex``, ``uriTemplateRegex``)."""
+    if pointcut is None:
+        return None
+    return [
+        {"methodRegex": p.method_regex, "uriTemplateRegex": p.uri_template_regex} for p in pointcut
+    ]

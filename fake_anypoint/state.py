@@ -10,7 +10,7 @@ import random
 import uuid
 from collections.abc import Callable
 from types import EllipsisType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from common.clock import Clock
 
@@ -34,6 +34,9 @@ from .records import RecordsMixin
 from .state_assets import AssetsMixin
 from .state_contracts import ContractsMixin
 from .sync_bodies import SyncBodiesMixin
+
+if TYPE_CHECKING:
+    from .seed import ControlPlaneSpec
 
 KEEPALIVE_LIMIT = 10_000
 ACTIVE_WINDOW_S = 45.0  # an API with a keep-alive this recent shows status "active"
@@ -118,14 +121,17 @@ class ControlPlaneState(ContractsMixin, AssetsMixin, SyncBodiesMixin, RecordsMix
         self._changed()
         self._notify("replaced", None)
 
-    def seed(self, data: Any) -> SeedResult:
-        """Add the ``control_plane:`` section of a scenario; all or nothing (ValueError)."""
-        from .seed import apply_seed
+    def seed(self, spec: ControlPlaneSpec | dict[str, Any]) -> SeedResult:
+        """Add a ``control_plane:`` document (a ``ControlPlaneSpec`` or its JSON form); all or
+        nothing (ValueError, or pydantic's ValidationError for a malformed document)."""
+        from .seed import ControlPlaneSpec, apply_seed
 
+        if not isinstance(spec, ControlPlaneSpec):
+            spec = ControlPlaneSpec.model_validate(spec if spec is not None else {})
         before = dump_state(self)
         hook, self._on_change = self._on_change, None
         try:
-            result = apply_seed(self, data)
+            result = apply_seed(self, spec)
         except BaseException:
             load_state(self, before)
             raise

@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from common.clock import MonotonicClock
-from fake_anypoint import ControlPlaneServer, ControlPlaneState, SeedResult
-from live.faults import apply_fault
+from fake_anypoint import ActiveFault, ControlPlaneServer, ControlPlaneState, SeedResult
 from live.launch import RunningAdapter, free_port, start_adapter
 from live.profile import AdapterProfile
 from scenarios.model import Scenario
@@ -88,6 +87,8 @@ class Stack:
     envoy: DataPlane
     intervals: Intervals
     services: dict[str, str] = field(default_factory=dict)
+    faults: list[ActiveFault] = field(default_factory=list)
+    """The scenario's faults in place before the adapter started."""
 
     async def down(self) -> None:
         """Stop everything, the adapters first so their final analytics flush still lands."""
@@ -197,9 +198,8 @@ async def bring_up(
 ) -> Stack:
     """Start a fresh stack for ``scenario``; raises ``StackError`` (or the adapter's error)."""
     state = ControlPlaneState(clock=MonotonicClock(), seed=scenario.seed)
-    seed = state.seed(scenario.control_plane.seed_dict())
-    for fault in scenario.faults:
-        apply_fault(state, fault)
+    seed = state.seed(scenario.control_plane)
+    faults = [state.add_fault(fault) for fault in scenario.faults]
     intervals = effective_intervals(profile, scenario)
     transport = profile.ext_authz.transport
     routes, services = routes_for(scenario, seed)
@@ -233,7 +233,7 @@ async def bring_up(
         envoy: DataPlane = planes[0] if len(planes) == 1 else RoundRobin(planes)
         await envoy.start()
         cleanup.push_async_callback(envoy.close)
-        stack = Stack(state, seed, server, echo, adapters, envoy, intervals, services)
+        stack = Stack(state, seed, server, echo, adapters, envoy, intervals, services, faults)
         if wait_ready:
             await _wait_synced(stack, list(seed.apis.values()), profile.adapter.ready_timeout)
         cleanup.pop_all()  # up: from now on the caller stops it with stack.down()

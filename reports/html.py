@@ -15,7 +15,7 @@ _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2rem;max-width:70rem;color:#222}
 h1{margin-bottom:.2rem} .muted{color:#666} table{border-collapse:collapse;margin:.5rem 0}
 td,th{border:1px solid #ddd;padding:.25rem .5rem;text-align:left;vertical-align:top}
-.passed{color:#137333}.failed{color:#b3261e;font-weight:bold}.not_supported,.skipped{color:#666}
+.passed{color:#137333}.failed,.error{color:#b3261e;font-weight:bold}.not_supported,.skipped{color:#666}
 .success{background:#e6f4ea}.partial{background:#fef7e0}.failure{background:#fce8e6}
 pre{background:#f6f8fa;padding:.5rem;overflow-x:auto;font-size:.85rem}
 details{margin:.3rem 0} .exp{color:#137333} .act{color:#b3261e}
@@ -88,7 +88,9 @@ def render_html(report: ConformanceReport) -> str:
         f"<tr><td>{_e(f)}</td><td>{n}</td></tr>"
         for f, n in sorted(report.coverage.cases_per_feature.items())
     )
-    failures = "\n".join(_failure_block(c) for c in report.cases if c.outcome == "failed")
+    failures = "\n".join(
+        _failure_block(c) for c in report.cases if c.outcome in ("failed", "error")
+    )
     interrupted = "<p class='failed'>The run was interrupted; results are partial.</p>" * int(
         report.interrupted
     )

@@ -28,7 +28,7 @@ def write_junit(report: ConformanceReport, path: Path) -> Path:
         tests=str(len(cases)),
         failures=str(sum(c.outcome == "failed" for c in cases)),
         skipped=str(sum(c.outcome in ("skipped", "not_supported", "provisional") for c in cases)),
-        errors="0",
+        errors=str(sum(c.outcome == "error" for c in cases)),
         time=f"{report.duration_s:.3f}",
         timestamp=report.date,
     )
@@ -57,6 +57,9 @@ def write_junit(report: ConformanceReport, path: Path) -> Path:
                 message=(case.failure.message if case.failure else case.error or "failed"),
             )
             failure.text = _failure_text(case)
+        elif case.outcome == "error":
+            error = ET.SubElement(element, "error", message=case.error or "kit error")
+            error.text = _failure_text(case)
         elif case.outcome in ("skipped", "not_supported", "provisional"):
             ET.SubElement(element, "skipped", message=f"{case.outcome}: {case.reason}")
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -34,6 +34,7 @@ class Statistics:
     failed: int = 0
     skipped: int = 0
     not_supported: int = 0
+    errors: int = 0
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class Status:
     result: str
     statistics: Statistics
     failed_tests: tuple[str, ...] = ()
+    error_tests: tuple[str, ...] = ()
     skipped_tests: tuple[str, ...] = ()
     supported_features: tuple[str, ...] = ()
     unsupported_features: tuple[str, ...] = ()

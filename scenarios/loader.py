@@ -208,6 +208,8 @@ def _clean_loc(loc: tuple[Any, ...]) -> tuple[str | int, ...]:
             and isinstance(loc[i - 1], int)
             and loc[i - 2] in ("steps", "finally")
         )
+        # the fault step's own union: ("fault", "fault" | "clear", ...) -> ("fault", ...)
+        is_tag = is_tag or (part in ("fault", "clear") and i >= 1 and out[-1:] == ["fault"])
         if is_tag or (isinstance(part, str) and "[" in part):
             continue
         out.append(part)

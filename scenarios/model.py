@@ -8,8 +8,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from common.durations import Duration
-from scenarios.control_plane import ControlPlaneSpec
-from scenarios.steps import FaultSpec, Step
+from fake_anypoint import ControlPlaneSpec, FaultSpec
+from scenarios.steps import Step
 
 Transport = Literal["grpc", "http"]
 TRANSPORTS: tuple[Transport, ...] = ("grpc", "http")

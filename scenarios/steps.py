@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 from common.durations import Duration
-from scenarios.control_plane import ApplicationSpec, LimitSpec, Pointcut
+from fake_anypoint import ApplicationSpec, FaultSpec, LimitSpec, Pointcut
 from scenarios.expectations import AnalyticsExpect, ResponseExpect, SyncName
 
 ACTION_KEYS = ("request", "control_plane", "wait", "eventually", "analytics", "fault")
@@ -197,48 +197,29 @@ class AnalyticsStep(_Strict):
     analytics: AnalyticsExpect
 
 
-FaultGroup = Literal["auth", "apis", "policies", "contracts", "keepalive", "analytics", "*"]
+class ClearFaults(_Strict):
+    """Remove every fault now (``fault: {clear: true}``)."""
+
+    clear: Literal[True]
 
 
-class FaultSpec(_Strict):
-    """A fault on the control plane's endpoints for the adapter, from ``after`` for ``lasting``
-    (both from now; without ``lasting`` it stays until cleared). ``clear: true`` removes all."""
+def _fault_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "clear" if "clear" in value else "fault"
+    return "clear" if isinstance(value, ClearFaults) else "fault"
 
-    group: FaultGroup | None = None
-    status: int | None = Field(None, ge=400, le=599)
-    drop: bool = False
-    malformed: bool = False
-    lose_response: bool = Field(
-        False, description="Serve the request, then answer status (or drop) instead: a lost reply"
-    )
-    latency: Duration = 0.0
-    jitter: Duration = 0.0
-    first_n: int | None = Field(None, ge=1)
-    probability: float = Field(1.0, gt=0, le=1)
-    after: Duration = 0.0
-    lasting: Duration | None = None
-    name: str = ""
-    clear: bool = False
 
-    @model_validator(mode="after")
-    def _what(self) -> FaultSpec:
-        if self.clear:
-            return self
-        if self.group is None:
-            raise ValueError(
-                "name the endpoint group: auth, apis, policies, contracts, "
-                "keepalive, analytics or *"
-            )
-        if self.status is None and not self.drop and not self.malformed and not self.latency:
-            raise ValueError("say what the fault does: status, drop, malformed or latency")
-        return self
+FaultOrClear = Annotated[
+    Annotated[FaultSpec, Tag("fault")] | Annotated[ClearFaults, Tag("clear")],
+    Discriminator(_fault_kind),
+]
 
 
 class FaultStep(_Strict):
-    """Inject (or clear) a control-plane fault."""
+    """Inject a control-plane fault (windows count from this step), or clear them all."""
 
     name: str | None = None
-    fault: FaultSpec
+    fault: FaultOrClear
 
 
 def _step_kind(value: Any) -> str | None:

@@ -9,8 +9,7 @@ from typing import Any
 
 import simpy
 
-from fake_anypoint import ControlPlaneState
-from scenarios.control_plane import ControlPlaneSpec
+from fake_anypoint import ControlPlaneSpec, ControlPlaneState
 from simulator.whatif.timeline import TimelineEvent
 
 FEED_LIMIT = 100
@@ -57,7 +56,7 @@ class ControlPlaneModel:
 
     def __init__(self, spec: ControlPlaneSpec, clock: VirtualClock, seed: int) -> None:
         self.state = ControlPlaneState(clock, seed)
-        self.ids = self.state.seed(spec.seed_dict())
+        self.ids = self.state.seed(spec)
         self.clock = clock
         self.outages: list[tuple[float, float]] = []
         self.slow: list[tuple[float, float, float]] = []

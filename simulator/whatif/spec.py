@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from common.durations import Duration
-from scenarios.control_plane import ControlPlaneSpec, LimitSpec, PolicySpec
+from fake_anypoint import ControlPlaneSpec, LimitSpec, PolicySpec
 from simulator.whatif.timeline import TimelineEvent
 
 

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from common.durations import Duration
-from scenarios.control_plane import LimitSpec, PolicySpec
+from fake_anypoint import LimitSpec, PolicySpec
 
 
 class _Strict(BaseModel):

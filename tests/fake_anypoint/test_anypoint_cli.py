@@ -206,6 +206,6 @@ def test_cli_against_the_https_fake(cli_bin: Path, tmp_path: Path) -> None:
             assert [(c["clientId"], c["removed"]) for c in feed] == [("mobile-id", True)]
 
     asyncio.run(main())
-    groups = {e.group for e in state.journal()}
-    assert {"auth", "accounts", "apimanager"} <= groups
+    kinds = {kind for e in state.journal() for kind in e.data}
+    assert {"token", "accounts", "apis"} <= kinds
     assert all(e.status < 500 for e in state.journal())

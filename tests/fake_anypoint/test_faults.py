@@ -1,4 +1,5 @@
-"""Faults per endpoint group: status, first-N, windows, latency, drops, malformed bodies."""
+"""Faults by the data they withhold: every endpoint serving that data is hit, public and
+kit-specific; status, first-N, windows, latency, drops, malformed bodies, lost responses."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ import random
 import time
 
 import pytest
+from pydantic import ValidationError
 
-from fake_anypoint import Fault
-from fake_anypoint.faults import FaultAction, pick_fault
+from fake_anypoint import DataKind, FaultSpec
+from fake_anypoint.faults import FaultAction, anchor, pick_fault
 
 from .conftest import SEED, client, new_state
 
@@ -22,7 +24,7 @@ def ccs(state, tail: str = "") -> str:
 def test_status_fault_first_n_then_recovers_and_is_journaled():
     state, _ = new_state()
     r = state.seed(copy.deepcopy(SEED))
-    state.add_fault(Fault(group="policies", status=503, first_n=2))
+    state.add_fault(FaultSpec(data=["policies"], status=503, first_n=2))
     url_tail = ccs(state, f"/apis/{r.apis['orders']}/policies")
 
     async def main() -> list[int]:
@@ -41,13 +43,13 @@ def test_status_fault_first_n_then_recovers_and_is_journaled():
             return statuses
 
     assert asyncio.run(main()) == [503, 503, 200]
-    faults = [(e.group, e.status, e.fault) for e in state.journal() if e.group == "policies"]
-    assert faults == [("policies", 503, "policies-status-503")] * 2 + [("policies", 200, None)]
+    faults = [(e.status, e.fault) for e in state.journal("policies")]
+    assert faults == [(503, "policies-status-503")] * 2 + [(200, None)]
 
 
 def test_outage_window_follows_the_state_clock():
     state, clock = new_state()
-    state.add_fault(Fault(group="*", status=502, start=10, end=20, name="outage"))
+    state.add_fault(FaultSpec(data=["*"], status=502, after=10, lasting=10, name="outage"))
 
     async def main() -> list[int]:
         async with client(state) as (server, s):
@@ -62,17 +64,17 @@ def test_outage_window_follows_the_state_clock():
     assert asyncio.run(main()) == [200, 502, 502, 200]
 
 
-def test_auth_fault_hits_the_token_endpoint():
+def test_token_fault_hits_the_token_endpoint():
     state, _ = new_state()
 
     async def main() -> None:
         async with client(state) as (server, s):
-            state.add_fault(Fault(group="auth", status=500))
+            state.add_fault(FaultSpec(data=["token"], status=500))
             async with s.post(server.base_url + "/accounts/api/v2/oauth2/token", json={}) as resp:
                 assert resp.status == 500
 
     asyncio.run(main())
-    assert state.journal()[-1].fault == "auth-status-500"
+    assert state.journal()[-1].fault == "token-status-500"
 
 
 def test_dropped_connection_and_malformed_body():
@@ -82,7 +84,7 @@ def test_dropped_connection_and_malformed_body():
     async def main() -> None:
         async with client(state) as (server, s):
             url = server.base_url + ccs(state, "/apis")
-            state.add_fault(Fault(group="apis", drop=True, first_n=1))
+            state.add_fault(FaultSpec(data=["apis"], drop=True, first_n=1))
             # raw socket: an HTTP client might retry a dropped idempotent request by itself
             host, port = server.base_url.removeprefix("http://").split(":")
             reader, writer = await asyncio.open_connection(host, int(port))
@@ -95,7 +97,7 @@ def test_dropped_connection_and_malformed_body():
             assert await asyncio.wait_for(reader.read(), 5) == b""
             writer.close()
             state.clear_faults()
-            state.add_fault(Fault(group="apis", malformed=True, first_n=1))
+            state.add_fault(FaultSpec(data=["apis"], malformed=True, first_n=1))
             async with s.get(url) as resp:
                 assert resp.status == 200
                 with pytest.raises(ValueError):
@@ -114,7 +116,7 @@ def test_dropped_connection_and_malformed_body():
 
 def test_latency_fault_delays_then_serves():
     state, _ = new_state()
-    state.add_fault(Fault(group="apis", latency_s=0.2, first_n=1, name="slow"))
+    state.add_fault(FaultSpec(data=["apis"], latency=0.2, first_n=1, name="slow"))
 
     async def main() -> float:
         async with client(state) as (server, s):
@@ -129,40 +131,49 @@ def test_latency_fault_delays_then_serves():
 
 def test_seeded_jitter_and_probability_are_reproducible():
     def run(seed: int) -> list[FaultAction | None]:
-        faults = [Fault(group="contracts", latency_s=0.01, jitter_s=0.5, probability=0.5)]
+        spec = FaultSpec(data=["contracts"], latency=0.01, jitter=0.5, probability=0.5)
+        faults = [anchor(spec, 0.0)]
         rng = random.Random(seed)
-        return [pick_fault(faults, "contracts", 0.0, rng) for _ in range(20)]
+        served = frozenset({DataKind.CONTRACTS})
+        return [pick_fault(faults, served, 0.0, rng) for _ in range(20)]
 
     a, b = run(1), run(1)
     assert a == b
     fired = [x for x in a if x is not None]
     assert 0 < len(fired) < 20
     assert all(0.01 <= x.delay_s <= 0.51 for x in fired)
-    assert pick_fault([Fault(group="*", status=500)], "admin", 0.0, random.Random(0)) is None
+    everything = [anchor(FaultSpec(data=["*"], status=500), 0.0)]
+    assert pick_fault(everything, frozenset(), 0.0, random.Random(0)) is None  # the admin API
 
 
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"group": "nope"}, "fault.group: 'nope' is not a group"),
-        ({"group": "apis", "status": 99}, "fault.status: 99"),
-        ({"group": "apis", "first_n": 0}, "fault.first_n: 0"),
-        ({"group": "apis", "start": 5, "end": 5}, "fault.end: 5"),
-        ({"group": "apis", "probability": 0}, "fault.probability: 0"),
-        ({"group": "apis", "latency": 1}, "fault.latency: unknown key"),
-        ({"status": 500}, "fault.group: required"),
+        ({"data": "nope"}, "data.0"),
+        ({"data": "apis", "status": 99}, "status"),
+        ({"data": "apis", "status": 503, "first_n": 0}, "first_n"),
+        ({"data": "apis", "status": 503, "lasting": 0}, "lasting must be more than 0s"),
+        ({"data": "apis", "status": 503, "probability": 0}, "probability"),
+        ({"data": "apis", "status": 503, "probability": float("nan")}, "probability"),
+        ({"data": "apis", "latency": float("inf")}, "latency"),
+        ({"data": "apis", "latency": "1e308s"}, "latency"),
+        ({"data": "apis", "group": "x", "status": 503}, "group"),
+        ({"data": "apis"}, "say what the fault does"),
+        ({"status": 500}, "data"),
     ],
 )
 def test_bad_faults_are_rejected(data, message):
-    with pytest.raises(ValueError) as info:
-        Fault.from_dict(data)
+    with pytest.raises(ValidationError) as info:
+        FaultSpec.model_validate(data)
     assert message in str(info.value)
 
 
-def test_fault_name_defaults_even_when_given_as_none():
-    assert Fault(group="apis", status=503, name=None).name == "apis-status-503"
-    assert Fault(group="contracts", latency_s=1).name == "contracts-latency"
-    assert Fault(group="analytics", drop=True).name == "analytics-drop"
+def test_fault_names_default_to_data_and_effect():
+    assert FaultSpec(data=["apis"], status=503).label == "apis-status-503"
+    assert FaultSpec(data=["contracts"], latency=1).label == "contracts-latency"
+    assert FaultSpec(data=["ingest"], drop=True).label == "ingest-drop"
+    assert FaultSpec(data=["*"], status=503).label == "all-status-503"
+    assert FaultSpec(data="policies", status=503).data == [DataKind.POLICIES]
 
 
 def test_lost_response_keeps_the_effect_and_a_retry_counts_as_duplicate():
@@ -170,7 +181,7 @@ def test_lost_response_keeps_the_effect_and_a_retry_counts_as_duplicate():
     import json
 
     state, _ = new_state()
-    state.add_fault(Fault(group="analytics", status=503, lose_response=True, first_n=1))
+    state.add_fault(FaultSpec(data=["ingest"], status=503, lose_response=True, first_n=1))
     body = gzip.compress(json.dumps([{"event_id": "e1"}, {"event_id": "e2"}]).encode())
     headers = {
         "Content-Encoding": "gzip",
@@ -192,9 +203,57 @@ def test_lost_response_keeps_the_effect_and_a_retry_counts_as_duplicate():
     [batch] = state.analytics_batches()
     assert [e["event_id"] for e in batch.events] == ["e1", "e2"]
     assert batch.duplicates == 1
-    assert state.journal()[-2].fault == "analytics-lost-response-503"
+    assert state.journal()[-2].fault == "ingest-lost-response-503"
 
 
 def test_lost_response_needs_a_replacement():
-    with pytest.raises(ValueError, match="lose_response: needs status or drop"):
-        Fault(group="analytics", lose_response=True)
+    with pytest.raises(ValidationError, match="lose_response needs status or drop"):
+        FaultSpec(data=["ingest"], lose_response=True)
+
+
+def am(state, tail: str = "") -> str:
+    return f"/apimanager/api/v1/organizations/{state.org_id}/environments/{state.env_id}{tail}"
+
+
+def apps(state, tail: str = "") -> str:
+    return f"/apiplatform/repository/v2/organizations/{state.org_id}/applications{tail}"
+
+
+@pytest.mark.parametrize(
+    ("kind", "hit", "spared"),
+    [
+        ("policies", ["ccs:/apis/{api}/policies", "am:/apis/{api}/policies"], ["am:/apis/{api}"]),
+        (
+            "contracts",
+            ["ccs:/apis/{api}/contracts", "am:/apis/{api}/contracts"],
+            ["am:/apis/{api}/policies", "apps:"],
+        ),
+        ("apis", ["ccs:/apis", "am:/apis", "am:/apis/{api}"], ["am:/apis/{api}/contracts"]),
+        ("applications", ["apps:", "apps:/{app}", "ccs:/apis/{api}/contracts"], ["am:/apis"]),
+        ("tiers", ["am:/apis/{api}/tiers", "ccs:/apis/{api}/contracts"], ["apps:"]),
+    ],
+)
+def test_a_fault_hits_every_endpoint_serving_its_data(kind, hit, spared):
+    """Public API Manager v1 and /apiplatform endpoints are hit like the kit's sync API."""
+    state, _ = new_state()
+    seeded = state.seed(copy.deepcopy(SEED))
+    api, app = seeded.apis["orders"], seeded.applications["mobile"].id
+    state.add_fault(FaultSpec(data=[kind], status=503))
+    bases = {"ccs": ccs, "am": am, "apps": apps}
+
+    def url(ref: str) -> str:
+        base, _, tail = ref.partition(":")
+        return bases[base](state, tail.format(api=api, app=app))
+
+    async def main() -> dict[str, int]:
+        async with client(state) as (server, s):
+            out = {}
+            for ref in hit + spared:
+                async with s.get(server.base_url + url(ref)) as resp:
+                    out[ref] = resp.status
+            return out
+
+    statuses = asyncio.run(main())
+    assert {ref: statuses[ref] for ref in hit} == dict.fromkeys(hit, 503)
+    assert all(statuses[ref] == 200 for ref in spared), statuses
+    assert state.faults()[0].fired == len(hit)

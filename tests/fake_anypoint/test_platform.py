@@ -213,13 +213,16 @@ def test_admin_api_mirrors_the_python_api():
             assert seeded["apis"]["orders"] == state.apis[seeded["apis"]["orders"]].id
             async with s.post(admin + "/seed", json={"apis": [{"key": "x", "colour": 1}]}) as resp:
                 assert resp.status == 400
-                assert "apis[0].colour: unknown key" in (await resp.json())["message"]
-            async with s.post(admin + "/faults", json=[{"group": "apis", "status": 503}]) as resp:
+                assert (
+                    "apis.0.colour: Extra inputs are not permitted"
+                    in (await resp.json())["message"]
+                )
+            async with s.post(admin + "/faults", json=[{"data": "apis", "status": 503}]) as resp:
                 assert resp.status == 201
-            async with s.post(admin + "/faults", json={"group": "nope"}) as resp:
+            async with s.post(admin + "/faults", json={"data": "nope"}) as resp:
                 assert resp.status == 400
             async with s.get(admin + "/faults") as resp:
-                assert [f["status"] for f in await resp.json()] == [503]
+                assert [f["spec"]["status"] for f in await resp.json()] == [503]
             async with s.get(admin + "/info") as resp:
                 info = await resp.json()
             app = {"client_id": info["client_id"], "client_secret": info["client_secret"]}
@@ -246,7 +249,7 @@ def test_admin_api_mirrors_the_python_api():
             async with s.get(admin + "/analytics") as resp:
                 got = await resp.json()
             assert got["events"] == [{"event_id": "1"}] and got["batches"][0]["batch_id"] == "b-1"
-            async with s.get(admin + "/journal?group=apis") as resp:
+            async with s.get(admin + "/journal?data=apis") as resp:
                 journal = await resp.json()
             assert [(e["status"], e["fault"]) for e in journal] == [
                 (503, "apis-status-503"),
@@ -267,7 +270,7 @@ def test_admin_api_mirrors_the_python_api():
             async with s.put(admin + "/snapshot", json={"format": 1}) as resp:
                 assert resp.status == 400 and "snapshot" in (await resp.json())["message"]
             assert len(state.apis) == 2
-        assert all(e.group != "admin" for e in state.journal())
+        assert all(not e.path.startswith("/_admin") for e in state.journal())
 
     asyncio.run(main())
 

@@ -247,10 +247,10 @@ def test_journal_records_every_request():
 
     asyncio.run(main())
     entries = state.journal()
-    assert [(e.method, e.status, e.group) for e in entries] == [
-        ("POST", 200, "auth"),
-        ("GET", 200, "apis"),
-        ("GET", 404, "other"),
+    assert [(e.method, e.status, e.data) for e in entries] == [
+        ("POST", 200, ("token",)),
+        ("GET", 200, ("apis",)),
+        ("GET", 404, ()),
     ]
     assert entries[1].path == ccs(state, "/apis") and entries[1].fault is None
     assert state.journal("apis") == [entries[1]]

@@ -17,7 +17,7 @@ import time
 from datetime import datetime
 from typing import Any
 
-from fake_anypoint import Fault
+from fake_anypoint import FaultSpec
 from simulator.whatif import WhatIfSpec, replication_seed, run_once
 
 from .helpers import base, rate_limit
@@ -141,7 +141,12 @@ def test_analytics_through_an_ingest_outage() -> None:
         ) as live:
             start = time.monotonic()
             live.state.add_fault(
-                Fault(group="analytics", status=503, start=start + outage[0], end=start + outage[1])
+                FaultSpec(
+                    data=["ingest"],
+                    status=503,
+                    after=start + outage[0] - time.monotonic(),
+                    lasting=outage[1] - outage[0],
+                )
             )
             result = await drive(live, ["mobile"], rate, traffic_s)
             await asyncio.sleep(drain_s)
