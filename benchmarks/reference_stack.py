@@ -10,7 +10,7 @@ import sys
 
 from common.clock import MonotonicClock
 from fake_anypoint import ControlPlaneServer, ControlPlaneState
-from reference_adapter import AdapterSettings, ReferenceAdapter
+from reference_adapter import ReferenceAdapter, ReferenceAdapterConfig
 from simulator import EchoUpstream
 
 SEED = {
@@ -44,7 +44,7 @@ async def _serve() -> None:
     server = ControlPlaneServer(state)
     await server.start()
     adapter = ReferenceAdapter(
-        AdapterSettings(
+        ReferenceAdapterConfig(
             platform_url=server.base_url,
             ingest_url=server.ingest_url,
             client_id=state.connected_app.client_id,
@@ -53,7 +53,7 @@ async def _serve() -> None:
             env_id=state.env_id,
             grpc_port=0,
             http_port=0,
-            analytics_interval_s=1.0,
+            analytics_interval=1.0,
         )
     )
     await adapter.start()

@@ -1,5 +1,6 @@
 """Durations as people write them in every document of the kit: ``250ms``, ``2s``, ``1.5m``,
-``1h``, or a number of seconds; published in JSON Schemas as exactly that."""
+``1h``, or a number of seconds (also as text, as command lines pass it); published in JSON
+Schemas as exactly that."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from typing import Annotated
 from pydantic import BeforeValidator, WithJsonSchema
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-PATTERN = r"^\s*\d+(\.\d+)?\s*(ms|s|m|h)\s*$"
-_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$")
+PATTERN = r"^\s*\d+(\.\d+)?\s*(ms|s|m|h)?\s*$"
+_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 MAX_SECONDS = 366 * 24 * 3600.0
 """The longest duration any document may name (a year): longer values are typos or attacks."""
 
@@ -26,7 +27,7 @@ def parse_duration(value: object) -> float:
     elif isinstance(value, str):
         match = _PATTERN.match(value)
         if match:
-            seconds = float(match.group(1)) * _UNITS[match.group(2)]
+            seconds = float(match.group(1)) * _UNITS[match.group(2) or "s"]
     if seconds is None:
         raise ValueError(f"expected a duration such as 500ms, 2s or 1m, got {value!r}")
     if not math.isfinite(seconds) or seconds < 0 or seconds > MAX_SECONDS:

@@ -36,10 +36,18 @@ ASM_CORE = ConformanceProfile(
             Feature.GATEKEEPER,
             Feature.FAIL_STATIC,
             Feature.ANALYTICS,
+            Feature.ANALYTICS_BATCH_INTERVAL,
             Feature.ROBUSTNESS,
         }
     ),
-    extended=frozenset({Feature.SHARED_QUOTA}),
+    extended=frozenset(
+        {
+            Feature.SHARED_QUOTA,
+            Feature.GATEKEEPER_STRICT,
+            Feature.GATEKEEPER_DISABLED,
+            Feature.ANALYTICS_BATCH_SIZE,
+        }
+    ),
 )
 
 EXTENDED = ConformanceProfile(

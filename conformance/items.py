@@ -58,7 +58,7 @@ class ScenarioItem(pytest.Item):
             name=scenario.name,
             path=str(self.source.path),
             description=scenario.description,
-            features=list(scenario.features),
+            features=[f.value for f in scenario.features],
             outcome=outcome,
             seed=scenario.seed,
             reason=reason,
@@ -84,6 +84,9 @@ class ScenarioItem(pytest.Item):
         missing = sorted(set(scenario.features) - session.claimed)
         if missing and not chosen:
             self._skip(Outcome.NOT_SUPPORTED, f"adapter does not claim {', '.join(missing)}")
+        unmet = session.profile.unmet_needs(scenario.adapter.given())
+        if unmet:
+            self._skip(Outcome.NOT_SUPPORTED, "; ".join(unmet))
         if scenario.provisional and not chosen:
             self._skip(Outcome.PROVISIONAL, "provisional scenario")
         for attempt in range(1, options.retries + 2):
@@ -111,7 +114,7 @@ class ScenarioItem(pytest.Item):
                 name=scenario.name,
                 path=str(self.source.path),
                 description=scenario.description,
-                features=list(scenario.features),
+                features=[f.value for f in scenario.features],
                 outcome=Outcome.FAILED,
                 error=str(exc),
             )

@@ -109,7 +109,9 @@ def build_report(
     interrupted: bool,
     command: list[str],
 ) -> ConformanceReport:
-    claimed = set(profile.features.supported) - set(profile.features.exempt)
+    claimed = {str(f) for f in profile.features.supported} - {
+        str(f) for f in profile.features.exempt
+    }
     per_feature: dict[str, int] = {f.value: 0 for f in Feature}
     for result in results:
         for feature in result.features:

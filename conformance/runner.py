@@ -9,6 +9,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from common.adapter_settings import SyncName
 from conformance.checks import Mismatch, check_response
 from conformance.control_plane_steps import apply_change, seed_variables
 from conformance.results import Consistency, Outcome, ScenarioResult, StepFailure, TraceEntry
@@ -62,10 +63,12 @@ class ScenarioRun:
         self.faults: list[ActiveFault] = list(stack.faults)
         """Every fault this run added, kept after a clear: each required one must fire."""
 
-    def deadline(self, within: float | None, sync: str, slack: float) -> float:
+    def deadline(self, within: float | None, sync: SyncName | None, slack: float) -> float:
         """A step's deadline: ``within``, or one ``sync`` interval plus ``slack``, times the
         profile's ``timeout_scale``."""
-        base = within if within is not None else self.stack.intervals.of(sync) + slack
+        if within is None:
+            within = self.stack.settings.interval(sync or "analytics") + slack
+        base = within
         return base * self.timeout_scale
 
     def note(self, kind: str, summary: str, **detail: Any) -> None:
@@ -127,13 +130,13 @@ class ScenarioRun:
         if wait.duration is not None:
             seconds = wait.duration
         else:
-            seconds = self.stack.intervals.of(wait.sync or "") * wait.intervals
+            seconds = self.stack.settings.interval(wait.sync or "policies") * wait.intervals
         self.note("wait", f"wait {seconds:g}s" + (f" ({wait.sync} sync)" if wait.sync else ""))
         await asyncio.sleep(seconds)
 
     async def run_analytics(self, step: AnalyticsStep) -> None:
         spec = step.analytics
-        deadline = self.deadline(spec.within, spec.within_sync or "analytics", spec.slack)
+        deadline = self.deadline(spec.within, spec.within_sync, spec.slack)
         where = [self.variables.substitute(e.where) for e in spec.events]
         mismatches, summary = await check_analytics(self.stack.state, spec, where, deadline)
         self.result.analytics = summary
@@ -216,7 +219,7 @@ class ScenarioRun:
 
     async def run_eventually(self, step: EventuallyStep, name: str) -> None:
         spec = step.eventually
-        within = self.deadline(spec.within, spec.within_sync or "", spec.slack)
+        within = self.deadline(spec.within, spec.within_sync, spec.slack)
         loop = asyncio.get_running_loop()
         start = loop.time()
         streak, attempts, streak_start = 0, 0, 0.0
@@ -263,7 +266,7 @@ async def run_scenario(
         name=scenario.name,
         path=str(source.path),
         description=scenario.description,
-        features=list(scenario.features),
+        features=[f.value for f in scenario.features],
         seed=scenario.seed,
     )
     started = time.monotonic()
@@ -283,11 +286,12 @@ async def run_scenario(
             result.error += f" ({type(exc).__name__})"
         return result
     run = ScenarioRun(source, stack, result, started=started, timeout_scale=profile.timeout_scale)
-    i = stack.intervals
+    s = stack.settings
     run.note(
         "stack",
-        f"stack up, adapter synced (policies every {i.policies:g}s, contracts {i.contracts:g}s,"
-        f" analytics {i.analytics:g}s, gatekeeper {i.gatekeeper})",
+        f"stack up, adapter synced (policies every {s.policies_interval:g}s, contracts"
+        f" {s.contracts_interval:g}s, analytics {s.analytics_interval:g}s, gatekeeper"
+        f" {s.gatekeeper})",
     )
     try:
         await run.run_steps(list(scenario.steps))

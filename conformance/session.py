@@ -69,7 +69,7 @@ class ConformanceSession:
     @property
     def claimed(self) -> set[str]:
         f = self.profile.features
-        return set(f.supported) - set(f.exempt)
+        return {str(x) for x in f.supported} - {str(x) for x in f.exempt}
 
     def log_dir(self) -> Path | None:
         if self.options.report_dir is None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from conformance.features import KNOWN_FEATURES
 from conformance.variables import references
 from scenarios.loader import Problem, dotted, load_scenario
 from scenarios.model import Scenario
@@ -88,17 +87,6 @@ def check_scenario_file(path: Path) -> list[Problem]:
     source = load_scenario(path)
     scenario = source.scenario
     problems: list[Problem] = []
-    for i, feature in enumerate(scenario.features):
-        if feature not in KNOWN_FEATURES:
-            problems.append(
-                Problem(
-                    path,
-                    position_of(path, ("features", i)),
-                    f"features[{i}]",
-                    f"unknown feature {feature!r}",
-                    f"known features: {', '.join(sorted(KNOWN_FEATURES))}",
-                )
-            )
     names = known_names(scenario)
     data = load_yaml(path)
     for loc, reference in _walk_refs(data, ()):
@@ -120,20 +108,6 @@ def check_scenario_file(path: Path) -> list[Problem]:
                     )
                 )
     problems.extend(_change_problems(path, data, names))
-    for i, contract in enumerate(scenario.control_plane.contracts):
-        for field, kind in (("application", "applications"), ("api", "apis")):
-            value = getattr(contract, field)
-            if value not in names[kind]:
-                loc = ("control_plane", "contracts", i, field)
-                problems.append(
-                    Problem(
-                        path,
-                        position_of(path, loc),
-                        dotted(loc),
-                        f"unknown {field} {value!r}",
-                        f"seeded {kind}: {', '.join(sorted(names[kind])) or 'none'}",
-                    )
-                )
     return problems
 
 

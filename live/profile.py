@@ -5,14 +5,16 @@ errors like scenarios.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from common.adapter_settings import SETTING_NAMES, AdapterSettings
 from common.durations import Duration
-from scenarios.features import KNOWN_FEATURES
-from scenarios.loader import Problem, ScenarioError, read_model
+from scenarios.features import Feature
+from scenarios.loader import read_model
 
 BUNDLED_PROFILE = (
     Path(__file__).parent.parent / "conformance" / "profiles" / "reference-adapter.yaml"
@@ -76,22 +78,11 @@ class ExtAuthz(_Strict):
     status_on_error: int = 403
 
 
-class SyncIntervals(_Strict):
-    """The adapter's intervals for conformance runs (short, so sync lag is testable live)."""
-
-    policies_interval: Duration = 1.0
-    contracts_interval: Duration = 0.5
-    keepalive_interval: Duration = 1.0
-    analytics_interval: Duration = 0.5
-    analytics_batch_size: int = 500
-    gatekeeper: Literal["strict", "flexible", "disabled"] = "flexible"
-
-
 class Features(_Strict):
     """The features the adapter claims, and those exempt from the run."""
 
-    supported: list[str] = Field(default_factory=list)
-    exempt: list[str] = Field(default_factory=list)
+    supported: list[Feature] = Field(default_factory=list)
+    exempt: list[Feature] = Field(default_factory=list)
 
 
 class AdapterProfile(_Strict):
@@ -100,12 +91,59 @@ class AdapterProfile(_Strict):
     implementation: Implementation
     adapter: AdapterLaunch
     ext_authz: ExtAuthz = ExtAuthz()
-    sync: SyncIntervals = SyncIntervals()
+    sync: AdapterSettings = Field(
+        AdapterSettings(),
+        description="The adapter's settings during conformance runs: passed to it through the "
+        "{placeholders} the adapter section uses, and assumed as they are otherwise",
+    )
+    can_pass: list[str] | None = Field(
+        None,
+        description="Settings the kit can pass to this adapter (names of sync: keys); default: "
+        "those whose {placeholder} appears in the adapter section",
+    )
     features: Features = Features()
     skip: list[str] = Field(default_factory=list, description="Scenario names never run")
     timeout_scale: float = Field(
         1.0, gt=0, description="Multiplies every eventually/analytics deadline (slow adapters)"
     )
+
+    @field_validator("can_pass")
+    @classmethod
+    def _known_settings(cls, names: list[str] | None) -> list[str] | None:
+        unknown = sorted(set(names or []) - set(SETTING_NAMES))
+        if unknown:
+            raise ValueError(f"unknown settings {unknown}; known: {', '.join(SETTING_NAMES)}")
+        return names
+
+    def passable(self) -> set[str]:
+        """The settings the kit can hand this adapter (explicit, or from its placeholders)."""
+        if self.can_pass is not None:
+            return set(self.can_pass)
+        launch = self.adapter
+        used = set(_PLACEHOLDER.findall(repr([launch.command, launch.env, launch.settings])))
+        return used & set(SETTING_NAMES)
+
+    def unmet_needs(self, needs: dict[str, object]) -> list[str]:
+        """Why the adapter cannot be run as a scenario needs: one reason per setting that
+        differs from the profile's own value and that the kit cannot pass."""
+        passable = self.passable()
+        reasons = []
+        for name, value in sorted(needs.items()):
+            current = getattr(self.sync, name)
+            if value != current and name not in passable:
+                reasons.append(
+                    f"needs {name}: {_show(value)} (the adapter runs {_show(current)} and its"
+                    f" profile cannot pass {name}: add a {{{name}}} placeholder or list it in"
+                    " can_pass)"
+                )
+        return reasons
+
+
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+
+
+def _show(value: object) -> str:
+    return f"{value:g}s" if isinstance(value, float) else str(value)
 
 
 def load_profile(path: Path) -> AdapterProfile:
@@ -117,17 +155,4 @@ def load_profile(path: Path) -> AdapterProfile:
         what="adapter profile",
         hint=f"pass an existing file, e.g. --adapter {BUNDLED_PROFILE}",
     )
-    unknown = sorted(set(profile.features.supported) - KNOWN_FEATURES)
-    if unknown:
-        raise ScenarioError(
-            [
-                Problem(
-                    path,
-                    None,
-                    "features.supported",
-                    f"unknown features {unknown}",
-                    f"known features: {', '.join(sorted(KNOWN_FEATURES))}",
-                )
-            ]
-        )
     return profile

@@ -7,11 +7,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from common.adapter_settings import AdapterSettings
 from common.clock import MonotonicClock
 from fake_anypoint import ActiveFault, ControlPlaneServer, ControlPlaneState, SeedResult
 from live.launch import RunningAdapter, free_port, start_adapter
@@ -34,21 +36,6 @@ from simulator import (
 
 class StackError(RuntimeError):
     """The stack could not be brought up (the adapter did not start or never synced)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Intervals:
-    """The adapter's effective settings for this run (profile defaults, scenario overrides)."""
-
-    policies: float
-    contracts: float
-    keepalive: float
-    analytics: float
-    analytics_batch_size: int
-    gatekeeper: str
-
-    def of(self, sync: str) -> float:
-        return float(getattr(self, sync))
 
 
 class RoundRobin:
@@ -85,7 +72,8 @@ class Stack:
     echo: EchoUpstream
     adapters: list[RunningAdapter]
     envoy: DataPlane
-    intervals: Intervals
+    settings: AdapterSettings
+    """The adapter's effective settings (profile, then the scenario's needs)."""
     services: dict[str, str] = field(default_factory=dict)
     faults: list[ActiveFault] = field(default_factory=list)
     """The scenario's faults in place before the adapter started."""
@@ -99,22 +87,15 @@ class Stack:
                 await closer()
 
 
-def effective_intervals(profile: AdapterProfile, scenario: Scenario) -> Intervals:
-    sync, needs = profile.sync, scenario.adapter
-    return Intervals(
-        policies=needs.policies_interval or sync.policies_interval,
-        contracts=needs.contracts_interval or sync.contracts_interval,
-        keepalive=needs.keepalive_interval or sync.keepalive_interval,
-        analytics=needs.analytics_interval or sync.analytics_interval,
-        analytics_batch_size=needs.analytics_batch_size or sync.analytics_batch_size,
-        gatekeeper=needs.gatekeeper or sync.gatekeeper,
-    )
+def effective_settings(profile: AdapterProfile, scenario: Scenario) -> AdapterSettings:
+    """The profile's settings with the scenario's needs applied."""
+    return profile.sync.with_overrides(scenario.adapter.given())
 
 
 def adapter_variables(
     state: ControlPlaneState,
     server: ControlPlaneServer,
-    intervals: Intervals,
+    settings: AdapterSettings,
     *,
     transport: str,
     in_process: bool,
@@ -125,6 +106,7 @@ def adapter_variables(
         return (0 if in_process else free_port()) if transport == kind else None
 
     return {
+        "python": sys.executable,
         "control_plane_url": server.base_url,
         "ingest_url": server.ingest_url,
         "client_id": state.connected_app.client_id,
@@ -133,12 +115,7 @@ def adapter_variables(
         "env_id": state.env_id,
         "grpc_port": port("grpc"),
         "http_port": port("http"),
-        "policies_interval": intervals.policies,
-        "contracts_interval": intervals.contracts,
-        "keepalive_interval": intervals.keepalive,
-        "analytics_interval": intervals.analytics,
-        "analytics_batch_size": intervals.analytics_batch_size,
-        "gatekeeper": intervals.gatekeeper,
+        **{name: "none" if value is None else value for name, value in settings},
     }
 
 
@@ -200,7 +177,7 @@ async def bring_up(
     state = ControlPlaneState(clock=MonotonicClock(), seed=scenario.seed)
     seed = state.seed(scenario.control_plane)
     faults = [state.add_fault(fault) for fault in scenario.faults]
-    intervals = effective_intervals(profile, scenario)
+    settings = effective_settings(profile, scenario)
     transport = profile.ext_authz.transport
     routes, services = routes_for(scenario, seed)
     async with contextlib.AsyncExitStack() as cleanup:
@@ -216,7 +193,7 @@ async def bring_up(
             variables = adapter_variables(
                 state,
                 server,
-                intervals,
+                settings,
                 transport=transport,
                 in_process=profile.adapter.in_process is not None,
             )
@@ -233,7 +210,7 @@ async def bring_up(
         envoy: DataPlane = planes[0] if len(planes) == 1 else RoundRobin(planes)
         await envoy.start()
         cleanup.push_async_callback(envoy.close)
-        stack = Stack(state, seed, server, echo, adapters, envoy, intervals, services, faults)
+        stack = Stack(state, seed, server, echo, adapters, envoy, settings, services, faults)
         if wait_ready:
             await _wait_synced(stack, list(seed.apis.values()), profile.adapter.ready_timeout)
         cleanup.pop_all()  # up: from now on the caller stops it with stack.down()

@@ -1,6 +1,6 @@
 """The reference Anypoint Service Mesh adapter: an I/O-free decision core (`DecisionEngine`,
 `SyncSchedule`, `AnalyticsBatcher`, `EventFactory`) and the live adapter around it
-(`ReferenceAdapter`, configured by `AdapterSettings`)."""
+(`ReferenceAdapter`, configured by `ReferenceAdapterConfig`)."""
 
 from reference_adapter.adapter import ReferenceAdapter
 from reference_adapter.batcher import AnalyticsBatcher, Batch, BatcherStats
@@ -11,10 +11,9 @@ from reference_adapter.events import EventFactory
 from reference_adapter.model import CheckInput, Decision, Denial, PolicyRef
 from reference_adapter.policies.base import PolicyConfigError
 from reference_adapter.schedule import SyncSchedule
-from reference_adapter.settings import AdapterSettings
+from reference_adapter.settings import ReferenceAdapterConfig
 
 __all__ = [
-    "AdapterSettings",
     "AnalyticsBatcher",
     "Batch",
     "BatcherStats",
@@ -30,6 +29,7 @@ __all__ = [
     "PolicyConfigError",
     "PolicyRef",
     "ReferenceAdapter",
+    "ReferenceAdapterConfig",
     "SlaLimit",
     "SyncSchedule",
 ]

@@ -23,7 +23,7 @@ from reference_adapter.grpc_face import start_grpc_server
 from reference_adapter.http_face import start_http_server
 from reference_adapter.model import CheckInput, Decision
 from reference_adapter.schedule import SyncSchedule
-from reference_adapter.settings import AdapterSettings
+from reference_adapter.settings import ReferenceAdapterConfig
 from reference_adapter.sync import Synchronizer
 from reference_adapter.windows import WindowCounters
 
@@ -40,7 +40,7 @@ class ReferenceAdapter:
 
     def __init__(
         self,
-        settings: AdapterSettings,
+        settings: ReferenceAdapterConfig,
         *,
         clock: Clock | None = None,
         shared_windows: WindowCounters | None = None,
@@ -70,7 +70,7 @@ class ReferenceAdapter:
             settings.client_secret,
             settings.org_id,
             settings.env_id,
-            timeout_s=settings.request_timeout_s,
+            timeout_s=settings.request_timeout,
         )
         self.sync = Synchronizer(
             self.client,
@@ -86,20 +86,20 @@ class ReferenceAdapter:
                 interval,
                 self.rng,
                 start=now,
-                backoff_base_s=settings.sync_backoff_base_s,
-                backoff_max_s=settings.sync_backoff_max_s,
+                backoff_base_s=settings.sync_backoff_base,
+                backoff_max_s=settings.sync_backoff_max,
             )
 
-        self.policies_schedule = schedule(settings.policies_interval_s)
-        self.contracts_schedule = schedule(settings.contracts_interval_s)
-        self.keepalive_schedule = schedule(settings.keepalive_interval_s)
+        self.policies_schedule = schedule(settings.policies_interval)
+        self.contracts_schedule = schedule(settings.contracts_interval)
+        self.keepalive_schedule = schedule(settings.keepalive_interval)
         self.batcher: AnalyticsBatcher[Event] = AnalyticsBatcher(
             self.rng,
-            interval_s=settings.analytics_interval_s,
+            interval_s=settings.analytics_interval,
             batch_size=settings.analytics_batch_size,
-            capacity=settings.analytics_buffer_capacity,
-            retry_base_s=settings.analytics_retry_base_s,
-            retry_max_s=settings.analytics_retry_max_s,
+            capacity=settings.analytics_buffer,
+            retry_base_s=settings.analytics_retry_base,
+            retry_max_s=settings.analytics_retry_max,
             start=now,
         )
         self.events = EventFactory(settings.org_id, settings.adapter_id, self.rng)
@@ -196,7 +196,7 @@ class ReferenceAdapter:
 
     async def stop(self) -> None:
         """Stop syncing and the faces, then post every buffered analytics event (bounded by
-        ``stop_flush_timeout_s``; whatever could not be delivered is logged)."""
+        ``stop_flush_timeout``; whatever could not be delivered is logged)."""
         if not self._started:
             return
         self._started = False
@@ -212,7 +212,7 @@ class ReferenceAdapter:
         if self._http_runner is not None:
             await self._http_runner.cleanup()
             self._http_runner = None
-        await self.flush_analytics(self.settings.stop_flush_timeout_s)
+        await self.flush_analytics(self.settings.stop_flush_timeout)
         await self.client.aclose()
         if self.redis_windows is not None:
             await self.redis_windows.aclose()

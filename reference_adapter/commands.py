@@ -1,4 +1,4 @@
-"""The ``asmkit serve adapter`` command: flags for every `AdapterSettings` field, or a
+"""The ``asmkit serve adapter`` command: flags for every `ReferenceAdapterConfig` field, or a
 ``--profile PROFILE.yaml`` whose ``settings:`` mapping uses the same names (flags win). Runs the
 adapter until SIGTERM/SIGINT and flushes analytics on the way out."""
 
@@ -17,14 +17,14 @@ import yaml
 from pydantic import ValidationError
 
 from reference_adapter.adapter import ReferenceAdapter
-from reference_adapter.settings import AdapterSettings
+from reference_adapter.settings import ReferenceAdapterConfig
 
 _NONE_WORDS = ("none", "off", "null", "")
 
 
 _NULLABLE = {
     name
-    for name, field in AdapterSettings.model_fields.items()
+    for name, field in ReferenceAdapterConfig.model_fields.items()
     if (not field.is_required() and field.default is None) or name in ("grpc_port", "http_port")
 }
 
@@ -49,12 +49,12 @@ def add_serve_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--profile",
         type=Path,
-        help="YAML file whose `settings:` mapping gives AdapterSettings (flags override it)",
+        help="YAML file whose `settings:` mapping gives ReferenceAdapterConfig (flags override it)",
     )
     parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
-    for name, field in AdapterSettings.model_fields.items():
+    for name, field in ReferenceAdapterConfig.model_fields.items():
         default = field.default if not field.is_required() else None
-        help_text = f"AdapterSettings.{name}" + (
+        help_text = f"ReferenceAdapterConfig.{name}" + (
             " (required)" if field.is_required() else f" (default {default!r})"
         )
         if name in _NULLABLE:
@@ -64,13 +64,13 @@ def add_serve_parser(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
-def settings_from_args(args: argparse.Namespace) -> AdapterSettings:
+def settings_from_args(args: argparse.Namespace) -> ReferenceAdapterConfig:
     """Merge the profile's ``settings:`` with the flags and validate."""
     values: dict[str, Any] = {}
     profile: Path | None = getattr(args, "profile", None)
     if profile is not None:
         values.update(_profile_settings(profile))
-    for name in AdapterSettings.model_fields:
+    for name in ReferenceAdapterConfig.model_fields:
         raw = getattr(args, name, None)
         if raw is None:
             continue
@@ -79,12 +79,12 @@ def settings_from_args(args: argparse.Namespace) -> AdapterSettings:
         else:
             values[name] = raw
     try:
-        return AdapterSettings(**values)
+        return ReferenceAdapterConfig(**values)
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
             field = ".".join(str(p) for p in error["loc"]) or "settings"
-            hint = f" (flag {_flag(field)})" if field in AdapterSettings.model_fields else ""
+            hint = f" (flag {_flag(field)})" if field in ReferenceAdapterConfig.model_fields else ""
             problems.append(f"  {field}{hint}: {error['msg']}")
         raise CommandError("invalid adapter settings:\n" + "\n".join(problems)) from None
 
@@ -110,16 +110,16 @@ def _profile_settings(path: Path) -> dict[str, Any]:
         for k, v in (data.get("settings") or {}).items()
         if not (isinstance(v, str) and _PLACEHOLDER.fullmatch(v))
     }
-    unknown = sorted(set(settings) - set(AdapterSettings.model_fields))
+    unknown = sorted(set(settings) - set(ReferenceAdapterConfig.model_fields))
     if unknown:
         raise CommandError(
             f"profile {path}: unknown settings {', '.join(unknown)}; known: "
-            + ", ".join(AdapterSettings.model_fields)
+            + ", ".join(ReferenceAdapterConfig.model_fields)
         )
     return settings
 
 
-async def serve(settings: AdapterSettings, stop: asyncio.Event | None = None) -> int:
+async def serve(settings: ReferenceAdapterConfig, stop: asyncio.Event | None = None) -> int:
     """Run an adapter until ``stop`` is set (or SIGTERM/SIGINT), then stop it cleanly.
     Returns the number of analytics events that could not be delivered."""
     stop = stop or asyncio.Event()

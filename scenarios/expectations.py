@@ -8,10 +8,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from common.adapter_settings import SyncName
 from common.durations import Duration
 
 Decision = Literal["allowed", "denied", "error"]
-SyncName = Literal["policies", "contracts", "keepalive", "analytics"]
 
 
 class _Strict(BaseModel):

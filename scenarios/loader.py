@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from fake_anypoint import ControlPlaneSpec
 from scenarios.model import Scenario
 from scenarios.steps import ACTION_KEYS
 from scenarios.yaml_source import (
@@ -140,7 +142,18 @@ def _cross_checks(path: Path, scenario: Scenario) -> list[Problem]:
                 f"rename the file or set name: {expected}",
             )
         )
+    problems.extend(seed_problems(path, scenario.control_plane))
     return problems
+
+
+def seed_problems(
+    path: Path, spec: ControlPlaneSpec, at: tuple[str | int, ...] = ("control_plane",)
+) -> list[Problem]:
+    """The seed's duplicate keys and dangling references, positioned in ``path``."""
+    return [
+        Problem(path, position_of(path, (*at, *loc)), dotted((*at, *loc)), message)
+        for loc, message in spec.problems()
+    ]
 
 
 def problems_from(
@@ -175,6 +188,20 @@ def problems_from(
                     where,
                     f"a step needs exactly one action key, got {keys!r}",
                     f"use one of: {', '.join(ACTION_KEYS)} (plus an optional name)",
+                )
+            )
+        elif kind in ("enum", "literal_error"):
+            value = _value_at(data, loc)
+            allowed = re.findall(r"'([^']*)'", str(error.get("ctx", {}).get("expected", "")))
+            close = difflib.get_close_matches(str(value), allowed, n=1)
+            guess = f" (did you mean {close[0]!r}?)" if close else ""
+            problems.append(
+                Problem(
+                    path,
+                    position_of(path, loc),
+                    where,
+                    f"{value!r} is not allowed here{guess}",
+                    f"allowed: {', '.join(allowed)}" if allowed else None,
                 )
             )
         elif kind == "missing":

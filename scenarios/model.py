@@ -7,26 +7,22 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from common.adapter_settings import AdapterSettings
 from common.durations import Duration
 from fake_anypoint import ControlPlaneSpec, FaultSpec
+from scenarios.features import Feature
 from scenarios.steps import Step
 
 Transport = Literal["grpc", "http"]
 TRANSPORTS: tuple[Transport, ...] = ("grpc", "http")
 
 
-class AdapterNeeds(BaseModel):
-    """Adapter settings the scenario needs (short sync intervals make sync lag testable live).
-    Unset values keep the profile's defaults."""
+class AdapterNeeds(AdapterSettings):
+    """Adapter settings the scenario needs, by the kit's setting names (e.g. short sync
+    intervals make sync lag testable live, ``gatekeeper: strict``). Only the settings written
+    here are needs; the rest keep the profile's values. A profile that cannot pass a needed
+    value makes the case ``not_supported``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    policies_interval: Duration | None = None
-    contracts_interval: Duration | None = None
-    keepalive_interval: Duration | None = None
-    analytics_interval: Duration | None = None
-    analytics_batch_size: int | None = Field(None, ge=1)
-    gatekeeper: Literal["strict", "flexible", "disabled"] | None = None
     replicas: int = Field(
         1,
         ge=1,
@@ -70,7 +66,9 @@ class Scenario(BaseModel):
         pattern=r"^[a-z0-9][a-z0-9-]*$", description="Stable id; equals the file stem"
     )
     description: str = Field(min_length=1, description="One sentence, copied into reports")
-    features: list[str] = Field(min_length=1)
+    features: list[Feature] = Field(
+        min_length=1, description="What the case exercises; the first decides its profile"
+    )
     provisional: bool = False
     transports: list[Transport] = Field(
         default_factory=lambda: list(TRANSPORTS),

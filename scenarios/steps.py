@@ -8,9 +8,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
+from common.adapter_settings import SyncName
 from common.durations import Duration
 from fake_anypoint import ApplicationSpec, FaultSpec, LimitSpec, Pointcut
-from scenarios.expectations import AnalyticsExpect, ResponseExpect, SyncName
+from scenarios.expectations import AnalyticsExpect, ResponseExpect
 
 ACTION_KEYS = ("request", "control_plane", "wait", "eventually", "analytics", "fault")
 

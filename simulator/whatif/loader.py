@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from scenarios.loader import Problem, ScenarioError, read_model
+from scenarios.loader import Problem, ScenarioError, read_model, seed_problems
 from scenarios.yaml_source import position_of
 from simulator.whatif.spec import WhatIfSpec
 
@@ -81,6 +81,7 @@ def cross_check(path: Path, spec: WhatIfSpec) -> list[Problem]:
             )
         )
     cp = spec.control_plane
+    problems.extend(seed_problems(path, cp))
     apis = {a.key: a for a in cp.apis}
     apps = {a.key for a in cp.applications}
     contracts = {(c.application, c.api) for c in cp.contracts}

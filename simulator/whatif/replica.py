@@ -78,8 +78,8 @@ class Replica:
                 interval,
                 rng,
                 start=now + phase(interval),
-                backoff_base_s=a.backoff_base,
-                backoff_max_s=a.backoff_max,
+                backoff_base_s=a.sync_backoff_base,
+                backoff_max_s=a.sync_backoff_max,
                 jitter=a.jitter,
             )
             for kind, interval in (

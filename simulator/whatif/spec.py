@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from common.adapter_settings import AdapterSettings
 from common.durations import Duration
 from fake_anypoint import ControlPlaneSpec, LimitSpec, PolicySpec
 from simulator.whatif.timeline import TimelineEvent
@@ -107,8 +108,9 @@ class ServiceTimeSpec(_Strict):
     sigma: float = Field(0.5, gt=0)
 
 
-class AdapterSpec(_Strict):
-    """The adapters under study: replica count, sync and analytics settings, capacity."""
+class AdapterSpec(AdapterSettings):
+    """The adapters under study: the kit-wide adapter settings (intervals, gatekeeper,
+    analytics batching and retry; Mule defaults) plus replicas, balancing and capacity."""
 
     replicas: int = Field(1, ge=1, le=64)
     balancing: Literal["random", "round_robin", "sticky"] = "random"
@@ -117,36 +119,13 @@ class AdapterSpec(_Strict):
         description="Rate-limit counters per replica, or one store for all (clusterizable "
         "policies, as with Redis).",
     )
-    gatekeeper: Literal["strict", "flexible", "disabled"] = "flexible"
-    policies_interval: Duration = 60.0
-    contracts_interval: Duration = 15.0
     random_phase: bool = Field(
         True, description="Each replica's sync loops start at a random point of their interval."
     )
-    backoff_base: Duration = 0.5
-    backoff_max: Duration | None = None
     jitter: float = Field(0.2, ge=0, lt=1)
-    analytics_interval: Duration = 5.0
-    analytics_batch_size: int = Field(500, ge=1)
-    analytics_buffer: int = Field(50_000, ge=1)
-    analytics_retry_base: Duration = 1.0
-    analytics_retry_max: Duration = 60.0
     workers: int = Field(4, ge=1, le=1024, description="Checks decided in parallel per replica.")
     service_time: ServiceTimeSpec = ServiceTimeSpec()
     check_timeout: Duration = Field(0.2, description="Envoy's ext_authz timeout.")
-    request_timeout: Duration = Field(10.0, description="The adapter's control-plane timeout.")
-
-    @model_validator(mode="after")
-    def _check(self) -> AdapterSpec:
-        if self.analytics_buffer < self.analytics_batch_size:
-            raise ValueError(
-                f"analytics_buffer ({self.analytics_buffer}) must be at least "
-                f"analytics_batch_size ({self.analytics_batch_size})"
-            )
-        for name in ("policies_interval", "contracts_interval", "analytics_interval"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be > 0 (e.g. 15s)")
-        return self
 
 
 class LatencySpec(_Strict):

@@ -13,11 +13,11 @@ from typing import Any
 
 from reference_adapter.adapter import ReferenceAdapter
 from reference_adapter.model import CheckInput, Decision
-from reference_adapter.settings import AdapterSettings
+from reference_adapter.settings import ReferenceAdapterConfig
 
 
-def _settings(settings: Mapping[str, Any], **override: Any) -> AdapterSettings:
-    return AdapterSettings.model_validate({**settings, **override})
+def _settings(settings: Mapping[str, Any], **override: Any) -> ReferenceAdapterConfig:
+    return ReferenceAdapterConfig.model_validate({**settings, **override})
 
 
 class WrongStatus(ReferenceAdapter):
@@ -56,7 +56,7 @@ class RevokedHonouredForever(ReferenceAdapter):
     """Ignores ``removed`` items of the incremental contracts feed: a revoked contract keeps
     working until the adapter restarts."""
 
-    def __init__(self, settings: AdapterSettings) -> None:
+    def __init__(self, settings: ReferenceAdapterConfig) -> None:
         super().__init__(settings)
         apply = self.engine.apply_contract_changes
 
@@ -71,7 +71,7 @@ class RevokedHonouredForever(ReferenceAdapter):
 class AnalyticsDroppedOnRetry(ReferenceAdapter):
     """Throws a batch away when its post fails instead of retrying it."""
 
-    def __init__(self, settings: AdapterSettings) -> None:
+    def __init__(self, settings: ReferenceAdapterConfig) -> None:
         super().__init__(settings)
         batcher = self.batcher
 
@@ -86,7 +86,7 @@ class NewBatchIdOnRetry(ReferenceAdapter):
     """Posts a retried batch under a new batch id, so a batch whose answer was lost arrives
     twice as far as the ingest can tell."""
 
-    def __init__(self, settings: AdapterSettings) -> None:
+    def __init__(self, settings: ReferenceAdapterConfig) -> None:
         super().__init__(settings)
         post = self.client.post_analytics
 

@@ -124,3 +124,49 @@ def test_http_service_mode_profile(pytester: pytest.Pytester) -> None:
     gatekeeper = next(c for c in report["cases"] if c["name"] == "blocked-until-first-sync")
     assert gatekeeper["outcome"] == "not_supported"
     assert "applies to grpc ext_authz, the adapter uses http" in gatekeeper["reason"]
+
+
+def test_a_setting_the_profile_cannot_pass_is_not_supported(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    """A scenario needing gatekeeper: strict against an adapter whose profile has no way to
+    pass it is not_supported, with the reason; one it can pass still runs."""
+    from live.profile import BUNDLED_PROFILE
+
+    data = yaml.safe_load((BUNDLED_PROFILE.parent / "reference-adapter-process.yaml").read_text())
+    data["adapter"]["command"] = [
+        part for part in data["adapter"]["command"] if "{gatekeeper}" not in part
+    ]
+    profile = tmp_path / "no-gatekeeper.yaml"
+    profile.write_text(yaml.safe_dump(data))
+    gatekeeper = LIBRARY / "gatekeeper"
+    shutil.copy(gatekeeper / "strict-blocks-while-unreachable.scenario.yaml", pytester.path)
+    shutil.copy(gatekeeper / "blocked-until-first-sync.scenario.yaml", pytester.path)
+    result = pytester.runpytest("--asm-adapter", str(profile), "--asm-report-dir", "out")
+    result.assert_outcomes(passed=1, skipped=1)
+    report = yaml.safe_load((pytester.path / "out" / "conformance-report.yaml").read_text())
+    cases = {c["name"]: c for c in report["cases"]}
+    strict = cases["strict-blocks-while-unreachable"]
+    assert strict["outcome"] == "not_supported"
+    assert "needs gatekeeper: strict" in strict["reason"]
+    assert "cannot pass gatekeeper" in strict["reason"]
+    assert cases["blocked-until-first-sync"]["outcome"] == "passed"
+
+
+def test_a_fault_that_never_fires_is_a_kit_error(pytester: pytest.Pytester) -> None:
+    """A case relying on a fault that the adapter never runs into cannot judge the adapter:
+    it is reported as an error, not as the adapter's failure."""
+    text = (CID / "approved-client-allowed.scenario.yaml").read_text()
+    text = text.replace(
+        "\nsteps:\n",
+        "\nfaults:\n  - {data: assets, status: 503, lasting: 1s, name: assets-down}\nsteps:\n",
+        1,
+    )
+    (pytester.path / "approved-client-allowed.scenario.yaml").write_text(text)
+    result = pytester.runpytest("--asm-report-dir", "out")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*could not be judged (kit error)*", "*assets-down*never fired*"])
+    report = yaml.safe_load((pytester.path / "out" / "conformance-report.yaml").read_text())
+    assert report["cases"][0]["outcome"] == "error"
+    assert report["profiles"][0]["core"]["statistics"]["errors"] == 1
+    assert "failed" not in {c["outcome"] for c in report["cases"]}

@@ -10,17 +10,17 @@ import pytest
 from asmkit.validate_command import run_validate
 from conformance.validation import check_scenario_file
 from live.profile import BUNDLED_PROFILE
-from scenarios import LIBRARY
+from scenarios import LIBRARY, ScenarioError
 
 SCENARIO = """\
 name: refs
 description: Cross-references are checked.
-features: [client-id-enforcement, no-such-feature]
+features: [client-id-enforcement]
 control_plane:
   apis: [{key: orders}]
   applications: [{key: mobile}]
   contracts:
-    - {application: mobil, api: orders}
+    - {application: mobile, api: orders}
 steps:
   - request:
       api: ordrs
@@ -38,19 +38,39 @@ def test_every_cross_reference_problem_is_positioned(tmp_path: Path) -> None:
     path.write_text(SCENARIO)
     problems = [str(p) for p in check_scenario_file(path)]
     text = "\n".join(problems)
-    assert f"{path}:3:35: features[1]: unknown feature 'no-such-feature'" in text
     assert f"{path}:11:7: steps[0].request.api: unknown API 'ordrs'" in text
     assert "seeded APIs: orders" in text
     assert "${applications.web.client_id}: no applications named 'web'; known: mobile" in text
     assert "${nothing.here}: unknown namespace 'nothing'" in text
     assert (
-        f"{path}:8:8: control_plane.contracts[0].application: unknown application 'mobil'" in text
-    )
-    assert (
         f"{path}:14:24: steps[1].control_plane.disable_policy.policy: unknown policy 'orders/cid'"
         in text
     )
     assert "${applications.mobile.client_id}" not in text  # a valid reference is not reported
+
+
+def test_a_seed_reference_to_nothing_is_positioned(tmp_path: Path) -> None:
+    path = tmp_path / "refs.scenario.yaml"
+    path.write_text(
+        SCENARIO.replace("{application: mobile, api: orders}", "{application: mobil, api: orders}")
+    )
+    with pytest.raises(ScenarioError) as info:
+        check_scenario_file(path)
+    assert (
+        f"{path}:8:8: control_plane.contracts[0].application: 'mobil' is not a known"
+        " application; known: mobile" in str(info.value)
+    )
+
+
+def test_an_unknown_feature_names_the_allowed_ones(tmp_path: Path) -> None:
+    path = tmp_path / "refs.scenario.yaml"
+    path.write_text(SCENARIO.replace("[client-id-enforcement]", "[client-id-enforcment, cors]"))
+    with pytest.raises(ScenarioError) as info:
+        check_scenario_file(path)
+    text = str(info.value)
+    assert f"{path}:3:12: features[0]: 'client-id-enforcment' is not allowed here" in text
+    assert "(did you mean 'client-id-enforcement'?)" in text
+    assert "allowed: client-id-enforcement, rate-limiting," in text
 
 
 def test_command_reports_and_exits_non_zero(

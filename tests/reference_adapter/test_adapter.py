@@ -12,7 +12,7 @@ import pytest
 import respx
 
 from reference_adapter.adapter import ReferenceAdapter
-from reference_adapter.settings import AdapterSettings
+from reference_adapter.settings import ReferenceAdapterConfig
 
 from .fake_platform import ENV, INGEST, ORG, PLATFORM, FakePlatform
 from .grpc_helpers import call_check, check_request
@@ -21,7 +21,7 @@ from .helpers import client_id_policy, contract
 GOOD = {"client_id": "app-1", "client_secret": "s3cret"}
 
 
-def settings(**overrides: Any) -> AdapterSettings:
+def settings(**overrides: Any) -> ReferenceAdapterConfig:
     values: dict[str, Any] = {
         "platform_url": PLATFORM,
         "ingest_url": INGEST,
@@ -29,18 +29,18 @@ def settings(**overrides: Any) -> AdapterSettings:
         "client_secret": "cp-secret",
         "org_id": ORG,
         "env_id": ENV,
-        "policies_interval_s": 0.05,
-        "contracts_interval_s": 0.05,
-        "keepalive_interval_s": 0.05,
-        "analytics_interval_s": 0.05,
-        "sync_backoff_base_s": 0.02,
-        "sync_backoff_max_s": 0.05,
-        "analytics_retry_base_s": 0.02,
-        "analytics_retry_max_s": 0.05,
+        "policies_interval": 0.05,
+        "contracts_interval": 0.05,
+        "keepalive_interval": 0.05,
+        "analytics_interval": 0.05,
+        "sync_backoff_base": 0.02,
+        "sync_backoff_max": 0.05,
+        "analytics_retry_base": 0.02,
+        "analytics_retry_max": 0.05,
         "seed": 7,
     }
     values.update(overrides)
-    return AdapterSettings(**values)
+    return ReferenceAdapterConfig(**values)
 
 
 def platform_with_api() -> FakePlatform:
@@ -185,7 +185,7 @@ def test_every_decision_becomes_one_event_and_stop_flushes():
     fake = platform_with_api()
 
     async def scenario():
-        adapter = ReferenceAdapter(settings(analytics_interval_s=60.0, analytics_batch_size=4))
+        adapter = ReferenceAdapter(settings(analytics_interval=60.0, analytics_batch_size=4))
         await adapter.start()
         await adapter.wait_ready(3.0)
         statuses = [await status_of(adapter, GOOD if i % 3 else {}) for i in range(10)]
@@ -214,7 +214,7 @@ def test_analytics_retry_reuses_batch_id_and_loses_nothing():
     fake = platform_with_api()
 
     async def scenario():
-        adapter = ReferenceAdapter(settings(analytics_interval_s=0.02))
+        adapter = ReferenceAdapter(settings(analytics_interval=0.02))
         await adapter.start()
         await adapter.wait_ready(3.0)
         fake.ingest_down = True
@@ -243,7 +243,7 @@ def test_restart_during_outage_enforces_from_disk_cache(tmp_path):
         await first.wait_ready(3.0)
         await first.stop()
         fake.down = True
-        second = ReferenceAdapter(settings(cache_dir=tmp_path, stop_flush_timeout_s=0.2))
+        second = ReferenceAdapter(settings(cache_dir=tmp_path, stop_flush_timeout=0.2))
         await second.start()
         try:
             assert await status_of(second, GOOD) == 200
@@ -251,7 +251,7 @@ def test_restart_during_outage_enforces_from_disk_cache(tmp_path):
         finally:
             await second.stop()
         assert second.batcher.held == 2  # login is down too: stop gives up after the timeout
-        third = ReferenceAdapter(settings(stop_flush_timeout_s=0.2))  # no cache: no fail-open
+        third = ReferenceAdapter(settings(stop_flush_timeout=0.2))  # no cache: no fail-open
         await third.start()
         try:
             assert await status_of(third, GOOD) == 503

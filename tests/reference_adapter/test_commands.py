@@ -35,11 +35,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 def test_flags_become_settings():
     args = parse([*REQUIRED, "--http-port", "0", "--grpc-port", "none", "--gatekeeper", "strict",
-                  "--policies-interval-s", "2.5", "--seed", "4"])  # fmt: skip
+                  "--policies-interval", "2.5", "--seed", "4"])  # fmt: skip
     settings = settings_from_args(args)
     assert settings.http_port == 0 and settings.grpc_port is None
-    assert settings.gatekeeper == "strict" and settings.policies_interval_s == 2.5
-    assert settings.seed == 4 and settings.contracts_interval_s == 15.0
+    assert settings.gatekeeper == "strict" and settings.policies_interval == 2.5
+    assert settings.seed == 4 and settings.contracts_interval == 15.0
     assert args.func is args.handler
 
 
@@ -48,10 +48,10 @@ def test_profile_settings_and_flag_override(tmp_path: Path):
     profile.write_text(
         "name: reference\nsettings:\n"
         f"  platform_url: {PLATFORM}\n  ingest_url: {INGEST}\n  client_id: c\n"
-        f"  client_secret: s\n  org_id: {ORG}\n  env_id: {ENV}\n  contracts_interval_s: 1\n"
+        f"  client_secret: s\n  org_id: {ORG}\n  env_id: {ENV}\n  contracts_interval: 1\n"
     )
     settings = settings_from_args(parse(["--profile", str(profile), "--org-id", "other"]))
-    assert settings.contracts_interval_s == 1.0 and settings.org_id == "other"
+    assert settings.contracts_interval == 1.0 and settings.org_id == "other"
 
 
 @pytest.mark.parametrize(
@@ -86,7 +86,7 @@ def test_serve_runs_until_stopped_and_flushes():
         with respx.mock(assert_all_called=False) as router:
             fake.install(router)
             settings = settings_from_args(parse([*REQUIRED, "--seed", "1",
-                                                 "--analytics-interval-s", "60"]))  # fmt: skip
+                                                 "--analytics-interval", "60"]))  # fmt: skip
             stop = asyncio.Event()
             task = asyncio.create_task(serve(settings.model_copy(update={"grpc_port": 0}), stop))
             await asyncio.sleep(0.2)
@@ -104,7 +104,7 @@ def test_process_stops_on_sigterm():
         sys.executable, "-m", "reference_adapter",
         "--platform-url", "http://127.0.0.1:9", "--ingest-url", "http://127.0.0.1:9",
         "--client-id", "c", "--client-secret", "s", "--org-id", "o", "--env-id", "e",
-        "--stop-flush-timeout-s", "0.3", "--log-level", "ERROR",
+        "--stop-flush-timeout", "0.3", "--log-level", "ERROR",
     ]  # fmt: skip
     with subprocess.Popen(
         argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
@@ -125,14 +125,14 @@ def test_process_stops_on_sigterm():
 
 
 def test_settings_accept_templated_strings_and_none_words():
-    from reference_adapter.settings import AdapterSettings
+    from reference_adapter.settings import ReferenceAdapterConfig
 
-    s = AdapterSettings.model_validate({
+    s = ReferenceAdapterConfig.model_validate({
         "platform_url": PLATFORM, "ingest_url": INGEST, "client_id": "c", "client_secret": "s",
-        "org_id": ORG, "env_id": ENV, "grpc_port": "0", "http_port": "", "policies_interval_s": "1",
+        "org_id": ORG, "env_id": ENV, "grpc_port": "0", "http_port": "", "policies_interval": "1",
         "analytics_batch_size": "10", "redis_url": "none", "seed": "off",
     })  # fmt: skip
-    assert (s.grpc_port, s.http_port, s.policies_interval_s, s.analytics_batch_size) == (
+    assert (s.grpc_port, s.http_port, s.policies_interval, s.analytics_batch_size) == (
         0,
         None,
         1.0,

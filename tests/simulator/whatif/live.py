@@ -15,7 +15,7 @@ from common.clock import MonotonicClock
 from fake_anypoint import ControlPlaneServer, ControlPlaneState
 from fake_anypoint.model import SeedResult
 from reference_adapter.adapter import ReferenceAdapter
-from reference_adapter.settings import AdapterSettings
+from reference_adapter.settings import ReferenceAdapterConfig
 from simulator import ClientRequest, EchoUpstream, EnvoySettings, Route, SimulatedEnvoy
 
 SERVICE = "orders.default.svc.cluster.local"
@@ -59,7 +59,7 @@ async def live_stack(
     try:
         for i in range(replicas):
             adapter = ReferenceAdapter(
-                AdapterSettings(
+                ReferenceAdapterConfig(
                     platform_url=server.base_url,
                     ingest_url=server.ingest_url,
                     client_id=state.connected_app.client_id,

@@ -38,7 +38,7 @@ def test_revocation_with_a_short_contract_sync_interval() -> None:
     marks: dict[str, float] = {}
 
     async def scenario() -> tuple[Live, Any]:
-        async with live_stack(cp, contracts_interval_s=1.0, policies_interval_s=60.0) as live:
+        async with live_stack(cp, contracts_interval=1.0, policies_interval=60.0) as live:
             adapter = live.adapters[0]
             api = live.seed.apis["orders"]
             mobile = live.seed.applications["mobile"].client_id
@@ -135,9 +135,9 @@ def test_analytics_through_an_ingest_outage() -> None:
     async def scenario() -> tuple[Live, Any, int]:
         async with live_stack(
             cp,
-            analytics_interval_s=0.5,
+            analytics_interval=0.5,
             analytics_batch_size=20,
-            analytics_buffer_capacity=100,
+            analytics_buffer=100,
         ) as live:
             start = time.monotonic()
             live.state.add_fault(
