@@ -151,6 +151,8 @@ def print_summary(
             why = case.failure.message if case.failure else (case.error or "")
             label = "FAILED" if case.outcome == "failed" else "KIT ERROR"
             console.print(f"  [red]{label}[/red] {case.name}  {where}\n         {why}")
+    for name, reason in report.waivers.items():
+        console.print(f"  [yellow]waived[/yellow] {name}: {reason}")
     for kind in ("yaml", "junit", "html"):
         if kind in paths:
             console.print(f"{kind:>5}: {paths[kind]}")

@@ -1,14 +1,14 @@
-"""Matching what happened against what a step expected; every difference becomes a
-``Mismatch`` naming the field, the expected value and the actual one."""
+"""Matching a response (and what reached the upstream) against what a step expected; every
+difference becomes a ``Mismatch`` naming the field, the expected value and the actual one."""
 
 from __future__ import annotations
 
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol
 
+from reports import Mismatch
 from scenarios.expectations import (
     BodyExpect,
     HeaderExpect,
@@ -16,18 +16,6 @@ from scenarios.expectations import (
     TextMatch,
     UpstreamExpect,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Mismatch:
-    """One expectation that did not hold."""
-
-    field: str
-    expected: Any
-    actual: Any
-
-    def __str__(self) -> str:
-        return f"{self.field}: expected {self.expected!r}, got {self.actual!r}"
 
 
 class SeenUpstream(Protocol):
@@ -173,8 +161,3 @@ def json_subset_mismatches(where: str, expected: Any, actual: Any) -> list[Misma
             out.extend(json_subset_mismatches(f"{where}[{i}]", value, actual[i]))
         return out
     return [] if expected == actual else [Mismatch(where, expected, actual)]
-
-
-def event_matches(where: dict[str, Any], event: dict[str, Any]) -> bool:
-    """Whether an analytics event has every field in ``where`` (nested dicts as subsets)."""
-    return all(k in event and not json_subset_mismatches(k, v, event[k]) for k, v in where.items())

@@ -18,7 +18,6 @@ from reports import (
     Coverage,
     Failure,
     Implementation,
-    Mismatch,
     ProfileReport,
     Statistics,
     Status,
@@ -33,7 +32,7 @@ def case_report(result: ScenarioResult, reproduce: str) -> CaseReport:
             step=f.step_name,
             location=f.location,
             message=f.message,
-            mismatches=tuple(Mismatch(m.field, m.expected, m.actual) for m in f.mismatches),
+            mismatches=f.mismatches,
         )
     return CaseReport(
         name=result.name,
@@ -138,6 +137,7 @@ def build_report(
         duration_s=round(duration_s, 3),
         interrupted=interrupted,
         command=shlex.join(command),
+        waivers=dict(profile.waive),
     )
 
 

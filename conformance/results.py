@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from conformance.checks import Mismatch
+from reports import Mismatch
 
 
 class Outcome(StrEnum):
@@ -99,6 +99,9 @@ class ScenarioResult:
         result.consistency = [Consistency(**c) for c in data["consistency"]]
         if failure is not None:
             fields = {k: v for k, v in failure.items() if k != "mismatches"}
-            mismatches = tuple(Mismatch(**m) for m in failure["mismatches"])
+            mismatches = tuple(
+                Mismatch(**{**m, "nearest": tuple(m.get("nearest", ()))})
+                for m in failure["mismatches"]
+            )
             result.failure = StepFailure(**fields, mismatches=mismatches)
         return result

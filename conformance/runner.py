@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from common.adapter_settings import SyncName
-from conformance.checks import Mismatch, check_response
+from conformance.checks import check_response
 from conformance.control_plane_steps import apply_change, seed_variables
 from conformance.results import Consistency, Outcome, ScenarioResult, StepFailure, TraceEntry
 from conformance.variables import VariableError, Variables
@@ -18,6 +18,7 @@ from conformance.waits import check_analytics
 from fake_anypoint import ActiveFault
 from live.profile import AdapterProfile
 from live.stack import Stack, StackError, bring_up
+from reports import Mismatch
 from scenarios.loader import ScenarioFile
 from scenarios.steps import (
     AnalyticsStep,
@@ -53,7 +54,9 @@ class ScenarioRun:
         *,
         started: float,
         timeout_scale: float = 1.0,
+        waived: frozenset[str] = frozenset(),
     ) -> None:
+        self.waived = waived
         self.timeout_scale = timeout_scale
         self.source = source
         self.stack = stack
@@ -138,13 +141,20 @@ class ScenarioRun:
         spec = step.analytics
         deadline = self.deadline(spec.within, spec.within_sync, spec.slack)
         where = [self.variables.substitute(e.where) for e in spec.events]
-        mismatches, summary = await check_analytics(self.stack.state, spec, where, deadline)
+        mismatches, summary = await check_analytics(
+            self.stack.state, spec, where, deadline, self.waived
+        )
         self.result.analytics = summary
         events, batches = summary["events"], summary["batches"]
         self.note("analytics", f"{events} events in {batches} batches", **summary)
         if mismatches:
+            first = mismatches[0]
+            detail = first.first_difference()
             raise StepFailed(
-                f"analytics did not arrive as expected within {deadline:g}s", mismatches
+                f"analytics did not arrive as expected within {deadline:g}s: {first.field}:"
+                f" expected {first.expected}, got {first.actual}"
+                + (f"; {detail}" if detail else ""),
+                mismatches,
             )
 
     async def run_request_step(self, step: RequestStep, name: str) -> None:
@@ -285,7 +295,14 @@ async def run_scenario(
         if not isinstance(exc, StackError | OSError):
             result.error += f" ({type(exc).__name__})"
         return result
-    run = ScenarioRun(source, stack, result, started=started, timeout_scale=profile.timeout_scale)
+    run = ScenarioRun(
+        source,
+        stack,
+        result,
+        started=started,
+        timeout_scale=profile.timeout_scale,
+        waived=frozenset(profile.waive),
+    )
     s = stack.settings
     run.note(
         "stack",

@@ -8,8 +8,9 @@ import datetime as dt
 from collections import Counter
 from typing import Any
 
-from conformance.checks import Mismatch, event_matches
 from fake_anypoint import ControlPlaneState, IngestBatch
+from reports import Mismatch
+from scenarios.analytics_fields import CONVENTIONS, field_differences, nearest, waive
 from scenarios.expectations import AnalyticsExpect, BatchExpect
 
 
@@ -33,7 +34,9 @@ def delivery_delays(batches: list[IngestBatch]) -> list[float]:
     return delays
 
 
-def batch_mismatches(expect: BatchExpect, batches: list[IngestBatch]) -> list[Mismatch]:
+def batch_mismatches(
+    expect: BatchExpect, batches: list[IngestBatch], waived: frozenset[str] = frozenset()
+) -> list[Mismatch]:
     out = []
     sizes = [len(b.events) for b in batches]
     if expect.min is not None and len(batches) < expect.min:
@@ -43,7 +46,12 @@ def batch_mismatches(expect: BatchExpect, batches: list[IngestBatch]) -> list[Mi
     if expect.max_events is not None and any(n > expect.max_events for n in sizes):
         out.append(Mismatch("analytics.batches.max_events", expect.max_events, sizes))
     retried = sum(b.duplicates for b in batches)
-    if expect.min_retried is not None and retried < expect.min_retried:
+    skipped = {check for name in waived for check in CONVENTIONS[name].checks}
+    if (
+        expect.min_retried is not None
+        and retried < expect.min_retried
+        and "min_retried" not in skipped
+    ):
         out.append(Mismatch("analytics.batches.min_retried", expect.min_retried, retried))
     if expect.min_events is not None and any(n < expect.min_events for n in sizes):
         out.append(Mismatch("analytics.batches.min_events", expect.min_events, sizes))
@@ -55,11 +63,15 @@ def analytics_mismatches(
     where: list[dict[str, Any]],
     events: list[dict[str, Any]],
     batches: list[IngestBatch] | None = None,
+    waived: frozenset[str] = frozenset(),
 ) -> list[Mismatch]:
+    """Every way the received events and batches differ from ``spec``; event expectations
+    compare fields by their rules (``conformance.analytics_fields``) minus waived conventions,
+    and a wrong count carries the nearest received events as evidence."""
     out: list[Mismatch] = []
     batches = batches or []
     if spec.batches is not None:
-        out.extend(batch_mismatches(spec.batches, batches))
+        out.extend(batch_mismatches(spec.batches, batches, waived))
     if spec.delivered_within is not None:
         slowest = max(delivery_delays(batches), default=0.0)
         if slowest > spec.delivered_within:
@@ -69,14 +81,23 @@ def analytics_mismatches(
                 )
             )
     for i, (expect, fields) in enumerate(zip(spec.events, where, strict=True)):
-        n = sum(1 for e in events if event_matches(fields, e))
-        label = f"analytics.events[{i}] where {fields}"
-        if expect.count is not None and n != expect.count:
-            out.append(Mismatch(label, f"{expect.count} events", f"{n} events"))
-        if expect.min is not None and n < expect.min:
-            out.append(Mismatch(label, f"at least {expect.min} events", f"{n} events"))
-        if expect.max is not None and n > expect.max:
-            out.append(Mismatch(label, f"at most {expect.max} events", f"{n} events"))
+        fields = waive(fields, set(waived))
+        n = sum(1 for e in events if not field_differences(fields, e))
+        label = f"analytics.events[{i}]"
+        wanted = (
+            f"{expect.count} events"
+            if expect.count is not None and n != expect.count
+            else f"at least {expect.min} events"
+            if expect.min is not None and n < expect.min
+            else f"at most {expect.max} events"
+            if expect.max is not None and n > expect.max
+            else None
+        )
+        if wanted is not None:
+            evidence = (
+                tuple(nearest(fields, events)) if n < (expect.count or expect.min or 0) else ()
+            )
+            out.append(Mismatch(label, f"{wanted} where {fields}", f"{n} events", evidence))
     if spec.no_duplicate_events:
         ids = Counter(e.get("event_id") for e in events if e.get("event_id") is not None)
         twice = sorted(str(i) for i, c in ids.items() if c > 1)
@@ -88,7 +109,11 @@ def analytics_mismatches(
 
 
 async def check_analytics(
-    state: ControlPlaneState, spec: AnalyticsExpect, where: list[dict[str, Any]], within: float
+    state: ControlPlaneState,
+    spec: AnalyticsExpect,
+    where: list[dict[str, Any]],
+    within: float,
+    waived: frozenset[str] = frozenset(),
 ) -> tuple[list[Mismatch], dict[str, Any]]:
     """Poll until the expectations hold or ``within`` seconds pass."""
     loop = asyncio.get_running_loop()
@@ -96,7 +121,7 @@ async def check_analytics(
     while True:
         events = state.analytics_events()
         batches = state.analytics_batches()
-        mismatches = analytics_mismatches(spec, where, events, batches)
+        mismatches = analytics_mismatches(spec, where, events, batches, waived)
         if not mismatches or loop.time() >= deadline:
             break
         await asyncio.sleep(0.05)

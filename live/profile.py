@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from common.adapter_settings import SETTING_NAMES, AdapterSettings
 from common.durations import Duration
+from scenarios.analytics_fields import CONVENTIONS
 from scenarios.features import Feature
 from scenarios.loader import read_model
 
@@ -96,6 +97,11 @@ class AdapterProfile(_Strict):
         description="The adapter's settings during conformance runs: passed to it through the "
         "{placeholders} the adapter section uses, and assumed as they are otherwise",
     )
+    waive: dict[str, str] = Field(
+        default_factory=dict,
+        description="Kit conventions this adapter does not follow, each with the reason "
+        "(see docs/adapter-contract.md); reports show every waiver",
+    )
     can_pass: list[str] | None = Field(
         None,
         description="Settings the kit can pass to this adapter (names of sync: keys); default: "
@@ -106,6 +112,17 @@ class AdapterProfile(_Strict):
     timeout_scale: float = Field(
         1.0, gt=0, description="Multiplies every eventually/analytics deadline (slow adapters)"
     )
+
+    @field_validator("waive")
+    @classmethod
+    def _known_conventions(cls, waive: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(waive) - set(CONVENTIONS))
+        if unknown:
+            raise ValueError(f"unknown conventions {unknown}; known: {', '.join(CONVENTIONS)}")
+        empty = sorted(name for name, reason in waive.items() if not reason.strip())
+        if empty:
+            raise ValueError(f"give a reason for waiving {', '.join(empty)}")
+        return waive
 
     @field_validator("can_pass")
     @classmethod

@@ -45,6 +45,7 @@ def _failure_block(case: CaseReport) -> str:
             parts.append(
                 f"<table><tr><th>field</th><th>expected</th><th>actual</th></tr>{rows}</table>"
             )
+            parts.extend(_nearest_block(m.nearest) for m in f.mismatches if m.nearest)
     if case.error:
         parts.append(f"<pre>{_e(case.error)}</pre>")
     if case.reproduce:
@@ -65,6 +66,23 @@ def _failure_block(case: CaseReport) -> str:
         f"<pre>{_e(json.dumps(case.analytics, indent=2, default=str))}</pre></details>"
     )
     return "\n".join(parts)
+
+
+def _nearest_block(nearest: tuple[dict[str, Any], ...]) -> str:
+    """The received items closest to a failed expectation, each with its differing fields."""
+    items = []
+    for item in nearest:
+        rows = "".join(
+            f"<tr><td><code>{_e(d['field'])}</code></td><td class='exp'>{_e(d['expected'])}"
+            f"</td><td class='act'>{_e(d['received'])}</td></tr>"
+            for d in item.get("differences", [])
+        )
+        items.append(
+            f"<li>event <code>{_e(item.get('event_id') or '?')}</code>"
+            f"<table class='nearest'><tr><th>field</th><th>expected</th><th>received</th></tr>"
+            f"{rows}</table></li>"
+        )
+    return f"<p>Nearest events received:</p><ol>{''.join(items)}</ol>"
 
 
 def render_html(report: ConformanceReport) -> str:
@@ -91,6 +109,10 @@ def render_html(report: ConformanceReport) -> str:
     failures = "\n".join(
         _failure_block(c) for c in report.cases if c.outcome in ("failed", "error")
     )
+    waivers = "".join(
+        f"<li><code>{_e(name)}</code>: {_e(reason)}</li>" for name, reason in report.waivers.items()
+    )
+    waivers = f"<p>Waived conventions:</p><ul>{waivers}</ul>" if waivers else ""
     interrupted = "<p class='failed'>The run was interrupted; results are partial.</p>" * int(
         report.interrupted
     )
@@ -107,6 +129,7 @@ def render_html(report: ConformanceReport) -> str:
 <p>{_e(", ".join(f"{n} {k}" for k, n in sorted(counts.items())))}</p>
 <table><tr><th>profile</th><th>core</th><th>extended</th><th>summary</th></tr>{profiles}</table>
 <p>Command: <code>{_e(report.command)}</code></p>
+{waivers}
 <h2>Failures</h2>{failures or "<p>None.</p>"}
 <h2>Cases</h2>
 <table><tr><th>case</th><th>outcome</th><th>features</th><th>duration</th>

@@ -5,6 +5,7 @@ dataclasses; renderers live beside this module."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from dataclasses import field as dc_field
 from typing import Any
 
 API_VERSION = "asmkit.dev/v1alpha1"
@@ -62,11 +63,27 @@ class ProfileReport:
 
 @dataclass(frozen=True)
 class Mismatch:
-    """An expected-vs-actual difference, as the report shows it."""
+    """An expected-vs-actual difference. ``nearest``: for expectations on a set (analytics
+    events), the received items closest to the expectation, each with its field-by-field
+    differences (``{"event": ..., "differences": [{"field", "expected", "received"}]}``)."""
 
     field: str
     expected: Any
     actual: Any
+    nearest: tuple[dict[str, Any], ...] = dc_field(default=(), metadata={"omit_empty": True})
+
+    def __str__(self) -> str:
+        return f"{self.field}: expected {self.expected!r}, got {self.actual!r}"
+
+    def first_difference(self) -> str:
+        """The nearest received item's first differing field, in one phrase (or "")."""
+        if not self.nearest or not self.nearest[0].get("differences"):
+            return ""
+        d = self.nearest[0]["differences"][0]
+        return (
+            f"nearest event differs in {d['field']}:"
+            f" expected {d['expected']!r}, got {d['received']!r}"
+        )
 
 
 @dataclass(frozen=True)
@@ -124,6 +141,8 @@ class ConformanceReport:
     duration_s: float
     interrupted: bool = False
     command: str = ""
+    waivers: dict[str, str] = field(default_factory=dict)
+    """Kit conventions the profile waived, each with its reason."""
     api_version: str = API_VERSION
     kind: str = KIND
 

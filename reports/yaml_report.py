@@ -19,7 +19,11 @@ def _camel(name: str) -> str:
 
 def _plain(value: Any) -> Any:
     if is_dataclass(value) and not isinstance(value, type):
-        return {_camel(f.name): _plain(getattr(value, f.name)) for f in fields(value)}
+        return {
+            _camel(f.name): _plain(getattr(value, f.name))
+            for f in fields(value)
+            if not (f.metadata.get("omit_empty") and not getattr(value, f.name))
+        }
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

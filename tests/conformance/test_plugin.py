@@ -170,3 +170,24 @@ def test_a_fault_that_never_fires_is_a_kit_error(pytester: pytest.Pytester) -> N
     assert report["cases"][0]["outcome"] == "error"
     assert report["profiles"][0]["core"]["statistics"]["errors"] == 1
     assert "failed" not in {c["outcome"] for c in report["cases"]}
+
+
+def test_an_analytics_failure_shows_the_nearest_events(pytester: pytest.Pytester) -> None:
+    """Expected 1 event, received 0 that match: the console names the first differing field of
+    the nearest event; the YAML and HTML reports show the nearest events field by field."""
+    text = (LIBRARY / "analytics" / "denied-event-fields.scenario.yaml").read_text()
+    assert "            status_code: 401\n" in text
+    text = text.replace("            status_code: 401\n", "            status_code: 403\n", 1)
+    (pytester.path / "denied-event-fields.scenario.yaml").write_text(text)
+    result = pytester.runpytest("--asm-report-dir", "out")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*nearest event differs in status_code: expected 403, got 401*"])
+    report = yaml.safe_load((pytester.path / "out" / "conformance-report.yaml").read_text())
+    [mismatch] = report["cases"][0]["failure"]["mismatches"]
+    assert mismatch["field"] == "analytics.events[0]" and mismatch["actual"] == "0 events"
+    assert mismatch["expected"].startswith("1 events where {'verb': 'DELETE'")
+    closest = mismatch["nearest"][0]
+    assert closest["differences"] == [{"field": "status_code", "expected": 403, "received": 401}]
+    assert closest["event"]["path"] == "/orders/42"
+    html = (pytester.path / "out" / "report.html").read_text()
+    assert "Nearest events received" in html and "status_code" in html

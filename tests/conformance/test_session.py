@@ -7,9 +7,9 @@ from pathlib import Path
 
 import yaml
 
-from conformance.checks import Mismatch
 from conformance.results import Consistency, Outcome, ScenarioResult, StepFailure, TraceEntry
 from conformance.session import ConformanceSession, RunOptions
+from reports import Mismatch
 
 
 def result() -> ScenarioResult:
