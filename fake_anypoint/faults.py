@@ -143,6 +143,14 @@ class ActiveFault:
     def active(self, now: float) -> bool:
         return self.start <= now and (self.end is None or now < self.end)
 
+    def count_from(self, now: float) -> None:
+        """Count the window again from ``now`` (a fault in place before an adapter started
+        lasts from when it is up, however long it took to start); an active fault stays on."""
+        start = now + self.spec.after
+        if not (self.spec.after == 0 and self.start <= now):
+            self.start = start
+        self.end = start + self.spec.lasting if self.spec.lasting is not None else None
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.spec.label,

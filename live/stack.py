@@ -207,6 +207,8 @@ async def bring_up(
             port = adapter.grpc_port if transport == "grpc" else adapter.http_port
             assert port is not None
             planes.append(_plane(data_plane, envoy_settings(profile, scenario, port), echo, routes))
+        for fault in faults:  # their windows count from when the adapters are up
+            fault.count_from(state.clock.now())
         envoy: DataPlane = planes[0] if len(planes) == 1 else RoundRobin(planes)
         await envoy.start()
         cleanup.push_async_callback(envoy.close)

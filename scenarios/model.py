@@ -82,7 +82,7 @@ class Scenario(BaseModel):
     faults: list[FaultSpec] = Field(
         default_factory=list,
         description="Control-plane faults in place before the adapter starts (after/lasting count"
-        " from then)",
+        " from when it is up, however long it takes to start)",
     )
     steps: list[Step] = Field(min_length=1)
     finally_steps: list[Step] = Field(default_factory=list, alias="finally")

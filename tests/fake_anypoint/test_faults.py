@@ -257,3 +257,14 @@ def test_a_fault_hits_every_endpoint_serving_its_data(kind, hit, spared):
     assert {ref: statuses[ref] for ref in hit} == dict.fromkeys(hit, 503)
     assert all(statuses[ref] == 200 for ref in spared), statuses
     assert state.faults()[0].fired == len(hit)
+
+
+def test_a_window_counts_again_from_when_the_adapter_is_up():
+    """A fault in place before a slow adapter started lasts from when it is up."""
+    fault = anchor(FaultSpec(data=["policies"], status=503, lasting=1.5), now=10.0)
+    fault.count_from(14.0)  # the adapter took 4s to start
+    assert (fault.start, fault.end) == (10.0, 15.5)
+    assert fault.active(14.9) and not fault.active(15.5)
+    later = anchor(FaultSpec(data=["policies"], status=503, after=1, lasting=1), now=10.0)
+    later.count_from(14.0)
+    assert (later.start, later.end) == (15.0, 16.0)
