@@ -39,10 +39,10 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _schema(args: argparse.Namespace) -> int:
-    from scenarios.schema import write_schema
+    from asmkit.schemas import write_schemas
 
-    path = write_schema(Path(args.output) if args.output else None)
-    print(f"wrote {path}")
+    for path in write_schemas():
+        print(f"wrote {path}")
     return 0
 
 
@@ -191,8 +191,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--requests", type=int, default=20_000, help="request cap per measurement")
     bench.set_defaults(func=_bench)
 
-    schema = commands.add_parser("schema", help="write the scenario JSON Schema")
-    schema.add_argument("--output", metavar="FILE", help="default: scenarios/schema.json")
+    schema = commands.add_parser(
+        "schema",
+        help="rewrite the published JSON Schemas (scenario, what-if spec, adapter profile,"
+        " control-plane seed, fault)",
+    )
     schema.set_defaults(func=_schema)
     return parser
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from common.yaml_source import load_yaml
 from scenarios import LIBRARY, SUFFIX, load_scenario
-from scenarios.yaml_source import load_yaml
 
 
 def run(duration_s: float = 3.0, requests: int = 20_000) -> list[dict[str, Any]]:

@@ -7,10 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from common.yaml_source import load_yaml, position_of
 from conformance.variables import references
 from scenarios.loader import Problem, dotted, load_scenario
 from scenarios.model import Scenario
-from scenarios.yaml_source import load_yaml, position_of
 
 
 def is_profile(path: Path) -> bool:

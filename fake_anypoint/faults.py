@@ -12,9 +12,17 @@ import math
 import random
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from common.durations import Duration
 
@@ -41,6 +49,27 @@ ADAPTER_DATA: tuple[DataKind, ...] = tuple(DataKind)[:8]
 """The data kinds an adapter reads or sends (the rest serve people and tools)."""
 
 
+def _one_or_many(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+_KIND_VALUES = [kind.value for kind in DataKind]
+DataKinds = Annotated[
+    list[DataKind],
+    BeforeValidator(_one_or_many),
+    Field(min_length=1, max_length=len(DataKind)),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"enum": _KIND_VALUES},
+                {"type": "array", "items": {"enum": _KIND_VALUES}, "minItems": 1},
+            ]
+        }
+    ),
+]
+"""One data kind or a list of them (always a list once validated)."""
+
+
 class FaultSpec(BaseModel):
     """A fault on the control plane, from ``after`` for ``lasting`` (both from the moment it is
     added; without ``lasting`` it stays until cleared).
@@ -56,11 +85,10 @@ class FaultSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    data: list[DataKind] = Field(
-        min_length=1,
-        max_length=len(DataKind),
+    data: DataKinds = Field(
         description="The data withheld: token, apis, policies, contracts, applications, tiers, "
-        "keepalive, ingest (also accounts, assets, analytics_query, cli), or * for all",
+        "keepalive, ingest (also accounts, assets, analytics_query, cli), or * for all; one "
+        "kind or a list",
     )
     status: int | None = Field(None, ge=400, le=599)
     drop: bool = False
@@ -76,11 +104,6 @@ class FaultSpec(BaseModel):
     required: bool = Field(
         True, description="The case relies on this fault: it must fire at least once"
     )
-
-    @field_validator("data", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
 
     @field_validator("probability")
     @classmethod

@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
+from common.yaml_source import YamlSyntaxError, load_yaml
 from reference_adapter.adapter import ReferenceAdapter
 from reference_adapter.settings import ReferenceAdapterConfig
 
@@ -94,11 +94,11 @@ _PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
 
 def _profile_settings(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text())
+        data = load_yaml(path)
     except OSError as exc:
         raise CommandError(f"cannot read profile {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise CommandError(f"profile {path} is not valid YAML: {exc}") from None
+    except YamlSyntaxError as exc:
+        raise CommandError(str(exc)) from None
     if isinstance(data, dict) and "settings" not in data and isinstance(data.get("adapter"), dict):
         data = data["adapter"]  # an asmkit adapter profile: its adapter.settings
     if not isinstance(data, dict) or not isinstance(data.get("settings", {}), dict):

@@ -14,10 +14,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from fake_anypoint import ControlPlaneSpec
-from scenarios.model import Scenario
-from scenarios.steps import ACTION_KEYS
-from scenarios.yaml_source import (
+from common.yaml_source import (
     Position,
     YamlSyntaxError,
     compose_file,
@@ -25,6 +22,9 @@ from scenarios.yaml_source import (
     position_in,
     position_of,
 )
+from fake_anypoint import ControlPlaneSpec
+from scenarios.model import Scenario
+from scenarios.steps import ACTION_KEYS
 
 SUFFIX = ".scenario.yaml"
 

@@ -11,8 +11,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from common.yaml_source import position_of
 from scenarios.loader import Problem, ScenarioError, read_model, seed_problems
-from scenarios.yaml_source import position_of
 from simulator.whatif.spec import WhatIfSpec
 
 SUFFIX = ".whatif.yaml"
