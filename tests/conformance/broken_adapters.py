@@ -7,13 +7,16 @@ can name it exactly like the bundled one names ``reference_adapter.launch:create
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from reference_adapter.adapter import ReferenceAdapter
+from reference_adapter.contracts import SlaLimit
 from reference_adapter.model import CheckInput, Decision
 from reference_adapter.settings import ReferenceAdapterConfig
+from reference_adapter.windows import InMemoryWindows, WindowResult
 
 
 def _settings(settings: Mapping[str, Any], **override: Any) -> ReferenceAdapterConfig:
@@ -94,6 +97,58 @@ class NewBatchIdOnRetry(ReferenceAdapter):
             return await post(str(uuid.uuid4()), events)
 
         self.client.post_analytics = fresh_id  # type: ignore[method-assign]
+
+
+class SlidingWindows(InMemoryWindows):
+    """Counts requests in a sliding window (the last period) instead of fixed windows."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._log: dict[str, list[list[float]]] = {}
+
+    def hit(self, key: str, limits: Sequence[SlaLimit], now: float) -> WindowResult:
+        logs = self._log.setdefault(key, [[] for _ in limits])
+        for limit, log in zip(limits, logs, strict=True):
+            log[:] = [t for t in log if t > now - limit.period_ms / 1000.0]
+        allowed = all(
+            len(log) < lim.maximum_requests for lim, log in zip(limits, logs, strict=True)
+        )
+        if allowed:
+            for log in logs:
+                log.append(now)
+        remaining = min(
+            lim.maximum_requests - len(log) for lim, log in zip(limits, logs, strict=True)
+        )
+        return WindowResult(allowed, limits[0].maximum_requests, max(0, remaining), 0)
+
+
+class BootAlignedWindows(InMemoryWindows):
+    """Fixed windows counted from when the adapter started, not from a key's first request."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.origin = time.monotonic()
+        self._counts: dict[tuple[str, int, int], int] = {}
+
+    def hit(self, key: str, limits: Sequence[SlaLimit], now: float) -> WindowResult:
+        slots = [
+            (key, i, int((now - self.origin) // (lim.period_ms / 1000.0)))
+            for i, lim in enumerate(limits)
+        ]
+        counts = [self._counts.get(slot, 0) for slot in slots]
+        allowed = all(n < lim.maximum_requests for n, lim in zip(counts, limits, strict=True))
+        if allowed:
+            for slot in slots:
+                self._counts[slot] = self._counts.get(slot, 0) + 1
+        return WindowResult(allowed, limits[0].maximum_requests, 0, 0)
+
+
+def create_sliding_window(settings: Mapping[str, Any]) -> ReferenceAdapter:
+    return ReferenceAdapter(_settings(settings), shared_windows=SlidingWindows())
+
+
+def create_boot_aligned_window(settings: Mapping[str, Any]) -> ReferenceAdapter:
+    return ReferenceAdapter(_settings(settings), shared_windows=BootAlignedWindows())
 
 
 def create_wrong_status(settings: Mapping[str, Any]) -> ReferenceAdapter:

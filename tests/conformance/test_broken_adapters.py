@@ -44,6 +44,19 @@ CASES = {
         "the next request in the window gets 429",
         "status",
     ),
+    "sliding rate-limit window": Case(
+        "create_sliding_window",
+        "rate_limiting/fixed-not-sliding-window",
+        "the new window has its whole quota although two requests are under two seconds old"
+        " (a sliding window would refuse them)",
+        "statuses",
+    ),
+    "rate-limit windows counted from start-up": Case(
+        "create_boot_aligned_window",
+        "rate_limiting/window-opens-at-first-request",
+        "the quota is still used up (a window counted from start-up would have reset)",
+        "status",
+    ),
     "revoked contracts honoured forever": Case(
         "create_revoked_honoured_forever",
         "client_id_enforcement/revoked-contract-denied",
