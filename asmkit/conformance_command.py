@@ -151,6 +151,14 @@ def print_summary(
             why = case.failure.message if case.failure else (case.error or "")
             label = "FAILED" if case.outcome == "failed" else "KIT ERROR"
             console.print(f"  [red]{label}[/red] {case.name}  {where}\n         {why}")
+    late = [c for c in report.cases if c.late_checks]
+    if late:
+        slowest = max(c.slowest_check_s for c in late)
+        console.print(
+            f"  [yellow]late answers[/yellow]: {sum(c.late_checks for c in late)} checks in"
+            f" {len(late)} cases came after the {report.ext_authz_timeout_ms}ms ext_authz timeout"
+            f" (slowest {1000 * slowest:.0f}ms); verdicts applied them, Envoy would not"
+        )
     for name, reason in report.waivers.items():
         console.print(f"  [yellow]waived[/yellow] {name}: {reason}")
     for kind in ("yaml", "junit", "html"):

@@ -51,6 +51,8 @@ def case_report(result: ScenarioResult, reproduce: str) -> CaseReport:
         analytics=result.analytics,
         control_plane_journal=tuple(result.journal),
         reproduce=reproduce,
+        late_checks=result.late_checks,
+        slowest_check_s=round(result.slowest_check_s, 4),
     )
 
 
@@ -128,6 +130,7 @@ def build_report(
         kit_version=__version__,
         data_plane=data_plane,
         ext_authz_transport=profile.ext_authz.transport,
+        ext_authz_timeout_ms=round(1000 * profile.ext_authz.timeout),
         profiles=tuple(profile_report(p, results, claimed) for p in PROFILES),
         cases=cases,
         coverage=Coverage(

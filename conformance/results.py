@@ -83,6 +83,9 @@ class ScenarioResult:
     journal: list[dict[str, Any]] = field(default_factory=list)
     attempts: int = 1
     reason: str = ""
+    late_checks: int = 0
+    """Checks answered after the deployed ext_authz timeout (within the profile's grace)."""
+    slowest_check_s: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (sent from pytest-xdist workers to the controller with the test report)."""

@@ -215,6 +215,16 @@ class ScenarioRun:
 
     async def send(self, request: ClientRequest) -> ClientResponse:
         response = await self.stack.envoy.handle(request)
+        late_after = self.stack.late_after
+        if late_after is not None and response.check_s > late_after:
+            self.result.late_checks += 1
+            self.result.slowest_check_s = max(self.result.slowest_check_s, response.check_s)
+            self.note(
+                "late",
+                f"the adapter answered in {1000 * response.check_s:.0f}ms, over the"
+                f" {1000 * late_after:.0f}ms ext_authz timeout (answer applied; Envoy would"
+                " have answered status_on_error)",
+            )
         self.note(
             "request",
             f"client {request.method} {request.path} -> ext_authz {response.decision}"

@@ -77,6 +77,13 @@ class ExtAuthz(_Strict):
     allowed_client_headers_on_success: list[str] = Field(default_factory=list)
     failure_mode_allow: bool = False
     status_on_error: int = 403
+    late_grace: Duration = Field(
+        5.0,
+        le=60,
+        description="An answer later than timeout but within timeout + late_grace is applied "
+        "and reported as late, so verdicts do not depend on how loaded the machine is; 0 "
+        "applies the timeout strictly, as Envoy does (scenarios that set a timeout always do)",
+    )
 
 
 class Features(_Strict):

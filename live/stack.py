@@ -77,6 +77,9 @@ class Stack:
     services: dict[str, str] = field(default_factory=dict)
     faults: list[ActiveFault] = field(default_factory=list)
     """The scenario's faults in place before the adapter started."""
+    late_after: float | None = None
+    """Checks answered later than this (the deployed ext_authz timeout) are applied but
+    reported as late; None when the timeout is applied strictly."""
 
     async def down(self) -> None:
         """Stop everything, the adapters first so their final analytics flush still lands."""
@@ -138,7 +141,7 @@ def _matchers(names: list[str]) -> tuple[StringMatcher, ...]:
 
 def envoy_settings(profile: AdapterProfile, scenario: Scenario, port: int) -> EnvoySettings:
     ext, needs = profile.ext_authz, scenario.data_plane
-    timeout = needs.timeout if needs.timeout is not None else ext.timeout
+    timeout = needs.timeout if needs.timeout is not None else ext.timeout + ext.late_grace
     fail_open = needs.failure_mode_allow
     http = HttpServiceSettings(
         path_prefix=ext.path_prefix,
@@ -213,6 +216,8 @@ async def bring_up(
         await envoy.start()
         cleanup.push_async_callback(envoy.close)
         stack = Stack(state, seed, server, echo, adapters, envoy, settings, services, faults)
+        if scenario.data_plane.timeout is None and profile.ext_authz.late_grace > 0:
+            stack.late_after = profile.ext_authz.timeout
         if wait_ready:
             await _wait_synced(stack, list(seed.apis.values()), profile.adapter.ready_timeout)
         cleanup.pop_all()  # up: from now on the caller stops it with stack.down()

@@ -18,7 +18,7 @@ td,th{border:1px solid #ddd;padding:.25rem .5rem;text-align:left;vertical-align:
 .passed{color:#137333}.failed,.error{color:#b3261e;font-weight:bold}.not_supported,.skipped{color:#666}
 .success{background:#e6f4ea}.partial{background:#fef7e0}.failure{background:#fce8e6}
 pre{background:#f6f8fa;padding:.5rem;overflow-x:auto;font-size:.85rem}
-details{margin:.3rem 0} .exp{color:#137333} .act{color:#b3261e}
+details{margin:.3rem 0} .late{color:#b06000} .exp{color:#137333} .act{color:#b3261e}
 """
 
 
@@ -85,6 +85,15 @@ def _nearest_block(nearest: tuple[dict[str, Any], ...]) -> str:
     return f"<p>Nearest events received:</p><ol>{''.join(items)}</ol>"
 
 
+def _late(case: CaseReport, timeout_ms: int) -> str:
+    if not case.late_checks:
+        return ""
+    return (
+        f" <span class='late'>{case.late_checks} late answers (slowest"
+        f" {1000 * case.slowest_check_s:.0f}ms, timeout {timeout_ms}ms)</span>"
+    )
+
+
 def render_html(report: ConformanceReport) -> str:
     impl = report.implementation
     profiles = "".join(
@@ -99,7 +108,7 @@ def render_html(report: ConformanceReport) -> str:
         f"<tr><td><a href='#{_e(c.name)}'>{_e(c.name)}</a></td><td class='{c.outcome}'>{c.outcome}"
         f"</td><td>{_e(', '.join(c.features))}</td><td>{c.duration_s:.2f}s</td>"
         f"<td>{_e(', '.join(f'{n}: {s:g}s' for n, s in c.time_to_consistency))}</td>"
-        f"<td>{_e(c.reason)}</td></tr>"
+        f"<td>{_e(c.reason)}{_late(c, report.ext_authz_timeout_ms)}</td></tr>"
         for c in report.cases
     )
     coverage = "".join(

@@ -116,6 +116,10 @@ class CaseReport:
     analytics: dict[str, Any] = field(default_factory=dict)
     control_plane_journal: tuple[dict[str, Any], ...] = ()
     reproduce: str = ""
+    late_checks: int = 0
+    """Checks the adapter answered after the deployed ext_authz timeout: applied, so the
+    verdict does not depend on machine load, but Envoy would have answered status_on_error."""
+    slowest_check_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -135,6 +139,7 @@ class ConformanceReport:
     kit_version: str
     data_plane: str
     ext_authz_transport: str
+    ext_authz_timeout_ms: int
     profiles: tuple[ProfileReport, ...]
     cases: tuple[CaseReport, ...]
     coverage: Coverage

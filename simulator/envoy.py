@@ -183,7 +183,9 @@ class SimulatedEnvoy:
                 buffered = BufferedBody(down.body[: buf.max_request_bytes], True)
             else:
                 buffered = BufferedBody(down.body, False)
+        asked = self._clock.now()
         verdict, check_request, check_response = await self._authz.run(route, down, buffered)
+        check_s = self._clock.now() - asked
         if verdict.dynamic_metadata:
             down.dynamic_metadata[EXT_AUTHZ] = dict(verdict.dynamic_metadata)
         rules = s.decoder_header_mutation_rules
@@ -193,6 +195,7 @@ class SimulatedEnvoy:
         resp = await self._decide(down, route, verdict)
         resp.check_request = check_request
         resp.check_response = check_response
+        resp.check_s = check_s
         return resp
 
     def _count(self, verdict: Verdict) -> None:

@@ -161,6 +161,8 @@ class ClientResponse:
     duration_s: float = 0.0
     failure_mode_allowed: bool = False
     detail: str = ""
+    check_s: float = 0.0
+    """Seconds the ext_authz exchange took (0 when no check was sent or it is not known)."""
 
     def header(self, name: str) -> str | None:
         return header_value(self.headers, name)

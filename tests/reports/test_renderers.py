@@ -83,6 +83,7 @@ def sample(*, failed: bool) -> ConformanceReport:
         kit_version="0.1.0",
         data_plane="simulated",
         ext_authz_transport="grpc",
+        ext_authz_timeout_ms=200,
         profiles=(ProfileReport("asm-core", status, Status("success", Statistics()), "s"),),
         cases=tuple(cases),
         coverage=Coverage({"cors": 1, "jwt-validation": 0}, ("jwt-validation",)),
