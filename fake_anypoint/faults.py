@@ -162,17 +162,28 @@ class ActiveFault:
     start: float
     end: float | None
     fired: int = 0
+    from_first_hit: bool = False
+    """``lasting`` counts from the first request it hits (a fault in place "at start" lasts as
+    long for the adapter whenever the adapter first asks, however long it took to start)."""
 
     def active(self, now: float) -> bool:
         return self.start <= now and (self.end is None or now < self.end)
 
-    def count_from(self, now: float) -> None:
-        """Count the window again from ``now`` (a fault in place before an adapter started
-        lasts from when it is up, however long it took to start); an active fault stays on."""
-        start = now + self.spec.after
-        if not (self.spec.after == 0 and self.start <= now):
-            self.start = start
-        self.end = start + self.spec.lasting if self.spec.lasting is not None else None
+    def at_start(self, now: float) -> None:
+        """Make this a fault in place when an adapter starts: without ``after`` it is on until
+        its first hit and lasts ``lasting`` from there; with ``after`` its window counts from
+        ``now`` (when the adapter is up)."""
+        if self.spec.after == 0:
+            self.from_first_hit, self.end = True, None
+            return
+        self.start = now + self.spec.after
+        self.end = self.start + self.spec.lasting if self.spec.lasting is not None else None
+
+    def hit(self, now: float) -> None:
+        """Count one firing (opening the window of a fault that lasts from its first hit)."""
+        if self.fired == 0 and self.from_first_hit and self.spec.lasting is not None:
+            self.end = now + self.spec.lasting
+        self.fired += 1
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -181,6 +192,7 @@ class ActiveFault:
             "start": self.start,
             "end": self.end,
             "fired": self.fired,
+            "from_first_hit": self.from_first_hit,
         }
 
 
@@ -217,7 +229,7 @@ def pick_fault(
             continue
         if spec.probability < 1.0 and rng.random() >= spec.probability:
             continue
-        fault.fired += 1
+        fault.hit(now)
         delay = spec.latency + (rng.uniform(0.0, spec.jitter) if spec.jitter > 0 else 0.0)
         return FaultAction(
             spec.label, delay, spec.status, spec.drop, spec.malformed, spec.lose_response

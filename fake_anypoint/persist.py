@@ -92,7 +92,13 @@ def load_state(state: ControlPlaneState, data: dict[str, Any]) -> None:
         for t in data["tokens"]
     }
     state._faults = [
-        ActiveFault(FaultSpec.model_validate(f["spec"]), f["start"], f["end"], f["fired"])
+        ActiveFault(
+            FaultSpec.model_validate(f["spec"]),
+            f["start"],
+            f["end"],
+            f["fired"],
+            f.get("from_first_hit", False),
+        )
         for f in data["faults"]
     ]
     state._batches = [IngestBatch(**b) for b in data["batches"]]

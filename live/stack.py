@@ -180,6 +180,8 @@ async def bring_up(
     state = ControlPlaneState(clock=MonotonicClock(), seed=scenario.seed)
     seed = state.seed(scenario.control_plane)
     faults = [state.add_fault(fault) for fault in scenario.faults]
+    for fault in faults:
+        fault.at_start(state.clock.now())
     settings = effective_settings(profile, scenario)
     transport = profile.ext_authz.transport
     routes, services = routes_for(scenario, seed)
@@ -210,8 +212,9 @@ async def bring_up(
             port = adapter.grpc_port if transport == "grpc" else adapter.http_port
             assert port is not None
             planes.append(_plane(data_plane, envoy_settings(profile, scenario, port), echo, routes))
-        for fault in faults:  # their windows count from when the adapters are up
-            fault.count_from(state.clock.now())
+        for fault in faults:  # windows with an `after` count from when the adapters are up
+            if fault.spec.after:
+                fault.at_start(state.clock.now())
         envoy: DataPlane = planes[0] if len(planes) == 1 else RoundRobin(planes)
         await envoy.start()
         cleanup.push_async_callback(envoy.close)

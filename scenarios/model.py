@@ -81,8 +81,8 @@ class Scenario(BaseModel):
     control_plane: ControlPlaneSpec = ControlPlaneSpec()
     faults: list[FaultSpec] = Field(
         default_factory=list,
-        description="Control-plane faults in place before the adapter starts (after/lasting count"
-        " from when it is up, however long it takes to start)",
+        description="Control-plane faults in place before the adapter starts: lasting counts "
+        "from the adapter's first request the fault hits (or, with after, from when it is up)",
     )
     steps: list[Step] = Field(min_length=1)
     finally_steps: list[Step] = Field(default_factory=list, alias="finally")

@@ -259,12 +259,15 @@ def test_a_fault_hits_every_endpoint_serving_its_data(kind, hit, spared):
     assert state.faults()[0].fired == len(hit)
 
 
-def test_a_window_counts_again_from_when_the_adapter_is_up():
-    """A fault in place before a slow adapter started lasts from when it is up."""
+def test_a_fault_at_start_lasts_from_the_adapters_first_request():
+    """In place before a slow adapter starts, a fault lasts from the adapter's first request
+    for its data, however long the adapter took to start."""
     fault = anchor(FaultSpec(data=["policies"], status=503, lasting=1.5), now=10.0)
-    fault.count_from(14.0)  # the adapter took 4s to start
-    assert (fault.start, fault.end) == (10.0, 15.5)
-    assert fault.active(14.9) and not fault.active(15.5)
+    fault.at_start(10.0)
+    assert fault.active(13.9)  # the adapter took 4s to ask
+    action = pick_fault([fault], frozenset({DataKind.POLICIES}), 14.0, random.Random(0))
+    assert action is not None and fault.end == 15.5
+    assert fault.active(15.4) and not fault.active(15.5)
     later = anchor(FaultSpec(data=["policies"], status=503, after=1, lasting=1), now=10.0)
-    later.count_from(14.0)
+    later.at_start(14.0)  # up at 14s: the window is 15s-16s
     assert (later.start, later.end) == (15.0, 16.0)
