@@ -11,11 +11,11 @@ from typing import Any
 
 from common.adapter_settings import SyncName
 from conformance.checks import check_response
-from conformance.control_plane_steps import apply_change, seed_variables
+from conformance.control_plane_steps import object_namespaces, seed_variables
 from conformance.results import Consistency, Outcome, ScenarioResult, StepFailure, TraceEntry
 from conformance.variables import VariableError, Variables
 from conformance.waits import check_analytics
-from fake_anypoint import ActiveFault
+from fake_anypoint import ActiveFault, ChangeError
 from live.profile import AdapterProfile
 from live.stack import Stack, StackError, bring_up
 from reports import Mismatch
@@ -123,10 +123,13 @@ class ScenarioRun:
             self.note("fault", fault.describe())
 
     def run_control_plane(self, step: ControlPlaneStep) -> None:
-        change = step.control_plane
-        argument = self.variables.substitute(change.argument.model_dump(by_alias=True))
-        summary = apply_change(self.stack, self.variables, change.kind, argument)
-        self.note("control_plane", f"{change.kind}: {summary}", change=argument)
+        change = self.variables.substitute_model(step.control_plane.change)
+        try:
+            summary = change.apply(self.stack.state, self.stack.seed)
+        except ChangeError as exc:
+            raise StepFailed(f"the control-plane change names nothing: {exc}") from None
+        self.variables.values.update(object_namespaces(self.stack))
+        self.note("control_plane", summary, change=change.model_dump(mode="json"))
 
     async def run_wait(self, step: WaitStep) -> None:
         wait = step.wait
@@ -175,9 +178,7 @@ class ScenarioRun:
                 )
         if step.expect is None:
             return
-        expect = type(step.expect).model_validate(
-            self.variables.substitute(step.expect.model_dump(by_alias=True, exclude_unset=True))
-        )
+        expect = self.variables.substitute_model(step.expect)
         for i, response in enumerate(responses):
             mismatches = check_response(expect, response)
             if mismatches:

@@ -9,6 +9,7 @@ from typing import Any
 
 from common.yaml_source import load_yaml, position_of
 from conformance.variables import references
+from fake_anypoint import ApplyPolicy, CreateApplication, CreateContract
 from scenarios.loader import Problem, dotted, load_scenario
 from scenarios.model import Scenario
 
@@ -40,13 +41,13 @@ def known_names(scenario: Scenario) -> dict[str, set[str]]:
             for inner in getattr(getattr(step, "eventually", None), "steps", [step]):
                 names["captures"].update(getattr(inner, "capture", {}) or {})
             continue
-        arg = change.argument
-        if change.kind == "create_application":
-            names["applications"].add(arg.key)
-        elif change.kind == "create_contract":
-            names["contracts"].add(f"{arg.application}/{arg.api}")
-        elif change.kind == "apply_policy":
-            names["policies"].add(f"{arg.api}/{arg.key or arg.asset_id}")
+        made = change.change
+        if isinstance(made, CreateApplication):
+            names["applications"].add(made.key)
+        elif isinstance(made, CreateContract):
+            names["contracts"].add(made.ref)
+        elif isinstance(made, ApplyPolicy):
+            names["policies"].add(f"{made.api}/{made.name}")
     return names
 
 

@@ -5,9 +5,12 @@ client_id``, ``apis.orders.id``, ``policies.orders/cid.id``), captures from earl
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 _VARIABLE = re.compile(r"\$\{([^}]+)\}")
+M = TypeVar("M", bound=BaseModel)
 
 
 class VariableError(KeyError):
@@ -58,6 +61,11 @@ class Variables:
         if isinstance(value, dict):
             return {k: self.substitute(v) for k, v in value.items()}
         return value
+
+    def substitute_model(self, model: M) -> M:
+        """A copy of ``model`` with every ``${...}`` filled in, validated again."""
+        data = model.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        return type(model).model_validate(self.substitute(data))
 
     @staticmethod
     def _split(rest: str) -> list[str]:

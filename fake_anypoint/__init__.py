@@ -2,6 +2,24 @@
 analytics ingest, faults and an admin API over one injected ``ControlPlaneState``.
 """
 
+from .changes import (
+    CHANGES,
+    ApplyPolicy,
+    ApproveContract,
+    BindService,
+    Change,
+    ChangeError,
+    CreateApplication,
+    CreateContract,
+    DeleteContract,
+    DisablePolicy,
+    EditPolicy,
+    EditTier,
+    EnablePolicy,
+    RejectContract,
+    RemovePolicy,
+    RevokeContract,
+)
 from .faults import ActiveFault, DataKind, FaultSpec
 from .model import Application, IngestBatch, JournalEntry, NotFoundError, SeedResult
 from .seed import (
@@ -18,15 +36,28 @@ from .server import ControlPlaneServer
 from .state import ControlPlaneState
 
 __all__ = [
+    "CHANGES",
     "ActiveFault",
     "ApiSpec",
     "Application",
     "ApplicationSpec",
+    "ApplyPolicy",
+    "ApproveContract",
+    "BindService",
+    "Change",
+    "ChangeError",
     "ContractSpec",
     "ControlPlaneServer",
     "ControlPlaneSpec",
     "ControlPlaneState",
+    "CreateApplication",
+    "CreateContract",
     "DataKind",
+    "DeleteContract",
+    "DisablePolicy",
+    "EditPolicy",
+    "EditTier",
+    "EnablePolicy",
     "FaultSpec",
     "IngestBatch",
     "JournalEntry",
@@ -34,6 +65,9 @@ __all__ = [
     "NotFoundError",
     "Pointcut",
     "PolicySpec",
+    "RejectContract",
+    "RemovePolicy",
+    "RevokeContract",
     "SeedResult",
     "TierSpec",
 ]

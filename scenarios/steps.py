@@ -10,7 +10,23 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_val
 
 from common.adapter_settings import SyncName
 from common.durations import Duration
-from fake_anypoint import ApplicationSpec, FaultSpec, LimitSpec, Pointcut
+from fake_anypoint import (
+    ApplyPolicy,
+    ApproveContract,
+    BindService,
+    Change,
+    CreateApplication,
+    CreateContract,
+    DeleteContract,
+    DisablePolicy,
+    EditPolicy,
+    EditTier,
+    EnablePolicy,
+    FaultSpec,
+    RejectContract,
+    RemovePolicy,
+    RevokeContract,
+)
 from scenarios.expectations import AnalyticsExpect, ResponseExpect
 
 ACTION_KEYS = ("request", "control_plane", "wait", "eventually", "analytics", "fault")
@@ -47,76 +63,23 @@ class RequestStep(_Strict):
     capture: dict[str, str] = Field(default_factory=dict)
 
 
-class ContractRef(_Strict):
-    """A contract named by its application and API keys."""
-
-    application: str
-    api: str
-
-
-class NewContract(ContractRef):
-    """A contract to create; it is approved at once unless its tier needs manual approval."""
-
-    tier: str | None = None
-
-
-class NewPolicy(_Strict):
-    """A policy to apply to an API while the scenario runs."""
-
-    api: str
-    key: str | None = None
-    asset_id: str
-    asset_version: str | None = None
-    configuration: dict[str, Any] = Field(default_factory=dict)
-    disabled: bool = False
-    order: int | None = None
-    pointcut: list[Pointcut] | None = None
-
-
-class PolicyRef(_Strict):
-    """A policy named ``<api key>/<policy key>``."""
-
-    policy: str
-
-
-class PolicyEdit(PolicyRef):
-    """New configuration, pointcut or order for an applied policy."""
-
-    configuration: dict[str, Any] | None = None
-    pointcut: list[Pointcut] | None = None
-    order: int | None = None
-
-
-class TierEdit(_Strict):
-    """New limits for a tier named ``<api key>/<tier key>``."""
-
-    tier: str
-    limits: list[LimitSpec]
-
-
-class ServiceBinding(_Strict):
-    """Bind a mesh service to an API (by key), as service discovery does."""
-
-    service: str
-    api: str
-
-
 class ControlPlaneChange(_Strict):
-    """Exactly one change to the control plane, made the way API Manager would make it."""
+    """Exactly one change to the control plane, made the way API Manager would make it (the
+    change models are the fake control plane's: ``fake_anypoint.changes``)."""
 
-    revoke_contract: ContractRef | None = None
-    approve_contract: ContractRef | None = None
-    reject_contract: ContractRef | None = None
-    delete_contract: ContractRef | None = None
-    create_contract: NewContract | None = None
-    apply_policy: NewPolicy | None = None
-    edit_policy: PolicyEdit | None = None
-    disable_policy: PolicyRef | None = None
-    enable_policy: PolicyRef | None = None
-    remove_policy: PolicyRef | None = None
-    edit_tier: TierEdit | None = None
-    create_application: ApplicationSpec | None = None
-    bind_service: ServiceBinding | None = None
+    revoke_contract: RevokeContract | None = None
+    approve_contract: ApproveContract | None = None
+    reject_contract: RejectContract | None = None
+    delete_contract: DeleteContract | None = None
+    create_contract: CreateContract | None = None
+    apply_policy: ApplyPolicy | None = None
+    edit_policy: EditPolicy | None = None
+    disable_policy: DisablePolicy | None = None
+    enable_policy: EnablePolicy | None = None
+    remove_policy: RemovePolicy | None = None
+    edit_tier: EditTier | None = None
+    create_application: CreateApplication | None = None
+    bind_service: BindService | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> ControlPlaneChange:
@@ -131,9 +94,9 @@ class ControlPlaneChange(_Strict):
         return next(n for n in type(self).model_fields if getattr(self, n) is not None)
 
     @property
-    def argument(self) -> BaseModel:
-        value = getattr(self, self.kind)
-        assert isinstance(value, BaseModel)
+    def change(self) -> Change:
+        """The one change given (it applies itself to a control-plane state)."""
+        value: Change = getattr(self, self.kind)
         return value
 
 
