@@ -17,7 +17,8 @@ from typing import Any
 import yaml
 
 Estimate = dict[str, Any]
-"""``{"mean", "ci95", "min", "max", "n"}`` of one metric over replications."""
+"""``{"mean", "ci_low", "ci_high", "min", "max", "n"}`` of one metric over replications (the
+95% interval of the mean, never outside the metric's range)."""
 
 
 @dataclass
@@ -106,9 +107,12 @@ def _fmt(est: Estimate | None, digits: int = 4) -> str:
         return "-"
     mean = est["mean"]
     text = f"{mean:.{digits}g}"
-    if est.get("ci95") is not None:
-        text += f" ± {est['ci95']:.2g}"
-    return text
+    low, high = est.get("ci_low"), est.get("ci_high")
+    if low is None or high is None or high <= low:
+        return text
+    if abs((mean - low) - (high - mean)) <= 1e-9 * max(1.0, abs(mean)):
+        return f"{text} ± {(high - low) / 2:.2g}"
+    return f"{text} [{low:.{digits}g}, {high:.{digits}g}]"
 
 
 def render_plots(report: WhatIfReport) -> dict[str, bytes]:
@@ -176,9 +180,16 @@ def render_plots(report: WhatIfReport) -> dict[str, bytes]:
             if all(e.get("mean") in (None, 0) for e in ests):
                 continue
             ys = [float(e["mean"]) if e.get("mean") is not None else math.nan for e in ests]
-            err = [e.get("ci95") or 0.0 for e in ests]
+            below = [
+                y - (e.get("ci_low") if e.get("ci_low") is not None else y)
+                for y, e in zip(ys, ests, strict=True)
+            ]
+            above = [
+                (e.get("ci_high") if e.get("ci_high") is not None else y) - y
+                for y, e in zip(ys, ests, strict=True)
+            ]
             fig, ax = plt.subplots(figsize=(6, 3.2))
-            ax.errorbar(xs, ys, yerr=err, marker="o", capsize=3)
+            ax.errorbar(xs, ys, yerr=[below, above], marker="o", capsize=3)
             if not numeric:
                 ax.set_xticks(xs, [str(p.value) for p in report.points])
             ax.set_xlabel(report.sweep_setting)

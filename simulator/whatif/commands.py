@@ -79,13 +79,22 @@ def add_whatif_parser(
     return parser
 
 
-def _cell(est: Any) -> str:
+def _num(value: float) -> str:
+    return f"{value:,.4g}" if abs(value) < 1e4 else f"{value:,.0f}"
+
+
+def cell(est: Any) -> str:
+    """``mean`` and its 95% interval: ``± h`` when symmetric, ``[low, high]`` when cut at the
+    metric's range."""
     if est is None or est.mean is None:
         return "-"
-    text = f"{est.mean:,.4g}" if abs(est.mean) < 1e4 else f"{est.mean:,.0f}"
-    if est.ci is not None and est.ci > 0:
-        text += f" ± {est.ci:.2g}"
-    return text
+    text = _num(est.mean)
+    half = est.half_width
+    if half is None or half <= 0:
+        return text
+    if abs((est.mean - est.ci_low) - (est.ci_high - est.mean)) <= 1e-9 * max(1.0, abs(est.mean)):
+        return f"{text} ± {half:.2g}"
+    return f"{text} [{_num(est.ci_low)}, {_num(est.ci_high)}]"
 
 
 def run_whatif_command(args: argparse.Namespace, write_report: ReportWriter | None = None) -> int:
@@ -138,7 +147,7 @@ def run_whatif_command(args: argparse.Namespace, write_report: ReportWriter | No
     for point in run.points:
         table.add_column(point.label, justify="right")
     for name in TABLE_METRICS:
-        table.add_row(name, *(_cell(p.metrics.get(name)) for p in run.points))
+        table.add_row(name, *(cell(p.metrics.get(name)) for p in run.points))
     console.print(table)
     warnings = sorted({w for p in run.points for r in p.runs for w in r.warnings})
     for warning in warnings:
