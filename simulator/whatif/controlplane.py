@@ -4,6 +4,7 @@ read the way the adapter's sync API serves it, and an analytics ingest that coun
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +60,8 @@ class ControlPlaneModel:
         self.ids = self.state.seed(spec)
         self.clock = clock
         self.outages: list[tuple[float, float]] = []
+        self.errors: list[tuple[float, float, float]] = []
+        self._rng = random.Random(seed)
         self.slow: list[tuple[float, float, float]] = []
         self.ingest_down: list[tuple[float, float, str]] = []
         self.policy_keys: dict[str, int] = dict(self.ids.policies)
@@ -135,6 +138,8 @@ class ControlPlaneModel:
             self.slow.append((now, now + p.duration, p.latency))
         elif action == "ingest_outage":
             self.ingest_down.append((now, now + p.duration, p.mode))
+        elif action == "control_plane_errors":
+            self.errors.append((now, now + p.duration, p.probability))
         return None
 
     # ---- the adapter-facing face ----
@@ -150,6 +155,12 @@ class ControlPlaneModel:
         for start, end in self.outages:
             if start <= now < end:
                 return CallOutcome(False, latency, "unavailable")
+        for start, end, probability in self.errors:
+            # each call of the sync may fail; the sync stops at the first failure
+            if start <= now < end:
+                for call in range(calls):
+                    if self._rng.random() < probability:
+                        return CallOutcome(False, latency * (call + 1), "error")
         return CallOutcome(True, latency * calls)
 
     def ingest_mode(self, now: float) -> str:

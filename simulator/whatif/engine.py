@@ -24,8 +24,9 @@ from simulator.whatif.recorder import Recorder
 from simulator.whatif.replica import Replica
 from simulator.whatif.result import AnalyticsFigures, ChangeLag, RunResult, assemble
 from simulator.whatif.spec import WhatIfSpec
+from simulator.whatif.timeline import PROCESS_EVENTS, TimelineEvent
 from simulator.whatif.traffic import build_pools
-from simulator.whatif.windows import FastWindows
+from simulator.whatif.windows import FastWindows, RedisStore
 
 
 class _Run:
@@ -41,7 +42,13 @@ class _Run:
         self.cp = ControlPlaneModel(spec.control_plane, VirtualClock(self.env), spec.seed)
         self.recorder = Recorder(spec.adapter.replicas, self.bins, spec.bin)
         self.ingest = IngestModel(self.bins, spec.bin)
-        shared = FastWindows() if spec.adapter.quota == "shared" else None
+        events = [e.action for e in spec.timeline]
+        self.redis = RedisStore() if "redis_outage" in events else None
+        shared: FastWindows | RedisStore | None = None
+        if spec.adapter.quota == "shared":
+            shared = self.redis or FastWindows()
+        self.scaling = "add_replica" in events or "remove_replica" in events
+        total = spec.adapter.replicas + events.count("add_replica")
         self.replicas = [
             Replica(
                 i,
@@ -52,8 +59,9 @@ class _Run:
                 self.recorder,
                 self.ingest,
                 shared,
+                started=i < spec.adapter.replicas,
             )
-            for i in range(spec.adapter.replicas)
+            for i in range(total)
         ]
         self.oracle = Oracle(self.cp, self.replicas)
         pools = build_pools(spec.traffic, self.cp, py_seed)
@@ -70,13 +78,14 @@ class _Run:
                 spec.adapter.service_time,
                 [c.weight for c in spec.traffic.clients],
                 spec.traffic.variants,
-                spec.adapter.replicas,
+                total if self.scaling else spec.adapter.replicas,
                 seeds[0],
             ),
             quotas=self.book,
             bins=self.bins,
             fast=fast,
             latency=LogHistogram(),
+            scaling=self.scaling,
         )
 
     # ---- processes ----
@@ -85,19 +94,43 @@ class _Run:
         env = self.env
         for event in sorted(self.spec.timeline, key=lambda e: e.at):
             yield env.timeout(event.at - env.now)
-            if event.action == "adapter_restart":
-                restart = event.adapter_restart
-                assert restart is not None
-                targets = (
-                    self.replicas if restart.replica is None else [self.replicas[restart.replica]]
-                )
-                for replica in targets:
-                    if replica.up:
-                        env.process(replica.restart(restart.downtime))
-                continue
-            kind = self.cp.apply(event)
-            if kind is not None:
-                self.recorder.change(event.label, float(env.now), kind, self.cp.rev)
+            if event.action in PROCESS_EVENTS:
+                self._process_event(event)
+            elif event.redis_outage is not None:
+                env.process(self._redis_outage(event.redis_outage.duration))
+            else:
+                kind = self.cp.apply(event)
+                if kind is not None:
+                    active = frozenset(r.index for r in self.replicas if r.active)
+                    self.recorder.change(event.label, float(env.now), kind, self.cp.rev, active)
+
+    def _process_event(self, event: TimelineEvent) -> None:
+        if event.adapter_restart is not None:
+            restart = event.adapter_restart
+            targets = self.replicas if restart.replica is None else [self.replicas[restart.replica]]
+            for replica in targets:
+                if replica.up and replica.active:
+                    self.env.process(
+                        replica.restart(restart.downtime, graceful=restart.signal == "term")
+                    )
+        elif event.add_replica is not None:
+            idle = next(r for r in self.replicas if not r.active and r.generation == 0)
+            idle.launch()
+        elif event.remove_replica is not None:
+            index = event.remove_replica.replica
+            if index is None:
+                index = max(r.index for r in self.replicas if r.active)
+            replica = self.replicas[index]
+            if replica.active:
+                replica.active = False
+                if replica.up:
+                    replica.stop(graceful=True)
+
+    def _redis_outage(self, duration: float) -> Generator[simpy.Event, Any, None]:
+        assert self.redis is not None
+        self.redis.up = False
+        yield self.env.timeout(duration)
+        self.redis.up = True
 
     # ---- results ----
 
@@ -113,7 +146,7 @@ class _Run:
             counters,
             self.book,
             self.labels,
-            [ChangeLag(c.label, c.at, c.kind, c.lag(a.replicas)) for c in rec.changes],
+            [ChangeLag(c.label, c.at, c.kind, c.lag()) for c in rec.changes],
             AnalyticsFigures(
                 produced=rec.recorded,
                 delivered=ing.delivered,

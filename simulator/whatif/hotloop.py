@@ -38,6 +38,8 @@ class TrafficInputs:
     bins: int
     fast: bool
     latency: LogHistogram
+    scaling: bool = False
+    """Replicas join or leave: route each request among the replicas in the routing."""
 
 
 _GATE, _TIMEOUT, _DOWN = int(Reason.GATE), int(Reason.TIMEOUT), int(Reason.DOWN)
@@ -89,9 +91,13 @@ def traffic(run: TrafficInputs) -> Generator[simpy.Event, Any, TrafficCounters]:
     balancing = a.balancing
 
     lane = False
+    scaling = run.scaling
+    act = list(range(nrep))
 
     def refresh() -> None:
         nonlocal oracle_memo, odecide, following, lane
+        if scaling:
+            act[:] = [k for k, r in enumerate(reps) if r.active] or [0]
         following = oracle.refresh()
         odecide = oracle.engine.decide
         if fast:
@@ -125,10 +131,10 @@ def traffic(run: TrafficInputs) -> Generator[simpy.Event, Any, TrafficCounters]:
         elif balancing == "random":
             routes = chunk.replicas
         elif balancing == "round_robin":
-            routes = [(rr + j) % nrep for j in range(n)]
+            routes = list(range(rr, rr + n)) if scaling else [(rr + j) % nrep for j in range(n)]
             rr += n
         else:
-            routes = [c % nrep for c in chunk.clients]
+            routes = chunk.clients if scaling else [c % nrep for c in chunk.clients]
         lats: list[float] = []
         append = lats.append
         busy += sum(chunk.services)
@@ -168,6 +174,8 @@ def traffic(run: TrafficInputs) -> Generator[simpy.Event, Any, TrafficCounters]:
                     yield env.timeout(t - env.now)
                     horizon = env.peek()
                     refresh()
+                if scaling:
+                    k = act[k % len(act)]
                 if lane and j > first and t >= warmup:
                     stop = j
                     break
