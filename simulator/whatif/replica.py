@@ -62,7 +62,11 @@ class Replica:
         self.waiting = False
         self.batch_size = spec.adapter.analytics_batch_size
         self.batcher = self._new_batcher(0.0)
-        self._start(warm=True) if started else self._idle()
+        self.wake: dict[str, simpy.Event] = {}
+        if started:
+            self._start(warm=True)
+        else:
+            self._idle()
 
     # ---- lifecycle ----
 
@@ -71,7 +75,6 @@ class Replica:
         self.engine = DecisionEngine(self.spec.adapter.gatekeeper, shared_windows=FastWindows())
         self.synced = {"policies": -1, "contracts": -1}
         self.free = [0.0] * self.spec.adapter.workers
-        self.wake: dict[str, simpy.Event] = {}
 
     def _new_batcher(self, start: float) -> FastBatcher:
         a = self.spec.adapter
@@ -130,7 +133,7 @@ class Replica:
                     if a.random_phase
                     else (now + schedule.interval_s)
                 )
-        self.wake: dict[str, simpy.Event] = {k: env.event() for k in (*KINDS, "analytics")}
+        self.wake = {k: env.event() for k in (*KINDS, "analytics")}
         gen = self.generation
         for kind in KINDS:
             env.process(self._sync_loop(kind, gen))
