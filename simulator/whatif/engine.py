@@ -37,8 +37,7 @@ class _Run:
         self.spec = spec
         self.env = simpy.Environment()
         self.bins = max(1, math.ceil(spec.duration / spec.bin))
-        seeds = seed.spawn(3)
-        py_seed = int(seeds[1].generate_state(1)[0])
+        seeds, py_seed = replication_seeds(seed)
         self.cp = ControlPlaneModel(spec.control_plane, VirtualClock(self.env), spec.seed)
         self.recorder = Recorder(spec.adapter.replicas, self.bins, spec.bin)
         self.ingest = IngestModel(self.bins, spec.bin)
@@ -192,3 +191,13 @@ def run_once(spec: WhatIfSpec, seed: np.random.SeedSequence, *, fast: bool = Fal
 def replication_seed(spec: WhatIfSpec, point: int, replication: int) -> np.random.SeedSequence:
     """The seed of one replication: the spec's seed, the sweep point and the replication."""
     return np.random.SeedSequence([spec.seed, point, replication])
+
+
+def replication_seeds(
+    seed: np.random.SeedSequence,
+) -> tuple[list[np.random.SeedSequence], int]:
+    """The streams of one replication: ``[arrivals, ...]`` and the integer seed of the request
+    pools and replica RNGs. The live engine draws the same, so a live replication sends the
+    requests of the virtual replication with the same seed, at the same times."""
+    seeds = seed.spawn(3)
+    return seeds, int(seeds[1].generate_state(1)[0])
