@@ -40,6 +40,27 @@ METRICS: dict[str, str] = {
 }
 """Scalar metric names and what they mean (the order of tables and summaries)."""
 
+HEADLINE_METRICS = (
+    "requests",
+    "wrongly_allowed",
+    "wrongly_denied",
+    "errors",
+    "wrong_window_s",
+    "enforcement_lag_s",
+    "quota_overshoot_max",
+    "quota_overshoot_ratio",
+    "analytics_produced",
+    "analytics_delivered",
+    "analytics_dropped",
+    "analytics_duplicated",
+    "analytics_delay_p99_s",
+    "buffer_high_water",
+    "check_latency_p50_ms",
+    "check_latency_p99_ms",
+    "utilisation",
+)
+"""The summary table's rows, and the metrics ``--precision`` brings under its target."""
+
 
 @dataclass
 class RunResult:
