@@ -10,16 +10,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from common.histogram import LogHistogram
-from reference_adapter import CheckInput
 from simulator import ClientRequest, ClientResponse, DataPlane
 from simulator.whatif.arrivals import ArrivalStream
 from simulator.whatif.judge import Observed
+from simulator.whatif.traffic import Request
 
 MAX_IN_FLIGHT = 2048
 """Requests outstanding at once; beyond it sends wait (and the wait counts as latency)."""
 
 
-def client_request(req: CheckInput, authority: str) -> ClientRequest:
+def client_request(req: Request, authority: str) -> ClientRequest:
     """What a client sends so that the adapter sees ``req`` (pseudo-headers become the request
     line; ``authority`` is the bound service's host)."""
     headers = [(k, v) for k, v in req.headers.items() if not k.startswith(":")]

@@ -98,12 +98,15 @@ async def run_live(
     log_dir: Path | None = None,
     on_progress: Callable[[LiveProgress, str, int], None] | None = None,
     lag_slack: float = 1.0,
+    only: set[int] | None = None,
 ) -> LiveWhatIf:
-    """Run ``file`` live (see the module docstring)."""
+    """Run ``file`` live (see the module docstring); ``only``: these sweep points."""
     started = time.perf_counter()
     the_seed = seed if seed is not None else file.spec.seed
     points = []
     for point in file.points():
+        if only is not None and point.index not in only:
+            continue
         spec = scale_spec(
             point.spec.model_copy(update={"seed": the_seed}), time=time_scale, rate=rate_scale
         )

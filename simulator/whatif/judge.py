@@ -19,6 +19,8 @@ from simulator.whatif.sync_apply import apply_contracts, apply_policies
 from simulator.whatif.timeline import CHANGES, TimelineEvent
 from simulator.whatif.windows import FastWindows
 
+QUOTA_STATUS = 429
+
 
 @dataclass(frozen=True, slots=True)
 class Observed:
@@ -111,17 +113,24 @@ class _Lag:
         self.label, self.at, self.kind, self.old = label, at, kind, old
         self.last_old: float | None = None
         self.affected = 0
+        self.consistent = False
 
     def see(self, req: CheckInput, t: float, truth: bool, observed: bool) -> None:
         if self.old.decide(req, t).allowed == truth:
             return
         self.affected += 1
-        if observed != truth:
+        self.consistent = observed == truth
+        if not self.consistent:
             self.last_old = t
 
     def result(self) -> ChangeLag:
-        lag = None if self.affected == 0 else max(0.0, (self.last_old or self.at) - self.at)
-        return ChangeLag(self.label, self.at, self.kind, lag)
+        """None when no request told the states apart, or the last one still got the old
+        verdict (never consistent within the run)."""
+        if self.affected == 0 or not self.consistent:
+            return ChangeLag(self.label, self.at, self.kind, None)
+        return ChangeLag(
+            self.label, self.at, self.kind, max(0.0, (self.last_old or self.at) - self.at)
+        )
 
 
 def judge(
@@ -161,7 +170,8 @@ def judge(
         if obs.t < spec.warmup:
             continue
         req = pools[obs.request]
-        right = truth.engine.decide(req, obs.t).allowed
+        expected = truth.engine.decide(req, obs.t)
+        right = expected.allowed
         allowed = obs.outcome == "allowed"
         reason = Reason.POLICY
         if obs.outcome == "error":
@@ -171,7 +181,10 @@ def judge(
         tally.count(obs.t, obs.client, allowed, right, reason)
         for lag in lags[-1:]:
             lag.see(req, obs.t, right, allowed)
-        wrong = allowed != right and obs.outcome != "error"
+        # quota verdicts (429) depend on window phases and per-replica counting: they are
+        # judged by the quota overshoot, not one by one
+        quota = expected.status == QUOTA_STATUS or obs.status == QUOTA_STATUS
+        wrong = allowed != right and obs.outcome != "error" and not quota
         if wrong and not _explained(stale, grace, req, obs, allowed):
             beyond.append(obs.t)
     return Verdict(tally.counters(), [lag.result() for lag in lags], len(beyond), beyond[:50])

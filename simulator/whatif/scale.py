@@ -1,7 +1,10 @@
 """Scaling a what-if spec for a short live run: every time of the question (duration, warmup,
-bins, the timeline, sync and analytics intervals and backoffs, traffic shape) multiplied by
-``time``, and every arrival rate by ``rate``. Round trips, service times and timeouts are
-physical and stay as they are. The virtual prediction runs on the same scaled spec."""
+bins, the timeline, sync and analytics intervals and backoffs, traffic shape, rate-limit
+windows) multiplied by ``time``, every arrival rate by ``rate``, and every count that holds
+requests or events (rate-limit maximums, analytics batch and buffer) by ``rate * time``, so the
+share of traffic over a limit or through a buffer stays the same. Round trips, service times
+and timeouts are physical and stay as they are. The virtual prediction runs on the same scaled
+spec."""
 
 from __future__ import annotations
 
@@ -28,6 +31,28 @@ def _times(node: dict[str, Any], keys: tuple[str, ...], factor: float) -> None:
             node[key] = float(node[key]) * factor
 
 
+def _count(value: Any, factor: float) -> int:
+    return max(1, round(float(value) * factor))
+
+
+def _limits(node: Any, time: float, count: float) -> None:
+    """Rate-limit policies (``rateLimits``) and SLA tier limits, wherever they appear."""
+    if isinstance(node, list):
+        for item in node:
+            _limits(item, time, count)
+        return
+    if not isinstance(node, dict):
+        return
+    if "maximumRequests" in node and "timePeriodInMilliseconds" in node:
+        node["maximumRequests"] = _count(node["maximumRequests"], count)
+        node["timePeriodInMilliseconds"] = _count(node["timePeriodInMilliseconds"], time)
+    if "maximum_requests" in node and "time_period_ms" in node:
+        node["maximum_requests"] = _count(node["maximum_requests"], count)
+        node["time_period_ms"] = _count(node["time_period_ms"], time)
+    for value in node.values():
+        _limits(value, time, count)
+
+
 def scale_spec(spec: WhatIfSpec, *, time: float = 1.0, rate: float = 1.0) -> WhatIfSpec:
     """``spec`` with its times multiplied by ``time`` and its rates by ``rate`` (both > 0)."""
     if time <= 0 or rate <= 0:
@@ -49,5 +74,13 @@ def scale_spec(spec: WhatIfSpec, *, time: float = 1.0, rate: float = 1.0) -> Wha
         for value in event.values():
             if isinstance(value, dict):
                 _times(value, _EVENT_TIMES, time)
+    count = rate * time
+    adapter = data["adapter"]
+    adapter["analytics_batch_size"] = _count(adapter["analytics_batch_size"], count)
+    adapter["analytics_buffer"] = max(
+        adapter["analytics_batch_size"], _count(adapter["analytics_buffer"], count)
+    )
+    _limits(data["control_plane"], time, count)
+    _limits(data["timeline"], time, count)
     data["sweep"] = None
     return WhatIfSpec.model_validate(data)

@@ -13,6 +13,9 @@ from faker import Faker
 from reference_adapter import CheckInput
 from simulator.whatif.spec import ClientSpec, TrafficSpec
 
+Request = CheckInput
+"""One pooled request as the adapter sees it (the reference adapter's `CheckInput`)."""
+
 
 class Directory(Protocol):
     """Where the pools get API ids and credentials: the virtual control plane, or the ids a

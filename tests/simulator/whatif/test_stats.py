@@ -41,7 +41,11 @@ def test_estimate_mean_and_confidence_interval() -> None:
 def test_count_intervals_never_run_below_zero() -> None:
     # the case: 3 replications of a rare count; Student's t alone gives [-2.8, 4.8]
     e = estimate([0.0, 0.0, 3.0])
-    assert e.ci_low == 0.0 and e.ci_high is not None and abs(e.ci_high - (1 + 4.303 * 3**0.5 / 3**0.5)) < 1e-9
+    assert (
+        e.ci_low == 0.0
+        and e.ci_high is not None
+        and abs(e.ci_high - (1 + 4.303 * 3**0.5 / 3**0.5)) < 1e-9
+    )
     assert e.as_dict()["ci_low"] == 0.0
     ratio = estimate([0.0, 1.0, 1.0], bounds=(0.0, 1.0))
     assert ratio.ci_high == 1.0
