@@ -18,6 +18,7 @@ from rich.table import Table
 
 from live.profile import BUNDLED_PROFILE, load_profile
 from live.whatif.driver import LiveProgress
+from live.whatif.engine import Load
 from live.whatif.report import live_report_data
 from live.whatif.runner import STARTUP_S, LiveWhatIf, planned_wall_s, run_live
 from scenarios.loader import ScenarioError
@@ -102,9 +103,43 @@ async def _run(args: argparse.Namespace, file: WhatIfFile, console: Console) -> 
                 log_dir=Path(args.log_dir) if args.log_dir else None,
                 on_progress=on_progress,
                 lag_slack=args.lag_slack,
+                make_load=_load_factory(args),
             )
         finally:
             ticker.cancel()
+
+
+def _load_factory(args: argparse.Namespace) -> Callable[[], Load] | None:
+    """Locust processes when asked (``--workers N`` local, ``--master`` for remote ones)."""
+    if not args.workers and not args.master:
+        return None
+    from live.whatif.locust_load import LocustLoad, LocustOptions
+
+    options = LocustOptions(
+        workers=args.workers or 0,
+        expect_workers=args.expect_workers if args.master else 0,
+        bind=args.master_bind,
+        port=args.master_port,
+        web_ui=args.web_ui,
+        web_port=args.web_port,
+        log_dir=Path(args.log_dir) if args.log_dir else None,
+    )
+    return lambda: LocustLoad(options)
+
+
+def run_worker(args: argparse.Namespace, err: Console) -> int:
+    """``--worker``: be a Locust worker of the master at ``--master-host`` until it ends."""
+    import subprocess
+    import sys
+
+    from live.whatif.locust_load import LOCUSTFILE, locust_available
+
+    if not locust_available():
+        err.print("Locust is not installed: pip install 'asmkit[load]'", markup=False)
+        return 2
+    argv = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--worker"]
+    argv += [f"--master-host={args.master_host}", f"--master-port={args.master_port}"]
+    return subprocess.call(argv)
 
 
 def _print(run: LiveWhatIf, console: Console) -> None:
@@ -141,10 +176,8 @@ def _print(run: LiveWhatIf, console: Console) -> None:
 def run_live_command(args: argparse.Namespace, write_report: ReportWriter) -> int:
     console = Console(soft_wrap=True)
     err = Console(stderr=True, soft_wrap=True)
-    if getattr(args, "worker", False) or args.workers or args.master:
-        from live.whatif.locust_command import run_locust_command
-
-        return run_locust_command(args, write_report)
+    if args.worker:
+        return run_worker(args, err)
     try:
         file = load_whatif(Path(args.spec))
         if args.adapter:

@@ -10,9 +10,10 @@ import contextlib
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -23,14 +24,14 @@ from live.stack import Stack, bring_up
 from live.whatif.chaos import Chaos
 from live.whatif.driver import Driver, LiveProgress, client_request
 from live.whatif.plan import SeededIds, plan_for_whatif
-from simulator import DataPlane
+from simulator import ClientRequest, DataPlane
 from simulator.whatif.arrivals import ArrivalStream
 from simulator.whatif.counters import quota_book
 from simulator.whatif.engine import replication_seeds
-from simulator.whatif.judge import judge
+from simulator.whatif.judge import Observed, judge
 from simulator.whatif.result import AnalyticsFigures, RunResult, assemble
 from simulator.whatif.spec import WhatIfSpec
-from simulator.whatif.traffic import build_pools
+from simulator.whatif.traffic import Request, build_pools
 
 LIVE_METRICS: dict[str, str] = {
     "wrong_beyond_lag": "wrong decisions no state within the documented sync lag explains",
@@ -104,6 +105,64 @@ def _sync_failures(state: ControlPlaneState, start: float, end: float) -> int:
     )
 
 
+class InProcessLoad:
+    """The kit's own generator (`Driver`) in this process, on this event loop."""
+
+    def __init__(self) -> None:
+        self.progress = LiveProgress()
+        self._task: asyncio.Task[list[Observed]] | None = None
+
+    async def begin(self, stack: Stack, feed: Feed) -> float:
+        driver = Driver(feed.requests, _router(stack, feed.spec.adapter.balancing))
+        driver.progress = self.progress
+        start = asyncio.get_running_loop().time() + 0.05
+        drain = driver.request_timeout + 1.0
+        self._task = asyncio.ensure_future(driver.run(feed.stream, start, feed.until, drain))
+        return start
+
+    async def end(self) -> list[Observed]:
+        assert self._task is not None, "begin() first"
+        return await self._task
+
+
+@dataclass
+class Feed:
+    """What a load sends: the spec, the requests by pool index (as the client sends them and
+    as the adapter sees them), the arrivals and when traffic stops."""
+
+    spec: WhatIfSpec
+    requests: list[ClientRequest]
+    checks: list[Request]
+    stream: ArrivalStream
+    until: float
+
+
+class Load(Protocol):
+    """A load generator for a live run: `begin` returns the start (loop time) once requests
+    flow from it; `end` returns the observations."""
+
+    progress: LiveProgress
+
+    async def begin(self, stack: Stack, feed: Feed) -> float: ...
+
+    async def end(self) -> list[Observed]: ...
+
+
+def arrivals(spec: WhatIfSpec, seed: np.random.SeedSequence) -> ArrivalStream:
+    """The virtual replication's arrival stream (``seed``: its first stream,
+    `replication_seeds`' ``[0]``)."""
+    adds = sum(1 for e in spec.timeline if e.add_replica is not None)
+    scaling = adds or any(e.remove_replica for e in spec.timeline)
+    return ArrivalStream(
+        spec.traffic.arrival,
+        spec.adapter.service_time,
+        [c.weight for c in spec.traffic.clients],
+        spec.traffic.variants,
+        spec.adapter.replicas + adds if scaling else spec.adapter.replicas,
+        seed,
+    )
+
+
 async def run_live_once(
     spec: WhatIfSpec,
     profile: AdapterProfile,
@@ -113,42 +172,34 @@ async def run_live_once(
     log_dir: Path | None = None,
     progress: LiveProgress | None = None,
     lag_slack: float = 1.0,
+    load: Load | None = None,
 ) -> RunResult:
-    """One live replication of ``spec`` against the adapter ``profile`` starts."""
-    seeds, py_seed = replication_seeds(seed)
+    """One live replication of ``spec`` against the adapter ``profile`` starts; ``load``
+    drives it (default: `InProcessLoad`)."""
+    seeds, py_seed = replication_seeds(seed)  # once: spawning again gives other streams
+    load = load or InProcessLoad()
+    if progress is not None:
+        load.progress = progress
     book = quota_book(spec)
     bins = max(1, math.ceil(spec.duration / spec.bin))
-    adds = sum(1 for e in spec.timeline if e.add_replica is not None)
-    draws = spec.adapter.replicas + adds
-    stream = ArrivalStream(
-        spec.traffic.arrival,
-        spec.adapter.service_time,
-        [c.weight for c in spec.traffic.clients],
-        spec.traffic.variants,
-        draws if adds or any(e.remove_replica for e in spec.timeline) else spec.adapter.replicas,
-        seeds[0],
-    )
-    stack = await bring_up(
-        plan_for_whatif(spec, profile), profile, log_dir=log_dir, data_plane=data_plane
-    )
+    plan = plan_for_whatif(spec, profile)
+    stack = await bring_up(plan, profile, log_dir=log_dir, data_plane=data_plane)
     started = time.perf_counter()
     try:
         pools = build_pools(spec.traffic, SeededIds(stack.seed), py_seed)
         flat = [req for pool in pools for req in pool.requests]
         authority = {p.api_key: stack.services.get(p.api_key, p.requests[0].host) for p in pools}
         requests = [client_request(r, authority[p.api_key]) for p in pools for r in p.requests]
-        driver = Driver(requests, _router(stack, spec.adapter.balancing))
-        if progress is not None:
-            driver.progress = progress
+        traffic_end = spec.traffic.until
+        until = spec.duration if traffic_end is None else min(traffic_end, spec.duration)
+        feed = Feed(spec, requests, flat, arrivals(spec, seeds[0]), until)
         loop = asyncio.get_running_loop()
-        start = loop.time() + 0.05
-        start_wall, cp_start = time.time() + 0.05, stack.state.clock.now() + 0.05
-        chaos = Chaos(stack, list(spec.timeline), start, driver.progress)
+        start = await load.begin(stack, feed)
+        start_wall = time.time() + (start - loop.time())
+        cp_start = stack.state.clock.now() + (start - loop.time())
+        chaos = Chaos(stack, list(spec.timeline), start, load.progress)
         chaos_task = asyncio.ensure_future(chaos.run())
-        until = (
-            spec.duration if spec.traffic.until is None else min(spec.traffic.until, spec.duration)
-        )
-        observed = await driver.run(stream, start, until, drain=driver.request_timeout + 1.0)
+        observed = await load.end()
         rest = start + spec.duration - loop.time()
         if rest > 0:
             await asyncio.sleep(rest)
@@ -157,7 +208,6 @@ async def run_live_once(
         end_wall, cp_end = time.time(), stack.state.clock.now()
     finally:
         await stack.down()
-    wall = time.perf_counter() - started
     verdict = judge(spec, flat, observed, chaos.applied, book, bins, lag_slack=lag_slack)
     produced = sum(1 for o in observed if o.t >= spec.warmup and o.outcome != "error")
     result = assemble(
@@ -167,19 +217,20 @@ async def run_live_once(
         [p.label for p in pools],
         verdict.changes,
         _analytics(stack.state, start_wall, end_wall, produced, bins, spec.bin),
-        latency=driver.progress.latency,
+        latency=load.progress.latency,
         sync_failures=_sync_failures(stack.state, cp_start, cp_end),
         utilisation=None,
     )
-    late = driver.progress.lateness.percentile(99)
-    extra: dict[str, float | None] = {
-        "wrong_beyond_lag": verdict.wrong_beyond_lag,
-        "achieved_rate": len(observed) / until if until > 0 else None,
-        "send_late_p99_ms": None if late is None else late * 1000.0,
-    }
-    result.metrics.update(extra)
+    late = load.progress.lateness.percentile(99)
+    result.metrics.update(
+        {
+            "wrong_beyond_lag": verdict.wrong_beyond_lag,
+            "achieved_rate": len(observed) / until if until > 0 else None,
+            "send_late_p99_ms": None if late is None else late * 1000.0,
+        }
+    )
     result.warnings = list(chaos.errors)
-    result.wall_s = wall
+    result.wall_s = time.perf_counter() - started
     return result
 
 

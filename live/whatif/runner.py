@@ -12,7 +12,7 @@ from typing import Any
 
 from live.profile import AdapterProfile
 from live.whatif.driver import LiveProgress
-from live.whatif.engine import LIVE_METRICS, run_live_once
+from live.whatif.engine import LIVE_METRICS, Load, run_live_once
 from simulator.whatif.engine import replication_seed, run_once
 from simulator.whatif.loader import WhatIfFile
 from simulator.whatif.result import HEADLINE_METRICS, METRICS, RunResult
@@ -99,6 +99,7 @@ async def run_live(
     on_progress: Callable[[LiveProgress, str, int], None] | None = None,
     lag_slack: float = 1.0,
     only: set[int] | None = None,
+    make_load: Callable[[], Load] | None = None,
 ) -> LiveWhatIf:
     """Run ``file`` live (see the module docstring); ``only``: these sweep points."""
     started = time.perf_counter()
@@ -125,6 +126,7 @@ async def run_live(
                     log_dir=log_dir,
                     progress=progress,
                     lag_slack=lag_slack,
+                    load=make_load() if make_load is not None else None,
                 )
             )
             live = estimates(runs, [*METRICS, *LIVE_METRICS])
