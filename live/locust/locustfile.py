@@ -40,7 +40,7 @@ CHECK = "/envoy.service.auth.v3.Authorization/Check"
 @events.init.add_listener
 def _init(environment: Any, **_: Any) -> None:
     runner = environment.runner
-    if isinstance(runner, MasterRunner):
+    if isinstance(runner, MasterRunner) and "ASMKIT_LOCUST_OUT" in os.environ:
         out = open(os.environ["ASMKIT_LOCUST_OUT"], "a", encoding="utf-8")  # noqa: SIM115
 
         def observed(msg: Any, **__: Any) -> None:
@@ -59,7 +59,7 @@ def _init(environment: Any, **_: Any) -> None:
 @events.test_start.add_listener
 def _start(environment: Any, **_: Any) -> None:
     runner = environment.runner
-    if isinstance(runner, MasterRunner):
+    if isinstance(runner, MasterRunner) and "ASMKIT_LOCUST_PLAN" in os.environ:
         with open(os.environ["ASMKIT_LOCUST_PLAN"], encoding="utf-8") as f:
             data = json.load(f)
         if data["start_wall"] <= 0:
@@ -200,3 +200,32 @@ class EnvoyHttpUser(_KitUser):
         resp = self.clients[target % len(self.clients)].request(method, path, headers=dict(headers))
         resp.read()
         return ("allowed" if resp.status_code < 400 else "denied"), resp.status_code
+
+
+class FloodHttpUser(User):
+    """Closed-loop capacity probe for ``asmkit bench load``: plain GETs as fast as answers come
+    back, to ``ASMKIT_LOCUST_TARGET`` (no plan, no wait)."""
+
+    def on_start(self) -> None:
+        target = os.environ["ASMKIT_LOCUST_TARGET"]
+        self.client = HTTPClient.from_url(URL(target), concurrency=1, network_timeout=10.0)
+        self.path = URL(target).request_uri
+        self.headers = {"host": os.environ.get("ASMKIT_LOCUST_HOST", "localhost")}
+
+    @task
+    def get(self) -> None:
+        started = time.perf_counter()
+        exc: Exception | None = None
+        try:
+            resp = self.client.get(self.path, headers=self.headers)
+            resp.read()
+        except Exception as err:  # measured, not raised
+            exc = err
+        self.environment.events.request.fire(
+            request_type="GET",
+            name="flood",
+            response_time=(time.perf_counter() - started) * 1000.0,
+            response_length=0,
+            exception=exc,
+            context={},
+        )
