@@ -11,16 +11,16 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
-from fake_anypoint import Fault
+from fake_anypoint import FaultSpec
 from live.stack import Stack
 from live.whatif.driver import LiveProgress
 from simulator.whatif.controlplane import ChangeApplier
 from simulator.whatif.judge import Applied
 from simulator.whatif.timeline import TimelineEvent
 
-SYNC_GROUPS = ("auth", "apis", "policies", "contracts", "keepalive")
-"""The fake's endpoint groups an adapter syncs through (a control-plane outage hits them all;
-the analytics ingest has its own events)."""
+SYNC_DATA = ("token", "apis", "policies", "contracts", "applications", "tiers", "keepalive")
+"""The data an adapter syncs (a control-plane outage withholds all of it; the analytics ingest
+has its own events)."""
 log = logging.getLogger("live.whatif")
 
 
@@ -79,31 +79,26 @@ class Chaos:
     async def apply(self, event: TimelineEvent) -> None:
         if self.changes.apply(event) is not None:
             return
-        now = self.stack.state.clock.now()
         p: Any = event.payload
         if event.control_plane_outage is not None:
-            self._faults(now, p.duration, status=503)
+            self._fault(SYNC_DATA, p.duration, status=503)
         elif event.control_plane_errors is not None:
-            self._faults(now, p.duration, status=p.status, probability=p.probability)
+            self._fault(SYNC_DATA, p.duration, status=p.status, probability=p.probability)
         elif event.control_plane_latency is not None:
-            self._faults(now, p.duration, latency_s=p.latency)
+            self._fault(SYNC_DATA, p.duration, latency=p.latency)
         elif event.ingest_outage is not None:
             lost = p.mode == "lost_responses"
-            self.stack.state.add_fault(
-                Fault(
-                    group="analytics",
-                    status=503,
-                    lose_response=lost,
-                    start=now,
-                    end=now + p.duration,
-                )
-            )
+            self._fault(("ingest",), p.duration, status=503, lose_response=lost)
         else:
             await self._process(event)
 
-    def _faults(self, now: float, duration: float, **what: Any) -> None:
-        for group in SYNC_GROUPS:
-            self.stack.state.add_fault(Fault(group=group, start=now, end=now + duration, **what))
+    def _fault(self, data: tuple[str, ...], duration: float, **what: Any) -> None:
+        """A fault from now for ``duration`` (the event says what it does)."""
+        name = f"whatif-{'+'.join(data[:2])}"
+        spec = FaultSpec.model_validate(
+            {"data": list(data), "lasting": duration, "required": False, "name": name, **what}
+        )
+        self.stack.state.add_fault(spec)
 
     async def _process(self, event: TimelineEvent) -> None:
         replicas = self.stack.replicas

@@ -23,7 +23,7 @@ from live.profile import AdapterProfile
 from live.stack import Stack, bring_up
 from live.whatif.chaos import Chaos
 from live.whatif.driver import Driver, LiveProgress, client_request
-from live.whatif.plan import SeededIds, plan_for_whatif
+from live.whatif.plan import SeededIds, plan_for_whatif, unpassable
 from simulator import ClientRequest, DataPlane
 from simulator.whatif.arrivals import ArrivalStream
 from simulator.whatif.counters import quota_book
@@ -39,7 +39,7 @@ LIVE_METRICS: dict[str, str] = {
     "send_late_p99_ms": "99th percentile of how late the generator sent (its own lag)",
 }
 """Figures only a live run has (beside the engine-independent `METRICS`)."""
-SYNC_GROUPS = ("apis", "policies", "contracts")
+SYNC_DATA = ("apis", "policies", "contracts")
 
 
 def _router(stack: Stack, balancing: str) -> Callable[[int, int, int], DataPlane | None]:
@@ -96,13 +96,12 @@ def _analytics(
 
 
 def _sync_failures(state: ControlPlaneState, start: float, end: float) -> int:
-    return sum(
-        1
-        for e in state.journal()
-        if e.group in SYNC_GROUPS
-        and start <= e.started <= end
-        and (e.status == 0 or e.status >= 400)
-    )
+    """Failed calls for APIs, policies or contracts (a sync stops at its first failure)."""
+    failed = 0
+    for e in state.journal():
+        if start <= e.started <= end and (e.status == 0 or e.status >= 400):
+            failed += any(kind in SYNC_DATA for kind in e.data)
+    return failed
 
 
 class InProcessLoad:
@@ -229,7 +228,10 @@ async def run_live_once(
             "send_late_p99_ms": None if late is None else late * 1000.0,
         }
     )
-    result.warnings = list(chaos.errors)
+    result.warnings = [
+        *chaos.errors,
+        *(f"not passed to the adapter: {r}" for r in unpassable(spec, profile)),
+    ]
     result.wall_s = time.perf_counter() - started
     return result
 

@@ -31,7 +31,11 @@ def unpassable(spec: WhatIfSpec, profile: AdapterProfile) -> list[str]:
     the live adapter runs with its own (a warning in the report)."""
     given = spec_settings(spec)
     return profile.unmet_needs(
-        {n: getattr(given, n) for n in SETTING_NAMES if getattr(given, n) != getattr(profile.sync, n)}
+        {
+            n: getattr(given, n)
+            for n in SETTING_NAMES
+            if getattr(given, n) != getattr(profile.sync, n)
+        }
     )
 
 

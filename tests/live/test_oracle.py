@@ -20,7 +20,7 @@ REVOKE_AT, INTERVAL, SLACK, RATE = 1.0, 0.3, 0.5, 100.0
 
 def stale_profile(tmp_path: Path) -> AdapterProfile:
     data = yaml.safe_load(BUNDLED_PROFILE.read_text())
-    data["adapter"]["settings"]["contracts_interval_s"] = 3600  # ignores {contracts_interval}
+    data["adapter"]["settings"]["contracts_interval"] = 3600  # ignores {contracts_interval}
     path = tmp_path / "stale-adapter.yaml"
     path.write_text(yaml.safe_dump(data))
     return load_profile(path)
