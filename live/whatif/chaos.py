@@ -11,7 +11,7 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
-from fake_anypoint import FaultSpec
+from fake_anypoint import ActiveFault, FaultSpec
 from live.stack import Stack
 from live.whatif.driver import LiveProgress
 from simulator.whatif.controlplane import ChangeApplier
@@ -43,6 +43,8 @@ class Chaos:
         self.applied: list[Applied] = []
         self.current = ""
         self.errors: list[str] = []
+        self.faults: list[ActiveFault] = []
+        """The fault rules the timeline added (each counts how often it fired)."""
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def run(self) -> None:
@@ -98,7 +100,7 @@ class Chaos:
         spec = FaultSpec.model_validate(
             {"data": list(data), "lasting": duration, "required": False, "name": name, **what}
         )
-        self.stack.state.add_fault(spec)
+        self.faults.append(self.stack.state.add_fault(spec))
 
     async def _process(self, event: TimelineEvent) -> None:
         replicas = self.stack.replicas

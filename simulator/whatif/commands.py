@@ -12,8 +12,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from simulator.whatif.result import HEADLINE_METRICS
-
 DEFAULT_DIR = Path("build/reports/whatif")
 ReportWriter = Callable[..., list[Path]]
 """``writer(data, out_dir, fmt=..., plots=...) -> [paths]``, e.g.
@@ -27,9 +25,6 @@ def default_writer() -> ReportWriter:
     module, _, name = DEFAULT_WRITER.partition(":")
     writer: ReportWriter = getattr(importlib.import_module(module), name)
     return writer
-
-
-TABLE_METRICS = HEADLINE_METRICS
 
 
 LiveRunner = Callable[[argparse.Namespace, ReportWriter | None], int]
@@ -216,7 +211,9 @@ def run_whatif_command(
     table.add_column(sweep.setting if sweep else "metric")
     for point in run.points:
         table.add_column(point.label, justify="right")
-    for name in TABLE_METRICS:
+    from simulator.whatif.result import HEADLINE_METRICS
+
+    for name in HEADLINE_METRICS:
         table.add_row(name, *(cell(p.metrics.get(name)) for p in run.points))
     console.print(table)
     warnings = sorted({w for p in run.points for r in p.runs for w in r.warnings})
