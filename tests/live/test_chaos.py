@@ -154,6 +154,7 @@ def test_a_killed_replica_is_judged_live() -> None:
     )
     r = asyncio.run(run_live_once(s, PROFILE, replication_seed(s, 0, 0)))
     m: dict[str, Any] = r.metrics
-    assert 30 <= m["errors"] <= 80  # half of 100 rps for 1 s, plus the restart's own time
+    # half of 100 rps for the 1 s downtime, plus the restart's own time (longer on a busy machine)
+    assert 40 <= m["errors"] <= 125
     assert m["wrongly_denied"] >= m["errors"] and m["wrong_beyond_lag"] == 0
     assert m["analytics_dropped"] > 0  # what replica 1 held when it was killed
