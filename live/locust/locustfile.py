@@ -101,7 +101,7 @@ class _KitUser(User):
             delay = at - time.time()
             if delay > 0:
                 gevent.sleep(delay)
-            group.spawn(self._one, at, times[j], clients[j], requests[j], routes[j], buffer)
+            group.spawn(self._one, at, times[j], clients[j], requests[j], routes[j], buffer, start)
             if time.time() - last_flush > BATCH_S and buffer:
                 self._flush(buffer)
                 last_flush = time.time()
@@ -111,8 +111,16 @@ class _KitUser(User):
         logging.info("asmkit: worker %d of %d sent its share", index, workers)
 
     def _one(
-        self, at: float, t: float, client: int, request: int, route: int, out: list[Any]
+        self,
+        at: float,
+        t: float,
+        client: int,
+        request: int,
+        route: int,
+        out: list[Any],
+        start: float,
     ) -> None:
+        sent = time.time() - start
         exc: Exception | None = None
         try:
             outcome, status = self._send(route, request)
@@ -127,7 +135,7 @@ class _KitUser(User):
             exception=exc if outcome == "error" else None,
             context={},
         )
-        out.append([t, client, request, outcome, status, latency])
+        out.append([t, client, request, outcome, status, latency, sent])
 
     def _flush(self, buffer: list[Any]) -> None:
         if buffer:

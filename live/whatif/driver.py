@@ -79,7 +79,7 @@ class Driver:
         self.observed: list[Observed] = []
 
     async def _one(
-        self, t: float, client: int, request: int, plane: DataPlane | None, at: float
+        self, t: float, client: int, request: int, plane: DataPlane | None, at: float, late: float
     ) -> None:
         loop = asyncio.get_running_loop()
         outcome, status = "error", 0
@@ -99,7 +99,7 @@ class Driver:
         p.errors += outcome == "error"
         p.recent.add(latency)
         p.latency.add(latency)
-        self.observed.append(Observed(t, client, request, outcome, status))
+        self.observed.append(Observed(t, client, request, outcome, status, t + max(0.0, late)))
 
     async def run(
         self, stream: ArrivalStream, start: float, end: float, drain: float
@@ -121,7 +121,7 @@ class Driver:
                 self.progress.lateness.add(max(0.0, late))
                 self.progress.late_sends += late > 0.01
                 plane = self.route(n, client, draw)
-                task = asyncio.ensure_future(self._one(t, client, request, plane, at))
+                task = asyncio.ensure_future(self._one(t, client, request, plane, at, late))
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
                 n += 1

@@ -55,7 +55,7 @@ class LocustOptions:
     port: int = 5557
     web_ui: bool = False
     web_port: int = 8089
-    start_delay: float = 3.0
+    start_delay: float = 5.0
     log_dir: Path | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
 
@@ -238,9 +238,11 @@ class LocustLoad:
         await self.stop()
         observed = []
         for line in self._path("observed.jsonl").read_text(encoding="utf-8").splitlines():
-            t, client, request, outcome, status, latency = json.loads(line)
+            t, client, request, outcome, status, latency, sent = json.loads(line)
             observed.append(
-                Observed(float(t), int(client), int(request), str(outcome), int(status))
+                Observed(
+                    float(t), int(client), int(request), str(outcome), int(status), float(sent)
+                )
             )
             self.progress.latency.add(max(0.0, float(latency)))
             self.progress.completed += 1

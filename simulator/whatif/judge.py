@@ -33,6 +33,14 @@ class Observed:
     request: int
     outcome: str
     status: int
+    sent: float | None = None
+    """When it was really sent (s from the start; None: at ``t``). The judge uses it: the
+    adapter saw the request then, however late the generator was (latency still counts from
+    ``t``)."""
+
+    @property
+    def at(self) -> float:
+        return self.t if self.sent is None else self.sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +164,7 @@ def judge(
     beyond: list[float] = []
     nxt = 0
     for obs in observed:
-        while nxt < len(changes) and changes[nxt].t <= obs.t:
+        while nxt < len(changes) and changes[nxt].t <= obs.at:
             change = changes[nxt]
             clock.set(change.t)
             before, before_too = truth.fork(), truth.fork()
@@ -170,7 +178,7 @@ def judge(
         if obs.t < spec.warmup:
             continue
         req = pools[obs.request]
-        expected = truth.engine.decide(req, obs.t)
+        expected = truth.engine.decide(req, obs.at)
         right = expected.allowed
         allowed = obs.outcome == "allowed"
         reason = Reason.POLICY
@@ -178,15 +186,15 @@ def judge(
             reason = Reason.TIMEOUT
         elif not allowed and obs.status == 503:
             reason = Reason.GATE
-        tally.count(obs.t, obs.client, allowed, right, reason)
+        tally.count(obs.at, obs.client, allowed, right, reason)
         for lag in lags[-1:]:
-            lag.see(req, obs.t, right, allowed)
+            lag.see(req, obs.at, right, allowed)
         # quota verdicts (429) depend on window phases and per-replica counting: they are
         # judged by the quota overshoot, not one by one
         quota = expected.status == QUOTA_STATUS or obs.status == QUOTA_STATUS
         wrong = allowed != right and obs.outcome != "error" and not quota
         if wrong and not _explained(stale, grace, req, obs, allowed):
-            beyond.append(obs.t)
+            beyond.append(obs.at)
     return Verdict(tally.counters(), [lag.result() for lag in lags], len(beyond), beyond[:50])
 
 
@@ -220,7 +228,7 @@ def _explained(
 ) -> bool:
     """Whether a state still within its allowed lag gives the observed verdict; a gatekeeper
     503 is explained within a cold-start window or while a change is within its lag."""
-    live = [s for s in stale if obs.t < s.until]
+    live = [s for s in stale if obs.at < s.until]
     if obs.status == 503 and not allowed:
-        return bool(live) or any(start <= obs.t < end for start, end in grace)
-    return any(s.engine.decide(req, obs.t).allowed == allowed for s in live)
+        return bool(live) or any(start <= obs.at < end for start, end in grace)
+    return any(s.engine.decide(req, obs.at).allowed == allowed for s in live)
