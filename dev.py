@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / "bin"
-EXTRAS = "test,envoy,redis,ldap,report"
+EXTRAS = "test,envoy,redis,ldap,report,load"
 
 
 def _stamp() -> str:

@@ -64,8 +64,15 @@ def whatif_command(argv: Sequence[str]) -> int:
     from reports.whatif import write_whatif_report
     from simulator.whatif.commands import add_whatif_parser
 
+    def live_runner(args: argparse.Namespace, write_report: object) -> int:
+        from live.whatif.command import run_live_command
+
+        return run_live_command(args, write_whatif_report)
+
     parser = argparse.ArgumentParser(prog="asmkit")
-    add_whatif_parser(parser.add_subparsers(), write_report=write_whatif_report)
+    add_whatif_parser(
+        parser.add_subparsers(), write_report=write_whatif_report, live_runner=live_runner
+    )
     args = parser.parse_args(["whatif", *argv])
     result: int = args.func(args)
     return result

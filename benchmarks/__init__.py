@@ -17,6 +17,7 @@ BENCHMARKS: dict[str, str] = {
     "envoy-allow-all": "simulator.bench:run",
     "whatif": "simulator.whatif.bench:run",
     "scenario-loading": "benchmarks.scenario_loading:run",
+    "load": "benchmarks.load:run",
 }
 """Name → ``module:function``; the function takes ``duration_s`` and ``requests`` and returns a
 list of result dicts ``{"name", "figures", "baseline", "ratio"}``."""

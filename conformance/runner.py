@@ -63,6 +63,8 @@ class ScenarioRun:
         self.result = result
         self.started = started
         self.variables = Variables(seed_variables(stack, source.scenario))
+        self.failed_at: float | None = None
+        """The control plane's clock when the first step failed."""
         self.faults: list[ActiveFault] = list(stack.faults)
         """Every fault this run added, kept after a clear: each required one must fire."""
 
@@ -89,6 +91,7 @@ class ScenarioRun:
                 mismatches = exc.mismatches if isinstance(exc, StepFailed) else []
                 self.note("failure", f"step '{name}' failed: {message}")
                 if self.result.failure is None:
+                    self.failed_at = self.stack.state.clock.now()
                     self.result.failure = StepFailure(
                         index,
                         name,
@@ -324,28 +327,37 @@ async def run_scenario(
     try:
         await run.run_steps(list(scenario.steps))
         await run.run_steps(list(scenario.finally_steps), in_finally=True)
-        if result.failure is None:
-            check_faults_fired(result, run.faults)
+        check_faults_fired(result, run.faults, run.failed_at)
     finally:
         await stack.down()  # the adapter's final analytics flush lands before the journal is read
         record_control_plane(result, stack, started)
-    if result.failure is not None:
+    if result.error is not None and result.error.startswith("kit error"):
+        result.outcome = Outcome.ERROR  # the case's premise never held: no verdict on it
+    elif result.failure is not None:
         result.outcome = Outcome.FAILED
-    elif result.error is not None:
-        result.outcome = Outcome.ERROR
     result.duration_s = round(time.monotonic() - started, 3)
     return result
 
 
-def check_faults_fired(result: ScenarioResult, faults: list[ActiveFault]) -> None:
+def check_faults_fired(
+    result: ScenarioResult, faults: list[ActiveFault], failed_at: float | None
+) -> None:
     """A case that relies on a fault proves it fired (the journal shows it) or cannot judge
-    the adapter: the fault's window passed without the adapter asking for that data."""
-    silent = [f for f in faults if f.spec.required and f.fired == 0]
+    the adapter: the fault's window passed without the adapter asking for that data. A step
+    that failed while a fault was still waiting for its chance keeps its verdict."""
+    silent = [
+        f
+        for f in faults
+        if f.spec.required
+        and f.fired == 0
+        and (failed_at is None or (f.end is not None and f.end <= failed_at))
+    ]
     if silent:
         names = ", ".join(f"{f.spec.label} (on {', '.join(f.spec.data)})" for f in silent)
+        failed = " (the step failure below happened without it)" if result.failure else ""
         result.error = (
             f"kit error: the fault(s) {names} never fired: the adapter made no request for that"
-            " data while the fault was active, so this case cannot judge the adapter"
+            f" data while the fault was active, so this case cannot judge the adapter{failed}"
         )
 
 

@@ -18,6 +18,7 @@ import aiohttp
 from aiohttp import web
 
 from common.clock import MonotonicClock
+from common.histogram import LogHistogram
 
 from .server import ControlPlaneServer
 from .state import ControlPlaneState
@@ -26,13 +27,6 @@ CONCURRENCY = 16
 EVENTS_PER_BATCH = 50
 
 RequestFactory = Callable[[int], tuple[str, str, dict[str, Any]]]
-
-
-def _percentile(sorted_values: list[float], q: float) -> float:
-    if not sorted_values:
-        return 0.0
-    index = min(len(sorted_values) - 1, max(0, round(q * (len(sorted_values) - 1))))
-    return sorted_values[index]
 
 
 async def _load(
@@ -63,11 +57,11 @@ async def _load(
     start = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
     elapsed = max(time.perf_counter() - start, 1e-9)
-    latencies.sort()
+    hist = LogHistogram.of(latencies)
     return {
         "rps": round(len(latencies) / elapsed, 1),
-        "p50_ms": round(_percentile(latencies, 0.50) * 1000, 3),
-        "p99_ms": round(_percentile(latencies, 0.99) * 1000, 3),
+        "p50_ms": round((hist.percentile(50) or 0.0) * 1000, 3),
+        "p99_ms": round((hist.percentile(99) or 0.0) * 1000, 3),
         "requests": len(latencies),
         "errors": errors,
     }

@@ -89,6 +89,25 @@ class RunningAdapter:
                 await self._process.wait()
         self._process = None
 
+    async def kill(self) -> None:
+        """Stop at once, as SIGKILL does: a child process gets SIGKILL; an in-process adapter
+        its ``abort()`` when it has one (else ``stop()``). Nothing is flushed."""
+        if self._instance is not None:
+            abort = getattr(self._instance, "abort", None)
+            await (abort() if abort is not None else self._instance.stop())
+            self._instance = None
+        if self._process is not None and self._process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self._process.kill()
+            await self._process.wait()
+        self._process = None
+
+    @property
+    def running(self) -> bool:
+        if self._process is not None:
+            return self._process.returncode is None
+        return self._instance is not None
+
 
 async def start_adapter(
     launch: AdapterLaunch,

@@ -1,6 +1,8 @@
-"""The live stack one scenario runs against: a fresh fake control plane seeded from the
-scenario, an echo upstream, fresh adapter replicas started as the profile says, and a data plane
-(simulated or real Envoy) in front of each replica. Everything binds to 127.0.0.1."""
+"""The live stack a scenario or a live what-if runs against: a fresh fake control plane seeded
+from a `StackPlan` (made from a scenario or a what-if spec), an echo upstream, fresh adapter
+replicas started as the profile says (a `ReplicaSet`), a data plane (simulated or real Envoy) in
+front of each replica, and Redis when quotas are shared through it. Everything binds to
+127.0.0.1."""
 
 from __future__ import annotations
 
@@ -15,10 +17,19 @@ from typing import Any
 
 from common.adapter_settings import AdapterSettings
 from common.clock import MonotonicClock
-from fake_anypoint import ActiveFault, ControlPlaneServer, ControlPlaneState, SeedResult
-from live.launch import RunningAdapter, free_port, start_adapter
+from fake_anypoint import (
+    ActiveFault,
+    ControlPlaneServer,
+    ControlPlaneSpec,
+    ControlPlaneState,
+    FaultSpec,
+    SeedResult,
+)
+from live.launch import RunningAdapter, free_port
 from live.profile import AdapterProfile
-from scenarios.model import Scenario
+from live.redis import RedisServer
+from live.replicas import ReplicaSet
+from scenarios.model import DataPlaneNeeds, Scenario
 from simulator import (
     ASM_API_ID_HEADER,
     BufferSettings,
@@ -38,9 +49,43 @@ class StackError(RuntimeError):
     """The stack could not be brought up (the adapter did not start or never synced)."""
 
 
+@dataclass(frozen=True)
+class StackPlan:
+    """What a stack is brought up for: the control-plane seed, the adapter's settings, how many
+    replicas, the data plane's needs and faults in place from the start. ``shared_quota``:
+    replicas share clusterizable rate-limit counters (in one process through the factory's
+    ``shared`` mapping, across processes through Redis); ``redis``: start a redis-server and
+    pass its URL as ``{redis_url}``."""
+
+    name: str
+    seed: int
+    control_plane: ControlPlaneSpec
+    settings: AdapterSettings
+    replicas: int = 1
+    data_plane: DataPlaneNeeds = field(default_factory=DataPlaneNeeds)
+    faults: tuple[FaultSpec, ...] = ()
+    wait_ready: bool = True
+    shared_quota: bool = True
+    redis: bool = False
+
+
+def plan_for_scenario(scenario: Scenario, profile: AdapterProfile) -> StackPlan:
+    return StackPlan(
+        name=scenario.name,
+        seed=scenario.seed,
+        control_plane=scenario.control_plane,
+        settings=effective_settings(profile, scenario),
+        replicas=scenario.adapter.replicas,
+        data_plane=scenario.data_plane,
+        faults=tuple(scenario.faults),
+        wait_ready=scenario.adapter.wait_ready,
+    )
+
+
 class RoundRobin:
     """Several sidecars, one per adapter replica, taking client requests in turn (what a mesh
-    Service in front of the replicas does)."""
+    Service in front of the replicas does). (The planes of a `ReplicaSet` are started and closed
+    by the set.)"""
 
     def __init__(self, planes: list[DataPlane]) -> None:
         self.planes = planes
@@ -64,27 +109,36 @@ def default_service(api_key: str) -> str:
 
 @dataclass
 class Stack:
-    """A running stack (``bring_up`` starts one, ``down`` stops it)."""
+    """A running stack (``bring_up`` starts one, ``down`` stops it). ``envoy`` takes client
+    requests (round robin over the replicas' data planes); ``replicas`` is what chaos acts on."""
 
     state: ControlPlaneState
     seed: SeedResult
     server: ControlPlaneServer
     echo: EchoUpstream
-    adapters: list[RunningAdapter]
+    replicas: ReplicaSet
     envoy: DataPlane
     settings: AdapterSettings
     """The adapter's effective settings (profile, then the scenario's needs)."""
     services: dict[str, str] = field(default_factory=dict)
     faults: list[ActiveFault] = field(default_factory=list)
     """The scenario's faults in place before the adapter started."""
+    redis: RedisServer | None = None
     late_after: float | None = None
     """Checks answered later than this (the deployed ext_authz timeout) are applied but
     reported as late; None when the timeout is applied strictly."""
 
+    @property
+    def adapters(self) -> list[RunningAdapter]:
+        """The running adapters."""
+        return [m.adapter for m in self.replicas.members if m.adapter is not None]
+
     async def down(self) -> None:
         """Stop everything, the adapters first so their final analytics flush still lands."""
-        closers: list[Callable[[], Awaitable[None]]] = [a.stop for a in self.adapters]
-        closers += [self.envoy.close, self.echo.stop, self.server.stop]
+        closers: list[Callable[[], Awaitable[None]]] = [self.replicas.close]
+        closers += [self.echo.stop, self.server.stop]
+        if self.redis is not None:
+            closers.append(self.redis.stop)
         for closer in closers:
             with contextlib.suppress(Exception):
                 await closer()
@@ -102,6 +156,8 @@ def adapter_variables(
     *,
     transport: str,
     in_process: bool,
+    replica: int = 0,
+    redis_url: str | None = None,
 ) -> dict[str, Any]:
     """The ``{placeholders}`` of the profile for one replica (fresh ports for commands)."""
 
@@ -119,14 +175,18 @@ def adapter_variables(
         "grpc_port": port("grpc"),
         "http_port": port("http"),
         **{name: "none" if value is None else value for name, value in settings},
+        "replica": replica,
+        "redis_url": redis_url,
     }
 
 
-def routes_for(scenario: Scenario, seed: SeedResult) -> tuple[list[Route], dict[str, str]]:
+def routes_for(
+    control_plane: ControlPlaneSpec, seed: SeedResult
+) -> tuple[list[Route], dict[str, str]]:
     """One route per bound service, carrying the API id in ``context_extensions``."""
     services: dict[str, str] = {}
     routes = []
-    for api in scenario.control_plane.apis:
+    for api in control_plane.apis:
         api_services = api.services or [default_service(api.key)]
         services[api.key] = api_services[0]
         for service in api_services:
@@ -139,8 +199,8 @@ def _matchers(names: list[str]) -> tuple[StringMatcher, ...]:
     return tuple(StringMatcher(exact=n.lower(), ignore_case=True) for n in names)
 
 
-def envoy_settings(profile: AdapterProfile, scenario: Scenario, port: int) -> EnvoySettings:
-    ext, needs = profile.ext_authz, scenario.data_plane
+def envoy_settings(profile: AdapterProfile, needs: DataPlaneNeeds, port: int) -> EnvoySettings:
+    ext = profile.ext_authz
     timeout = needs.timeout if needs.timeout is not None else ext.timeout + ext.late_grace
     fail_open = needs.failure_mode_allow
     http = HttpServiceSettings(
@@ -169,22 +229,22 @@ def envoy_settings(profile: AdapterProfile, scenario: Scenario, port: int) -> En
 
 
 async def bring_up(
-    scenario: Scenario,
+    what: Scenario | StackPlan,
     profile: AdapterProfile,
     *,
     log_dir: Path | None = None,
-    wait_ready: bool = True,
+    wait_ready: bool | None = None,
     data_plane: str = "simulated",
 ) -> Stack:
-    """Start a fresh stack for ``scenario``; raises ``StackError`` (or the adapter's error)."""
-    state = ControlPlaneState(clock=MonotonicClock(), seed=scenario.seed)
-    seed = state.seed(scenario.control_plane)
-    faults = [state.add_fault(fault) for fault in scenario.faults]
+    """Start a fresh stack for a scenario or a plan; raises ``StackError`` (or the adapter's
+    error). ``wait_ready`` (default: the plan's) waits for every replica's first sync."""
+    plan = what if isinstance(what, StackPlan) else plan_for_scenario(what, profile)
+    state = ControlPlaneState(clock=MonotonicClock(), seed=plan.seed)
+    seed = state.seed(plan.control_plane)
+    faults = [state.add_fault(fault) for fault in plan.faults]
     for fault in faults:
         fault.at_start(state.clock.now())
-    settings = effective_settings(profile, scenario)
-    transport = profile.ext_authz.transport
-    routes, services = routes_for(scenario, seed)
+    routes, services = routes_for(plan.control_plane, seed)
     async with contextlib.AsyncExitStack() as cleanup:
         server = ControlPlaneServer(state, host="127.0.0.1", port=0, ingest_port=0)
         await server.start()
@@ -192,39 +252,71 @@ async def bring_up(
         echo = EchoUpstream(host="127.0.0.1", port=0)
         await echo.start()
         cleanup.push_async_callback(echo.stop)
-        shared: dict[str, Any] = {}
-        adapters, planes = [], []
-        for replica in range(scenario.adapter.replicas):
-            variables = adapter_variables(
-                state,
-                server,
-                settings,
-                transport=transport,
-                in_process=profile.adapter.in_process is not None,
-            )
-            suffix = f".{replica + 1}" if scenario.adapter.replicas > 1 else ""
-            log_path = log_dir / f"{scenario.name}{suffix}.adapter.log" if log_dir else None
-            adapter = await start_adapter(
-                profile.adapter, variables, transport=transport, log_path=log_path, shared=shared
-            )
-            cleanup.push_async_callback(adapter.stop)
-            adapters.append(adapter)
-            port = adapter.grpc_port if transport == "grpc" else adapter.http_port
-            assert port is not None
-            planes.append(_plane(data_plane, envoy_settings(profile, scenario, port), echo, routes))
+        redis = None
+        if plan.redis:
+            redis = RedisServer()
+            await redis.start()
+            cleanup.push_async_callback(redis.stop)
+        replicas = _replica_set(
+            plan, profile, state, server, (echo, routes), data_plane, log_dir, redis
+        )
+        cleanup.push_async_callback(replicas.close)
+        for _ in range(plan.replicas):
+            await replicas.add()
         for fault in faults:  # windows with an `after` count from when the adapters are up
             if fault.spec.after:
                 fault.at_start(state.clock.now())
+        planes = [m.plane for m in replicas.members]
         envoy: DataPlane = planes[0] if len(planes) == 1 else RoundRobin(planes)
-        await envoy.start()
-        cleanup.push_async_callback(envoy.close)
-        stack = Stack(state, seed, server, echo, adapters, envoy, settings, services, faults)
-        if scenario.data_plane.timeout is None and profile.ext_authz.late_grace > 0:
+        stack = Stack(
+            state, seed, server, echo, replicas, envoy, plan.settings, services, faults, redis
+        )
+        if plan.data_plane.timeout is None and profile.ext_authz.late_grace > 0:
             stack.late_after = profile.ext_authz.timeout
-        if wait_ready:
+        if plan.wait_ready if wait_ready is None else wait_ready:
             await _wait_synced(stack, list(seed.apis.values()), profile.adapter.ready_timeout)
         cleanup.pop_all()  # up: from now on the caller stops it with stack.down()
     return stack
+
+
+def _replica_set(
+    plan: StackPlan,
+    profile: AdapterProfile,
+    state: ControlPlaneState,
+    server: ControlPlaneServer,
+    upstream: tuple[EchoUpstream, list[Route]],
+    data_plane: str,
+    log_dir: Path | None,
+    redis: RedisServer | None,
+) -> ReplicaSet:
+    echo, routes = upstream
+    transport = profile.ext_authz.transport
+
+    def variables_for(replica: int) -> dict[str, Any]:
+        return adapter_variables(
+            state,
+            server,
+            plan.settings,
+            transport=transport,
+            in_process=profile.adapter.in_process is not None,
+            replica=replica,
+            redis_url=redis.url if redis is not None else None,
+        )
+
+    def plane_for(port: int) -> DataPlane:
+        plane: DataPlane = _plane(
+            data_plane, envoy_settings(profile, plan.data_plane, port), echo, routes
+        )
+        return plane
+
+    return ReplicaSet(
+        profile,
+        variables_for,
+        plane_for,
+        name=plan.name,
+        log_dir=log_dir,
+        shared={} if plan.shared_quota else None,
+    )
 
 
 def _plane(kind: str, settings: EnvoySettings, echo: EchoUpstream, routes: list[Route]) -> Any:
@@ -241,7 +333,7 @@ async def _wait_synced(stack: Stack, api_ids: list[int], timeout: float) -> None
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     needed = [f"/apis/{i}/{what}" for i in api_ids for what in ("policies", "contracts")]
-    replicas = len(stack.adapters)
+    replicas = len(stack.replicas.members)
     while loop.time() < deadline:
         served = [e.path.split("?")[0] for e in stack.state.journal() if 0 < e.status < 400]
         if all(sum(p.endswith(n) for p in served) >= replicas for n in needed):

@@ -194,9 +194,15 @@ class ReferenceAdapter:
             settings.gatekeeper,
         )
 
-    async def stop(self) -> None:
+    async def abort(self) -> None:
+        """What SIGKILL does to the adapter's process: stop at once; buffered analytics events
+        are lost (chaos runs of in-process adapters)."""
+        await self.stop(flush=False)
+
+    async def stop(self, *, flush: bool = True) -> None:
         """Stop syncing and the faces, then post every buffered analytics event (bounded by
-        ``stop_flush_timeout``; whatever could not be delivered is logged)."""
+        ``stop_flush_timeout``; whatever could not be delivered is logged). ``flush=False``
+        drops them instead (`abort`)."""
         if not self._started:
             return
         self._started = False
@@ -212,7 +218,8 @@ class ReferenceAdapter:
         if self._http_runner is not None:
             await self._http_runner.cleanup()
             self._http_runner = None
-        await self.flush_analytics(self.settings.stop_flush_timeout)
+        if flush:
+            await self.flush_analytics(self.settings.stop_flush_timeout)
         await self.client.aclose()
         if self.redis_windows is not None:
             await self.redis_windows.aclose()

@@ -15,6 +15,7 @@ import aiohttp
 import grpc
 from envoy.service.auth.v3 import external_auth_pb2, external_auth_pb2_grpc
 
+from common.histogram import LogHistogram
 from reference_adapter.batcher import AnalyticsBatcher
 from reference_adapter.engine import DecisionEngine
 from reference_adapter.events import EventFactory
@@ -95,11 +96,11 @@ async def allow_all(request: CheckInput) -> Decision:
 
 
 def _figures(latencies: list[float], elapsed: float, errors: int) -> dict[str, float]:
-    latencies.sort()
     n = len(latencies)
+    hist = LogHistogram.of(latencies)
 
     def pct(p: float) -> float:
-        return round(1000 * latencies[min(n - 1, int(p * n))], 3) if n else 0.0
+        return round(1000 * (hist.percentile(100 * p) or 0.0), 3)
 
     return {
         "checks": n,

@@ -10,6 +10,13 @@ from typing import Any
 from reference_adapter.cache import StateCache
 from reference_adapter.control_plane import ControlPlaneClient
 from reference_adapter.engine import DecisionEngine
+from reference_adapter.sync_apply import (
+    contract_cursors,
+    install_api_list,
+    install_contracts,
+    install_policies,
+    loaded_policies_version,
+)
 
 log = logging.getLogger("reference_adapter.sync")
 
@@ -38,18 +45,18 @@ class Synchronizer:
     async def sync_policies(self) -> list[str]:
         """Refresh the API list and each API's policies (with ETag). Returns new API ids."""
         apis = await self.client.list_apis()
-        ids = [str(api["apiId"]) for api in apis if api.get("apiId") is not None]
-        new = self.engine.set_apis(ids, info={str(a["apiId"]): a for a in apis if "apiId" in a})
+        new = install_api_list(self.engine, apis)
+        ids = self.engine.api_ids()
         self._policies = {k: v for k, v in self._policies.items() if k in ids}
         self.apis_loaded = True
         for api_id in ids:
-            state = self.engine.api(api_id)
-            known = self._policies.get(api_id)
-            etag = known["version"] if known and state and state.policies_loaded else None
+            etag = (
+                loaded_policies_version(self.engine, api_id) if api_id in self._policies else None
+            )
             result = await self.client.get_policies(api_id, etag)
             if not result.modified:
                 continue
-            error = self.engine.load_policies(api_id, result.policies, result.version)
+            error = install_policies(self.engine, api_id, result.policies, result.version)
             if error:
                 log.error("API %s: %s (answering 503 until it is fixed)", api_id, error)
             self._policies[api_id] = {"version": result.version, "policies": result.policies}
@@ -60,14 +67,9 @@ class Synchronizer:
         """Read the contracts feed of every known API (snapshot first, then from the cursor).
         Returns the number of feed items applied."""
         applied = 0
-        for api_id in self.engine.api_ids():
-            store = self.engine.contracts
-            cursor = store.cursor(api_id) if store.loaded(api_id) else None
+        for api_id, cursor in contract_cursors(self.engine).items():
             result = await self.client.get_contracts(api_id, cursor)
-            if result.full:
-                self.engine.load_contracts(api_id, result.items, result.cursor)
-            else:
-                self.engine.apply_contract_changes(api_id, result.items, result.cursor)
+            install_contracts(self.engine, api_id, result.items, result.cursor, result.full)
             applied += len(result.items)
         self._save()
         return applied

@@ -17,7 +17,8 @@ from typing import Any
 import yaml
 
 Estimate = dict[str, Any]
-"""``{"mean", "ci95", "min", "max", "n"}`` of one metric over replications."""
+"""``{"mean", "ci_low", "ci_high", "min", "max", "n"}`` of one metric over replications (the
+95% interval of the mean, never outside the metric's range)."""
 
 
 @dataclass
@@ -34,6 +35,8 @@ class WhatIfPoint:
     changes: list[dict[str, Any]] = field(default_factory=list)
     x: float | None = None
     """The point's position on a sweep plot (e.g. a duration in seconds); None: categorical."""
+    comparison: list[dict[str, Any]] = field(default_factory=list)
+    """Live runs only: per metric ``{metric, live, virtual, difference, within_interval}``."""
 
 
 @dataclass
@@ -55,6 +58,10 @@ class WhatIfReport:
     timeline: list[dict[str, Any]]
     points: list[WhatIfPoint]
     command: str = ""
+    engine: str = "virtual"
+    """``virtual`` (SimPy, the reference adapter's cores) or ``live`` (a real adapter)."""
+    environment: dict[str, Any] = field(default_factory=dict)
+    """Live runs: the adapter, the data plane, the time and rate scales, warnings."""
 
 
 def report_from_dict(data: Mapping[str, Any]) -> WhatIfReport:
@@ -106,9 +113,17 @@ def _fmt(est: Estimate | None, digits: int = 4) -> str:
         return "-"
     mean = est["mean"]
     text = f"{mean:.{digits}g}"
-    if est.get("ci95") is not None:
-        text += f" ± {est['ci95']:.2g}"
-    return text
+    low, high = est.get("ci_low"), est.get("ci_high")
+    if low is None or high is None or high <= low:
+        return text
+    if abs((mean - low) - (high - mean)) <= 1e-9 * max(1.0, abs(mean)):
+        return f"{text} ± {(high - low) / 2:.2g}"
+    return f"{text} [{low:.{digits}g}, {high:.{digits}g}]"
+
+
+def _bound(est: Estimate, key: str, default: float) -> float:
+    value = est.get(key)
+    return float(value) if value is not None else default
 
 
 def render_plots(report: WhatIfReport) -> dict[str, bytes]:
@@ -176,9 +191,10 @@ def render_plots(report: WhatIfReport) -> dict[str, bytes]:
             if all(e.get("mean") in (None, 0) for e in ests):
                 continue
             ys = [float(e["mean"]) if e.get("mean") is not None else math.nan for e in ests]
-            err = [e.get("ci95") or 0.0 for e in ests]
+            below = [y - _bound(e, "ci_low", y) for y, e in zip(ys, ests, strict=True)]
+            above = [_bound(e, "ci_high", y) - y for y, e in zip(ys, ests, strict=True)]
             fig, ax = plt.subplots(figsize=(6, 3.2))
-            ax.errorbar(xs, ys, yerr=err, marker="o", capsize=3)
+            ax.errorbar(xs, ys, yerr=[below, above], marker="o", capsize=3)
             if not numeric:
                 ax.set_xticks(xs, [str(p.value) for p in report.points])
             ax.set_xlabel(report.sweep_setting)
@@ -231,8 +247,21 @@ def render_html(report: WhatIfReport, plots: dict[str, bytes] | None = None) -> 
     ]
     if report.command:
         parts.append(f"<p>Reproduce: <code>{_e(report.command)}</code></p>")
-    parts.append("<h2>Metrics (mean ± 95% CI over replications)</h2>")
+    if report.engine == "live":
+        env = report.environment
+        parts.append(
+            f"<p>Live run against <b>{_e(env.get('adapter', '?'))}</b> through the "
+            f"{_e(env.get('data_plane', 'simulated'))} data plane; times scaled by "
+            f"{_e(env.get('time_scale', 1))}, rates by {_e(env.get('rate_scale', 1))}.</p>"
+        )
+        for warning in env.get("warnings", []):
+            parts.append(f"<p class='muted'>warning: {_e(warning)}</p>")
+    parts.append("<h2>Metrics (mean and 95% interval over replications)</h2>")
     parts.append(f"<table><tr><th>metric</th>{head}</tr>{''.join(rows)}</table>")
+    for p in report.points:
+        if p.comparison:
+            parts.append(f"<h2>Live versus virtual prediction: {_e(p.label)}</h2>")
+            parts.append(_comparison(p.comparison))
     for title, png in (plots or {}).items():
         data = base64.b64encode(png).decode()
         parts.append(
@@ -248,6 +277,19 @@ def render_html(report: WhatIfReport, plots: dict[str, bytes] | None = None) -> 
             parts.append("<h3>Quotas</h3>" + _table(p.quotas))
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def _comparison(rows: list[dict[str, Any]]) -> str:
+    body = "".join(
+        f"<tr><td><code>{_e(r['metric'])}</code></td><td class='n'>{_e(_fmt(r['live']))}</td>"
+        f"<td class='n'>{_e(_fmt(r['virtual']))}</td><td class='n'>{_e(r['difference'])}</td>"
+        f"<td>{_e({True: 'yes', False: 'no', None: '-'}[r['within_interval']])}</td></tr>"
+        for r in rows
+    )
+    return (
+        "<table><tr><th>metric</th><th>live</th><th>virtual (reference adapter)</th>"
+        f"<th>difference</th><th>within the interval</th></tr>{body}</table>"
+    )
 
 
 def write_whatif_html(report: WhatIfReport, out_dir: Path, *, plots: bool = True) -> Path:

@@ -134,6 +134,14 @@ def to_dict(msg: Any) -> dict[str, Any]:
     return out
 
 
+RECONNECT = (
+    ("grpc.initial_reconnect_backoff_ms", 50),
+    ("grpc.min_reconnect_backoff_ms", 50),
+    ("grpc.max_reconnect_backoff_ms", 500),
+)
+"""Reconnect quickly after the adapter went away, as Envoy's connection pool does."""
+
+
 class GrpcAuthz:
     """One grpc.aio channel to the adapter; `check` never raises for RPC failures."""
 
@@ -141,6 +149,8 @@ class GrpcAuthz:
         self, settings: EnvoySettings, *, record: bool = True, rng: random.Random | None = None
     ) -> None:
         self._settings = settings
+        # (RECONNECT: Envoy tries a new connection for the next check, it does not wait out
+        # gRPC's default 1-120 s reconnect backoff after an adapter restart)
         self._record = record  # False: skip the dict copies (load runs)
         self._rng = rng or random.Random(0)
         self._channel: grpc.aio.Channel | None = None
@@ -150,7 +160,7 @@ class GrpcAuthz:
         s = self._settings
         self._channel = grpc.aio.insecure_channel(
             f"{s.authz_host}:{s.authz_port}",
-            options=[("grpc.default_authority", s.grpc_authority)],
+            options=[("grpc.default_authority", s.grpc_authority), *RECONNECT],
         )
         self._stub = external_auth_pb2_grpc.AuthorizationStub(self._channel)
 

@@ -6,7 +6,6 @@ always bounded by a request count and a wall-time budget.
 from __future__ import annotations
 
 import asyncio
-import math
 import random
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -14,37 +13,34 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from common.clock import Clock, MonotonicClock
+from common.histogram import LogHistogram
 from simulator.model import ClientRequest, DataPlane
 
 Send = Callable[[int], Awaitable[Any]]
 
 
-def percentile(sorted_values: list[float], q: float) -> float:
-    """Nearest-rank percentile of an ascending list (0.0 for an empty list)."""
-    if not sorted_values:
-        return 0.0
-    rank = max(1, min(len(sorted_values), math.ceil(q / 100.0 * len(sorted_values))))
-    return sorted_values[rank - 1]
-
-
 @dataclass
 class LoadResult:
-    """What a load run measured. Latencies in milliseconds."""
+    """What a load run measured; ``latency`` holds seconds (bounded memory, 1% buckets)."""
 
     mode: str
     sent: int
     completed: int
     errors: int
     duration_s: float
-    latencies_ms: list[float] = field(default_factory=list, repr=False)
+    latency: LogHistogram = field(default_factory=LogHistogram, repr=False)
     outcomes: Counter[str] = field(default_factory=Counter)
 
     @property
     def throughput(self) -> float:
         return self.completed / self.duration_s if self.duration_s > 0 else 0.0
 
+    def latency_ms(self, q: float) -> float:
+        """The ``q``-th latency percentile (0-100) in milliseconds (0.0 when nothing completed)."""
+        value = self.latency.percentile(q)
+        return 0.0 if value is None else value * 1000.0
+
     def summary(self) -> dict[str, Any]:
-        lat = sorted(self.latencies_ms)
         return {
             "mode": self.mode,
             "sent": self.sent,
@@ -52,10 +48,10 @@ class LoadResult:
             "errors": self.errors,
             "duration_s": round(self.duration_s, 3),
             "throughput_rps": round(self.throughput, 1),
-            "p50_ms": round(percentile(lat, 50), 3),
-            "p90_ms": round(percentile(lat, 90), 3),
-            "p99_ms": round(percentile(lat, 99), 3),
-            "max_ms": round(lat[-1], 3) if lat else 0.0,
+            "p50_ms": round(self.latency_ms(50), 3),
+            "p90_ms": round(self.latency_ms(90), 3),
+            "p99_ms": round(self.latency_ms(99), 3),
+            "max_ms": round(self.latency.max * 1000.0, 3),
             "outcomes": dict(self.outcomes),
         }
 
@@ -110,7 +106,7 @@ async def open_loop(
                 result.outcomes[type(err).__name__] += 1
                 return
         result.completed += 1
-        result.latencies_ms.append((clk.now() - intended) * 1000.0)
+        result.latency.add(clk.now() - intended)
         result.outcomes[_outcome(out)] += 1
 
     start = clk.now()
@@ -166,7 +162,7 @@ async def closed_loop(
                 result.outcomes[type(err).__name__] += 1
                 continue
             result.completed += 1
-            result.latencies_ms.append((clk.now() - t0) * 1000.0)
+            result.latency.add(clk.now() - t0)
             result.outcomes[_outcome(out)] += 1
 
     tasks = {asyncio.ensure_future(worker()) for _ in range(concurrency)}

@@ -1,5 +1,6 @@
 """`FastBatcher`: the reference `AnalyticsBatcher` plus `add_bulk`, which records a run of
-events with exactly the outcome of one `add` per event (used by the fast lane)."""
+events with exactly the outcome of one `add` per event (used by the fast lane), and `drain`
+(what a clean stop posts)."""
 
 from __future__ import annotations
 
@@ -24,3 +25,13 @@ class FastBatcher(AnalyticsBatcher[float]):
             self._buffer.extend(events[:accept])
             self.stats.dropped += count - accept
         return accept
+
+    def drain(self) -> list[float]:
+        """Every event held (a pending batch's first), leaving the batcher empty: what a clean
+        stop posts in its final flush."""
+        events = list(self._pending.events) if self._pending is not None else []
+        events.extend(self._buffer)
+        self._buffer.clear()
+        self._pending = None
+        self._in_flight = False
+        return events

@@ -27,38 +27,26 @@ def default_writer() -> ReportWriter:
     return writer
 
 
-TABLE_METRICS = (
-    "requests",
-    "wrongly_allowed",
-    "wrongly_denied",
-    "errors",
-    "wrong_window_s",
-    "enforcement_lag_s",
-    "quota_overshoot_max",
-    "quota_overshoot_ratio",
-    "analytics_produced",
-    "analytics_delivered",
-    "analytics_dropped",
-    "analytics_duplicated",
-    "analytics_delay_p99_s",
-    "buffer_high_water",
-    "check_latency_p50_ms",
-    "check_latency_p99_ms",
-    "utilisation",
-)
+LiveRunner = Callable[[argparse.Namespace, ReportWriter | None], int]
+"""Runs ``--live`` (``live.whatif.command.run_live_command``; the simulator room does not
+import the live room, the CLI passes it)."""
 
 
 def add_whatif_parser(
-    subparsers: Any, write_report: ReportWriter | None = None
+    subparsers: Any,
+    write_report: ReportWriter | None = None,
+    live_runner: LiveRunner | None = None,
 ) -> argparse.ArgumentParser:
     """Register ``whatif`` on the ``asmkit`` subparsers (argparse). ``write_report`` renders the
-    report (default: `reports.whatif.write_whatif_report`, looked up when the command runs)."""
+    report (default: `reports.whatif.write_whatif_report`, looked up when the command runs);
+    ``live_runner`` runs ``--live``."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "whatif",
-        help="answer a load or chaos question in virtual time",
+        help="answer a load or chaos question in virtual time, or live against an adapter",
         description="Run a what-if spec (*.whatif.yaml) in virtual time with the reference "
-        "adapter's own decision core, sync loops and analytics batcher; print a summary and "
-        "write whatif.yaml and report.html.",
+        "adapter's own decision core, sync loops and analytics batcher, or with --live in "
+        "wall time against the adapter a profile starts (the virtual prediction beside it); "
+        "print a summary and write whatif.yaml and report.html.",
     )
     parser.add_argument("spec", metavar="SPEC.yaml", help="the what-if spec")
     parser.add_argument(
@@ -75,21 +63,102 @@ def add_whatif_parser(
     )
     parser.add_argument("--format", choices=("yaml", "json"), default="yaml", help="data file")
     parser.add_argument("--no-plots", action="store_true", help="skip matplotlib plots")
-    parser.set_defaults(func=functools.partial(run_whatif_command, write_report=write_report))
+    parser.add_argument(
+        "--precision",
+        type=float,
+        metavar="REL",
+        help="replicate until every headline metric's 95%% half-width is at most REL times its "
+        "mean (or half a request), e.g. 0.05",
+    )
+    parser.add_argument(
+        "--max-replications",
+        type=int,
+        default=100,
+        metavar="N",
+        help="the cap of --precision (default 100)",
+    )
+    add_live_arguments(parser)
+    parser.set_defaults(
+        func=functools.partial(
+            run_whatif_command, write_report=write_report, live_runner=live_runner
+        )
+    )
     return parser
 
 
-def _cell(est: Any) -> str:
+def add_live_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``--live`` (docs/whatif.md, Live runs)."""
+    live = parser.add_argument_group("live runs")
+    live.add_argument("--live", action="store_true", help="run in wall time against an adapter")
+    live.add_argument("--adapter", metavar="PROFILE.yaml", help="default: the reference adapter")
+    live.add_argument("--data-plane", choices=("simulated", "envoy"), default="simulated")
+    live.add_argument(
+        "--time-scale", type=float, default=1.0, metavar="X", help="multiply every time by X"
+    )
+    live.add_argument(
+        "--rate-scale", type=float, default=1.0, metavar="X", help="multiply every rate by X"
+    )
+    live.add_argument(
+        "--max-wall",
+        type=float,
+        default=600.0,
+        metavar="S",
+        help="refuse a live run planned longer than S seconds (default 600)",
+    )
+    live.add_argument("--allow-long", action="store_true", help="lift --max-wall")
+    live.add_argument(
+        "--lag-slack",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help="seconds beyond one sync interval a change may take to be enforced (default 1)",
+    )
+    live.add_argument("--log-dir", metavar="DIR", help="where adapter logs go")
+    load = parser.add_argument_group("load from Locust processes (the load extra)")
+    load.add_argument(
+        "--workers", type=int, metavar="N", help="drive the load from N local Locust workers"
+    )
+    load.add_argument(
+        "--master", action="store_true", help="wait for --expect-workers remote workers"
+    )
+    load.add_argument("--expect-workers", type=int, default=1, metavar="N")
+    load.add_argument("--master-bind", default="127.0.0.1", metavar="HOST")
+    load.add_argument("--master-port", type=int, default=5557, metavar="PORT")
+    load.add_argument("--worker", action="store_true", help="be a Locust worker of --master-host")
+    load.add_argument("--master-host", default="127.0.0.1", metavar="HOST")
+    load.add_argument("--web-ui", action="store_true", help="serve Locust's web UI (on --web-port)")
+    load.add_argument("--web-port", type=int, default=8089, metavar="PORT")
+
+
+def _num(value: float) -> str:
+    return f"{value:,.4g}" if abs(value) < 1e4 else f"{value:,.0f}"
+
+
+def cell(est: Any) -> str:
+    """``mean`` and its 95% interval: ``± h`` when symmetric, ``[low, high]`` when cut at the
+    metric's range."""
     if est is None or est.mean is None:
         return "-"
-    text = f"{est.mean:,.4g}" if abs(est.mean) < 1e4 else f"{est.mean:,.0f}"
-    if est.ci is not None and est.ci > 0:
-        text += f" ± {est.ci:.2g}"
-    return text
+    text = _num(est.mean)
+    half = est.half_width
+    if half is None or half <= 0:
+        return text
+    if abs((est.mean - est.ci_low) - (est.ci_high - est.mean)) <= 1e-9 * max(1.0, abs(est.mean)):
+        return f"{text} ± {half:.2g}"
+    return f"{text} [{_num(est.ci_low)}, {_num(est.ci_high)}]"
 
 
-def run_whatif_command(args: argparse.Namespace, write_report: ReportWriter | None = None) -> int:
+def run_whatif_command(
+    args: argparse.Namespace,
+    write_report: ReportWriter | None = None,
+    live_runner: LiveRunner | None = None,
+) -> int:
     """The command; returns the exit code (2 for a bad spec or arguments)."""
+    if getattr(args, "live", False) or getattr(args, "worker", False):
+        if live_runner is None:
+            print("--live runs through the asmkit command (asmkit whatif --live)", file=sys.stderr)
+            return 2
+        return live_runner(args, write_report)
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
     from rich.table import Table
@@ -112,6 +181,9 @@ def run_whatif_command(args: argparse.Namespace, write_report: ReportWriter | No
     if args.seed is not None and args.seed < 0:
         err.print(f"--seed {args.seed}: expected an integer >= 0", markup=False)
         return 2
+    if args.precision is not None and not 0 < args.precision < 1:
+        err.print(f"--precision {args.precision}: expected a fraction, e.g. 0.05", markup=False)
+        return 2
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),
@@ -131,14 +203,18 @@ def run_whatif_command(args: argparse.Namespace, write_report: ReportWriter | No
             seed=args.seed,
             fast=args.fast,
             progress=progress,
+            precision=args.precision,
+            max_replications=args.max_replications,
         )
     table = Table(title=f"{file.spec.name}: {file.spec.question.strip()}", title_justify="left")
     sweep = file.spec.sweep
     table.add_column(sweep.setting if sweep else "metric")
     for point in run.points:
         table.add_column(point.label, justify="right")
-    for name in TABLE_METRICS:
-        table.add_row(name, *(_cell(p.metrics.get(name)) for p in run.points))
+    from simulator.whatif.result import HEADLINE_METRICS
+
+    for name in HEADLINE_METRICS:
+        table.add_row(name, *(cell(p.metrics.get(name)) for p in run.points))
     console.print(table)
     warnings = sorted({w for p in run.points for r in p.runs for w in r.warnings})
     for warning in warnings:

@@ -4,13 +4,70 @@ read the way the adapter's sync API serves it, and an analytics ingest that coun
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 from typing import Any
 
 import simpy
 
-from fake_anypoint import ControlPlaneSpec, ControlPlaneState
+from common.clock import Clock
+from fake_anypoint import ControlPlaneSpec, ControlPlaneState, SeedResult
 from simulator.whatif.timeline import TimelineEvent
+
+
+class ChangeApplier:
+    """Applies the timeline's control-plane changes (contracts, policies, tiers) to a
+    `ControlPlaneState` seeded with ``ids``: the virtual control plane's, or a live stack's."""
+
+    def __init__(self, state: ControlPlaneState, ids: SeedResult) -> None:
+        self.state = state
+        self.ids = ids
+        self.policy_keys: dict[str, int] = dict(ids.policies)
+
+    def apply(self, event: TimelineEvent) -> str | None:
+        """Apply ``event`` if it is a change; returns the sync kind that carries it
+        (``policies`` or ``contracts``), or None for any other event."""
+        p: Any = event.payload
+        s = self.state
+        action = event.action
+        if action in ("revoke_contract", "approve_contract"):
+            cid = self.ids.contracts[f"{p.application}/{p.api}"]
+            status = "REVOKED" if action == "revoke_contract" else "APPROVED"
+            s.set_contract_status(self.ids.apis[p.api], cid, status)
+            return "contracts"
+        if action == "apply_policy":
+            spec = p.policy
+            pid = s.apply_policy(
+                self.ids.apis[p.api],
+                spec.asset_id,
+                dict(spec.configuration),
+                asset_version=spec.asset_version,
+                order=spec.order,
+                disabled=spec.disabled,
+                pointcut=[c.model_dump() for c in spec.pointcut] if spec.pointcut else None,
+            )
+            self.policy_keys[f"{p.api}/{spec.key or spec.asset_id}"] = pid
+            return "policies"
+        if action == "edit_policy":
+            s.edit_policy(
+                self.ids.apis[p.api],
+                self.policy_keys[f"{p.api}/{p.policy}"],
+                configuration=p.configuration,
+                disabled=p.disabled,
+            )
+            return "policies"
+        if action == "remove_policy":
+            s.remove_policy(self.ids.apis[p.api], self.policy_keys.pop(f"{p.api}/{p.policy}"))
+            return "policies"
+        if action == "edit_tier":
+            s.edit_tier(
+                self.ids.apis[p.api],
+                self.ids.tiers[f"{p.api}/{p.tier}"],
+                limits=[lim.model_dump() for lim in p.limits],
+            )
+            return "contracts"
+        return None
+
 
 FEED_LIMIT = 100
 EPOCH = 1_790_000_000.0
@@ -54,14 +111,16 @@ class Snapshot:
 class ControlPlaneModel:
     """One control plane for one run. Timeline changes call `apply`; faults are windows."""
 
-    def __init__(self, spec: ControlPlaneSpec, clock: VirtualClock, seed: int) -> None:
+    def __init__(self, spec: ControlPlaneSpec, clock: Clock, seed: int) -> None:
         self.state = ControlPlaneState(clock, seed)
         self.ids = self.state.seed(spec)
         self.clock = clock
         self.outages: list[tuple[float, float]] = []
+        self.errors: list[tuple[float, float, float]] = []
+        self._rng = random.Random(seed)
         self.slow: list[tuple[float, float, float]] = []
         self.ingest_down: list[tuple[float, float, str]] = []
-        self.policy_keys: dict[str, int] = dict(self.ids.policies)
+        self.changes = ChangeApplier(self.state, self.ids)
         self.changed = {"policies": 0, "contracts": 0}
         """The revision of the last change each sync kind must carry."""
 
@@ -90,51 +149,19 @@ class ControlPlaneModel:
 
     def _apply(self, event: TimelineEvent) -> str | None:
         now = self.clock.now()
+        kind = self.changes.apply(event)
+        if kind is not None:
+            return kind
         p: Any = event.payload
-        s = self.state
         action = event.action
-        if action in ("revoke_contract", "approve_contract"):
-            cid = self.ids.contracts[f"{p.application}/{p.api}"]
-            status = "REVOKED" if action == "revoke_contract" else "APPROVED"
-            s.set_contract_status(self.ids.apis[p.api], cid, status)
-            return "contracts"
-        if action == "apply_policy":
-            spec = p.policy
-            pid = s.apply_policy(
-                self.ids.apis[p.api],
-                spec.asset_id,
-                dict(spec.configuration),
-                asset_version=spec.asset_version,
-                order=spec.order,
-                disabled=spec.disabled,
-                pointcut=[c.model_dump() for c in spec.pointcut] if spec.pointcut else None,
-            )
-            self.policy_keys[f"{p.api}/{spec.key or spec.asset_id}"] = pid
-            return "policies"
-        if action == "edit_policy":
-            s.edit_policy(
-                self.ids.apis[p.api],
-                self.policy_keys[f"{p.api}/{p.policy}"],
-                configuration=p.configuration,
-                disabled=p.disabled,
-            )
-            return "policies"
-        if action == "remove_policy":
-            s.remove_policy(self.ids.apis[p.api], self.policy_keys.pop(f"{p.api}/{p.policy}"))
-            return "policies"
-        if action == "edit_tier":
-            s.edit_tier(
-                self.ids.apis[p.api],
-                self.ids.tiers[f"{p.api}/{p.tier}"],
-                limits=[lim.model_dump() for lim in p.limits],
-            )
-            return "contracts"
         if action == "control_plane_outage":
             self.outages.append((now, now + p.duration))
         elif action == "control_plane_latency":
             self.slow.append((now, now + p.duration, p.latency))
         elif action == "ingest_outage":
             self.ingest_down.append((now, now + p.duration, p.mode))
+        elif action == "control_plane_errors":
+            self.errors.append((now, now + p.duration, p.probability))
         return None
 
     # ---- the adapter-facing face ----
@@ -150,6 +177,12 @@ class ControlPlaneModel:
         for start, end in self.outages:
             if start <= now < end:
                 return CallOutcome(False, latency, "unavailable")
+        for start, end, probability in self.errors:
+            # each call of the sync may fail; the sync stops at the first failure
+            if start <= now < end:
+                for call in range(calls):
+                    if self._rng.random() < probability:
+                        return CallOutcome(False, latency * (call + 1), "error")
         return CallOutcome(True, latency * calls)
 
     def ingest_mode(self, now: float) -> str:

@@ -13,35 +13,41 @@ from typing import Any
 import numpy as np
 import simpy
 
+from common.histogram import LogHistogram
 from simulator.whatif.arrivals import ArrivalStream
 from simulator.whatif.controlplane import ControlPlaneModel, VirtualClock
-from simulator.whatif.histogram import LogHistogram
-from simulator.whatif.hotloop import traffic
+from simulator.whatif.counters import TrafficCounters, quota_book
+from simulator.whatif.hotloop import TrafficInputs, traffic
 from simulator.whatif.ingest import IngestModel
-from simulator.whatif.limits import client_limit
 from simulator.whatif.oracle import Oracle
 from simulator.whatif.recorder import Recorder
 from simulator.whatif.replica import Replica
-from simulator.whatif.result import RunResult, windows_from_bins
+from simulator.whatif.result import AnalyticsFigures, ChangeLag, RunResult, assemble
 from simulator.whatif.spec import WhatIfSpec
+from simulator.whatif.timeline import PROCESS_EVENTS, TimelineEvent
 from simulator.whatif.traffic import build_pools
-from simulator.whatif.windows import FastWindows
+from simulator.whatif.windows import FastWindows, RedisStore
 
 
 class _Run:
-    """The state of one replication (kept on one object so the hot loop reads locals)."""
+    """The state of one replication: the SimPy environment, the control plane, the replicas,
+    the oracle and the hot loop's inputs."""
 
     def __init__(self, spec: WhatIfSpec, seed: np.random.SeedSequence, fast: bool) -> None:
         self.spec = spec
-        self.fast = fast
         self.env = simpy.Environment()
         self.bins = max(1, math.ceil(spec.duration / spec.bin))
-        seeds = seed.spawn(3)
-        py_seed = int(seeds[1].generate_state(1)[0])
+        seeds, py_seed = replication_seeds(seed)
         self.cp = ControlPlaneModel(spec.control_plane, VirtualClock(self.env), spec.seed)
         self.recorder = Recorder(spec.adapter.replicas, self.bins, spec.bin)
         self.ingest = IngestModel(self.bins, spec.bin)
-        shared = FastWindows() if spec.adapter.quota == "shared" else None
+        events = [e.action for e in spec.timeline]
+        self.redis = RedisStore() if "redis_outage" in events else None
+        shared: FastWindows | RedisStore | None = None
+        if spec.adapter.quota == "shared":
+            shared = self.redis or FastWindows()
+        self.scaling = "add_replica" in events or "remove_replica" in events
+        total = spec.adapter.replicas + events.count("add_replica")
         self.replicas = [
             Replica(
                 i,
@@ -52,34 +58,34 @@ class _Run:
                 self.recorder,
                 self.ingest,
                 shared,
+                started=i < spec.adapter.replicas,
             )
-            for i in range(spec.adapter.replicas)
+            for i in range(total)
         ]
         self.oracle = Oracle(self.cp, self.replicas)
         pools = build_pools(spec.traffic, self.cp, py_seed)
-        self.pools = [p.requests for p in pools]
         self.labels = [p.label for p in pools]
-        self.stream = ArrivalStream(
-            spec.traffic.arrival,
-            spec.adapter.service_time,
-            [c.weight for c in spec.traffic.clients],
-            spec.traffic.variants,
-            spec.adapter.replicas,
-            seeds[0],
+        self.book = quota_book(spec)
+        self.inputs = TrafficInputs(
+            spec=spec,
+            env=self.env,
+            replicas=self.replicas,
+            oracle=self.oracle,
+            pools=[p.requests for p in pools],
+            stream=ArrivalStream(
+                spec.traffic.arrival,
+                spec.adapter.service_time,
+                [c.weight for c in spec.traffic.clients],
+                spec.traffic.variants,
+                total if self.scaling else spec.adapter.replicas,
+                seeds[0],
+            ),
+            quotas=self.book,
+            bins=self.bins,
+            fast=fast,
+            latency=LogHistogram(),
+            scaling=self.scaling,
         )
-        limits = [client_limit(spec, c) for c in spec.traffic.clients]
-        self.periods = [lim.period_s if lim else spec.bin for lim in limits]
-        keys: dict[str, int] = {}
-        self.quota_key = [
-            keys.setdefault(lim.key if lim else f"client {c.label}", len(keys))
-            for c, lim in zip(spec.traffic.clients, limits, strict=True)
-        ]
-        self.quota_keys = len(keys)
-        self.quota_names = list(keys)
-        self.quota_limits = {self.quota_key[i]: lim for i, lim in enumerate(limits) if lim}
-        self.latency = LogHistogram()
-        self.decide_calls = 0
-        self.out: dict[str, Any] = {}
 
     # ---- processes ----
 
@@ -87,105 +93,73 @@ class _Run:
         env = self.env
         for event in sorted(self.spec.timeline, key=lambda e: e.at):
             yield env.timeout(event.at - env.now)
-            if event.action == "adapter_restart":
-                restart = event.adapter_restart
-                assert restart is not None
-                targets = (
-                    self.replicas if restart.replica is None else [self.replicas[restart.replica]]
-                )
-                for replica in targets:
-                    if replica.up:
-                        env.process(replica.restart(restart.downtime))
-                continue
-            kind = self.cp.apply(event)
-            if kind is not None:
-                self.recorder.change(event.label, float(env.now), kind, self.cp.rev)
+            if event.action in PROCESS_EVENTS:
+                self._process_event(event)
+            elif event.redis_outage is not None:
+                env.process(self._redis_outage(event.redis_outage.duration))
+            else:
+                kind = self.cp.apply(event)
+                if kind is not None:
+                    active = frozenset(r.index for r in self.replicas if r.active)
+                    self.recorder.change(event.label, float(env.now), kind, self.cp.rev, active)
+
+    def _process_event(self, event: TimelineEvent) -> None:
+        if event.adapter_restart is not None:
+            restart = event.adapter_restart
+            targets = self.replicas if restart.replica is None else [self.replicas[restart.replica]]
+            for replica in targets:
+                if replica.up and replica.active:
+                    self.env.process(
+                        replica.restart(restart.downtime, graceful=restart.signal == "term")
+                    )
+        elif event.add_replica is not None:
+            idle = next(r for r in self.replicas if not r.active and r.generation == 0)
+            idle.launch()
+        elif event.remove_replica is not None:
+            index = event.remove_replica.replica
+            if index is None:
+                index = max(r.index for r in self.replicas if r.active)
+            replica = self.replicas[index]
+            if replica.active:
+                replica.active = False
+                if replica.up:
+                    replica.stop(graceful=True)
+
+    def _redis_outage(self, duration: float) -> Generator[simpy.Event, Any, None]:
+        assert self.redis is not None
+        self.redis.up = False
+        yield self.env.timeout(duration)
+        self.redis.up = True
 
     # ---- results ----
 
-    def result(self) -> RunResult:
-        spec, out, rec, ing = self.spec, self.out, self.recorder, self.ingest
+    def result(self, counters: TrafficCounters) -> RunResult:
+        spec, rec, ing = self.spec, self.recorder, self.ingest
         a = spec.adapter
         held_end = sum(r.finish() for r in self.replicas)
-        wa_bins, wd_bins = out["wa_bins"], out["wd_bins"]
-        wrongly_allowed = sum(wa_bins)
-        wrongly_denied = sum(wd_bins)
-        windows = windows_from_bins(wa_bins, wd_bins, spec.bin)
-        wrong_window = sum(1 for x, y in zip(wa_bins, wd_bins, strict=True) if x or y) * spec.bin
-        lags = [c.lag(a.replicas) for c in rec.changes]
-        seen = [x for x in lags if x is not None]
-        clients = [
-            {
-                "client": label,
-                "wrongly_allowed": out["wrong_by_client"][ci][0],
-                "wrongly_denied": out["wrong_by_client"][ci][1],
-            }
-            for ci, label in enumerate(self.labels)
-        ]
-        overshoot_max = 0
-        ratio_max: float | None = None
-        quotas = []
-        for key, lim in self.quota_limits.items():
-            net = out["quota"][key]
-            over = max([max(0, v) for v in net.values()], default=0)
-            ratio = over / lim.maximum if lim.maximum else None
-            overshoot_max = max(overshoot_max, over)
-            if ratio is not None:
-                ratio_max = max(ratio_max or 0.0, ratio)
-            quotas.append(
-                {
-                    "quota": self.quota_names[key],
-                    "limit": f"{lim.maximum} per {lim.period_s:g}s",
-                    "overshoot_max": over,
-                    "windows_over": sum(1 for v in net.values() if v > 0),
-                }
-            )
         until = spec.traffic.until
         busy_for = spec.duration if until is None else min(until, spec.duration)
         capacity = a.workers * a.replicas * busy_for
-        metrics: dict[str, float | None] = {
-            "requests": out["n_req"],
-            "allowed": out["n_allowed"],
-            "wrongly_allowed": wrongly_allowed,
-            "wrongly_denied": wrongly_denied,
-            "errors": out["n_err"],
-            "refused_not_ready": out["reasons"]["gate"],
-            "wrong_window_s": wrong_window,
-            "first_wrong_s": out["first_wrong"] if out["first_wrong"] >= 0 else None,
-            "last_wrong_s": out["last_wrong"] if out["last_wrong"] >= 0 else None,
-            "enforcement_lag_s": sum(seen) / len(seen) if seen else None,
-            "enforcement_lag_max_s": max(seen) if seen and len(seen) == len(lags) else None,
-            "quota_overshoot_max": overshoot_max,
-            "quota_overshoot_ratio": ratio_max,
-            "analytics_produced": rec.recorded,
-            "analytics_delivered": ing.delivered,
-            "analytics_dropped": rec.dropped_full + rec.lost_on_restart + rec.rejected,
-            "analytics_duplicated": ing.duplicated,
-            "analytics_in_buffer_end": held_end,
-            "analytics_delay_p50_s": ing.delay.percentile(50),
-            "analytics_delay_p99_s": ing.delay.percentile(99),
-            "buffer_high_water": rec.high_water,
-            "check_latency_p50_ms": _ms(self.latency.percentile(50)),
-            "check_latency_p99_ms": _ms(self.latency.percentile(99)),
-            "utilisation": out["busy"] / capacity if capacity else None,
-            "sync_failures": rec.sync_failures,
-        }
-        return RunResult(
-            metrics=metrics,
-            series={
-                "wrongly_allowed": [float(x) for x in wa_bins],
-                "wrongly_denied": [float(x) for x in wd_bins],
-                "errors": [float(x) for x in out["err_bins"]],
-                "analytics_delivered": [float(x) for x in ing.per_bin],
-                "buffer_held": [float(x) for x in rec.held_series],
-            },
-            clients=clients,
-            quotas=quotas,
-            windows=windows,
-            changes=[
-                {"change": c.label, "at_s": c.at, "kind": c.kind, "lag_s": lag}
-                for c, lag in zip(rec.changes, lags, strict=True)
-            ],
+        return assemble(
+            spec.bin,
+            counters,
+            self.book,
+            self.labels,
+            [ChangeLag(c.label, c.at, c.kind, c.lag()) for c in rec.changes],
+            AnalyticsFigures(
+                produced=rec.recorded,
+                delivered=ing.delivered,
+                dropped=rec.dropped_full + rec.lost_on_restart + rec.rejected,
+                duplicated=ing.duplicated,
+                in_buffer_end=held_end,
+                delay=ing.delay,
+                delivered_bins=ing.per_bin,
+                held_bins=rec.held_series,
+                high_water=rec.high_water,
+            ),
+            latency=self.inputs.latency,
+            sync_failures=rec.sync_failures,
+            utilisation=counters.busy / capacity if capacity else None,
         )
 
 
@@ -198,25 +172,32 @@ def config_errors(run: _Run) -> list[str]:
     return out
 
 
-def _ms(seconds: float | None) -> float | None:
-    return None if seconds is None else seconds * 1000.0
-
-
 def run_once(spec: WhatIfSpec, seed: np.random.SeedSequence, *, fast: bool = False) -> RunResult:
     """Run one replication of ``spec`` with ``seed``; ``fast`` gives the same result sooner
     when every policy chain is stateless."""
     started = time.perf_counter()
     run = _Run(spec, seed, fast)
     run.env.process(run.timeline())
-    run.env.process(traffic(run))
+    process = run.env.process(traffic(run.inputs))
     run.env.run(until=spec.duration)
-    result = run.result()
+    if not process.triggered:  # pragma: no cover - traffic ends before the run does
+        raise RuntimeError(f"what-if {spec.name}: the traffic process did not finish")
+    result = run.result(process.value)
     result.warnings = config_errors(run)
     result.wall_s = time.perf_counter() - started
-    result.decide_calls = run.decide_calls
     return result
 
 
 def replication_seed(spec: WhatIfSpec, point: int, replication: int) -> np.random.SeedSequence:
     """The seed of one replication: the spec's seed, the sweep point and the replication."""
     return np.random.SeedSequence([spec.seed, point, replication])
+
+
+def replication_seeds(
+    seed: np.random.SeedSequence,
+) -> tuple[list[np.random.SeedSequence], int]:
+    """The streams of one replication: ``[arrivals, ...]`` and the integer seed of the request
+    pools and replica RNGs. The live engine draws the same, so a live replication sends the
+    requests of the virtual replication with the same seed, at the same times."""
+    seeds = seed.spawn(3)
+    return seeds, int(seeds[1].generate_state(1)[0])

@@ -1,24 +1,53 @@
 """The traffic process: requests drawn in chunks and decided inline on their replica's
 `DecisionEngine` (judged by the `Oracle`), yielding to SimPy only when another event is due.
-Replica state only changes while it is suspended, so it is snapshotted after every yield."""
+Replica state only changes while it is suspended, so it is snapshotted after every yield.
+In: `TrafficInputs`; out: the process's value, `TrafficCounters` (reasons: `Reason`)."""
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import simpy
 
+from common.histogram import LogHistogram
+from reference_adapter import CheckInput
+from simulator.whatif.arrivals import ArrivalStream
+from simulator.whatif.counters import QuotaBook, Reason, TrafficCounters
 from simulator.whatif.fastlane import fast_lane
-from simulator.whatif.oracle import stateless
+from simulator.whatif.oracle import Oracle, stateless
+from simulator.whatif.replica import Replica
+from simulator.whatif.spec import WhatIfSpec
 
-if TYPE_CHECKING:
-    from simulator.whatif.engine import _Run
+
+@dataclass(frozen=True, slots=True)
+class TrafficInputs:
+    """Everything the hot loop reads: the spec, the SimPy environment, the replicas and the
+    oracle, the request pools (one tuple of variants per client), the arrival stream, the
+    quotas, the number of bins, whether to memoise (``fast``) and where latencies go."""
+
+    spec: WhatIfSpec
+    env: simpy.Environment
+    replicas: Sequence[Replica]
+    oracle: Oracle
+    pools: Sequence[tuple[CheckInput, ...]]
+    stream: ArrivalStream
+    quotas: QuotaBook
+    bins: int
+    fast: bool
+    latency: LogHistogram
+    scaling: bool = False
+    """Replicas join or leave: route each request among the replicas in the routing."""
 
 
-def traffic(run: _Run) -> Generator[simpy.Event, Any, None]:
-    """The hot loop (see the module docstring); leaves its counters in ``run.out``."""
+_GATE, _TIMEOUT, _DOWN = int(Reason.GATE), int(Reason.TIMEOUT), int(Reason.DOWN)
+
+
+def traffic(run: TrafficInputs) -> Generator[simpy.Event, Any, TrafficCounters]:
+    """The hot loop (see the module docstring). One function on purpose: it keeps every
+    counter in a local variable, which is what makes it fast (docs/whatif.md, Engines)."""
     spec, env = run.spec, run.env
     a = spec.adapter
     reps = run.replicas
@@ -35,10 +64,10 @@ def traffic(run: _Run) -> Generator[simpy.Event, Any, None]:
     err_bins = [0] * nbins
     nclients = len(run.pools)
     wrong_by_client = [[0, 0] for _ in range(nclients)]
-    quota: list[dict[int, int]] = [{} for _ in range(run.quota_keys)]
-    qkey = run.quota_key
-    periods = run.periods
-    reasons = {"policy": 0, "gate": 0, "timeout": 0, "down": 0}
+    quota: list[dict[int, int]] = [{} for _ in run.quotas.names]
+    qkey = run.quotas.key
+    periods = run.quotas.periods
+    denied_by = [0] * len(Reason)
     oracle = run.oracle
     odecide = oracle.engine.decide
     following = False
@@ -62,9 +91,13 @@ def traffic(run: _Run) -> Generator[simpy.Event, Any, None]:
     balancing = a.balancing
 
     lane = False
+    scaling = run.scaling
+    act = list(range(nrep))
 
     def refresh() -> None:
         nonlocal oracle_memo, odecide, following, lane
+        if scaling:
+            act[:] = [k for k, r in enumerate(reps) if r.active] or [0]
         following = oracle.refresh()
         odecide = oracle.engine.decide
         if fast:
@@ -98,10 +131,10 @@ def traffic(run: _Run) -> Generator[simpy.Event, Any, None]:
         elif balancing == "random":
             routes = chunk.replicas
         elif balancing == "round_robin":
-            routes = [(rr + j) % nrep for j in range(n)]
+            routes = list(range(rr, rr + n)) if scaling else [(rr + j) % nrep for j in range(n)]
             rr += n
         else:
-            routes = [c % nrep for c in chunk.clients]
+            routes = chunk.clients if scaling else [c % nrep for c in chunk.clients]
         lats: list[float] = []
         append = lats.append
         busy += sum(chunk.services)
@@ -141,6 +174,8 @@ def traffic(run: _Run) -> Generator[simpy.Event, Any, None]:
                     yield env.timeout(t - env.now)
                     horizon = env.peek()
                     refresh()
+                if scaling:
+                    k = act[k % len(act)]
                 if lane and j > first and t >= warmup:
                     stop = j
                     break
@@ -177,9 +212,9 @@ def traffic(run: _Run) -> Generator[simpy.Event, Any, None]:
                     reason = 0
                     if lat > timeout:
                         allowed = False
-                        reason = 2
+                        reason = _TIMEOUT
                     elif not allowed and d.status == 503:
-                        reason = 1
+                        reason = _GATE
                     if adds[k](t):
                         left = room[k] - 1
                         room[k] = left
@@ -193,11 +228,11 @@ def traffic(run: _Run) -> Generator[simpy.Event, Any, None]:
                     append(lat)
                 else:
                     allowed = False
-                    reason = 3
+                    reason = _DOWN
                     if t < warmup:
                         continue
                 n_req += 1
-                if reason >= 2:
+                if reason >= _TIMEOUT:
                     n_err += 1
                     err_bins[int(t * inv_bin)] += 1
                 if allowed:
@@ -210,7 +245,7 @@ def traffic(run: _Run) -> Generator[simpy.Event, Any, None]:
                 elif truth:
                     wd_bins[int(t * inv_bin)] += 1
                     wrong_by_client[ci][1] += 1
-                    reasons[("policy", "gate", "timeout", "down")[reason]] += 1
+                    denied_by[reason] += 1
                     delta = -1
                 else:
                     continue
@@ -222,18 +257,18 @@ def traffic(run: _Run) -> Generator[simpy.Event, Any, None]:
                 q[w] = q.get(w, 0) + delta
             i = stop
         lat_hist.add_many(lats)
-    run.decide_calls = calls
-    run.out = {
-        "wa_bins": wa_bins,
-        "wd_bins": wd_bins,
-        "err_bins": err_bins,
-        "wrong_by_client": wrong_by_client,
-        "quota": quota,
-        "reasons": reasons,
-        "n_req": n_req,
-        "n_allowed": n_allowed,
-        "n_err": n_err,
-        "first_wrong": first_wrong,
-        "last_wrong": last_wrong,
-        "busy": busy,
-    }
+    return TrafficCounters(
+        requests=n_req,
+        allowed=n_allowed,
+        errors=n_err,
+        wrongly_allowed_bins=tuple(wa_bins),
+        wrongly_denied_bins=tuple(wd_bins),
+        error_bins=tuple(err_bins),
+        wrong_by_client=tuple((x, y) for x, y in wrong_by_client),
+        quota=tuple(quota),
+        wrongly_denied_by={r: denied_by[r] for r in Reason},
+        first_wrong=first_wrong if first_wrong >= 0 else None,
+        last_wrong=last_wrong if last_wrong >= 0 else None,
+        busy=busy,
+        decide_calls=calls,
+    )

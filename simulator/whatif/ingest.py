@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulator.whatif.histogram import LogHistogram
+from common.histogram import LogHistogram
 
 
 class IngestModel:

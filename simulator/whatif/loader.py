@@ -133,18 +133,28 @@ def cross_check(path: Path, spec: WhatIfSpec) -> list[Problem]:
             need((*base, "policy"), "policy", payload.policy, keys)
         elif event.action == "edit_tier":
             need((*base, "tier"), "tier", payload.tier, [t.key for t in apis[api].tiers])
-        elif (
-            event.action == "adapter_restart"
-            and payload.replica is not None
-            and payload.replica >= spec.adapter.replicas
-        ):
+        elif event.action in ("adapter_restart", "remove_replica"):
+            existing = spec.adapter.replicas + sum(
+                1 for e in spec.timeline[:i] if e.add_replica is not None
+            )
+            if payload.replica is not None and payload.replica >= existing:
+                problems.append(
+                    _problem(
+                        path,
+                        (*base, "replica"),
+                        f"replica {payload.replica} does not exist: there are {existing} then "
+                        f"(adapter.replicas {spec.adapter.replicas} plus add_replica events)",
+                        "replicas are numbered from 0",
+                    )
+                )
+        elif event.action == "redis_outage" and spec.adapter.quota != "shared":
             problems.append(
                 _problem(
                     path,
-                    (*base, "replica"),
-                    f"replica {payload.replica} does not exist: "
-                    f"adapter.replicas is {spec.adapter.replicas}",
-                    "replicas are numbered from 0",
+                    base,
+                    "redis_outage needs a shared quota store: adapter.quota is "
+                    f"{spec.adapter.quota!r}",
+                    "set adapter.quota: shared",
                 )
             )
         if event.at >= spec.duration:

@@ -77,8 +77,11 @@ class Oracle:
         apply_contracts(engine, self.cp.read_contracts(dict.fromkeys(engine.api_ids())))
         self.rev = self.cp.rev
 
+    def _active(self) -> list[Replica]:
+        return [r for r in self.replicas if r.active]
+
     def _common_store(self) -> WindowCounters | None:
-        stores = {id(r.engine.shared_windows): r.engine.shared_windows for r in self.replicas}
+        stores = {id(r.engine.shared_windows): r.engine.shared_windows for r in self._active()}
         return next(iter(stores.values())) if len(stores) == 1 else None
 
     def _caught_up(self) -> bool:
@@ -89,7 +92,7 @@ class Oracle:
             and r.synced["contracts"] >= changed["contracts"]
             and r.engine.ready()
             and shares_its_store(r.engine)
-            for r in self.replicas
+            for r in self._active()
         )
 
     def refresh(self) -> bool:

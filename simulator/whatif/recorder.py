@@ -14,13 +14,15 @@ class Change:
     at: float
     kind: str
     rev: int
+    replicas: frozenset[int] = frozenset()
+    """The replicas in the routing when it happened (the ones that must enforce it)."""
     enforced: dict[int, float] = field(default_factory=dict)
 
-    def lag(self, replicas: int) -> float | None:
+    def lag(self) -> float | None:
         """Seconds until every replica enforced it (None if some never did)."""
-        if len(self.enforced) < replicas:
+        if not self.replicas <= self.enforced.keys():
             return None
-        return max(self.enforced.values()) - self.at
+        return max(self.enforced[r] for r in self.replicas) - self.at
 
 
 class Recorder:
@@ -40,8 +42,8 @@ class Recorder:
         self.rejected = 0
         self.restarts = 0
 
-    def change(self, label: str, at: float, kind: str, rev: int) -> None:
-        self.changes.append(Change(label, at, kind, rev))
+    def change(self, label: str, at: float, kind: str, rev: int, replicas: frozenset[int]) -> None:
+        self.changes.append(Change(label, at, kind, rev, replicas))
 
     def synced(self, replica: int, kind: str, rev: int, now: float) -> None:
         self.syncs += 1

@@ -20,7 +20,7 @@ from simulator.whatif.ingest import IngestModel
 from simulator.whatif.recorder import Recorder
 from simulator.whatif.spec import WhatIfSpec
 from simulator.whatif.sync_apply import apply_contracts, apply_policies, cursors
-from simulator.whatif.windows import FastWindows
+from simulator.whatif.windows import FastWindows, RedisStore, ReplicaWindows
 
 KINDS = ("policies", "contracts")
 Proc = Generator[simpy.Event, Any, None]
@@ -30,7 +30,8 @@ class Replica:
     """Starts warm (already synced at t=0, loops at a random phase) or cold (after a restart:
     503 until the first sync). ``generation`` changes on every restart; stale processes stop.
     ``shared`` is the rate-limit counter store all replicas use (``quota: shared``, what Redis
-    gives the live adapter); None gives each engine its own, lost on restart."""
+    gives the live adapter; a `RedisStore` when the timeline stops Redis); None gives each
+    engine its own, lost on restart. ``started=False``: a replica a timeline event adds later."""
 
     def __init__(
         self,
@@ -41,7 +42,9 @@ class Replica:
         rng: random.Random,
         recorder: Recorder,
         ingest: IngestModel,
-        shared: WindowCounters | None,
+        shared: WindowCounters | RedisStore | None,
+        *,
+        started: bool = True,
     ) -> None:
         self.index = index
         self.env = env
@@ -52,18 +55,50 @@ class Replica:
         self.ingest = ingest
         self.shared = shared
         self.generation = 0
-        self.up = True
+        self.up = started
+        self.active = started
+        """In the routing (False before an added replica starts and after a removal)."""
         self.version = 0
         self.waiting = False
         self.batch_size = spec.adapter.analytics_batch_size
-        self._start(warm=True)
+        self.batcher = self._new_batcher(0.0)
+        self.wake: dict[str, simpy.Event] = {}
+        if started:
+            self._start(warm=True)
+        else:
+            self._idle()
 
     # ---- lifecycle ----
+
+    def _idle(self) -> None:
+        """Not started yet (a replica a timeline event adds later)."""
+        self.engine = DecisionEngine(self.spec.adapter.gatekeeper, shared_windows=FastWindows())
+        self.synced = {"policies": -1, "contracts": -1}
+        self.free = [0.0] * self.spec.adapter.workers
+
+    def _new_batcher(self, start: float) -> FastBatcher:
+        a = self.spec.adapter
+        return FastBatcher(
+            self.rng,
+            interval_s=a.analytics_interval,
+            batch_size=a.analytics_batch_size,
+            capacity=a.analytics_buffer,
+            retry_base_s=a.analytics_retry_base,
+            retry_max_s=a.analytics_retry_max,
+            jitter=a.jitter,
+            start=start,
+        )
 
     def _start(self, warm: bool) -> None:
         a = self.spec.adapter
         env, rng, now = self.env, self.rng, float(self.env.now)
-        windows = self.shared if self.shared is not None else FastWindows()
+        windows: WindowCounters
+        if isinstance(self.shared, RedisStore):
+            windows = ReplicaWindows(self.shared)
+        elif self.shared is not None:
+            windows = self.shared
+        else:
+            windows = FastWindows()
         self.engine = DecisionEngine(a.gatekeeper, shared_windows=windows)
         self.apis_loaded = False
         self.synced = {"policies": -1, "contracts": -1}
@@ -87,16 +122,7 @@ class Replica:
                 ("contracts", a.contracts_interval),
             )
         }
-        self.batcher = FastBatcher(
-            rng,
-            interval_s=a.analytics_interval,
-            batch_size=a.analytics_batch_size,
-            capacity=a.analytics_buffer,
-            retry_base_s=a.analytics_retry_base,
-            retry_max_s=a.analytics_retry_max,
-            jitter=a.jitter,
-            start=now - phase(a.analytics_interval),
-        )
+        self.batcher = self._new_batcher(now - phase(a.analytics_interval))
         if warm:
             self._load(self.cp.read_policies(), "policies")
             self._load(self.cp.read_contracts(cursors(self.engine)), "contracts")
@@ -107,24 +133,48 @@ class Replica:
                     if a.random_phase
                     else (now + schedule.interval_s)
                 )
-        self.wake: dict[str, simpy.Event] = {k: env.event() for k in (*KINDS, "analytics")}
+        self.wake = {k: env.event() for k in (*KINDS, "analytics")}
         gen = self.generation
         for kind in KINDS:
             env.process(self._sync_loop(kind, gen))
         env.process(self._analytics_loop(gen))
         self.version += 1
 
-    def restart(self, downtime: float) -> Proc:
-        """Stop now (state and unsent analytics are lost), start cold after ``downtime``."""
+    def restart(self, downtime: float | None, graceful: bool = False) -> Proc:
+        """Stop now and start cold after ``downtime`` (None: stay down). SIGKILL loses the
+        state and unsent analytics; a graceful stop (SIGTERM) posts them first."""
+        self.stop(graceful)
+        self.recorder.restarts += 1
+        if downtime is None:
+            return
+        yield self.env.timeout(downtime)
+        self.launch()
+
+    def stop(self, graceful: bool) -> None:
+        """Stop the replica's loops now (its checks fail until it starts again)."""
         self.generation += 1
         self.up = False
         self.version += 1
-        self.recorder.restarts += 1
+        if graceful:
+            self._flush_on_stop()
         self._retire_batcher(lost=True)
-        yield self.env.timeout(downtime)
+
+    def launch(self) -> None:
+        """Start cold now (503 until its first sync) and take traffic."""
         self.generation += 1
         self.up = True
+        self.active = True
         self._start(warm=False)
+
+    def _flush_on_stop(self) -> None:
+        """What a clean stop posts: everything held, in one go, if the ingest is up (the
+        ingest's answer is not awaited: the adapter process is leaving)."""
+        b, now = self.batcher, float(self.env.now)
+        events = b.drain()
+        if events and self.cp.ingest_mode(now) != "down":
+            self.ingest.receive(f"stop-{self.index}-{self.generation}", events, now)
+        else:
+            self.recorder.lost_on_restart += len(events)
 
     def _retire_batcher(self, lost: bool) -> None:
         b = self.batcher
@@ -159,7 +209,9 @@ class Replica:
         self.version += 1
 
     def poke(self, name: str) -> None:
-        event = self.wake[name]
+        event = self.wake.get(name)
+        if event is None:
+            return
         if not event.triggered:
             event.succeed()
 

@@ -1,11 +1,15 @@
 """`RunResult`: everything one replication measured: scalar metrics (aggregated over
 replications with confidence intervals), time series for plots, per-client figures, the
-windows with wrong decisions and the enforcement lag of each control-plane change."""
+windows with wrong decisions and the enforcement lag of each control-plane change; and
+`assemble`, which builds one from what either engine (virtual or live) counted."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from common.histogram import LogHistogram
+from simulator.whatif.counters import QuotaBook, Reason, TrafficCounters
 
 METRICS: dict[str, str] = {
     "requests": "requests decided (after warmup)",
@@ -35,6 +39,27 @@ METRICS: dict[str, str] = {
     "sync_failures": "failed policy/contract syncs",
 }
 """Scalar metric names and what they mean (the order of tables and summaries)."""
+
+HEADLINE_METRICS = (
+    "requests",
+    "wrongly_allowed",
+    "wrongly_denied",
+    "errors",
+    "wrong_window_s",
+    "enforcement_lag_s",
+    "quota_overshoot_max",
+    "quota_overshoot_ratio",
+    "analytics_produced",
+    "analytics_delivered",
+    "analytics_dropped",
+    "analytics_duplicated",
+    "analytics_delay_p99_s",
+    "buffer_high_water",
+    "check_latency_p50_ms",
+    "check_latency_p99_ms",
+    "utilisation",
+)
+"""The summary table's rows, and the metrics ``--precision`` brings under its target."""
 
 
 @dataclass
@@ -77,3 +102,127 @@ def windows_from_bins(
     if current is not None:
         out.append(current)
     return out[:limit]
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeLag:
+    """A control-plane change at ``at`` carried by sync ``kind``, and how long until every
+    replica enforced it (None: some never did within the run)."""
+
+    label: str
+    at: float
+    kind: str
+    lag: float | None
+
+
+@dataclass(slots=True)
+class AnalyticsFigures:
+    """Analytics as one run saw them. ``high_water``: most events one replica held (None when
+    the adapter is a black box); ``held_bins``: the most held per bin (empty when unknown)."""
+
+    produced: int
+    delivered: int
+    dropped: int
+    duplicated: int
+    in_buffer_end: int
+    delay: LogHistogram
+    delivered_bins: list[int]
+    held_bins: list[int] = field(default_factory=list)
+    high_water: int | None = None
+
+
+def _quota_rows(
+    counters: TrafficCounters, book: QuotaBook
+) -> tuple[list[dict[str, Any]], int, float | None]:
+    overshoot_max = 0
+    ratio_max: float | None = None
+    rows = []
+    for key, lim in book.limits.items():
+        net = counters.quota[key]
+        over = max([max(0, v) for v in net.values()], default=0)
+        ratio = over / lim.maximum if lim.maximum else None
+        overshoot_max = max(overshoot_max, over)
+        if ratio is not None:
+            ratio_max = max(ratio_max or 0.0, ratio)
+        rows.append(
+            {
+                "quota": book.names[key],
+                "limit": f"{lim.maximum} per {lim.period_s:g}s",
+                "overshoot_max": over,
+                "windows_over": sum(1 for v in net.values() if v > 0),
+            }
+        )
+    return rows, overshoot_max, ratio_max
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else seconds * 1000.0
+
+
+def assemble(
+    bin_s: float,
+    counters: TrafficCounters,
+    book: QuotaBook,
+    labels: list[str],
+    changes: list[ChangeLag],
+    analytics: AnalyticsFigures,
+    *,
+    latency: LogHistogram,
+    sync_failures: int,
+    utilisation: float | None,
+) -> RunResult:
+    """The `RunResult` of one run from what it counted: the one way both engines (virtual
+    and live) turn observations into metrics, series and tables."""
+    wa, wd = list(counters.wrongly_allowed_bins), list(counters.wrongly_denied_bins)
+    lags = [c.lag for c in changes]
+    seen = [x for x in lags if x is not None]
+    quotas, overshoot_max, ratio_max = _quota_rows(counters, book)
+    metrics: dict[str, float | None] = {
+        "requests": counters.requests,
+        "allowed": counters.allowed,
+        "wrongly_allowed": sum(wa),
+        "wrongly_denied": sum(wd),
+        "errors": counters.errors,
+        "refused_not_ready": counters.wrongly_denied_by[Reason.GATE],
+        "wrong_window_s": sum(1 for x, y in zip(wa, wd, strict=True) if x or y) * bin_s,
+        "first_wrong_s": counters.first_wrong,
+        "last_wrong_s": counters.last_wrong,
+        "enforcement_lag_s": sum(seen) / len(seen) if seen else None,
+        "enforcement_lag_max_s": max(seen) if seen and len(seen) == len(lags) else None,
+        "quota_overshoot_max": overshoot_max,
+        "quota_overshoot_ratio": ratio_max,
+        "analytics_produced": analytics.produced,
+        "analytics_delivered": analytics.delivered,
+        "analytics_dropped": analytics.dropped,
+        "analytics_duplicated": analytics.duplicated,
+        "analytics_in_buffer_end": analytics.in_buffer_end,
+        "analytics_delay_p50_s": analytics.delay.percentile(50),
+        "analytics_delay_p99_s": analytics.delay.percentile(99),
+        "buffer_high_water": analytics.high_water,
+        "check_latency_p50_ms": _ms(latency.percentile(50)),
+        "check_latency_p99_ms": _ms(latency.percentile(99)),
+        "utilisation": utilisation,
+        "sync_failures": sync_failures,
+    }
+    series = {
+        "wrongly_allowed": [float(x) for x in wa],
+        "wrongly_denied": [float(x) for x in wd],
+        "errors": [float(x) for x in counters.error_bins],
+        "analytics_delivered": [float(x) for x in analytics.delivered_bins],
+    }
+    if analytics.held_bins:
+        series["buffer_held"] = [float(x) for x in analytics.held_bins]
+    return RunResult(
+        metrics=metrics,
+        series=series,
+        clients=[
+            {"client": label, "wrongly_allowed": a, "wrongly_denied": d}
+            for label, (a, d) in zip(labels, counters.wrong_by_client, strict=True)
+        ],
+        quotas=quotas,
+        windows=windows_from_bins(wa, wd, bin_s),
+        changes=[
+            {"change": c.label, "at_s": c.at, "kind": c.kind, "lag_s": c.lag} for c in changes
+        ],
+        decide_calls=counters.decide_calls,
+    )

@@ -1,5 +1,7 @@
-"""Timeline events of a what-if: control-plane changes (contracts, policies, tiers) and faults
-(control-plane outage or latency, analytics-ingest outage, adapter restart), each at a time."""
+"""Timeline events of a what-if: control-plane changes (contracts, policies, tiers), faults
+(control-plane outage, errors or latency, analytics-ingest outage) and process events (an adapter
+replica killed or stopped and restarted, a replica added or removed, Redis stopped), each at a
+time. The virtual and the live engine run the same events."""
 
 from __future__ import annotations
 
@@ -55,6 +57,15 @@ class Window(_Strict):
     duration: Duration
 
 
+class ErrorWindow(_Strict):
+    """Sync calls answer ``status`` during ``duration`` (``probability``: a seeded share of
+    them)."""
+
+    duration: Duration
+    status: int = Field(500, ge=400, le=599)
+    probability: float = Field(1.0, gt=0, le=1)
+
+
 class LatencyWindow(_Strict):
     """Every control-plane call takes ``latency`` (more than the adapter's request timeout
     fails the call) during ``duration``."""
@@ -72,11 +83,33 @@ class IngestOutage(_Strict):
 
 
 class AdapterRestart(_Strict):
-    """A replica (or all, when ``replica`` is unset) stops for ``downtime`` and starts cold: its
-    state and unsent analytics are lost; checks meanwhile fail (Envoy's status_on_error)."""
+    """A replica (or all, when ``replica`` is unset) stops and starts cold ``downtime`` later
+    (null: it stays down). ``signal: kill`` (SIGKILL): its state and unsent analytics are lost;
+    ``term`` (SIGTERM): it posts what it holds first. Checks meanwhile fail (Envoy's
+    status_on_error)."""
 
     replica: int | None = Field(None, ge=0)
-    downtime: Duration = 5.0
+    downtime: Duration | None = 5.0
+    signal: Literal["kill", "term"] = "kill"
+
+
+class AddReplica(_Strict):
+    """One more replica starts (cold: 503 until its first sync) and takes its share of
+    traffic."""
+
+
+class RemoveReplica(_Strict):
+    """A replica (default: the newest still running) leaves the routing and stops cleanly
+    (SIGTERM: it posts what it holds); the others take its traffic."""
+
+    replica: int | None = Field(None, ge=0)
+
+
+class RedisOutage(_Strict):
+    """Redis (the shared quota store of ``quota: shared``) is stopped for ``duration``:
+    meanwhile each replica counts in its own memory, then the shared counts resume."""
+
+    duration: Duration
 
 
 ACTIONS: tuple[str, ...] = (
@@ -90,9 +123,15 @@ ACTIONS: tuple[str, ...] = (
     "control_plane_latency",
     "ingest_outage",
     "adapter_restart",
+    "add_replica",
+    "remove_replica",
+    "redis_outage",
+    "control_plane_errors",
 )
 CHANGES: tuple[str, ...] = ACTIONS[:6]
 """The actions that change what the control plane says (enforcement lag is measured for them)."""
+PROCESS_EVENTS: tuple[str, ...] = ("adapter_restart", "add_replica", "remove_replica")
+"""The actions that act on adapter processes (the engine runs them, not the control plane)."""
 
 
 class TimelineEvent(_Strict):
@@ -110,6 +149,10 @@ class TimelineEvent(_Strict):
     control_plane_latency: LatencyWindow | None = None
     ingest_outage: IngestOutage | None = None
     adapter_restart: AdapterRestart | None = None
+    add_replica: AddReplica | None = None
+    remove_replica: RemoveReplica | None = None
+    redis_outage: RedisOutage | None = None
+    control_plane_errors: ErrorWindow | None = None
 
     @model_validator(mode="after")
     def _one_action(self) -> TimelineEvent:

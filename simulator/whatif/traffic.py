@@ -6,12 +6,24 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import Protocol
 
 from faker import Faker
 
 from reference_adapter import CheckInput
-from simulator.whatif.controlplane import ControlPlaneModel
 from simulator.whatif.spec import ClientSpec, TrafficSpec
+
+Request = CheckInput
+"""One pooled request as the adapter sees it (the reference adapter's `CheckInput`)."""
+
+
+class Directory(Protocol):
+    """Where the pools get API ids and credentials: the virtual control plane, or the ids a
+    live stack's fake control plane was seeded with."""
+
+    def api_id(self, key: str) -> str: ...
+
+    def credentials(self, application: str) -> tuple[str, str]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +36,7 @@ class ClientPool:
     requests: tuple[CheckInput, ...]
 
 
-def _headers(client: ClientSpec, cp: ControlPlaneModel, rng: random.Random) -> dict[str, str]:
+def _headers(client: ClientSpec, cp: Directory, rng: random.Random) -> dict[str, str]:
     if client.credentials == "missing":
         return {}
     if client.credentials == "unknown":
@@ -36,7 +48,7 @@ def _headers(client: ClientSpec, cp: ControlPlaneModel, rng: random.Random) -> d
     return {"client_id": client_id, "client_secret": secret}
 
 
-def build_pools(traffic: TrafficSpec, cp: ControlPlaneModel, seed: int) -> list[ClientPool]:
+def build_pools(traffic: TrafficSpec, cp: Directory, seed: int) -> list[ClientPool]:
     """The pools for one run (same seed, same requests)."""
     fake = Faker("en_US")
     fake.seed_instance(seed)

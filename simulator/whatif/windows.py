@@ -39,3 +39,27 @@ class FastWindows(InMemoryWindows):
         return WindowResult(
             allowed, maximum, remaining if remaining > 0 else 0, reset_ms if reset_ms > 0 else 0
         )
+
+
+class RedisStore:
+    """The shared counters of ``quota: shared`` when the timeline stops Redis: ``up`` is False
+    during a ``redis_outage``."""
+
+    def __init__(self) -> None:
+        self.shared = FastWindows()
+        self.up = True
+
+
+class ReplicaWindows:
+    """One replica's counters on a `RedisStore`, as the live adapter's ``RedisWindows`` counts:
+    in the shared store while Redis is up, in the replica's own memory while it is down."""
+
+    is_async = False
+
+    def __init__(self, store: RedisStore) -> None:
+        self.store = store
+        self.fallback = FastWindows()
+
+    def hit(self, key: str, limits: Sequence[SlaLimit], now: float) -> WindowResult:
+        windows = self.store.shared if self.store.up else self.fallback
+        return windows.hit(key, limits, now)

@@ -7,16 +7,18 @@ import asyncio
 import pytest
 
 from simulator import ClientRequest, EnvoySettings
-from simulator.load import closed_loop, open_loop, percentile, plane_sender
+from simulator.load import LoadResult, closed_loop, open_loop, plane_sender
 from tests.simulator.helpers import AUTHORITY, run, stack
 
 
-def test_percentile_nearest_rank() -> None:
-    values = [float(v) for v in range(1, 101)]
-    assert percentile(values, 50) == 50.0
-    assert percentile(values, 99) == 99.0
-    assert percentile(values, 100) == 100.0
-    assert percentile([], 50) == 0.0
+def test_latency_percentiles_come_from_the_shared_histogram() -> None:
+    res = LoadResult("closed x1", 100, 100, 0, 1.0)
+    for v in range(1, 101):
+        res.latency.add(v / 1000.0)
+    assert abs(res.latency_ms(50) - 50.0) <= 0.5  # 1% buckets
+    assert abs(res.latency_ms(99) - 99.0) <= 1.0
+    assert res.summary()["max_ms"] == 100.0
+    assert LoadResult("closed x1", 0, 0, 0, 1.0).latency_ms(50) == 0.0
 
 
 def test_open_loop_counts_queueing_from_intended_time() -> None:

@@ -1,5 +1,6 @@
-"""`LogHistogram`: a fixed log-bucketed histogram (1% wide buckets from 1 µs to 11 days) for
-latencies and delays; merged by adding counts, percentiles exact to the bucket."""
+"""`LogHistogram`: the kit's one percentile tool. A fixed log-bucketed histogram (1% wide
+buckets from 1 µs to 11 days, in seconds) for latencies and delays, like HdrHistogram: bounded
+memory whatever the count, merged by adding counts, percentiles exact to the bucket (1%)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,13 @@ class LogHistogram:
     def add(self, value: float) -> None:
         self.add_many([value])
 
+    @classmethod
+    def of(cls, values: Sequence[float] | np.ndarray) -> LogHistogram:
+        """A histogram holding ``values`` (seconds)."""
+        hist = cls()
+        hist.add_many(values)
+        return hist
+
     def merge(self, other: LogHistogram) -> None:
         self.counts += other.counts
         self.total += other.total
@@ -60,3 +68,18 @@ class LogHistogram:
     @property
     def mean(self) -> float | None:
         return self.sum / self.total if self.total else None
+
+    def to_counts(self) -> dict[int, int]:
+        """The non-empty buckets (index -> count): a compact form to send between processes."""
+        nz = np.nonzero(self.counts)[0]
+        return {int(i): int(self.counts[i]) for i in nz}
+
+    def add_counts(self, counts: dict[int, int], total_sum: float, top: float) -> None:
+        """Merge buckets produced by `to_counts` elsewhere (another process)."""
+        for index, count in counts.items():
+            if not 0 <= int(index) < BUCKETS or int(count) < 0:
+                raise ValueError(f"histogram bucket {index}={count} is out of range")
+            self.counts[int(index)] += int(count)
+            self.total += int(count)
+        self.sum += float(total_sum)
+        self.max = max(self.max, float(top))

@@ -1,0 +1,319 @@
+"""``asmkit bench load``: the kit's load generator against fast targets, side by side with the
+reference tools in the same run: HTTP through a real Envoy to the echo upstream (the kit's
+aiohttp driver versus ``wrk``), ext_authz gRPC to a trivial allow-all server (the kit's grpc.aio
+driver versus ``h2load``), and Locust with one versus two workers. Rates are compared per
+CPU-second of the generator (the machine is shared), and each row says whether the generator,
+not the target, was the bottleneck."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import resource
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import grpc
+from envoy.service.auth.v3 import external_auth_pb2, external_auth_pb2_grpc
+
+from simulator.bench import backends
+from simulator.model import Route
+from simulator.real_envoy import RealEnvoy, find_envoy
+from simulator.settings import EnvoySettings
+
+CONCURRENCY = 32
+AUTHORITY = "orders.default.svc.cluster.local"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _figures(done: int, wall: float, cpu: float, tool: str) -> dict[str, Any]:
+    return {
+        "tool": tool,
+        "requests": done,
+        "rate": round(done / wall, 1) if wall > 0 else 0.0,
+        "cpu_s": round(cpu, 3),
+        "rate_per_core": round(done / cpu, 1) if cpu > 0 else None,
+        "generator_busy": round(cpu / wall, 2) if wall > 0 else None,
+        "generator_bound": bool(wall > 0 and cpu / wall >= 0.9),
+    }
+
+
+def _run_tool(argv: list[str], timeout: float) -> tuple[str, float, float]:
+    """Run a load tool; (stdout, wall seconds, its CPU seconds from wait4)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+    wall = time.perf_counter() - started
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return out.decode(errors="replace"), wall, usage.ru_utime + usage.ru_stime
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def wrk(url: str, duration: float) -> dict[str, Any] | None:
+    binary = shutil.which("wrk")
+    if binary is None:
+        return None
+    before = _children_cpu()
+    argv = [
+        binary,
+        "-t1",
+        f"-c{CONCURRENCY}",
+        f"-d{max(1, round(duration))}s",
+        "-H",
+        f"host: {AUTHORITY}",
+        url,
+    ]
+    out, _, after = _run_tool(argv, duration + 30)
+    match = re.search(r"(\d+) requests in ([\d.]+)s", out)
+    if match is None:
+        return {"tool": "wrk", "error": out[-300:]}
+    return _figures(int(match.group(1)), float(match.group(2)), after - before, "wrk")
+
+
+def h2load(port: int, body: Path, requests: int) -> dict[str, Any] | None:
+    binary = shutil.which("h2load")
+    if binary is None:
+        return None
+    before = _children_cpu()
+    argv = [
+        binary,
+        f"-n{requests}",
+        "-c1",
+        f"-m{CONCURRENCY}",
+        "-d",
+        str(body),
+        "-H",
+        "content-type: application/grpc",
+        "-H",
+        "te: trailers",
+        f"http://127.0.0.1:{port}/envoy.service.auth.v3.Authorization/Check",
+    ]
+    out, _, after = _run_tool(argv, 120)
+    done = re.search(r"requests: \d+ total, \d+ started, (\d+) done", out)
+    took = re.search(r"finished in ([\d.]+)(m?s)", out)
+    if done is None or took is None:
+        return {"tool": "h2load", "error": out[-300:]}
+    seconds = float(took.group(1)) / (1000.0 if took.group(2) == "ms" else 1.0)
+    return _figures(int(done.group(1)), seconds, after - before, "h2load")
+
+
+async def kit_http(url: str, duration: float, requests: int) -> dict[str, Any]:
+    """The kit's HTTP driver: aiohttp, 32 concurrent, closed loop (as the simulated Envoy's
+    client and the live driver send)."""
+    done = 0
+    connector = aiohttp.TCPConnector(limit=CONCURRENCY)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + duration
+
+        async def worker() -> None:
+            nonlocal done
+            while done < requests and loop.time() < deadline:
+                async with session.get(url, headers={"host": AUTHORITY}) as resp:
+                    await resp.read()
+                done += 1
+
+        cpu, wall = time.process_time(), time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+        return _figures(
+            done, time.perf_counter() - wall, time.process_time() - cpu, "asmkit (aiohttp)"
+        )
+
+
+def check_request() -> external_auth_pb2.CheckRequest:
+    req = external_auth_pb2.CheckRequest()
+    http = req.attributes.request.http
+    http.method, http.path, http.host = "GET", "/orders/1", AUTHORITY
+    http.headers["client_id"] = "abc"
+    req.attributes.context_extensions["api_id"] = "10001"
+    return req
+
+
+async def kit_grpc(port: int, duration: float, requests: int) -> dict[str, Any]:
+    """The kit's gRPC ext_authz driver: grpc.aio, one channel, 32 concurrent, closed loop."""
+    done = 0
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        stub = external_auth_pb2_grpc.AuthorizationStub(channel)
+        req = check_request()
+        await stub.Check(req)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + duration
+
+        async def worker() -> None:
+            nonlocal done
+            while done < requests and loop.time() < deadline:
+                await stub.Check(req)
+                done += 1
+
+        cpu, wall = time.process_time(), time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+        return _figures(
+            done, time.perf_counter() - wall, time.process_time() - cpu, "asmkit (grpc.aio)"
+        )
+
+
+def locust(url: str, workers: int, duration: float) -> dict[str, Any] | None:
+    """Locust (the load extra) with ``workers`` local workers, 32 users each, headless."""
+    import importlib.util
+
+    if importlib.util.find_spec("locust") is None:
+        return None
+    locustfile = ROOT / "live" / "locust" / "locustfile.py"
+    with tempfile.TemporaryDirectory(prefix="asmkit-bench-") as tmp:
+        env = {
+            **os.environ,
+            "ASMKIT_LOCUST_TARGET": url,
+            "ASMKIT_LOCUST_HOST": AUTHORITY,
+            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        }
+        base = [sys.executable, "-m", "locust", "-f", str(locustfile)]
+        port = _free_port()
+        users = CONCURRENCY * workers
+        before = _children_cpu()
+        started = time.perf_counter()
+        master = subprocess.Popen(
+            [*base, "--master", "--headless", f"--expect-workers={workers}", f"--users={users}",
+             f"--spawn-rate={users}", f"--run-time={max(2, round(duration))}s",
+             "--master-bind-host=127.0.0.1", f"--master-bind-port={port}",
+             "--csv", f"{tmp}/bench", "--only-summary", "FloodHttpUser"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        procs = [
+            subprocess.Popen(
+                [*base, "--worker", "--master-host=127.0.0.1", f"--master-port={port}"],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for _ in range(workers)
+        ]
+        try:
+            master.wait(timeout=duration + 60)
+        finally:
+            for proc in [*procs, master]:
+                if proc.poll() is None:
+                    proc.terminate()
+                proc.wait(timeout=15)
+        wall = time.perf_counter() - started
+        stats = Path(f"{tmp}/bench_stats.csv")
+        if not stats.exists():
+            return {"tool": f"locust x{workers}", "error": "no statistics written"}
+        row = [r for r in stats.read_text().splitlines() if ",Aggregated," in r]
+        if not row:
+            return {"tool": f"locust x{workers}", "error": "no aggregated row"}
+        fields = row[0].split(",")
+        header = stats.read_text().splitlines()[0].split(",")
+        done = int(fields[header.index("Request Count")])
+        rate = float(fields[header.index("Requests/s")])
+        cpu = _children_cpu() - before
+        figures = _figures(done, done / rate if rate else wall, cpu, f"locust x{workers}")
+        figures["rate"] = round(rate, 1)
+        return figures
+
+
+def _free_port() -> int:
+    from live.launch import free_port
+
+    return free_port()
+
+
+def _ratio(a: dict[str, Any] | None, b: dict[str, Any] | None, key: str) -> float | None:
+    if not a or not b or not a.get(key) or not b.get(key):
+        return None
+    return round(float(a[key]) / float(b[key]), 3)
+
+
+def grpc_body(path: Path) -> Path:
+    data = check_request().SerializeToString()
+    path.write_bytes(struct.pack(">BI", 0, len(data)) + data)
+    return path
+
+
+async def _bench(duration_s: float, requests: int) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    async with backends() as ports:
+        if find_envoy() is not None:
+            settings = EnvoySettings(transport="http", authz_port=ports["http"], timeout_ms=1000)
+            envoy = RealEnvoy(
+                settings, f"http://127.0.0.1:{ports['echo']}", [Route(disabled=True)], track=False
+            )
+            await envoy.start()
+            try:
+                url = envoy.listener_url + "/orders/1"
+                kit = await kit_http(url, duration_s, requests)
+                base = await asyncio.to_thread(wrk, url, duration_s)
+                out.append(
+                    _row(
+                        "HTTP through real Envoy to the echo upstream: asmkit vs wrk",
+                        kit,
+                        base,
+                        0.5,
+                    )
+                )
+                one = await asyncio.to_thread(locust, url, 1, duration_s)
+                two = await asyncio.to_thread(locust, url, 2, duration_s)
+                row = _row(
+                    "Locust: 2 workers vs 1 worker (HTTP through real Envoy)",
+                    two,
+                    one,
+                    1.8,
+                    key="rate",
+                )
+                out.append(row)
+            finally:
+                await envoy.close()
+        with tempfile.TemporaryDirectory() as tmp:
+            kit = await kit_grpc(ports["grpc"], duration_s, requests)
+            base = await asyncio.to_thread(
+                h2load,
+                ports["grpc"],
+                grpc_body(Path(tmp) / "check.bin"),
+                max(1000, int(kit["rate"] * duration_s)),
+            )
+            out.append(
+                _row("ext_authz gRPC to an allow-all server: asmkit vs h2load", kit, base, 0.5)
+            )
+    return out
+
+
+def _row(
+    name: str,
+    figures: dict[str, Any] | None,
+    baseline: dict[str, Any] | None,
+    target: float,
+    key: str = "rate_per_core",
+) -> dict[str, Any]:
+    ratio = _ratio(figures, baseline, key)
+    return {
+        "name": name,
+        "figures": figures,
+        "baseline": baseline,
+        "ratio": ratio,
+        "ratio_of": key,
+        "target": target,
+        "meets_target": None if ratio is None else ratio >= target,
+    }
+
+
+def run(duration_s: float = 3.0, requests: int = 20_000) -> list[dict[str, Any]]:
+    if duration_s <= 0 or requests <= 0:
+        raise ValueError(
+            f"bench load: duration_s={duration_s!r} and requests={requests!r} must be > 0"
+        )
+    return asyncio.run(_bench(duration_s, requests))

@@ -1,0 +1,136 @@
+"""`ReplicaSet`: the adapter replicas of a live stack, each behind its own data plane, and what
+chaos does to them: stop (SIGTERM) or kill (SIGKILL), start again on the same port, add a
+replica, remove one from the routing."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from live.launch import RunningAdapter, start_adapter
+from live.profile import AdapterProfile
+from simulator import DataPlane
+
+VariablesFor = Callable[[int], dict[str, Any]]
+"""The profile's placeholders for replica ``i`` (fresh ports for commands)."""
+PlaneFor = Callable[[int], DataPlane]
+"""A data plane in front of an adapter listening on ``port``."""
+
+
+@dataclass
+class Member:
+    """One replica: its placeholders (ports stay the same across restarts), the running
+    adapter (None while stopped), its data plane, and whether it takes traffic."""
+
+    index: int
+    variables: dict[str, Any]
+    plane: DataPlane
+    adapter: RunningAdapter | None = None
+    active: bool = True
+
+
+class ReplicaSet:
+    """Starts, stops and adds replicas as the profile says. ``shared`` is passed to in-process
+    factories (replicas in this process share clusterizable counters through it)."""
+
+    def __init__(
+        self,
+        profile: AdapterProfile,
+        variables_for: VariablesFor,
+        plane_for: PlaneFor,
+        *,
+        name: str,
+        log_dir: Path | None,
+        shared: dict[str, Any] | None,
+    ) -> None:
+        self.profile = profile
+        self.variables_for = variables_for
+        self.plane_for = plane_for
+        self.name = name
+        self.log_dir = log_dir
+        self.shared = shared
+        self.members: list[Member] = []
+        self.starts = 0
+
+    @property
+    def transport(self) -> str:
+        return self.profile.ext_authz.transport
+
+    def active(self) -> list[Member]:
+        return [m for m in self.members if m.active]
+
+    def _log(self, index: int) -> Path | None:
+        if self.log_dir is None:
+            return None
+        self.starts += 1
+        suffix = f".{index + 1}" if index or len(self.members) > 1 else ""
+        start = f".start{self.starts}" if self.starts > len(self.members) else ""
+        return self.log_dir / f"{self.name}{suffix}{start}.adapter.log"
+
+    async def _launch(self, index: int, variables: dict[str, Any]) -> RunningAdapter:
+        adapter = await start_adapter(
+            self.profile.adapter,
+            variables,
+            transport=self.transport,
+            log_path=self._log(index),
+            shared=self.shared,
+        )
+        # the same port on a restart: the data plane keeps pointing at it
+        variables["grpc_port"] = adapter.grpc_port
+        variables["http_port"] = adapter.http_port
+        return adapter
+
+    def port(self, adapter: RunningAdapter) -> int:
+        port = adapter.grpc_port if self.transport == "grpc" else adapter.http_port
+        assert port is not None, "the adapter has no port for its transport"
+        return port
+
+    async def add(self) -> Member:
+        """Start one more replica and its data plane; it takes traffic at once."""
+        index = len(self.members)
+        variables = self.variables_for(index)
+        adapter = await self._launch(index, variables)
+        try:
+            plane = self.plane_for(self.port(adapter))
+            await plane.start()
+        except BaseException:
+            await adapter.stop()
+            raise
+        member = Member(index, variables, plane, adapter)
+        self.members.append(member)
+        return member
+
+    async def stop(self, index: int, *, kill: bool) -> None:
+        """SIGKILL (``kill``: nothing flushed) or SIGTERM (a clean stop) one replica; its data
+        plane stays and answers Envoy's ``status_on_error`` meanwhile."""
+        member = self.members[index]
+        if member.adapter is None:
+            return
+        adapter, member.adapter = member.adapter, None
+        await (adapter.kill() if kill else adapter.stop())
+
+    async def start(self, index: int) -> None:
+        """Start a stopped replica again, fresh, on the same port."""
+        member = self.members[index]
+        if member.adapter is None:
+            member.adapter = await self._launch(index, member.variables)
+
+    async def remove(self, index: int) -> None:
+        """Take a replica out of the routing, then stop it cleanly (a scale-down)."""
+        member = self.members[index]
+        member.active = False
+        await self.stop(index, kill=False)
+
+    async def close(self) -> None:
+        """Stop every adapter (cleanly: their final flush still lands), then the planes."""
+        for member in self.members:
+            if member.adapter is not None:
+                with contextlib.suppress(Exception):
+                    await member.adapter.stop()
+                member.adapter = None
+        for member in self.members:
+            with contextlib.suppress(Exception):
+                await member.plane.close()

@@ -1,0 +1,77 @@
+"""Load from Locust processes: a two-worker run of a short what-if (the same requests as the
+virtual replication, judged the same way) with Locust's web UI up meanwhile; and Locust stays in
+its own processes: nothing in the kit imports it."""
+
+from __future__ import annotations
+
+import asyncio
+import urllib.request
+from typing import Any
+
+import pytest
+
+from live.launch import free_port
+from live.profile import BUNDLED_PROFILE, load_profile
+from live.whatif.engine import run_live_once
+from live.whatif.locust_load import LocustLoad, LocustOptions, locust_available
+from simulator.whatif import replication_seed, run_once
+from tests.conftest import REQUIRE_ALL
+from tests.simulator.whatif.helpers import spec
+from tests.test_layering import ROOT, imports_of
+
+needs_locust = pytest.mark.skipif(
+    not locust_available() and not REQUIRE_ALL, reason="the load extra (locust) is not installed"
+)
+
+
+@needs_locust
+def test_two_locust_workers_drive_a_live_whatif() -> None:
+    s = spec(
+        duration=4.0,
+        adapter={"contracts_interval": 0.5, "policies_interval": 1.0, "analytics_interval": 0.5},
+        traffic={"arrival": {"process": "poisson", "rate": 250}},
+        timeline=[{"at": 2.0, "revoke_contract": {"application": "mobile", "api": "orders"}}],
+    )
+    web = free_port()
+    pages: list[int] = []
+
+    async def go() -> Any:
+        load = LocustLoad(LocustOptions(workers=2, port=free_port(), web_ui=True, web_port=web))
+        run = asyncio.ensure_future(
+            run_live_once(s, load_profile(BUNDLED_PROFILE), replication_seed(s, 0, 0), load=load)
+        )
+        while not run.done():
+            await asyncio.sleep(0.5)
+            try:
+                page = await asyncio.to_thread(
+                    urllib.request.urlopen, f"http://127.0.0.1:{web}/", timeout=2
+                )
+                pages.append(page.status)
+            except OSError:
+                pass
+        return run.result()
+
+    result = asyncio.run(go())
+    m: dict[str, Any] = result.metrics
+    same: dict[str, Any] = run_once(s, replication_seed(s, 0, 0)).metrics
+    assert m["requests"] == same["requests"]  # each arrival sent once, by one of the workers
+    assert m["wrongly_allowed"] > 0 and m["wrong_beyond_lag"] == 0
+    assert m["analytics_delivered"] + m["analytics_in_buffer_end"] <= m["requests"]
+    assert 200 in pages  # Locust's web UI answered during the run
+
+
+def test_nothing_in_the_kit_imports_locust() -> None:
+    offenders = []
+    for path in sorted(ROOT.rglob("*.py")):
+        rel = path.relative_to(ROOT)
+        if rel.parts[0] in (".venv", "build") or rel.parts[:2] == ("live", "locust"):
+            continue
+        for module in imports_of(path):
+            if module.split(".")[0] in ("locust", "gevent") or module.startswith("live.locust"):
+                offenders.append(f"{rel} imports {module}")
+    assert offenders == []
+
+
+def test_locust_is_refused_without_workers() -> None:
+    with pytest.raises(ValueError, match="--workers"):
+        LocustLoad(LocustOptions())
