@@ -208,7 +208,9 @@ def example_proto(node: str) -> dict[str, Any]:
     return parsed
 
 
-def _field_problem(local: str, name: str, mine: dict[str, Any], theirs: _FD | None) -> str | None:
+def _field_problem(
+    local: str, name: str, mine: dict[str, Any], theirs: descriptor.FieldDescriptor | None
+) -> str | None:
     if theirs is None:
         return f"{local}.{name}: no field {mine['id']} in Envoy's message"
     if theirs.name != name:

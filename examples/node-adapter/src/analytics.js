@@ -38,7 +38,8 @@ class Analytics {
     if (this.buffer.length >= this.capacity) {
       this.stats.dropped += 1;
       if (this.stats.dropped === 1 || this.stats.dropped % 1000 === 0) {
-        this.log.warn(`analytics buffer full (${this.capacity}): ${this.stats.dropped} events dropped`);
+        this.log.warn(`analytics buffer full (${this.capacity}):`
+          + ` ${this.stats.dropped} events dropped`);
       }
       return;
     }
@@ -105,12 +106,14 @@ class Analytics {
       this.failures += 1;
       if (this.failures <= 3 || this.failures % 20 === 0) {
         const why = status ? `status ${status}` : this.lastError;
-        this.log.warn(`analytics batch ${batch.id} (${batch.events.length} events) not stored: ${why}; will retry`);
+        this.log.warn(`analytics batch ${batch.id} (${batch.events.length} events) not stored:`
+          + ` ${why}; will retry`);
       }
       return false;
     }
     this.stats.rejected += batch.events.length;
-    this.log.warn(`analytics batch ${batch.id} refused with status ${status}: ${batch.events.length} events dropped`);
+    this.log.warn(`analytics batch ${batch.id} refused with status ${status}:`
+      + ` ${batch.events.length} events dropped`);
     this.pending = null;
     return true;
   }

@@ -31,10 +31,11 @@ class Engine {
 
   // -- what the sync loops tell it ----------------------------------------------------------
 
-  // The API instances to enforce; APIs no longer listed are forgotten. Returns the new ids.
+  // The API instances to enforce; APIs no longer listed are forgotten. Returns {added, removed}.
   setApis(ids) {
     const wanted = new Set(ids.map(String));
-    for (const id of this.apis.keys()) if (!wanted.has(id)) this.apis.delete(id);
+    const removed = [...this.apis.keys()].filter((id) => !wanted.has(id));
+    for (const id of removed) this.apis.delete(id);
     const added = [];
     for (const id of wanted) {
       if (!this.apis.has(id)) {
@@ -44,7 +45,7 @@ class Engine {
       }
     }
     this.apisKnown = true;
-    return added;
+    return { added, removed };
   }
 
   // A fresh list of applied policies for one API. A policy whose template and configuration

@@ -46,7 +46,9 @@ class Loop {
     try {
       await this.task();
       ok = true;
-      if (this.failures > 0) this.log.info(`${this.name} sync: recovered after ${this.failures} failed attempts`);
+      if (this.failures > 0) {
+        this.log.info(`${this.name} sync: recovered after ${this.failures} failed attempts`);
+      }
       this.failures = 0;
     } catch (err) {
       this.failures += 1;

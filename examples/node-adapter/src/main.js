@@ -42,9 +42,10 @@ async function main() {
     log.error(err.message);
     process.exit(1);
   }
-  log.info(`ext_authz gRPC on ${settings.host}:${settings.grpcPort}; platform ${settings.platformUrl},`
-    + ` org ${settings.orgId}, env ${settings.envId}, client ${settings.clientId};`
-    + ` policies every ${settings.policiesInterval}s, contracts every ${settings.contractsInterval}s,`
+  log.info(`ext_authz gRPC on ${settings.host}:${settings.grpcPort};`
+    + ` platform ${settings.platformUrl}, org ${settings.orgId}, env ${settings.envId},`
+    + ` client ${settings.clientId}; policies every ${settings.policiesInterval}s,`
+    + ` contracts every ${settings.contractsInterval}s,`
     + ` analytics every ${settings.analyticsInterval}s or ${settings.analyticsBatchSize} events;`
     + ` gatekeeper ${settings.gatekeeper}`);
   syncer.start();

@@ -58,7 +58,8 @@ function fullMatch(source, where) {
   try {
     return new RegExp(`^(?:${source})$`, 's');
   } catch (err) {
-    throw new ConfigError(`${where}: ${JSON.stringify(source)} is not a valid regex (${err.message})`);
+    throw new ConfigError(`${where}: ${JSON.stringify(source)} is not a valid regex`
+      + ` (${err.message})`);
   }
 }
 

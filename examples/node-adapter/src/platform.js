@@ -101,8 +101,9 @@ class PlatformClient {
     const limit = 100;
     const apis = [];
     for (let page = 0; page < MAX_PAGES; page++) {
-      const body = await this.getJson(`${this.apiManager}/apis`,
-        { offset: String(page * limit), limit: String(limit), sort: 'createdDate', ascending: 'true' });
+      const body = await this.getJson(`${this.apiManager}/apis`, {
+        offset: String(page * limit), limit: String(limit), sort: 'createdDate', ascending: 'true',
+      });
       const assets = field(body, 'assets', Array.isArray, 'GET …/apis');
       let instances = 0;
       for (const asset of assets) {

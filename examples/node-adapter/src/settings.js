@@ -80,7 +80,8 @@ function parseSettings(argv, env) {
   const secret = env.ANYPOINT_CLIENT_SECRET;
   if (!secret) {
     throw new SettingsError(
-      'ANYPOINT_CLIENT_SECRET: not set; put the connected app\'s secret in this environment variable');
+      'ANYPOINT_CLIENT_SECRET: not set; put the connected app\'s secret in this'
+      + ' environment variable');
   }
   out.clientSecret = secret;
   const flagOf = Object.fromEntries(Object.entries(FLAGS).map(([f, [k]]) => [k, f]));

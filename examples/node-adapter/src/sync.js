@@ -16,8 +16,10 @@ class Syncer {
     this.engine = engine;
     this.log = log;
     this.closed = false;
-    this.policies = new Loop('policies', settings.policiesInterval, () => this.syncPolicies(), { log });
-    this.contracts = new Loop('contracts', settings.contractsInterval, () => this.syncContracts(), { log });
+    this.policies = new Loop('policies', settings.policiesInterval,
+      () => this.syncPolicies(), { log });
+    this.contracts = new Loop('contracts', settings.contractsInterval,
+      () => this.syncContracts(), { log });
     this.policies.onResult = (ok) => this.engine.setFailing('policies', !ok);
     this.contracts.onResult = (ok) => this.engine.setFailing('contracts', !ok);
   }
@@ -39,7 +41,13 @@ class Syncer {
       const id = api && idValue(api.id);
       if (id !== null && id !== undefined) ids.push(String(id));
     }
-    const added = this.engine.setApis(ids);
+    const first = !this.engine.apisKnown;
+    const { added, removed } = this.engine.setApis(ids);
+    if (first || added.length || removed.length) {
+      this.log.info(`APIs to enforce: ${ids.length ? ids.join(', ') : 'none'}`
+        + `${added.length && !first ? ` (new: ${added.join(', ')})` : ''}`
+        + `${removed.length ? ` (gone: ${removed.join(', ')})` : ''}`);
+    }
     const failures = await eachLimited(ids, async (id) => {
       this.engine.setPolicies(id, await this.platform.listPolicies(id));
     });

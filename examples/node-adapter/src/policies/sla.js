@@ -30,7 +30,10 @@ function create(policy, { clock }) {
       }
       let bucket = buckets.get(contract.clientId);
       if (!bucket || bucket.fingerprint !== contract.limitsFingerprint) {
-        bucket = { fingerprint: contract.limitsFingerprint, windows: new FixedWindows(contract.limits) };
+        bucket = {
+          fingerprint: contract.limitsFingerprint,
+          windows: new FixedWindows(contract.limits),
+        };
         buckets.set(contract.clientId, bucket);
       }
       const result = bucket.windows.take(clock());

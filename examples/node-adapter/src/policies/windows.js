@@ -16,8 +16,8 @@ function parseLimits(value, what) {
     const max = Number(limit && limit.maximumRequests);
     const periodMs = Number(limit && limit.timePeriodInMilliseconds);
     if (!Number.isSafeInteger(max) || max < 1) {
-      throw new ConfigError(`${what}[${i}].maximumRequests: ${JSON.stringify(limit && limit.maximumRequests)}`
-        + ' must be an integer >= 1');
+      throw new ConfigError(`${what}[${i}].maximumRequests:`
+        + ` ${JSON.stringify(limit && limit.maximumRequests)} must be an integer >= 1`);
     }
     if (!Number.isSafeInteger(periodMs) || periodMs < 1) {
       throw new ConfigError(`${what}[${i}].timePeriodInMilliseconds: `
@@ -40,7 +40,8 @@ class FixedWindows {
     const views = this.limits.map((limit, i) => {
       const w = this.windows[i];
       const open = w.start !== null && now < w.start + limit.periodMs;
-      return { limit, w, open, used: open ? w.count : 0, end: open ? w.start + limit.periodMs : null };
+      const end = open ? w.start + limit.periodMs : null;
+      return { limit, w, open, used: open ? w.count : 0, end };
     });
     const allowed = views.every((v) => v.used < v.limit.max);
     if (allowed) {
