@@ -12,6 +12,7 @@ const { PlatformClient } = require('./platform');
 const { Syncer } = require('./sync');
 const { Analytics } = require('./analytics');
 const { startServer, stopServer } = require('./grpc_face');
+const { warmUp } = require('./http');
 
 async function main() {
   let settings;
@@ -34,6 +35,7 @@ async function main() {
     log,
   });
   const syncer = new Syncer({ platform, engine, settings, log });
+  await warmUp();
   let server;
   try {
     ({ server } = await startServer({ engine, analytics, settings, log }, settings.host,
