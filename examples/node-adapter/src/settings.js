@@ -1,0 +1,150 @@
+'use strict';
+// The adapter's settings: command-line flags, plus the connected app's secret from the
+// environment (never from argv, where any local user could read it). Bad input is an error
+// naming the flag, the value and the fix.
+
+const USAGE = `usage: node src/main.js --grpc-port=PORT --platform-url=URL --ingest-url=URL
+       --org-id=ID --env-id=ID [--client-id=ID] [options]
+
+The connected app's secret is read from the environment variable ANYPOINT_CLIENT_SECRET
+(the client id from --client-id or ANYPOINT_CLIENT_ID).
+
+options (intervals in seconds):
+  --host=ADDR                  address to listen on (default 127.0.0.1)
+  --policies-interval=S        API list and policies poll (default 60)
+  --contracts-interval=S       contracts and applications poll (default 15)
+  --analytics-interval=S       analytics push (default 5)
+  --analytics-batch-size=N     events per batch; a full batch is pushed at once (default 500)
+  --analytics-buffer=N         events kept while the ingest is down (default 50000)
+  --gatekeeper=MODE            strict | flexible | disabled (default flexible)
+  --adapter-id=NAME            host_id of analytics events (default node-adapter-<pid>)
+  --flush-timeout=S            how long a stop waits for the last analytics (default 5)`;
+
+class SettingsError extends Error {}
+
+const FLAGS = {
+  'grpc-port': ['grpcPort', port],
+  host: ['host', text],
+  'platform-url': ['platformUrl', url],
+  'ingest-url': ['ingestUrl', url],
+  'org-id': ['orgId', text],
+  'env-id': ['envId', text],
+  'client-id': ['clientId', text],
+  'policies-interval': ['policiesInterval', seconds],
+  'contracts-interval': ['contractsInterval', seconds],
+  'analytics-interval': ['analyticsInterval', seconds],
+  'analytics-batch-size': ['analyticsBatchSize', count(1, 100000)],
+  'analytics-buffer': ['analyticsBuffer', count(1, 10000000)],
+  gatekeeper: ['gatekeeper', oneOf(['strict', 'flexible', 'disabled'])],
+  'adapter-id': ['adapterId', text],
+  'flush-timeout': ['flushTimeout', seconds],
+};
+
+const DEFAULTS = {
+  host: '127.0.0.1',
+  policiesInterval: 60,
+  contractsInterval: 15,
+  analyticsInterval: 5,
+  analyticsBatchSize: 500,
+  analyticsBuffer: 50000,
+  gatekeeper: 'flexible',
+  adapterId: `node-adapter-${process.pid}`,
+  flushTimeout: 5,
+};
+
+const REQUIRED = ['grpcPort', 'platformUrl', 'ingestUrl', 'orgId', 'envId', 'clientId'];
+
+function parseSettings(argv, env) {
+  const out = { ...DEFAULTS };
+  if (env.ANYPOINT_CLIENT_ID) out.clientId = env.ANYPOINT_CLIENT_ID;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--help' || arg === '-h') throw new SettingsError(USAGE);
+    const m = /^--([a-z-]+)(?:=(.*))?$/s.exec(arg);
+    if (!m) throw new SettingsError(`${arg}: not a flag; flags look like --name=value\n${USAGE}`);
+    const [, name, inline] = m;
+    if (name === 'client-secret') {
+      throw new SettingsError(
+        '--client-secret: secrets are not taken on the command line (other users can read it);'
+        + ' set ANYPOINT_CLIENT_SECRET in the environment');
+    }
+    const spec = FLAGS[name];
+    if (!spec) throw new SettingsError(`--${name}: unknown flag\n${USAGE}`);
+    let value = inline;
+    if (value === undefined) {
+      if (i + 1 >= argv.length) throw new SettingsError(`--${name}: needs a value`);
+      value = argv[++i];
+    }
+    out[spec[0]] = spec[1](`--${name}`, value);
+  }
+  const secret = env.ANYPOINT_CLIENT_SECRET;
+  if (!secret) {
+    throw new SettingsError(
+      'ANYPOINT_CLIENT_SECRET: not set; put the connected app\'s secret in this'
+      + ' environment variable');
+  }
+  out.clientSecret = secret;
+  const flagOf = Object.fromEntries(Object.entries(FLAGS).map(([f, [k]]) => [k, f]));
+  for (const key of REQUIRED) {
+    if (out[key] === undefined) {
+      const extra = key === 'clientId' ? ' (or ANYPOINT_CLIENT_ID)' : '';
+      throw new SettingsError(`--${flagOf[key]}: required${extra}\n${USAGE}`);
+    }
+  }
+  return Object.freeze(out);
+}
+
+function text(flag, value) {
+  if (value.trim() === '') throw new SettingsError(`${flag}: must not be empty`);
+  return value;
+}
+
+function port(flag, value) {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 65535) {
+    throw new SettingsError(`${flag}: '${value}' is not a port number (1-65535)`);
+  }
+  return n;
+}
+
+function url(flag, value) {
+  let parsed;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new SettingsError(`${flag}: '${value}' is not a URL; e.g. https://anypoint.mulesoft.com`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new SettingsError(`${flag}: '${value}' must be an http:// or https:// URL`);
+  }
+  return value.replace(/\/+$/, '');
+}
+
+function seconds(flag, value) {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || n > 86400) {
+    throw new SettingsError(`${flag}: '${value}' must be a number of seconds in (0, 86400]`);
+  }
+  return n;
+}
+
+function count(min, max) {
+  return (flag, value) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < min || n > max) {
+      throw new SettingsError(`${flag}: '${value}' must be an integer from ${min} to ${max}`);
+    }
+    return n;
+  };
+}
+
+function oneOf(choices) {
+  return (flag, value) => {
+    if (!choices.includes(value)) {
+      throw new SettingsError(`${flag}: '${value}' must be one of ${choices.join(', ')}`);
+    }
+    return value;
+  };
+}
+
+module.exports = { parseSettings, SettingsError, USAGE };
