@@ -23,6 +23,7 @@ DOCUMENTS = [
     *((p, Scenario) for p in sorted(LIBRARY.rglob("*.scenario.yaml"))),
     *((p, WhatIfSpec) for p in sorted(LIBRARY.rglob("*.whatif.yaml"))),
     *((p, AdapterProfile) for p in sorted((ROOT / "conformance" / "profiles").glob("*.yaml"))),
+    *((p, AdapterProfile) for p in sorted((ROOT / "examples").glob("*/profile.yaml"))),
 ]
 
 
