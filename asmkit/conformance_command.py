@@ -12,6 +12,7 @@ import pytest
 from rich.console import Console
 from rich.table import Table
 
+from conformance.options import from_cli
 from conformance.session import SESSION_KEY
 from reports import ConformanceReport
 from scenarios import LIBRARY
@@ -24,6 +25,7 @@ class _Capture:
 
     def __init__(self, command: list[str]) -> None:
         self.command = command
+        """The command line shown in the report; reproduce commands use ``asmkit`` too."""
         self.report: ConformanceReport | None = None
         self.paths: dict[str, Path] = {}
 
@@ -32,6 +34,7 @@ class _Capture:
         conformance = config.stash.get(SESSION_KEY, None)
         if conformance is not None:
             conformance.options.command = self.command
+            conformance.options.launcher = "asmkit"
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
@@ -42,7 +45,7 @@ class _Capture:
 
 
 def pytest_args(args: argparse.Namespace) -> list[str]:
-    """The pytest command line equivalent to ``args`` (also printed as the reproduce command)."""
+    """The pytest command line equivalent to ``args``."""
     targets = args.scenarios or [str(LIBRARY)]
     out = [
         "-c",
@@ -53,28 +56,11 @@ def pytest_args(args: argparse.Namespace) -> list[str]:
         "conformance.plugin",
         "-p",
         "no:cacheprovider",
-        "--asm-report-dir",
-        args.report_dir,
-        "--asm-data-plane",
-        args.data_plane,
+        *from_cli(args).flags("asm-"),
     ]
     out += ["-q", "-rfE"] if not args.verbose else ["-v", "-rfE"]
-    if args.adapter:
-        out += ["--asm-adapter", args.adapter]
     if args.keyword:
         out += ["-k", args.keyword]
-    for flag, value in (
-        ("--asm-supported-features", args.supported_features),
-        ("--asm-exempt-features", args.exempt_features),
-        ("--asm-skip-tests", args.skip_tests),
-        ("--asm-run-test", args.run_test),
-    ):
-        if value:
-            out += [flag, value]
-    if args.timeout_scale:
-        out += ["--asm-timeout-scale", str(args.timeout_scale)]
-    if args.retries:
-        out += ["--asm-retries", str(args.retries)]
     if args.fail_fast:
         out.append("-x")
     if args.workers:
@@ -82,12 +68,11 @@ def pytest_args(args: argparse.Namespace) -> list[str]:
     return [*out, *targets]
 
 
-def reproduce_command(args: argparse.Namespace) -> list[str]:
-    command = ["asmkit", "conformance"]
-    if args.adapter:
-        command += ["--adapter", args.adapter]
-    if args.data_plane != "simulated":
-        command += ["--data-plane", args.data_plane]
+def command_line(args: argparse.Namespace) -> list[str]:
+    """The ``asmkit conformance`` command as given (shown in the report)."""
+    command = ["asmkit", "conformance", *from_cli(args).flags("")]
+    if args.keyword:
+        command += ["-k", args.keyword]
     if args.scenarios:
         command += ["--scenarios", *args.scenarios]
     return command
@@ -95,7 +80,7 @@ def reproduce_command(args: argparse.Namespace) -> list[str]:
 
 def run_conformance(args: argparse.Namespace) -> int:
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-    capture = _Capture(reproduce_command(args))
+    capture = _Capture(command_line(args))
     started = time.monotonic()
     code = pytest.main(pytest_args(args), plugins=[capture])
     elapsed = time.monotonic() - started

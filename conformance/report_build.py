@@ -10,6 +10,7 @@ from pathlib import Path
 
 from asmkit import __version__
 from conformance.features import PROFILES, ConformanceProfile, Feature
+from conformance.options import RunOptions
 from conformance.results import Outcome, ScenarioResult
 from live.profile import AdapterProfile
 from reports import (
@@ -104,12 +105,13 @@ def profile_report(
 def build_report(
     profile: AdapterProfile,
     results: list[ScenarioResult],
+    options: RunOptions,
     *,
-    data_plane: str,
     duration_s: float,
     interrupted: bool,
-    command: list[str],
 ) -> ConformanceReport:
+    """The report of a run: ``options`` give the data plane, the command line, and the
+    command that reproduces each case."""
     claimed = {str(f) for f in profile.features.supported} - {
         str(f) for f in profile.features.exempt
     }
@@ -117,10 +119,7 @@ def build_report(
     for result in results:
         for feature in result.features:
             per_feature[feature] = per_feature.get(feature, 0) + 1
-    base = [part for part in command if not part.startswith("-k")]
-    cases = tuple(
-        case_report(r, shlex.join([*base, "-k", r.name]) if base else "") for r in results
-    )
+    cases = tuple(case_report(r, options.reproduce(r.path)) for r in results)
     impl = profile.implementation
     return ConformanceReport(
         implementation=Implementation(
@@ -128,7 +127,7 @@ def build_report(
         ),
         date=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
         kit_version=__version__,
-        data_plane=data_plane,
+        data_plane=options.data_plane,
         ext_authz_transport=profile.ext_authz.transport,
         ext_authz_timeout_ms=round(1000 * profile.ext_authz.timeout),
         profiles=tuple(profile_report(p, results, claimed) for p in PROFILES),
@@ -139,7 +138,7 @@ def build_report(
         ),
         duration_s=round(duration_s, 3),
         interrupted=interrupted,
-        command=shlex.join(command),
+        command=shlex.join(options.command),
         waivers=dict(profile.waive),
     )
 

@@ -3,37 +3,16 @@ scenario result, and writing the reports at the end (also when the run is interr
 
 from __future__ import annotations
 
-import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from conformance.options import RunOptions
 from conformance.report_build import build_report, report_paths
 from conformance.results import ScenarioResult
-from live.profile import BUNDLED_PROFILE, AdapterProfile, load_profile
+from live.profile import AdapterProfile, load_profile
 from reports import ConformanceReport, write_html, write_junit, write_yaml
-
-
-def split_list(value: str | None) -> list[str]:
-    return [v.strip() for v in (value or "").split(",") if v.strip()]
-
-
-@dataclass
-class RunOptions:
-    """The pytest options of a conformance run (``--asm-*``)."""
-
-    adapter: Path = BUNDLED_PROFILE
-    report_dir: Path | None = None
-    data_plane: str = "simulated"
-    supported_features: list[str] | None = None
-    exempt_features: list[str] = field(default_factory=list)
-    skip_tests: list[str] = field(default_factory=list)
-    run_test: str | None = None
-    timeout_scale: float | None = None
-    retries: int = 0
-    command: list[str] = field(default_factory=list)
 
 
 class ConformanceSession:
@@ -100,10 +79,9 @@ class ConformanceSession:
         report = build_report(
             self.profile,
             self.results,
-            data_plane=self.options.data_plane,
+            self.options,
             duration_s=time.monotonic() - self.started,
             interrupted=interrupted,
-            command=self.options.command or ["pytest", *sys.argv[1:]],
         )
         paths = report_paths(self.options.report_dir)
         write_yaml(report, paths["yaml"])

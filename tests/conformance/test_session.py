@@ -7,8 +7,9 @@ from pathlib import Path
 
 import yaml
 
+from conformance.options import RunOptions
 from conformance.results import Consistency, Outcome, ScenarioResult, StepFailure, TraceEntry
-from conformance.session import ConformanceSession, RunOptions
+from conformance.session import ConformanceSession
 from reports import Mismatch
 
 
