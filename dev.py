@@ -2,7 +2,7 @@
 """One entry point for a fresh clone: makes ``.venv`` with everything asmkit needs, then runs.
 
     python3 dev.py conformance [ARGS]   the conformance suite against the reference adapter
-    python3 dev.py test [PYTEST ARGS]   the kit's own tests (pytest)
+    python3 dev.py test [PYTEST ARGS]   the kit's own tests (pytest, on every core; -n 0 serial)
     python3 dev.py check                ruff and mypy
     python3 dev.py bench [NAME]         benchmarks
     python3 dev.py asmkit ARGS          any asmkit command inside the environment
@@ -66,7 +66,9 @@ def main(args: list[str]) -> int:
     if command == "conformance":
         return run([str(BIN / "asmkit"), "conformance", *rest])
     if command == "test":
-        return run([str(BIN / "python"), "-m", "pytest", *rest])
+        # in parallel on every core unless told otherwise (-n 0 runs serially)
+        parallel = [] if any(a == "-n" or a.startswith("-n") for a in rest) else ["-n", "auto"]
+        return run([str(BIN / "python"), "-m", "pytest", *parallel, *rest])
     if command == "check":
         code = run([str(BIN / "ruff"), "check", "."])
         code |= run([str(BIN / "ruff"), "format", "--check", "."])

@@ -18,6 +18,7 @@ BENCHMARKS: dict[str, str] = {
     "whatif": "simulator.whatif.bench:run",
     "scenario-loading": "benchmarks.scenario_loading:run",
     "load": "benchmarks.load:run",
+    "stability": "benchmarks.stability:run",
 }
 """Name → ``module:function``; the function takes ``duration_s`` and ``requests`` and returns a
 list of result dicts ``{"name", "figures", "baseline", "ratio"}``."""
