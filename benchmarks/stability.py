@@ -59,14 +59,20 @@ def cpu_hog(enabled: bool = True) -> Iterator[str]:
                 proc.wait()
 
 
-def run_library(adapter: str | None, report_dir: Path, timeout_s: float) -> dict[str, str]:
-    """One ``asmkit conformance`` run: each case's outcome by name."""
-    argv = [sys.executable, "-m", "asmkit", "conformance", "--report-dir", str(report_dir)]
+def run_library(
+    adapter: str | None, report_dir: Path, timeout_s: float, root: Path = ROOT
+) -> dict[str, str]:
+    """One ``asmkit conformance`` run of the checkout at ``root`` (its ``.venv``): each case's
+    outcome by name."""
+    python = root / ".venv" / "bin" / "python"
+    argv = [str(python if python.exists() else sys.executable), "-m", "asmkit.cli"]
+    argv += ["conformance", "--report-dir", str(report_dir)]
     if adapter:
         argv += ["--adapter", adapter]
     subprocess.run(
         argv,
-        cwd=ROOT,
+        cwd=root,
+        env={**os.environ, "PATH": f"{python.parent}{os.pathsep}{os.environ.get('PATH', '')}"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         timeout=timeout_s,
@@ -77,7 +83,7 @@ def run_library(adapter: str | None, report_dir: Path, timeout_s: float) -> dict
 
 
 def measure(
-    runs: int, adapter: str | None, *, hog: bool, timeout_s: float = 1800
+    runs: int, adapter: str | None, *, hog: bool, timeout_s: float = 1800, root: Path = ROOT
 ) -> dict[str, Any]:
     """Run the library ``runs`` times (under a CPU hog if ``hog``): the cases whose verdict
     changed between runs, and the outcome counts of each run."""
@@ -86,7 +92,7 @@ def measure(
     started = time.monotonic()
     with cpu_hog(hog) as load, tempfile.TemporaryDirectory(prefix="asmkit-stability-") as tmp:
         for i in range(runs):
-            outcomes = run_library(adapter, Path(tmp) / f"run-{i}", timeout_s)
+            outcomes = run_library(adapter, Path(tmp) / f"run-{i}", timeout_s, root)
             for name, outcome in outcomes.items():
                 seen[name][outcome] += 1
             per_run.append(dict(Counter(outcomes.values())))
@@ -131,8 +137,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--adapter", metavar="PROFILE.yaml")
     parser.add_argument("--no-hog", action="store_true", help="measure without the CPU hog")
+    parser.add_argument(
+        "--root", type=Path, default=ROOT, help="the asmkit checkout to run (default: this one)"
+    )
     args = parser.parse_args(argv)
-    result = measure(args.runs, args.adapter, hog=not args.no_hog)
+    result = measure(args.runs, args.adapter, hog=not args.no_hog, root=args.root)
     print(json.dumps(result, indent=2))
     return 1 if result["flaky_cases"] else 0
 
