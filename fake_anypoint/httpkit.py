@@ -15,6 +15,8 @@ from aiohttp import web
 from aiohttp.web_urldispatcher import AbstractRoute
 from pydantic import ValidationError
 
+from .bounded import TooLargeError
+from .exchange import GoneError
 from .faults import DataKind
 from .model import JournalEntry, NotFoundError
 from .records import AuthError
@@ -83,60 +85,29 @@ def error(status: int, message: str) -> web.Response:
     return json_response({"message": message}, status=status)
 
 
-async def read_json(request: web.Request) -> Any:
-    """The request body as JSON; ValueError (400) naming the problem."""
-    raw = await request.read()
-    if not raw:
-        raise ValueError("body: empty; send a JSON document")
-    try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"body: malformed JSON ({exc})") from None
-
-
-async def read_object(request: web.Request) -> dict[str, Any]:
-    data = await read_json(request)
-    if not isinstance(data, dict):
-        raise ValueError(f"body: expected a JSON object, got {type(data).__name__}")
-    return data
-
-
-def path_int(request: web.Request, name: str) -> int:
-    raw = request.match_info[name]
-    if not raw.isdigit():
-        raise ValueError(f"{name}: {raw!r} in the path must be an integer id")
-    return int(raw)
-
-
-def query_int(
-    request: web.Request,
-    name: str,
-    default: int | None,
-    *,
-    minimum: int = 0,
-    maximum: int | None = None,
-) -> int | None:
-    raw = request.query.get(name)
-    if raw is None or raw == "":
-        return default
-    if not raw.strip().lstrip("-").isdigit():
-        raise ValueError(f"{name}: {raw!r} must be an integer")
-    value = int(raw)
-    if value < minimum:
-        raise ValueError(f"{name}: {value} must be >= {minimum}")
-    if maximum is not None:
-        value = min(value, maximum)
-    return value
+def dotted(loc: tuple[int | str, ...]) -> str:
+    """``("limits", 0, "maximumRequests")`` as ``limits[0].maximumRequests``."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
 
 
 def validation_message(exc: ValidationError, limit: int = 5) -> str:
-    """Pydantic errors as one line each: ``field.path: message (got value)``."""
+    """Pydantic errors, one each: ``field.path: 'value' is not valid: why``."""
     lines = []
     for err in exc.errors()[:limit]:
-        where = ".".join(str(p) for p in err["loc"]) or "body"
+        where = dotted(err["loc"])
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        if err["type"] == "missing":
+            lines.append(f"{where}: required")
+            continue
+        if not where:
+            lines.append(msg)
+            continue
         got = repr(err.get("input"))
         got = got if len(got) <= 80 else got[:77] + "..."
-        lines.append(f"{where}: {err['msg']} (got {got})")
+        lines.append(f"{where}: {got} is not valid: {msg}")
     more = len(exc.errors()) - limit
     return "; ".join(lines) + (f"; and {more} more" if more > 0 else "")
 
@@ -170,7 +141,7 @@ async def control_plane_middleware(request: web.Request, handler: Handler) -> we
     fault_name: str | None = None
     status = 0
     try:
-        action = state.pick_fault(route.data)
+        action = state.records.pick_fault(route.data)
         if action is not None:
             fault_name = action.name
             if action.delay_s > 0:
@@ -203,7 +174,7 @@ async def control_plane_middleware(request: web.Request, handler: Handler) -> we
         return resp
     finally:
         if route.journaled:
-            state.record(
+            state.records.record(
                 JournalEntry(
                     request.method,
                     request.path,
@@ -222,15 +193,19 @@ async def _dispatch(
 ) -> web.StreamResponse:
     try:
         if auth:
-            state.check_token(request.headers.get("Authorization"))
+            state.records.check_token(request.headers.get("Authorization"))
         check_scope(request)
         return await handler(request)
     except AuthError as exc:
         return error(401, str(exc))
     except ValidationError as exc:
         return error(400, validation_message(exc))
+    except GoneError as exc:
+        return error(410, str(exc))
     except NotFoundError as exc:
         return error(404, str(exc))
+    except TooLargeError as exc:
+        return error(413, str(exc))
     except ValueError as exc:
         return error(400, str(exc))
     except web.HTTPException as exc:

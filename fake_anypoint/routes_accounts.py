@@ -4,15 +4,18 @@ plus the CLI telemetry sink (research/anypoint.md §2.1, §3.2).
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
+from pydantic import StrictBool
 
+from .bounded import loads
 from .faults import DataKind
-from .httpkit import add, error, json_response, read_object, state_of
+from .httpkit import add, error, json_response, state_of
+from .inputs import Text
 from .model import Environment, Token
 from .records import AuthError
+from .reqmodels import Body, body, form_fields
 from .state import ControlPlaneState
 
 ORG = "/accounts/api/organizations/{org}"
@@ -36,15 +39,11 @@ async def _form_or_json(request: web.Request) -> dict[str, Any]:
     """Token/login bodies come as JSON or as a urlencoded form."""
     ctype = request.content_type
     if ctype == "application/x-www-form-urlencoded" or ctype == "multipart/form-data":
-        form = await request.post()
-        return {k: v for k, v in form.items() if isinstance(v, str)}
+        return await form_fields(request)
     raw = await request.read()
     if not raw:
         raise ValueError("body: empty; send JSON {client_id, client_secret, grant_type}")
-    try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise ValueError("body: neither JSON nor a urlencoded form") from None
+    data = loads(raw)
     if not isinstance(data, dict):
         raise ValueError(f"body: expected a JSON object, got {type(data).__name__}")
     return data
@@ -76,7 +75,7 @@ async def login(request: web.Request) -> web.Response:
     state = state_of(request)
     body = await _form_or_json(request)
     try:
-        tok = state.login_user(body.get("username"), body.get("password"))
+        tok = state.records.login_user(body.get("username"), body.get("password"))
     except AuthError as exc:
         return error(401, str(exc))
     data = _token_body(state, tok)
@@ -116,7 +115,7 @@ def _user(state: ControlPlaneState) -> dict[str, Any]:
 
 async def me(request: web.Request) -> web.Response:
     state = state_of(request)
-    tok = state.check_token(request.headers.get("Authorization"))
+    tok = state.records.check_token(request.headers.get("Authorization"))
     body: dict[str, Any] = {"user": _user(state)}
     if not tok.subject.startswith("user:"):
         body["client"] = {
@@ -170,19 +169,17 @@ async def get_environment(request: web.Request) -> web.Response:
     return json_response(_env(state.environment(request.match_info["env"])))
 
 
+class CreateEnvironment(Body):
+    name: Text
+    isProduction: StrictBool | None = None
+    type: Literal["production", "sandbox", "design"] | None = None
+
+
 async def create_environment(request: web.Request) -> web.Response:
     state = state_of(request)
-    body = await read_object(request)
-    name = body.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise ValueError(f"name: {name!r} must be a non-empty string")
-    is_prod = body.get("isProduction", body.get("type") == "production")
-    if not isinstance(is_prod, bool):
-        raise ValueError(f"isProduction: {is_prod!r} must be true or false")
-    env_type = body.get("type")
-    if env_type is not None and env_type not in ("production", "sandbox", "design"):
-        raise ValueError(f"type: {env_type!r} must be production, sandbox or design")
-    env = state.create_environment(name, is_production=is_prod, type=env_type)
+    req = await body(request, CreateEnvironment)
+    is_prod = req.isProduction if req.isProduction is not None else req.type == "production"
+    env = state.create_environment(req.name, is_production=is_prod, type=req.type)
     return json_response(_env(env), status=201)
 
 

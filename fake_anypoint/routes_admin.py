@@ -9,9 +9,10 @@ from typing import Any
 
 from aiohttp import web
 
+from .bounded import read_json
 from .faults import FaultSpec
 from .httpkit import ADMIN as ADMIN_ROUTE
-from .httpkit import add, json_response, read_json, state_of
+from .httpkit import add, json_response, state_of
 
 ADMIN = "/_admin"
 

@@ -7,12 +7,14 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
+from pydantic import StrictStr
 
-from . import checks
 from .faults import DataKind
-from .httpkit import add, json_response, path_int, read_object, state_of
+from .httpkit import add, json_response, state_of
+from .inputs import Text
 from .listing import page
 from .model import Application
+from .reqmodels import AppPath, Body, IntId, Paging, body, path, query
 from .views import am_contract, application
 
 REPO = "/apiplatform/repository/v2/organizations/{org}/applications"
@@ -33,14 +35,14 @@ def register(app: web.Application) -> None:
 
 
 def _app(request: web.Request) -> Application:
-    return state_of(request).application(path_int(request, "app_id"))
+    return state_of(request).application(path(request, AppPath).app_id)
 
 
 async def list_applications(request: web.Request) -> web.Response:
     state = state_of(request)
     sort_keys: dict[str, Any] = {"id": lambda a: a.id, "name": lambda a: (a.name, a.id)}
     total, window = page(
-        request,
+        query(request, Paging),
         list(state.applications.values()),
         sort_keys,
         default_sort="id",
@@ -51,16 +53,18 @@ async def list_applications(request: web.Request) -> web.Response:
     )
 
 
+class CreateApplication(Body):
+    name: Text
+    description: StrictStr | None = None
+    clientId: Text | None = None
+    clientSecret: Text | None = None
+
+
 async def create_application(request: web.Request) -> web.Response:
     state = state_of(request)
-    body = await read_object(request)
-    description = body.get("description") or ""
-    if not isinstance(description, str):
-        raise ValueError(f"description: {description!r} must be a string")
-    client_id = body.get("clientId")
-    client_secret = body.get("clientSecret")
+    req = await body(request, CreateApplication)
     app = state.create_application(
-        checks.text("name", body.get("name")), client_id, client_secret, description=description
+        req.name, req.clientId, req.clientSecret, description=req.description or ""
     )
     return json_response(application(app, state.org_id), status=201)
 
@@ -69,15 +73,16 @@ async def get_application(request: web.Request) -> web.Response:
     return json_response(application(_app(request), state_of(request).org_id))
 
 
+class PatchApplication(Body):
+    name: Text | None = None
+    description: StrictStr | None = None
+
+
 async def patch_application(request: web.Request) -> web.Response:
     state = state_of(request)
     app = _app(request)
-    body = await read_object(request)
-    name = body.get("name")
-    description = body.get("description")
-    if description is not None and not isinstance(description, str):
-        raise ValueError(f"description: {description!r} must be a string")
-    state.edit_application(app.id, name=name, description=description)
+    req = await body(request, PatchApplication)
+    state.edit_application(app.id, name=req.name, description=req.description)
     return json_response(application(app, state.org_id))
 
 
@@ -97,21 +102,25 @@ async def list_app_contracts(request: web.Request) -> web.Response:
     return json_response([am_contract(state, c) for c in found])
 
 
+class RequestContract(Body):
+    """Exchange contract request ``{apiId, requestedTierId?, environmentId?, ...}``."""
+
+    apiId: IntId
+    environmentId: Text | None = None
+    requestedTierId: IntId | None = None
+    tierId: IntId | None = None
+
+
 async def request_contract(request: web.Request) -> web.Response:
-    """Exchange contract request ``{apiId, requestedTierId?, ...}`` (auto-approve per tier)."""
+    """Auto-approved unless the tier needs approval."""
     state = state_of(request)
     app = _app(request)
-    body = await read_object(request)
-    if body.get("apiId") is None:
-        raise ValueError("apiId: required (the API instance id)")
-    api_id = checks.int_id("apiId", body["apiId"])
-    env = body.get("environmentId")
-    if env is not None:
-        state.api_in(api_id, checks.text("environmentId", env))
-    tier_raw = body.get("requestedTierId", body.get("tierId"))
-    tier = checks.int_id("requestedTierId", tier_raw) if tier_raw is not None else None
-    cid = state.create_contract(api_id, app.id, tier)
-    return json_response(am_contract(state, state.contract(api_id, cid)), status=201)
+    req = await body(request, RequestContract)
+    if req.environmentId is not None:
+        state.api_in(req.apiId, req.environmentId)
+    tier = req.requestedTierId if req.requestedTierId is not None else req.tierId
+    cid = state.create_contract(req.apiId, app.id, tier)
+    return json_response(am_contract(state, state.contract(req.apiId, cid)), status=201)
 
 
 async def reset_secret(request: web.Request) -> web.Response:

@@ -101,9 +101,7 @@ class ControlPlaneServer:
         self._runners.append(runner)
         site = web.TCPSite(runner, self.host, port, ssl_context=ctx, reuse_address=True)
         await site.start()
-        server = site._server
-        sockets = getattr(server, "sockets", None) or []
-        return int(sockets[0].getsockname()[1]) if sockets else port
+        return bound_port(site) or port
 
     async def stop(self) -> None:
         runners, self._runners = self._runners, []
@@ -133,6 +131,12 @@ class ControlPlaneServer:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+
+def bound_port(site: web.TCPSite) -> int:
+    """The port a started site listens on (0 if it cannot be told)."""
+    sockets = getattr(site._server, "sockets", None) or []
+    return int(sockets[0].getsockname()[1]) if sockets else 0
 
 
 def _default_ca_dir() -> Path:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .model import IngestBatch, JournalEntry
-from .persist import dump_state, load_state
+from .persist import dump_state, load_parts
 from .state import ControlPlaneState
 
 _SCHEMA = """
@@ -52,14 +52,14 @@ class SqliteStore:
                 json.loads(b)
                 for (b,) in self._db.execute("SELECT body FROM batches ORDER BY rowid")
             ]
-            load_state(state, data)
-            state._journal = [
+            state.parts = load_parts(state, data)
+            state.records.journal_entries = [
                 JournalEntry(**json.loads(b))
                 for (b,) in self._db.execute("SELECT body FROM journal ORDER BY seq")
             ]
         self._state = state
-        state._on_change = self.save
-        state._on_record = self._record
+        state.hooks.on_change = self.save
+        state.hooks.on_record = self._record
         if not loaded:
             self.save()
         return loaded
@@ -102,7 +102,7 @@ class SqliteStore:
 
     def close(self) -> None:
         if self._state is not None:
-            self._state._on_change = None
-            self._state._on_record = None
+            self._state.hooks.on_change = None
+            self._state.hooks.on_record = None
             self._state = None
         self._db.close()
