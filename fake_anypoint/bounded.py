@@ -36,13 +36,18 @@ class IngestLimits:
             )
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number; send finite numbers")
+
+
 def loads(raw: bytes | str, what: str = "body") -> Any:
-    """JSON with at most ``MAX_DEPTH`` levels of nesting; ValueError naming ``what``."""
+    """JSON with at most ``MAX_DEPTH`` levels of nesting and no NaN or Infinity; ValueError
+    naming ``what``."""
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, parse_constant=_no_constant)
     except RecursionError:
         raise ValueError(f"{what}: JSON nested deeper than {MAX_DEPTH} levels") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, a NaN
         raise ValueError(f"{what}: malformed JSON ({exc})") from None
     check_depth(data, what)
     return data
@@ -111,7 +116,7 @@ def parse_events(data: bytes, limits: IngestLimits) -> list[dict[str, Any]]:
         text = data.decode()
     except UnicodeDecodeError as exc:
         raise ValueError(f"body: malformed JSON ({exc})") from None
-    decoder = json.JSONDecoder()
+    decoder = json.JSONDecoder(parse_constant=_no_constant)
     pos = _skip(text, 0)
     if not text.startswith("[", pos):
         raise ValueError("body: expected a JSON array of event objects")
@@ -128,7 +133,7 @@ def parse_events(data: bytes, limits: IngestLimits) -> list[dict[str, Any]]:
             event, pos = decoder.raw_decode(text, pos)
         except RecursionError:
             raise ValueError(f"body: JSON nested deeper than {MAX_DEPTH} levels") from None
-        except json.JSONDecodeError as exc:
+        except ValueError as exc:  # JSONDecodeError or a NaN
             raise ValueError(f"body: malformed JSON ({exc})") from None
         if not isinstance(event, dict):
             raise ValueError("body: expected a JSON array of event objects")

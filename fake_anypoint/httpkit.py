@@ -5,6 +5,7 @@ route serves, the middleware (faults, bearer auth, JSON errors, journal) and req
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -28,6 +29,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 STATE_KEY = web.AppKey("state", ControlPlaneState)
 ROUTES_KEY = web.AppKey("routes", dict)
+ADMIN_TOKEN_KEY = web.AppKey("admin_token", str)
+ADMIN_TOKEN_HEADER = "X-Asmkit-Admin-Token"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,10 +41,11 @@ class RouteInfo:
     data: frozenset[DataKind]
     auth: bool = True
     journaled: bool = True
+    admin: bool = False
 
 
 UNKNOWN_ROUTE = RouteInfo(frozenset(), auth=False)
-ADMIN = RouteInfo(frozenset(), auth=False, journaled=False)
+ADMIN = RouteInfo(frozenset(), auth=False, journaled=False, admin=True)
 
 
 def add(
@@ -62,11 +66,31 @@ def add(
     app[ROUTES_KEY][route] = info
 
 
-def new_app(state: ControlPlaneState, client_max_size: int = 64 * 1024 * 1024) -> web.Application:
+def new_app(
+    state: ControlPlaneState,
+    client_max_size: int = 64 * 1024 * 1024,
+    *,
+    admin_token: str | None = None,
+) -> web.Application:
+    """An app over ``state``; with ``admin_token`` the admin API needs it in the
+    ``X-Asmkit-Admin-Token`` header."""
     app = web.Application(middlewares=[control_plane_middleware], client_max_size=client_max_size)
     app[STATE_KEY] = state
     app[ROUTES_KEY] = {}
+    if admin_token:
+        app[ADMIN_TOKEN_KEY] = admin_token
     return app
+
+
+def _admin_refused(request: web.Request) -> web.Response | None:
+    """401 when the app has an admin token and the request does not carry it."""
+    token = request.app.get(ADMIN_TOKEN_KEY)
+    if not token:
+        return None
+    given = request.headers.get(ADMIN_TOKEN_HEADER, "")
+    if hmac.compare_digest(given.encode(errors="replace"), token.encode()):
+        return None
+    return error(401, f"the admin API needs the {ADMIN_TOKEN_HEADER} header (see --admin-token)")
 
 
 def state_of(request: web.Request) -> ControlPlaneState:
@@ -77,7 +101,10 @@ def json_response(
     data: Any, status: int = 200, headers: dict[str, str] | None = None
 ) -> web.Response:
     return web.Response(
-        status=status, text=json.dumps(data), content_type="application/json", headers=headers
+        status=status,
+        text=json.dumps(data, allow_nan=False),
+        content_type="application/json",
+        headers=headers,
     )
 
 
@@ -137,6 +164,10 @@ def _route_info(request: web.Request) -> RouteInfo:
 async def control_plane_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     state = state_of(request)
     route = _route_info(request)
+    if route.admin:
+        refused = _admin_refused(request)
+        if refused is not None:
+            return refused
     started = state.clock.now()
     fault_name: str | None = None
     status = 0

@@ -146,17 +146,17 @@ class Records:
 
     def note_keepalive(self, adapter_id: str, api_ids: list[int], version: str) -> None:
         now, wall = self.clock.now(), self.clock.wall()
-        self.keepalive_log.append(
-            {
-                "adapter_id": adapter_id,
-                "api_ids": list(api_ids),
-                "version": version,
-                "at": now,
-                "wall": wall,
-            }
-        )
+        entry = {
+            "adapter_id": adapter_id,
+            "api_ids": list(api_ids),
+            "version": version,
+            "at": now,
+            "wall": wall,
+        }
+        self.keepalive_log.append(entry)
         if len(self.keepalive_log) > KEEPALIVE_LIMIT:
             del self.keepalive_log[: len(self.keepalive_log) - KEEPALIVE_LIMIT]
+        self._notify("keepalive", entry)
 
     def keepalives(self) -> list[dict[str, Any]]:
         """Keep-alives received: ``{adapter_id, api_ids, version, at, wall}``."""

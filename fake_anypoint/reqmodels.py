@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Annotated, Any, TypeVar
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from .bounded import read_json
@@ -99,6 +100,6 @@ async def form_fields(request: web.Request) -> dict[str, str]:
         form = await request.post()
     except web.HTTPException:
         raise
-    except (ValueError, AssertionError, UnicodeDecodeError, RuntimeError) as exc:
+    except (ValueError, LookupError, AssertionError, RuntimeError, HttpProcessingError) as exc:
         raise ValueError(f"body: not a well-formed {request.content_type} form ({exc})") from None
     return {k: v for k, v in form.items() if isinstance(v, str)}

@@ -19,8 +19,12 @@ from . import (
     routes_exchange,
     routes_sync,
 )
+from .bounded import IngestLimits
 from .httpkit import new_app
 from .state import ControlPlaneState
+
+HEADER_TIMEOUT_S = 20.0
+"""A connection that has not sent a whole request head in this time is closed."""
 
 
 class ControlPlaneServer:
@@ -35,8 +39,16 @@ class ControlPlaneServer:
         https: bool = False,
         *,
         ca_dir: str | Path | None = None,
+        ingest_limits: IngestLimits | None = None,
+        header_timeout_s: float = HEADER_TIMEOUT_S,
+        admin_token: str | None = None,
     ) -> None:
+        if not 0 < header_timeout_s <= 3600:
+            raise ValueError(f"header_timeout_s: {header_timeout_s!r} must be in (0, 3600] s")
         self.state = state
+        self.ingest_limits = ingest_limits or IngestLimits()
+        self.header_timeout_s = header_timeout_s
+        self.admin_token = admin_token
         self.host = host
         self.port = port
         self.ingest_port = ingest_port
@@ -47,7 +59,7 @@ class ControlPlaneServer:
         self._bound: dict[str, int] = {}
 
     def platform_app(self) -> web.Application:
-        app = new_app(self.state)
+        app = new_app(self.state, admin_token=self.admin_token)
         routes_accounts.register(app)
         routes_sync.register(app)
         routes_apimanager.register(app)
@@ -60,6 +72,7 @@ class ControlPlaneServer:
 
     def ingest_app(self) -> web.Application:
         app = new_app(self.state)
+        app[routes_sync.INGEST_LIMITS_KEY] = self.ingest_limits
         routes_sync.register_ingest(app)
         return app
 
@@ -94,8 +107,14 @@ class ControlPlaneServer:
         *,
         auto_decompress: bool = True,
     ) -> int:
+        # keepalive_timeout also closes a connection that has not sent a whole request head
+        # in that time (aiohttp arms it when the connection opens): the header timeout.
         runner = web.AppRunner(
-            app, access_log=None, handle_signals=False, auto_decompress=auto_decompress
+            app,
+            access_log=None,
+            handle_signals=False,
+            auto_decompress=auto_decompress,
+            keepalive_timeout=self.header_timeout_s,
         )
         await runner.setup()
         self._runners.append(runner)
