@@ -9,7 +9,14 @@ from typing import Any
 
 from .core import Core
 from .inputs import configuration, pointcut, text
-from .model import KNOWN_POLICY_VERSIONS, MULESOFT_GROUP_ID, Api, NotFoundError, Policy
+from .model import (
+    KNOWN_POLICY_VERSIONS,
+    MULESOFT_GROUP_ID,
+    Api,
+    AutomatedPolicy,
+    NotFoundError,
+    Policy,
+)
 from .organization import Organization
 
 ACTIVE_WINDOW_S = 45.0  # an API with a keep-alive this recent shows status "active"
@@ -37,6 +44,7 @@ class Catalog:
         self.org = org
         self.apis: dict[int, Api] = {}
         self.policies: dict[int, Policy] = {}
+        self.automated: dict[int, AutomatedPolicy] = {}
 
     # -- APIs ---------------------------------------------------------------------------------
 
@@ -262,6 +270,54 @@ class Catalog:
         self.policy(api_id, policy_id)
         del self.policies[policy_id]
         self._changed(self.api(api_id))
+
+    # -- automated policies -------------------------------------------------------------------
+
+    def add_automated_policy(
+        self,
+        env_id: str,
+        asset_id: str,
+        config: dict[str, Any] | None = None,
+        *,
+        asset_version: str | None = None,
+        group_id: str | None = None,
+        order: int = 1,
+        disabled: bool = False,
+        cut: list[dict[str, Any]] | None = None,
+    ) -> AutomatedPolicy:
+        """A policy applied to every API instance of ``env_id``."""
+        env = self.org.environment(env_id)
+        text("assetId", asset_id)
+        version = asset_version or KNOWN_POLICY_VERSIONS.get(asset_id, "1.0.0")
+        known = asset_id in KNOWN_POLICY_VERSIONS
+        now = self.core.wall()
+        policy = AutomatedPolicy(
+            0,
+            env.id,
+            group_id or (MULESOFT_GROUP_ID if known else self.org.org_id),
+            asset_id,
+            text("assetVersion", version),
+            configuration(config or {}),
+            _order("order", order),
+            _flag("disabled", disabled),
+            pointcut(cut),
+            now,
+            now,
+        )
+        policy.id = self.core.next("automated")
+        self.automated[policy.id] = policy
+        self.core.changed()
+        return policy
+
+    def automated_policies(self, env_id: str | None = None) -> list[AutomatedPolicy]:
+        found = sorted(self.automated.values(), key=lambda p: p.id)
+        return [p for p in found if env_id is None or p.env_id == env_id]
+
+    def remove_automated_policy(self, policy_id: int) -> None:
+        if policy_id not in self.automated:
+            raise NotFoundError(f"automated policy {policy_id!r} not found")
+        del self.automated[policy_id]
+        self.core.changed()
 
     def _changed(self, api: Api, policy: Policy | None = None) -> None:
         api.policies_version = self.core.bump()

@@ -10,7 +10,15 @@ from .catalog import Catalog
 from .core import Core
 from .inputs import limits as wire_limits
 from .inputs import text
-from .model import CONTRACT_STATUSES, Application, Contract, NotFoundError, Tier
+from .model import CONTRACT_STATUSES, Application, ConflictError, Contract, NotFoundError, Tier
+
+ACTIONS: dict[str, tuple[frozenset[str], str]] = {
+    "approve": (frozenset({"PENDING"}), "APPROVED"),
+    "reject": (frozenset({"PENDING"}), "REJECTED"),
+    "revoke": (frozenset({"APPROVED"}), "REVOKED"),
+    "restore": (frozenset({"REVOKED"}), "APPROVED"),
+}
+"""Contract actions (``POST …/contracts/{id}/{action}``): the statuses they apply to, the result."""
 
 
 class Contracts:
@@ -231,6 +239,35 @@ class Contracts:
         elif status == "REJECTED":
             c.rejected_wall = now
         c.updated_wall = now
+        c.seq = self.core.bump()
+        self.core.changed()
+        return c
+
+    def contract_action(self, api_id: int, contract_id: int, action: str) -> Contract:
+        """``approve``, ``reject``, ``revoke`` or ``restore``; ConflictError (409) when the
+        contract's status does not allow it."""
+        c = self.contract(api_id, contract_id)
+        if action not in ACTIONS:
+            raise ValueError(f"action: {action!r} must be one of {', '.join(ACTIONS)}")
+        sources, target = ACTIONS[action]
+        if c.status not in sources:
+            raise ConflictError(
+                f"contract {contract_id} is {c.status}; {action} applies to "
+                f"{' or '.join(sorted(sources))} contracts"
+            )
+        return self.set_contract_status(api_id, contract_id, target)
+
+    def change_tier(
+        self, api_id: int, contract_id: int, tier_id: int, *, request: bool
+    ) -> Contract:
+        """Move a contract to another tier of its API. ``request=True`` (``requestedTierId``)
+        needs approval when the tier does; ``tierId`` moves it at once."""
+        c = self.contract(api_id, contract_id)
+        tier = self.tier(api_id, tier_id)
+        c.requested_tier_id = tier.id
+        if not request or tier.auto_approve:
+            c.tier_id = tier.id
+        c.updated_wall = self.core.wall()
         c.seq = self.core.bump()
         self.core.changed()
         return c

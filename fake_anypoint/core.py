@@ -12,7 +12,14 @@ from typing import Any
 
 from common.clock import Clock
 
-FIRST_IDS = {"api": 10001, "policy": 501, "tier": 1, "application": 1001, "contract": 7001}
+FIRST_IDS = {
+    "api": 10001,
+    "policy": 501,
+    "tier": 1,
+    "application": 1001,
+    "contract": 7001,
+    "automated": 90001,
+}
 
 
 @dataclass

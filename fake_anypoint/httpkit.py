@@ -10,6 +10,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 from aiohttp import web
@@ -19,7 +20,7 @@ from pydantic import ValidationError
 from .bounded import TooLargeError
 from .exchange import GoneError
 from .faults import DataKind
-from .model import JournalEntry, NotFoundError
+from .model import ConflictError, JournalEntry, NotFoundError
 from .records import AuthError
 from .state import ControlPlaneState
 
@@ -109,7 +110,9 @@ def json_response(
 
 
 def error(status: int, message: str) -> web.Response:
-    return json_response({"message": message}, status=status)
+    """``{status, name, message}``: the fields every error schema of the specs allows."""
+    name = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    return json_response({"status": status, "name": name, "message": message}, status=status)
 
 
 def dotted(loc: tuple[int | str, ...]) -> str:
@@ -237,6 +240,8 @@ async def _dispatch(
         return error(404, str(exc))
     except TooLargeError as exc:
         return error(413, str(exc))
+    except ConflictError as exc:
+        return error(409, str(exc))
     except ValueError as exc:
         return error(400, str(exc))
     except web.HTTPException as exc:

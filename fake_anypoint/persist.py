@@ -20,6 +20,7 @@ from .model import (
     Api,
     Application,
     Asset,
+    AutomatedPolicy,
     ConnectedApp,
     Contract,
     Environment,
@@ -66,16 +67,18 @@ class Snapshot(_Doc):
     env_id: str = Field(min_length=1)
     environments: list[Environment] = Field(min_length=1, max_length=MAX_ITEMS)
     connected_app: ConnectedApp
+    connected_apps: list[ConnectedApp] = Field(default_factory=list, max_length=10_000)
     user: dict[str, str]
     apis: list[Api] = Field(max_length=MAX_ITEMS)
     policies: list[Policy] = Field(max_length=MAX_ITEMS)
+    automated_policies: list[AutomatedPolicy] = Field(default_factory=list, max_length=10_000)
     tiers: list[Tier] = Field(max_length=MAX_ITEMS)
     applications: list[Application] = Field(max_length=MAX_ITEMS)
     contracts: list[Contract] = Field(max_length=MAX_ITEMS)
     published: list[Asset] = Field(default_factory=list, max_length=MAX_ITEMS)
     deleted_assets: list[str] = Field(default_factory=list, max_length=MAX_ITEMS)
     rev: int = Field(ge=0)
-    next_ids: dict[Literal["api", "policy", "tier", "application", "contract"], int]
+    next_ids: dict[Literal["api", "policy", "tier", "application", "contract", "automated"], int]
     ids_rng: tuple[int, list[int], float | None]
     tokens: list[TokenDump] = Field(max_length=MAX_ITEMS)
     faults: list[FaultDump] = Field(max_length=10_000)
@@ -96,9 +99,11 @@ def dump_state(state: ControlPlaneState) -> dict[str, Any]:
         "env_id": parts.org.env_id,
         "environments": [asdict(e) for e in parts.org.environments.values()],
         "connected_app": asdict(parts.org.connected_app),
+        "connected_apps": [asdict(a) for a in parts.org.connected_apps.values()],
         "user": dict(parts.org.user),
         "apis": [asdict(a) for a in parts.catalog.apis.values()],
         "policies": [asdict(p) for p in parts.catalog.policies.values()],
+        "automated_policies": [asdict(p) for p in parts.catalog.automated.values()],
         "tiers": [asdict(t) for t in parts.deals.tiers.values()],
         "applications": [asdict(a) for a in parts.deals.applications.values()],
         "contracts": [asdict(c) for c in parts.deals.contracts.values()],
@@ -179,9 +184,11 @@ def load_parts(state: ControlPlaneState, data: Any) -> Parts:
     org.org_id, org.org_name, org.env_id = snap.org_id, snap.org_name, snap.env_id
     org.environments = {e.id: e for e in snap.environments}
     org.connected_app = snap.connected_app
+    org.connected_apps = {a.client_id: a for a in snap.connected_apps}
     org.user = dict(snap.user)
     catalog.apis = {a.id: a for a in snap.apis}
     catalog.policies = {p.id: p for p in snap.policies}
+    catalog.automated = {p.id: p for p in snap.automated_policies}
     deals.tiers = {t.id: t for t in snap.tiers}
     deals.applications = {a.id: a for a in snap.applications}
     deals.contracts = {c.id: c for c in snap.contracts}

@@ -48,11 +48,11 @@ class Records:
     # -- tokens -------------------------------------------------------------------------------
 
     def issue_token(self, client_id: Any, client_secret: Any) -> Token:
-        """A bearer token for the connected app; AuthError for wrong credentials."""
-        app = self.org.connected_app
+        """A bearer token for an enabled connected app; AuthError for wrong credentials."""
         if not isinstance(client_id, str) or not client_id:
             raise AuthError("client_id is missing: send the connected app's client_id")
-        if client_id != app.client_id or client_secret != app.client_secret:
+        app = next((a for a in self.org.all_connected_apps() if a.client_id == client_id), None)
+        if app is None or not app.enabled or client_secret != app.client_secret:
             raise AuthError(f"invalid client credentials for client_id {client_id!r}")
         return self._new_token(client_id)
 

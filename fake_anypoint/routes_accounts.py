@@ -4,18 +4,16 @@ plus the CLI telemetry sink (research/anypoint.md §2.1, §3.2).
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from aiohttp import web
-from pydantic import StrictBool
 
 from .bounded import loads
 from .faults import DataKind
 from .httpkit import add, error, json_response, state_of
-from .inputs import Text
-from .model import Environment, Token
+from .model import Token
 from .records import AuthError
-from .reqmodels import Body, body, form_fields
+from .reqmodels import form_fields
 from .state import ControlPlaneState
 
 ORG = "/accounts/api/organizations/{org}"
@@ -27,10 +25,6 @@ def register(app: web.Application) -> None:
     add(app, "POST", "/accounts/login", login, DataKind.TOKEN, auth=False)
     add(app, "GET", "/accounts/api/me", me, DataKind.ACCOUNTS)
     add(app, "GET", "/accounts/api/users/me", users_me, DataKind.ACCOUNTS)
-    add(app, "GET", ORG, organization, DataKind.ACCOUNTS)
-    add(app, "GET", f"{ORG}/environments", list_environments, DataKind.ACCOUNTS)
-    add(app, "POST", f"{ORG}/environments", create_environment, DataKind.ACCOUNTS)
-    add(app, "GET", f"{ORG}/environments/{{env}}", get_environment, DataKind.ACCOUNTS)
     add(app, "POST", "/cli/api/v1/analytics/event", telemetry, DataKind.CLI, auth=False)
     add(app, "POST", "/cli/api/v1/analytics/error", telemetry, DataKind.CLI, auth=False)
 
@@ -84,7 +78,7 @@ async def login(request: web.Request) -> web.Response:
     return json_response(data)
 
 
-def _org_brief(state: ControlPlaneState) -> dict[str, Any]:
+def org_brief(state: ControlPlaneState) -> dict[str, Any]:
     return {
         "id": state.org_id,
         "name": state.org_name,
@@ -105,9 +99,9 @@ def _user(state: ControlPlaneState) -> dict[str, Any]:
         "identityType": "user",
         "createdAt": "2026-01-01T00:00:00.000Z",
         "organizationId": state.org_id,
-        "organization": _org_brief(state),
-        "memberOfOrganizations": [_org_brief(state)],
-        "contributorOfOrganizations": [_org_brief(state)],
+        "organization": org_brief(state),
+        "memberOfOrganizations": [org_brief(state)],
+        "contributorOfOrganizations": [org_brief(state)],
         "organizationPreferences": {state.org_id: {"defaultEnvironment": state.env_id}},
         "properties": {"cs_auth": {"activeOrganizationId": state.org_id}},
     }
@@ -128,59 +122,6 @@ async def me(request: web.Request) -> web.Response:
 
 async def users_me(request: web.Request) -> web.Response:
     return json_response(_user(state_of(request)))
-
-
-def _env(e: Environment) -> dict[str, Any]:
-    return {
-        "id": e.id,
-        "name": e.name,
-        "organizationId": e.organization_id,
-        "isProduction": e.is_production,
-        "type": e.type,
-        "clientId": e.client_id,
-    }
-
-
-async def organization(request: web.Request) -> web.Response:
-    state = state_of(request)
-    envs = [_env(e) for e in state.environments.values()]
-    return json_response(
-        {
-            **_org_brief(state),
-            "owner": {"id": state.user["id"], "username": state.user["username"]},
-            "subscription": {"category": "Trial", "type": "Trial", "expiration": None},
-            "environments": envs,
-            "entitlements": {},
-        }
-    )
-
-
-async def list_environments(request: web.Request) -> web.Response:
-    state = state_of(request)
-    envs = list(state.environments.values())
-    name = request.query.get("name")
-    if name is not None:
-        envs = [e for e in envs if e.name == name]
-    return json_response({"data": [_env(e) for e in envs], "total": len(envs)})
-
-
-async def get_environment(request: web.Request) -> web.Response:
-    state = state_of(request)
-    return json_response(_env(state.environment(request.match_info["env"])))
-
-
-class CreateEnvironment(Body):
-    name: Text
-    isProduction: StrictBool | None = None
-    type: Literal["production", "sandbox", "design"] | None = None
-
-
-async def create_environment(request: web.Request) -> web.Response:
-    state = state_of(request)
-    req = await body(request, CreateEnvironment)
-    is_prod = req.isProduction if req.isProduction is not None else req.type == "production"
-    env = state.create_environment(req.name, is_production=is_prod, type=req.type)
-    return json_response(_env(env), status=201)
 
 
 async def telemetry(request: web.Request) -> web.Response:

@@ -28,7 +28,7 @@ from .reqmodels import (
     query,
 )
 from .templates import TEMPLATE_IDS, policy_templates
-from .views import am_api, am_asset_groups, am_policy_full, am_policy_legacy
+from .views_apim import am_api, am_asset_groups, am_policy, am_policy_full, autodiscovery_name
 
 AM = "/apimanager/api/v1/organizations/{org}/environments/{env}"
 API = AM + "/apis/{api_id}"
@@ -43,6 +43,7 @@ def register(app: web.Application) -> None:
     add(app, "GET", f"{API}/policies", list_policies, DataKind.POLICIES)
     add(app, "POST", f"{API}/policies", apply_policy, DataKind.POLICIES)
     add(app, "PATCH", f"{API}/policies", reorder_policies, DataKind.POLICIES)
+    add(app, "GET", f"{API}/policies/{{policy_id}}", get_policy, DataKind.POLICIES)
     add(app, "PATCH", f"{API}/policies/{{policy_id}}", patch_policy, DataKind.POLICIES)
     add(app, "DELETE", f"{API}/policies/{{policy_id}}", delete_policy, DataKind.POLICIES)
     add(
@@ -63,9 +64,15 @@ def _api(request: web.Request) -> Api:
 
 
 class ApiList(Paging):
+    """The documented filters; ``filters=active,pinned`` keeps active (or pinned) instances."""
+
+    groupId: str | None = None
     assetId: str | None = None
+    assetVersion: str | None = None
     productVersion: str | None = None
     instanceLabel: str | None = None
+    autodiscoveryInstanceName: str | None = None
+    filters: str | None = None
 
 
 _API_SORTS: dict[str, Any] = {
@@ -82,18 +89,26 @@ async def list_apis(request: web.Request) -> web.Response:
     q = query(request, ApiList)
     apis = state.list_apis(request.match_info["env"])
     for wanted, attr in (
+        (q.groupId, "group_id"),
         (q.assetId, "asset_id"),
+        (q.assetVersion, "asset_version"),
         (q.productVersion, "product_version"),
         (q.instanceLabel, "instance_label"),
     ):
         if wanted:
             apis = [a for a in apis if getattr(a, attr) == wanted]
+    if q.autodiscoveryInstanceName:
+        apis = [a for a in apis if autodiscovery_name(a) == q.autodiscoveryInstanceName]
+    if q.filters and "active" in q.filters.split(","):
+        apis = [a for a in apis if state.api_status(a) == "active"]
+    if q.filters and "pinned" in q.filters.split(","):
+        apis = []  # the fake pins nothing
     _, window = page(
         q,
         apis,
         _API_SORTS,
-        default_sort="createdDate",
-        default_ascending=False,
+        default_sort="name",  # the spec: "Default value is name"
+        default_ascending=True,
         text=lambda a: f"{a.asset_id} {a.instance_label or ''}",
     )
     assets = {(a.group_id, a.asset_id) for a in apis}  # the platform counts assets
@@ -130,9 +145,9 @@ class CreateApi(Body):
     endpointUri: StrictStr | None = None
 
 
-async def create_api(request: web.Request) -> web.Response:
+def create_instance(request: web.Request, req: CreateApi, *, default_technology: str) -> Api:
+    """The API instance ``req`` describes, in the path's environment."""
     state = state_of(request)
-    req = await body(request, CreateApi)
     api_id = state.create_api(
         req.spec.assetId,
         asset_version=req.spec.version,
@@ -140,12 +155,18 @@ async def create_api(request: web.Request) -> web.Response:
         instance_label=req.instanceLabel or None,
         env_id=request.match_info["env"],
         group_id=req.spec.groupId or state.org_id,
-        technology=req.technology or "mule4",
+        technology=req.technology or default_technology,
         endpoint=req.endpoint.wire() if req.endpoint else {},
         endpoint_uri=req.endpointUri,
         services=[],
     )
-    return json_response(am_api(state, state.api(api_id)), status=201)
+    return state.api(api_id)
+
+
+async def create_api(request: web.Request) -> web.Response:
+    """``api-mgr api manage`` (the CLI sends no technology: Mule 4)."""
+    api = create_instance(request, await body(request, CreateApi), default_technology="mule4")
+    return json_response(am_api(state_of(request), api), status=201)
 
 
 class ApiGet(Query):
@@ -185,8 +206,14 @@ _NULLABLE = {"instanceLabel", "endpointUri"}
 
 
 async def patch_api(request: web.Request) -> web.Response:
-    state = state_of(request)
     api = _api(request)
+    await apply_patch(request, api)
+    return json_response(am_api(state_of(request), api))
+
+
+async def apply_patch(request: web.Request, api: Api) -> None:
+    """Apply a ``PatchApi`` body to ``api``."""
+    state = state_of(request)
     req = await body(request, PatchApi)
     fields: dict[str, Any] = {}
     for key, attr in _PATCH_ATTRS.items():
@@ -196,7 +223,6 @@ async def patch_api(request: web.Request) -> web.Response:
     if req.endpoint is not None:
         fields["endpoint"] = {**api.endpoint, **req.endpoint.wire()}
     state.edit_api(api.id, **fields)
-    return json_response(am_api(state, api))
 
 
 async def delete_api(request: web.Request) -> web.Response:
@@ -218,7 +244,7 @@ async def list_policies(request: web.Request) -> web.Response:
     api = _api(request)
     policies = state.policies_of(api.id)
     if not query(request, PolicyList).fullInfo:
-        return json_response([am_policy_legacy(p) for p in policies])
+        return json_response([am_policy(state, p) for p in policies])
     return json_response({"policies": [am_policy_full(p) for p in policies]})
 
 
@@ -279,9 +305,17 @@ async def apply_policy(request: web.Request) -> web.Response:
         pointcut=req.pointcutData,
         group_id=req.groupId,
     )
-    data = am_policy_legacy(state.policy(api.id, pid))
+    data = am_policy(state, state.policy(api.id, pid))
     data["policyId"] = pid
     return json_response(data, status=201)
+
+
+async def get_policy(request: web.Request) -> web.Response:
+    state = state_of(request)
+    api = _api(request)
+    return json_response(
+        am_policy(state, state.policy(api.id, path(request, PolicyPath).policy_id))
+    )
 
 
 async def patch_policy(request: web.Request) -> web.Response:
@@ -299,7 +333,7 @@ async def patch_policy(request: web.Request) -> web.Response:
     if "pointcutData" in req.model_fields_set:
         kwargs["pointcut"] = req.pointcutData
     policy = state.edit_policy(api.id, ids.policy_id, **kwargs)
-    return json_response(am_policy_legacy(policy))
+    return json_response(am_policy(state, policy))
 
 
 class OrderItem(Body):
@@ -317,7 +351,7 @@ async def reorder_policies(request: web.Request) -> web.Response:
     api = _api(request)
     items = Reorder.model_validate(await read_json(request)).root
     state.reorder_policies(api.id, {item.id: item.order for item in items})
-    return json_response([am_policy_legacy(p) for p in state.policies_of(api.id)])
+    return json_response([am_policy(state, p) for p in state.policies_of(api.id)])
 
 
 async def delete_policy(request: web.Request) -> web.Response:

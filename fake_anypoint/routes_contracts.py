@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from aiohttp import web
-from pydantic import Field, StrictBool, StrictStr
+from pydantic import Field, StrictBool, StrictStr, model_validator
 
 from .faults import DataKind
 from .httpkit import add, json_response, state_of
@@ -13,7 +13,7 @@ from .inputs import Text, WireLimit
 from .listing import page
 from .model import Api, Contract, Tier
 from .reqmodels import ApiPath, Body, ContractPath, IntId, Paging, TierPath, body, path, query
-from .views import am_contract, am_tier
+from .views_apim import am_contract, am_tier
 
 API = "/apimanager/api/v1/organizations/{org}/environments/{env}/apis/{api_id}"
 
@@ -28,7 +28,7 @@ def register(app: web.Application) -> None:
     add(app, "POST", f"{API}/tiers", create_tier, DataKind.TIERS)
     add(app, "GET", f"{API}/tiers/{{tier_id}}", get_tier, DataKind.TIERS)
     add(app, "PATCH", f"{API}/tiers/{{tier_id}}", patch_tier, DataKind.TIERS)
-    add(app, "PUT", f"{API}/tiers/{{tier_id}}", patch_tier, DataKind.TIERS)
+    add(app, "PUT", f"{API}/tiers/{{tier_id}}", put_tier, DataKind.TIERS)
     add(app, "DELETE", f"{API}/tiers/{{tier_id}}", delete_tier, DataKind.TIERS)
 
 
@@ -42,6 +42,9 @@ def _api(request: web.Request) -> Api:
 
 class ContractList(Paging):
     coreServicesId: str | None = None
+    status: str | None = None
+    order: str | None = None
+    includeExtraApplicationData: bool = False
 
 
 async def list_contracts(request: web.Request) -> web.Response:
@@ -49,6 +52,9 @@ async def list_contracts(request: web.Request) -> web.Response:
     api = _api(request)
     q = query(request, ContractList)
     contracts = state.contracts_of(api.id)
+    if q.status:
+        wanted = {x.strip().upper() for x in q.status.split(",")}
+        contracts = [c for c in contracts if c.status in wanted]
     client_id = q.coreServicesId
     if client_id:
         contracts = [
@@ -92,7 +98,7 @@ async def create_contract(request: web.Request) -> web.Response:
     req = await body(request, CreateContract)
     tier_id = req.tierId if req.tierId is not None else req.requestedTierId
     cid = state.create_contract(api.id, req.applicationId, tier_id)
-    return json_response(am_contract(state, state.contract(api.id, cid)), status=201)
+    return json_response(am_contract(state, state.contract(api.id, cid)))  # the spec: 200
 
 
 async def get_contract(request: web.Request) -> web.Response:
@@ -104,7 +110,18 @@ async def get_contract(request: web.Request) -> web.Response:
 
 
 class PatchContract(Body):
-    status: Literal["APPROVED", "PENDING", "REVOKED", "REJECTED"]
+    """The spec's ``{requestedTierId, tierId}``; ``status`` is also taken (the kit's earlier
+    way to approve or revoke; the platform's is ``POST …/{approve|revoke|...}``)."""
+
+    requestedTierId: IntId | None = None
+    tierId: IntId | None = None
+    status: Literal["APPROVED", "PENDING", "REVOKED", "REJECTED"] | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> PatchContract:
+        if self.requestedTierId is None and self.tierId is None and self.status is None:
+            raise ValueError("send tierId or requestedTierId (or status)")
+        return self
 
 
 async def patch_contract(request: web.Request) -> web.Response:
@@ -113,7 +130,16 @@ async def patch_contract(request: web.Request) -> web.Response:
     cid = path(request, ContractPath).contract_id
     state.contract(api.id, cid)
     req = await body(request, PatchContract)
-    contract = state.set_contract_status(api.id, cid, req.status)
+    for tier_id in (req.tierId, req.requestedTierId):
+        if tier_id is not None:
+            state.tier(api.id, tier_id)  # 404 before anything changes
+    contract = state.contract(api.id, cid)
+    if req.tierId is not None:
+        contract = state.parts.deals.change_tier(api.id, cid, req.tierId, request=False)
+    elif req.requestedTierId is not None:
+        contract = state.parts.deals.change_tier(api.id, cid, req.requestedTierId, request=True)
+    if req.status is not None:
+        contract = state.set_contract_status(api.id, cid, req.status)
     return json_response(am_contract(state, contract))
 
 
@@ -199,6 +225,13 @@ async def patch_tier(request: web.Request) -> web.Response:
     req = await body(request, TierFields)
     state.edit_tier(api.id, tier.id, **req.edits())
     return json_response(am_tier(state, tier))
+
+
+async def put_tier(request: web.Request) -> web.Response:
+    """``SlaTierPutBody``; the spec answers 201."""
+    response = await patch_tier(request)
+    response.set_status(201)
+    return response
 
 
 async def delete_tier(request: web.Request) -> web.Response:

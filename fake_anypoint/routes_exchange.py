@@ -14,16 +14,17 @@ from .httpkit import add, json_response, state_of
 from .inputs import Text
 from .listing import page
 from .model import Application
-from .reqmodels import AppPath, Body, IntId, Paging, body, path, query
-from .views import am_contract, application
+from .reqmodels import AppPath, Body, IntId, Paging, Query, body, path, query
+from .views_apim import am_contract, app_contract, application
 
 REPO = "/apiplatform/repository/v2/organizations/{org}/applications"
 EXCHANGE = "/exchange/api/v2/organizations/{org}/applications"
 
 
 def register(app: web.Application) -> None:
+    add(app, "GET", REPO, list_applications, DataKind.APPLICATIONS)
+    add(app, "GET", EXCHANGE, list_exchange_applications, DataKind.APPLICATIONS)
     for base in (REPO, EXCHANGE):
-        add(app, "GET", base, list_applications, DataKind.APPLICATIONS)
         add(app, "POST", base, create_application, DataKind.APPLICATIONS)
         add(app, "GET", base + "/{app_id}", get_application, DataKind.APPLICATIONS)
         add(app, "PATCH", base + "/{app_id}", patch_application, DataKind.APPLICATIONS)
@@ -38,26 +39,44 @@ def _app(request: web.Request) -> Application:
     return state_of(request).application(path(request, AppPath).app_id)
 
 
-async def list_applications(request: web.Request) -> web.Response:
+def _page(request: web.Request) -> tuple[int, list[Application]]:
     state = state_of(request)
     sort_keys: dict[str, Any] = {"id": lambda a: a.id, "name": lambda a: (a.name, a.id)}
-    total, window = page(
-        query(request, Paging),
+    return page(
+        query(request, AppList),
         list(state.applications.values()),
         sort_keys,
         default_sort="id",
-        text=lambda a: f"{a.name} {a.client_id}",
+        text=lambda a: f"{a.name} {a.client_id} {a.description}",
     )
-    return json_response(
-        {"total": total, "applications": [application(a, state.org_id) for a in window]}
-    )
+
+
+class AppList(Paging):
+    targetAdminSite: bool = False
+
+
+async def list_applications(request: web.Request) -> web.Response:
+    """API Platform repository v2: ``{total, applications}``."""
+    org_id = state_of(request).org_id
+    total, window = _page(request)
+    return json_response({"total": total, "applications": [application(a, org_id) for a in window]})
+
+
+async def list_exchange_applications(request: web.Request) -> web.Response:
+    """Exchange v2: a top-level array (``clientAppList``)."""
+    org_id = state_of(request).org_id
+    _, window = _page(request)
+    return json_response([application(a, org_id) for a in window])
 
 
 class CreateApplication(Body):
+    """``postExchangeAppsBody`` (``clientId``/``clientSecret`` also taken: the kit's seeds)."""
+
     name: Text
     description: StrictStr | None = None
     clientId: Text | None = None
     clientSecret: Text | None = None
+    url: StrictStr | None = None
 
 
 async def create_application(request: web.Request) -> web.Response:
@@ -91,15 +110,21 @@ async def delete_application(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+class AppContracts(Query):
+    includeContractsForApiVersion: int | None = None
+
+
 async def list_app_contracts(request: web.Request) -> web.Response:
+    """A top-level array (``clientAppContractList``); 200 where the spec says 204 with a body."""
     state = state_of(request)
     app = _app(request)
+    only = query(request, AppContracts).includeContractsForApiVersion
     found = [
         c
         for c in sorted(state.contracts.values(), key=lambda c: c.id)
-        if c.application_id == app.id and not c.deleted
+        if c.application_id == app.id and not c.deleted and (only is None or c.api_id == only)
     ]
-    return json_response([am_contract(state, c) for c in found])
+    return json_response([app_contract(state, c) for c in found])
 
 
 class RequestContract(Body):

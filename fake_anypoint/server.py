@@ -15,9 +15,12 @@ from . import (
     routes_analytics,
     routes_apimanager,
     routes_assets,
+    routes_connected_apps,
     routes_contracts,
     routes_exchange,
+    routes_org,
     routes_sync,
+    routes_xapi,
 )
 from .bounded import IngestLimits
 from .httpkit import new_app
@@ -61,8 +64,11 @@ class ControlPlaneServer:
     def platform_app(self) -> web.Application:
         app = new_app(self.state, admin_token=self.admin_token)
         routes_accounts.register(app)
+        routes_org.register(app)
+        routes_connected_apps.register(app)
         routes_sync.register(app)
         routes_apimanager.register(app)
+        routes_xapi.register(app)
         routes_contracts.register(app)
         routes_exchange.register(app)
         routes_assets.register(app)

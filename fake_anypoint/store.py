@@ -30,7 +30,17 @@ CREATE TABLE IF NOT EXISTS journal (seq INTEGER PRIMARY KEY AUTOINCREMENT, body 
 CREATE TABLE IF NOT EXISTS keepalives (seq INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL);
 """
 OURS = {"asmkit_state", "batches", "journal", "keepalives", "sqlite_sequence"}
-LISTS = ("environments", "apis", "policies", "tiers", "applications", "contracts", "published")
+LISTS = (
+    "environments",
+    "apis",
+    "policies",
+    "automated_policies",
+    "tiers",
+    "applications",
+    "contracts",
+    "published",
+    "connected_apps",
+)
 KEYED = {"tokens": "value", "deleted_assets": None, "faults": None}
 SINGLE = ("seed", "org_id", "org_name", "env_id", "connected_app", "user", "rev", "next_ids")
 
@@ -173,6 +183,14 @@ def _rows(state: ControlPlaneState) -> dict[tuple[str, str], str]:
     return rows
 
 
+def _row_key(item: dict[str, Any]) -> str:
+    if "id" in item:
+        return str(item["id"])
+    if "client_id" in item:
+        return str(item["client_id"])
+    return f"{item.get('group_id')}/{item.get('asset_id')}/{item.get('version')}"
+
+
 def _document(rows: list[tuple[str, str, str]]) -> dict[str, Any]:
     """Rows back into the ``dump_state`` document (validated by ``load_parts``)."""
     data: dict[str, Any] = {"format": 1, "tokens": [], "faults": [], "deleted_assets": []}
@@ -186,7 +204,7 @@ def _document(rows: list[tuple[str, str, str]]) -> dict[str, Any]:
             data[kind].append(json.loads(body))
         else:
             raise ValueError(f"unknown row kind {kind!r}")
-    for kind in ("apis", "policies", "tiers", "applications", "contracts"):
+    for kind in ("apis", "policies", "automated_policies", "tiers", "applications", "contracts"):
         data[kind].sort(key=lambda item: item["id"])
     return data
 

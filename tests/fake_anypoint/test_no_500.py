@@ -60,6 +60,10 @@ def test_junk_never_gives_a_500_and_never_changes_state():
         "asset": "orders",
         "version": "1.0.0",
         "status_id": "s",
+        "client_id": state.connected_app.client_id,
+        "template": "cors",
+        "action": "revoke",
+        "automated_id": 1,
     }
 
     async def main() -> int:
