@@ -47,7 +47,8 @@ NOT_SERVED: dict[tuple[str, str, str], str] = {
         "`POST /exchange/api/v2/organizations/{org}/assets/{group}/{asset}/{version}`"
     ),
     ("exchange_assets", "GET", "/exchange/api/v2/assets/search"): (
-        "out of scope (Exchange assets spec): the fake serves the CLI's `GET /exchange/api/v2/assets`"
+        "out of scope (Exchange assets spec): the fake serves the CLI's "
+        "`GET /exchange/api/v2/assets`"
     ),
     ("exchange_assets", "GET", "/exchange/api/v2/assets/{orgId}/{assetId}/asset"): (
         "out of scope (Exchange assets spec)"
@@ -65,7 +66,11 @@ NOT_SERVED: dict[tuple[str, str, str], str] = {
 }
 
 STATUS_OVERRIDES: dict[tuple[str, str, str], tuple[int, int, str]] = {
-    ("exchange_client_apps", "GET", "/exchange/api/v2/organizations/{orgId}/applications/{appId}"): (
+    (
+        "exchange_client_apps",
+        "GET",
+        "/exchange/api/v2/organizations/{orgId}/applications/{appId}",
+    ): (
         200,
         204,
         "the spec's 204 carries a body, which HTTP forbids (a 204 has no content): the fake "
@@ -83,6 +88,21 @@ STATUS_OVERRIDES: dict[tuple[str, str, str], tuple[int, int, str]] = {
 }
 """Where the spec cannot be followed literally: (status served, status of the spec whose schema
 the body is checked against, why)."""
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML without timestamps: dates in examples stay strings, as they are on the wire."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regex) for tag, regex in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def load_spec(api: str) -> dict[str, Any]:
+    data: dict[str, Any] = yaml.load((SPECS / api / "openapi.yaml").read_text(), Loader=_Loader)
+    return data
 
 
 @dataclass
@@ -145,7 +165,11 @@ class Operation:
 
 def _base(spec: dict[str, Any]) -> str:
     url = str(spec["servers"][0]["url"])
-    return "/" + url.split("://", 1)[1].split("/", 1)[1].strip("/") if "/" in url.split("://", 1)[1] else ""
+    return (
+        "/" + url.split("://", 1)[1].split("/", 1)[1].strip("/")
+        if "/" in url.split("://", 1)[1]
+        else ""
+    )
 
 
 class Book:
@@ -154,7 +178,7 @@ class Book:
     def __init__(self, apis: tuple[str, ...] = ALL_APIS) -> None:
         self.operations: list[Operation] = []
         for api in apis:
-            spec = yaml.safe_load((SPECS / api / "openapi.yaml").read_text())
+            spec = load_spec(api)
             base = _base(spec).rstrip("/")
             for path, item in spec["paths"].items():
                 for method in METHODS:
@@ -189,7 +213,13 @@ def table(book: Book, tested: set[tuple[str, str, str]] | None = None) -> str:
     lines = ["| spec | operation | served | why not / note |", "| --- | --- | --- | --- |"]
     for op in book.operations:
         note = NOT_SERVED.get(op.key) or (STATUS_OVERRIDES.get(op.key) or (0, 0, ""))[2]
-        mark = "no" if not op.served else "yes, tested" if tested is None or op.key in tested else "yes"
+        mark = (
+            "no"
+            if not op.served
+            else "yes, tested"
+            if tested is None or op.key in tested
+            else "yes"
+        )
         lines.append(f"| {op.api} | `{op.label}` | {mark} | {note} |")
     return "\n".join(lines)
 
