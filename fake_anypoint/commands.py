@@ -19,6 +19,7 @@ from common.clock import MonotonicClock
 
 from .bounded import IngestLimits
 from .httpkit import ADMIN_TOKEN_HEADER
+from .quotas import PLATFORM_LIMIT
 from .server import HEADER_TIMEOUT_S, ControlPlaneServer
 from .state import ControlPlaneState
 from .store import SqliteStore
@@ -63,6 +64,13 @@ def add_serve_parser(subparsers: Any) -> argparse.ArgumentParser:
         type=int,
         default=IngestLimits.max_events,
         help=f"events per analytics batch (default {IngestLimits.max_events}); 413 past it",
+    )
+    parser.add_argument(
+        "--platform-rate-limit",
+        type=int,
+        default=PLATFORM_LIMIT,
+        help=f"requests per minute per caller on the public APIs (default {PLATFORM_LIMIT}; "
+        "0 = no limit); past it 503 with X-RateLimit-* headers, as the platform answers",
     )
     parser.add_argument(
         "--header-timeout",
@@ -149,6 +157,7 @@ async def serve(args: argparse.Namespace, out: TextIO, stop: asyncio.Event | Non
             ingest_limits=limits,
             header_timeout_s=getattr(args, "header_timeout", HEADER_TIMEOUT_S),
             admin_token=token,
+            platform_rate_limit=getattr(args, "platform_rate_limit", PLATFORM_LIMIT),
         )
     except BaseException:
         if store is not None:

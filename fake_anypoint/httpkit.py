@@ -21,6 +21,7 @@ from .bounded import TooLargeError
 from .exchange import GoneError
 from .faults import DataKind
 from .model import ConflictError, JournalEntry, NotFoundError
+from .quotas import ANALYTICS_LIMIT, PLATFORM_LIMIT, Quota, Quotas, Verdict, quota_kind
 from .records import AuthError
 from .state import ControlPlaneState
 
@@ -32,6 +33,7 @@ STATE_KEY = web.AppKey("state", ControlPlaneState)
 ROUTES_KEY = web.AppKey("routes", dict)
 ADMIN_TOKEN_KEY = web.AppKey("admin_token", str)
 ADMIN_TOKEN_HEADER = "X-Asmkit-Admin-Token"
+QUOTAS_KEY = web.AppKey("quotas", Quotas)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +45,7 @@ class RouteInfo:
     auth: bool = True
     journaled: bool = True
     admin: bool = False
+    quota: str | None = None
 
 
 UNKNOWN_ROUTE = RouteInfo(frozenset(), auth=False)
@@ -63,7 +66,8 @@ def add(
     if isinstance(data, RouteInfo):
         info = data
     else:
-        info = RouteInfo(frozenset(data if isinstance(data, tuple) else (data,)), auth)
+        kinds = frozenset(data if isinstance(data, tuple) else (data,))
+        info = RouteInfo(kinds, auth, quota=quota_kind(path))
     app[ROUTES_KEY][route] = info
 
 
@@ -72,12 +76,16 @@ def new_app(
     client_max_size: int = 64 * 1024 * 1024,
     *,
     admin_token: str | None = None,
+    quotas: Quotas | None = None,
 ) -> web.Application:
     """An app over ``state``; with ``admin_token`` the admin API needs it in the
     ``X-Asmkit-Admin-Token`` header."""
     app = web.Application(middlewares=[control_plane_middleware], client_max_size=client_max_size)
     app[STATE_KEY] = state
     app[ROUTES_KEY] = {}
+    app[QUOTAS_KEY] = quotas or Quotas(
+        Quota(state.clock, PLATFORM_LIMIT), Quota(state.clock, ANALYTICS_LIMIT)
+    )
     if admin_token:
         app[ADMIN_TOKEN_KEY] = admin_token
     return app
@@ -222,14 +230,43 @@ async def control_plane_middleware(request: web.Request, handler: Handler) -> we
             )
 
 
+def _quota(request: web.Request, caller: str) -> Verdict | None:
+    kind = _route_info(request).quota
+    if kind is None:
+        return None
+    quotas = request.app[QUOTAS_KEY]
+    return (quotas.analytics if kind == "analytics" else quotas.platform).take(caller)
+
+
+def _over_quota(request: web.Request, verdict: Verdict) -> web.Response:
+    """503 with the rate-limit headers on the platform APIs; 429 on the Analytics Event API."""
+    analytics = _route_info(request).quota == "analytics"
+    what = "the Analytics Event API" if analytics else "the platform APIs"
+    response = error(
+        429 if analytics else 503,
+        f"more than {verdict.limit} requests per minute to {what}; "
+        f"retry in {verdict.retry_after_s} s",
+    )
+    response.headers.update(verdict.headers())
+    response.headers["Retry-After"] = str(verdict.retry_after_s)
+    return response
+
+
 async def _dispatch(
     request: web.Request, handler: Handler, state: ControlPlaneState, auth: bool
 ) -> web.StreamResponse:
     try:
+        verdict = None
         if auth:
-            state.records.check_token(request.headers.get("Authorization"))
+            token = state.records.check_token(request.headers.get("Authorization"))
+            verdict = _quota(request, token.subject)
+            if verdict is not None and not verdict.allowed:
+                return _over_quota(request, verdict)
         check_scope(request)
-        return await handler(request)
+        response = await handler(request)
+        if verdict is not None:
+            response.headers.update(verdict.headers())
+        return response
     except AuthError as exc:
         return error(401, str(exc))
     except ValidationError as exc:

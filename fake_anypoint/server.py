@@ -24,6 +24,7 @@ from . import (
 )
 from .bounded import IngestLimits
 from .httpkit import new_app
+from .quotas import ANALYTICS_LIMIT, PLATFORM_LIMIT, Quota, Quotas
 from .state import ControlPlaneState
 
 HEADER_TIMEOUT_S = 20.0
@@ -45,6 +46,8 @@ class ControlPlaneServer:
         ingest_limits: IngestLimits | None = None,
         header_timeout_s: float = HEADER_TIMEOUT_S,
         admin_token: str | None = None,
+        platform_rate_limit: int = PLATFORM_LIMIT,
+        analytics_rate_limit: int = ANALYTICS_LIMIT,
     ) -> None:
         if not 0 < header_timeout_s <= 3600:
             raise ValueError(f"header_timeout_s: {header_timeout_s!r} must be in (0, 3600] s")
@@ -52,6 +55,9 @@ class ControlPlaneServer:
         self.ingest_limits = ingest_limits or IngestLimits()
         self.header_timeout_s = header_timeout_s
         self.admin_token = admin_token
+        self.quotas = Quotas(
+            Quota(state.clock, platform_rate_limit), Quota(state.clock, analytics_rate_limit)
+        )
         self.host = host
         self.port = port
         self.ingest_port = ingest_port
@@ -62,7 +68,7 @@ class ControlPlaneServer:
         self._bound: dict[str, int] = {}
 
     def platform_app(self) -> web.Application:
-        app = new_app(self.state, admin_token=self.admin_token)
+        app = new_app(self.state, admin_token=self.admin_token, quotas=self.quotas)
         routes_accounts.register(app)
         routes_org.register(app)
         routes_connected_apps.register(app)
