@@ -65,7 +65,7 @@ def register(app: web.Application) -> None:
         delete_automated,
         DataKind.POLICIES,
     )
-    add(app, "POST", GRAPH, graph, DataKind.ASSETS)
+    add(app, "POST", GRAPH, graph, DataKind.ASSETS, auth=False)  # the token is a variable
     add(app, "GET", DEFINITION, definition, DataKind.ASSETS, auth=False)
 
 
@@ -256,8 +256,12 @@ _ASSETS = re.compile(r"\bassets\s*\(")
 
 async def graph(request: web.Request) -> web.Response:
     """The two Graph API queries ``api-mgr`` sends: policy assets (``policy list -m``) and one
-    asset with its files (``policy describe --policyVersion``); others are GraphQL errors."""
+    asset with its files (``policy describe --policyVersion``); others are GraphQL errors. The
+    CLI sends its token as the ``accessToken`` variable, not as a header."""
     req = await body(request, GraphQuery)
+    token = (req.variables or {}).get("accessToken")
+    header = request.headers.get("Authorization") or (f"Bearer {token}" if token else None)
+    state_of(request).records.check_token(header)  # 401 without a usable token
     base = f"{request.scheme}://{request.host}"
     if _ASSETS.search(req.query) and "policy" in req.query:
         assets = [
@@ -267,18 +271,23 @@ async def graph(request: web.Request) -> web.Response:
                 "version": t["version"],
                 "name": t["name"],
                 "description": t["description"],
+                "__typename": "Asset",
             }
             for t in (exchange_template(x, "") for x in policy_templates())
         ]
         return json_response({"data": {"assets": assets}})
     if _ASSET.search(req.query):
         v = req.variables or {}
+        gav = f"{v.get('groupId')}/{v.get('assetId')}/{v.get('version')}"
+        # A GraphQL error, not a null asset: anypoint-cli-v4 1.6.12 crashes on a null asset
+        # (its "not found" error is caught as if it were a GraphQL error).
+        missing = {"data": None, "errors": [{"message": f"asset {gav} not found"}]}
         try:
             item = exchange_template(find_template(str(v.get("assetId"))), "")
         except NotFoundError:
-            return json_response({"data": {"asset": None}})
+            return json_response(missing)
         if (item["groupId"], item["version"]) != (v.get("groupId"), v.get("version")):
-            return json_response({"data": {"asset": None}})
+            return json_response(missing)
         link = base + DEFINITION.format(
             group=item["groupId"], asset=item["assetId"], version=item["version"]
         )
@@ -286,7 +295,10 @@ async def graph(request: web.Request) -> web.Response:
             "name": item["name"],
             "description": item["description"],
             "assetId": item["assetId"],
-            "files": [{"classifier": "policy-definition", "externalLink": link}],
+            "files": [
+                {"classifier": "policy-definition", "externalLink": link, "__typename": "File"}
+            ],
+            "__typename": "Asset",
         }
         return json_response({"data": {"asset": asset}})
     return json_response({"data": None, "errors": [{"message": "query not supported by the fake"}]})

@@ -4,8 +4,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+import yaml
 
 from .model import KNOWN_POLICY_VERSIONS, MULESOFT_GROUP_ID, NotFoundError
 
@@ -165,4 +166,5 @@ def definition_yaml(template: dict[str, Any]) -> str:
             for c in template["configuration"]
         ],
     }
-    return json.dumps(doc, indent=2)  # JSON is YAML, and js-yaml reads it as such
+    # Block YAML, not JSON: the CLI's HTTP client would parse a JSON text into an object.
+    return yaml.safe_dump(doc, sort_keys=False)
