@@ -19,7 +19,12 @@ from .model import (
 )
 from .organization import Organization
 
-ACTIVE_WINDOW_S = 45.0  # an API with a keep-alive this recent shows status "active"
+ACTIVE_WINDOW_S = 45.0
+"""An API with a keep-alive this recent shows status "active" (while its adapter's keep-alive
+period is unknown)."""
+MISSED_KEEPALIVES = 2.5
+"""Once the period is known, an API goes "inactive" after this many periods without one."""
+MIN_WINDOW_S = 0.5
 EDITABLE_API_FIELDS = frozenset(
     {
         "asset_version",
@@ -161,20 +166,32 @@ class Catalog:
         self.core.changed()
         return api.id
 
-    def mark_active(self, api_ids: list[int]) -> list[int]:
-        """A keep-alive for ``api_ids``: the known ones show active; returns those."""
+    def mark_active(self, adapter_id: str, api_ids: list[int]) -> list[int]:
+        """A keep-alive of ``adapter_id`` for ``api_ids``: the known ones show active (and learn
+        that adapter's keep-alive period); returns those."""
         now, wall = self.core.clock.now(), self.core.wall()
         known = [i for i in api_ids if i in self.apis]
         for i in known:
-            self.apis[i].last_active_at = now
-            self.apis[i].last_active_wall = wall
+            api = self.apis[i]
+            before = api.keepalive_by_adapter.get(adapter_id)
+            if before is not None and now > before:
+                api.keepalive_period = now - before
+            if adapter_id in api.keepalive_by_adapter or len(api.keepalive_by_adapter) < 100:
+                api.keepalive_by_adapter[adapter_id] = now
+            api.last_active_at, api.last_active_wall = now, wall
         return known
 
     def api_status(self, api: Api) -> str:
+        """``active`` while keep-alives arrive: within 45 s of the last one, or within 2.5
+        keep-alive periods once two keep-alives told the period (missing two and a half
+        keep-alives makes it ``inactive``)."""
         last = api.last_active_at
-        if last is not None and self.core.clock.now() - last < ACTIVE_WINDOW_S:
-            return "active"
-        return "inactive"
+        if last is None:
+            return "inactive"
+        window = ACTIVE_WINDOW_S
+        if api.keepalive_period is not None:
+            window = min(window, max(MIN_WINDOW_S, MISSED_KEEPALIVES * api.keepalive_period))
+        return "active" if self.core.clock.now() - last < window else "inactive"
 
     # -- policies -----------------------------------------------------------------------------
 

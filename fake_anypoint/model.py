@@ -107,6 +107,10 @@ class Api:
     tags: list[str] = field(default_factory=list)
     last_active_wall: float | None = None
     last_active_at: float | None = None
+    keepalive_period: float | None = None
+    """Seconds between the last two keep-alives of one adapter naming this API."""
+    keepalive_by_adapter: dict[str, float] = field(default_factory=dict)
+    """The state clock of each adapter's last keep-alive naming this API."""
 
 
 @dataclass

@@ -197,7 +197,7 @@ class ControlPlaneState:
 
     def keepalive(self, adapter_id: str, api_ids: list[int], version: str) -> list[int]:
         """Record a keep-alive; returns the API ids it refreshed (unknown ids are ignored)."""
-        known = self.parts.catalog.mark_active(api_ids)
+        known = self.parts.catalog.mark_active(adapter_id, api_ids)
         self.parts.records.note_keepalive(adapter_id, api_ids, version)
         self.core.changed()
         return known
