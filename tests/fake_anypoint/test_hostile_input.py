@@ -1,6 +1,6 @@
 """Issue 12's findings against the fake control plane, each reproduced as an attack: gzip bombs
-at the ingest, snapshots of the wrong shape, hostile ``--state`` files, JSON nested 100,000
-deep, broken multipart bodies, NaN in fault settings, and the low-severity ones."""
+at the ingest, snapshots of the wrong shape, JSON nested 100,000 deep, broken multipart bodies, NaN in fault settings, and the low-severity ones (``--state``
+files: ``test_state_file.py``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import asyncio
 import copy
 import gzip
 import json
-import stat
 import time
 import tracemalloc
 import zlib
@@ -18,11 +17,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from common.clock import ManualClock
-from fake_anypoint import ControlPlaneState
 from fake_anypoint.bounded import IngestLimits, TooLargeError, inflate, parse_events
 from fake_anypoint.commands import exposure_warning
-from fake_anypoint.store import SqliteStore, StateFileError
 
 from .conftest import SEED, client, new_state, running
 
@@ -131,112 +127,6 @@ def test_a_wrong_snapshot_is_refused_whole_and_changes_nothing(name, mutate, whe
     after = state.snapshot()
     after["tokens"] = before["tokens"]
     assert after == before
-
-
-# -- 7. --state files --------------------------------------------------------------------------
-
-
-def test_two_servers_on_one_state_file_are_refused(tmp_path: Path):
-    path = tmp_path / "cp.sqlite"
-    first = SqliteStore(path)
-    first.attach(ControlPlaneState(clock=ManualClock()))
-    with pytest.raises(StateFileError, match="already in use"):
-        SqliteStore(path)
-    first.close()
-    again = SqliteStore(path)  # free once the first one is closed
-    assert again.attach(ControlPlaneState(clock=ManualClock())) is True
-    again.close()
-
-
-def test_state_file_is_private_and_written_incrementally(tmp_path: Path):
-    path = tmp_path / "cp.sqlite"
-    state = ControlPlaneState(clock=ManualClock())
-    store = SqliteStore(path)
-    store.attach(state)
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    r = state.seed(
-        {
-            "apis": [{"key": f"api{i}"} for i in range(200)],
-            "applications": [{"key": f"app{i}"} for i in range(200)],
-            "contracts": [{"application": f"app{i}", "api": f"api{i}"} for i in range(200)],
-        }
-    )
-    assert len(state.apis) + len(state.applications) + len(state.contracts) == 600
-    db = store._db
-    written = db.total_changes
-    state.set_contract_status(r.apis["api7"], r.contracts["app7/api7"], "REVOKED")
-    # the contract and the revision counter, not 600 entities
-    assert db.total_changes - written <= 3
-    store.close()
-
-
-def _corrupt_rows(path: Path, sql: str) -> None:
-    import sqlite3
-
-    db = sqlite3.connect(path)
-    db.execute(sql)
-    db.commit()
-    db.close()
-
-
-def _replace_with_other_db(path: Path) -> None:
-    path.unlink()
-    _corrupt_rows(path, "CREATE TABLE t (x)")
-
-
-@pytest.mark.parametrize(
-    ("name", "damage", "message"),
-    [
-        ("garbage", lambda p: p.write_bytes(b"not a database" * 100), "not a usable SQLite file"),
-        (
-            "other tables",
-            lambda p: _replace_with_other_db(p),
-            "not an asmkit state file",
-        ),
-        (
-            "bad json",
-            lambda p: _corrupt_rows(p, "UPDATE asmkit_state SET body = '{' WHERE kind = 'apis'"),
-            "cannot be read",
-        ),
-        (
-            "wrong type",
-            lambda p: _corrupt_rows(
-                p, "UPDATE asmkit_state SET body = '\"x\"' WHERE kind = 'single' AND key = 'rev'"
-            ),
-            "rev",
-        ),
-        (
-            "dangling",
-            lambda p: _corrupt_rows(p, "DELETE FROM asmkit_state WHERE kind = 'apis'"),
-            "unknown API",
-        ),
-    ],
-)
-def test_damaged_state_files_are_clear_errors(tmp_path: Path, name, damage, message):
-    path = tmp_path / "cp.sqlite"
-    state = ControlPlaneState(clock=ManualClock())
-    store = SqliteStore(path)
-    store.attach(state)
-    state.seed(copy.deepcopy(SEED))
-    store.close()
-    damage(path)
-    with pytest.raises(StateFileError, match=message) as info:
-        SqliteStore(path).attach(ControlPlaneState(clock=ManualClock()))
-    assert str(path) in str(info.value)
-    # the lock is released on the way out: a fixed file can be opened at once
-    (tmp_path / "other.sqlite").touch()
-
-
-def test_serve_with_a_damaged_state_file_exits_2_without_traceback(tmp_path: Path, capfd):
-    from fake_anypoint.commands import run_serve
-
-    from .test_store_and_serve import _args
-
-    path = tmp_path / "cp.sqlite"
-    path.write_bytes(b"\x00garbage" * 64)
-    assert run_serve(_args(tmp_path, "--state", str(path))) == 2
-    err = capfd.readouterr().err
-    assert "not a usable SQLite file" in err and "Traceback" not in err
 
 
 # -- 8. nesting and multipart ------------------------------------------------------------------
