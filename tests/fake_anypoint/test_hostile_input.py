@@ -1,6 +1,7 @@
 """Issue 12's findings against the fake control plane, each reproduced as an attack: gzip bombs
-at the ingest, snapshots of the wrong shape, JSON nested 100,000 deep, broken multipart bodies, NaN in fault settings, and the low-severity ones (``--state``
-files: ``test_state_file.py``)."""
+at the ingest, snapshots of the wrong shape, JSON nested 100,000 deep, broken multipart
+bodies, NaN in fault settings, and the low-severity ones (``--state`` files are in
+``test_state_file.py``)."""
 
 from __future__ import annotations
 
