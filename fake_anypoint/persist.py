@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import asdict
+from dataclasses import asdict as _deep
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -86,7 +86,16 @@ class Snapshot(_Doc):
     keepalives: list[dict[str, Any]] = Field(max_length=MAX_ITEMS)
 
 
-def dump_state(state: ControlPlaneState) -> dict[str, Any]:
+def _shallow(obj: Any) -> dict[str, Any]:
+    """The entity's own attribute dict (dataclasses without slots): no copy at all."""
+    shared: dict[str, Any] = vars(obj)
+    return shared
+
+
+def dump_state(state: ControlPlaneState, *, copy: bool = True) -> dict[str, Any]:
+    """The state as a ``Snapshot`` document. ``copy=False`` shares the entities' lists and dicts
+    (about ten times faster): only for a caller that serializes the result at once."""
+    asdict = _deep if copy else _shallow
     parts = state.parts
     now, wall = state.clock.now(), state.clock.wall()
     version, internal, gauss = parts.core.ids.getstate()

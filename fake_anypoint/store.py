@@ -163,7 +163,7 @@ class SqliteStore:
 
 def _rows(state: ControlPlaneState) -> dict[tuple[str, str], str]:
     """The state as rows ``(kind, key) -> JSON`` (records kept in their own tables)."""
-    data = dump_state(state)
+    data = dump_state(state, copy=False)  # serialized right below
     rows = {("single", name): json.dumps(data[name]) for name in SINGLE}
     rows[("single", "ids_rng")] = json.dumps(data["ids_rng"])
     for kind in LISTS:
