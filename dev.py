@@ -5,6 +5,8 @@
     python3 dev.py test [PYTEST ARGS]   the kit's own tests (pytest, on every core; -n 0 serial)
     python3 dev.py check                ruff and mypy
     python3 dev.py bench [NAME]         benchmarks
+    python3 dev.py fuzz [TARGET ...] [--examples N]
+                                        long fuzz runs (targets: see FUZZ_TARGETS; all by default)
     python3 dev.py asmkit ARGS          any asmkit command inside the environment
 
 Only Python 3.11+ is needed; the first run installs the dependencies (about a minute) and later
@@ -52,6 +54,38 @@ def ensure_environment() -> None:
     marker.write_text(_stamp())
 
 
+FUZZ_TARGETS: dict[str, list[str]] = {
+    # The fake control plane, fuzzed with schemathesis from the public Anypoint specs.
+    "control-plane": ["-m", "tests.fake_anypoint.spec_fuzz", "--examples", "{examples}"],
+}
+"""``dev.py fuzz`` targets: a python command line each (``{examples}`` is filled in)."""
+
+
+def fuzz(args: list[str]) -> int:
+    """Run the named fuzz targets (all by default) with ``--examples N`` (default 5000)."""
+    examples = "5000"
+    if "--examples" in args:
+        at = args.index("--examples")
+        examples = args[at + 1] if at + 1 < len(args) else ""
+        del args[at : at + 2]
+    if not examples.isdigit():
+        print("dev.py fuzz: --examples needs a whole number", file=sys.stderr)
+        return 2
+    unknown = [t for t in args if t not in FUZZ_TARGETS]
+    if unknown:
+        print(
+            f"dev.py fuzz: unknown target(s) {unknown}; known: {list(FUZZ_TARGETS)}",
+            file=sys.stderr,
+        )
+        return 2
+    code = 0
+    for name in args or list(FUZZ_TARGETS):
+        print(f"dev.py fuzz: {name}", flush=True)
+        command = [part.replace("{examples}", examples) for part in FUZZ_TARGETS[name]]
+        code |= run([str(BIN / "python"), *command])
+    return code
+
+
 def run(argv: list[str]) -> int:
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     return subprocess.call(argv, cwd=ROOT, env=env)
@@ -75,6 +109,8 @@ def main(args: list[str]) -> int:
         return code | run([str(BIN / "mypy"), "."])
     if command == "bench":
         return run([str(BIN / "asmkit"), "bench", *rest])
+    if command == "fuzz":
+        return fuzz(list(rest))
     if command == "asmkit":
         return run([str(BIN / "asmkit"), *rest])
     print(f"dev.py: unknown command {command!r}\n{__doc__}", file=sys.stderr)

@@ -38,6 +38,7 @@ ASM_CORE = ConformanceProfile(
             Feature.ANALYTICS,
             Feature.ANALYTICS_BATCH_INTERVAL,
             Feature.ROBUSTNESS,
+            Feature.DISCOVERY,
         }
     ),
     extended=frozenset(

@@ -12,6 +12,7 @@ from typing import Any
 from common.adapter_settings import SyncName
 from conformance.checks import check_response
 from conformance.control_plane_steps import object_namespaces, seed_variables
+from conformance.discovery_steps import run_adapter, run_api_instance
 from conformance.results import Consistency, Outcome, ScenarioResult, StepFailure, TraceEntry
 from conformance.variables import VariableError, Variables
 from conformance.waits import check_analytics
@@ -21,7 +22,9 @@ from live.stack import Stack, StackError, bring_up
 from reports import Mismatch
 from scenarios.loader import ScenarioFile
 from scenarios.steps import (
+    AdapterStep,
     AnalyticsStep,
+    ApiInstanceStep,
     ClearFaults,
     ControlPlaneStep,
     EventuallyStep,
@@ -113,6 +116,10 @@ class ScenarioRun:
             await self.run_eventually(step, name)
         elif isinstance(step, FaultStep):
             self.run_fault(step)
+        elif isinstance(step, ApiInstanceStep):
+            await run_api_instance(self, step)
+        elif isinstance(step, AdapterStep):
+            await run_adapter(self, step)
         else:
             await self.run_analytics(step)
 
@@ -410,6 +417,10 @@ def _default_name(step: Step) -> str:
         return "eventually"
     if isinstance(step, FaultStep):
         return "fault"
+    if isinstance(step, ApiInstanceStep):
+        return f"api instance {step.api_instance.api}"
+    if isinstance(step, AdapterStep):
+        return f"adapters {step.adapters}"
     return "analytics"
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from common.yaml_source import load_yaml, position_of
 from conformance.variables import references
-from fake_anypoint import ApplyPolicy, CreateApplication, CreateContract
+from fake_anypoint import ApplyPolicy, CreateApplication, CreateContract, DiscoverService
 from scenarios.loader import Problem, dotted, load_scenario
 from scenarios.model import Scenario
 
@@ -48,6 +48,8 @@ def known_names(scenario: Scenario) -> dict[str, set[str]]:
             names["contracts"].add(made.ref)
         elif isinstance(made, ApplyPolicy):
             names["policies"].add(f"{made.api}/{made.name}")
+        elif isinstance(made, DiscoverService):
+            names["apis"].add(made.api)
     return names
 
 
@@ -95,10 +97,12 @@ def check_scenario_file(path: Path) -> list[Problem]:
         if message:
             problems.append(Problem(path, position_of(path, loc), dotted(loc), message))
     for i, step in enumerate(data.get("steps", []) or []):
-        if isinstance(step, dict) and isinstance(step.get("request"), dict):
-            api = step["request"].get("api")
+        for action in ("request", "api_instance"):
+            if not (isinstance(step, dict) and isinstance(step.get(action), dict)):
+                continue
+            api = step[action].get("api")
             if api is not None and api not in names["apis"]:
-                loc = ("steps", i, "request", "api")
+                loc = ("steps", i, action, "api")
                 problems.append(
                     Problem(
                         path,

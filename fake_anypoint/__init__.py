@@ -13,6 +13,7 @@ from .changes import (
     CreateContract,
     DeleteContract,
     DisablePolicy,
+    DiscoverService,
     EditPolicy,
     EditTier,
     EnablePolicy,
@@ -20,6 +21,7 @@ from .changes import (
     RemovePolicy,
     RevokeContract,
 )
+from .discovery import AssetType, InstanceSummary
 from .faults import ActiveFault, DataKind, FaultSpec
 from .model import Application, IngestBatch, JournalEntry, NotFoundError, SeedResult
 from .seed import (
@@ -43,6 +45,7 @@ __all__ = [
     "ApplicationSpec",
     "ApplyPolicy",
     "ApproveContract",
+    "AssetType",
     "BindService",
     "Change",
     "ChangeError",
@@ -55,11 +58,13 @@ __all__ = [
     "DataKind",
     "DeleteContract",
     "DisablePolicy",
+    "DiscoverService",
     "EditPolicy",
     "EditTier",
     "EnablePolicy",
     "FaultSpec",
     "IngestBatch",
+    "InstanceSummary",
     "JournalEntry",
     "LimitSpec",
     "NotFoundError",

@@ -20,7 +20,7 @@ from aiohttp import web
 from common.clock import MonotonicClock
 from common.histogram import LogHistogram
 
-from .server import ControlPlaneServer
+from .server import ControlPlaneServer, bound_port
 from .state import ControlPlaneState
 
 CONCURRENCY = 16
@@ -77,8 +77,69 @@ async def _baseline_app() -> tuple[web.AppRunner, str]:
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    return runner, f"http://127.0.0.1:{port}/"
+    return runner, f"http://127.0.0.1:{bound_port(site)}/"
+
+
+async def _cases(
+    session: aiohttp.ClientSession,
+    server: ControlPlaneServer,
+    state: ControlPlaneState,
+    api_id: int,
+) -> list[tuple[str, RequestFactory, int]]:
+    """The measured requests: a token, a policies read, a feed page, an analytics batch."""
+    app = state.connected_app
+    creds = {
+        "client_id": app.client_id,
+        "client_secret": app.client_secret,
+        "grant_type": "client_credentials",
+    }
+    async with session.post(server.base_url + "/accounts/api/v2/oauth2/token", json=creds) as resp:
+        token = (await resp.json())["access_token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    ccs = (
+        f"{server.base_url}/apigateway/ccs/v3/organizations/{state.org_id}"
+        f"/environments/{state.env_id}/apis/{api_id}"
+    )
+    events = [
+        {"event_id": str(i), "api_id": str(api_id), "status_code": 200}
+        for i in range(EVENTS_PER_BATCH)
+    ]
+    body = gzip.compress(json.dumps(events).encode())
+    ingest_headers = {
+        **auth,
+        "Content-Encoding": "gzip",
+        "Content-Type": "application/json",
+    }
+    cases: list[tuple[str, RequestFactory, int]] = [
+        (
+            "token",
+            lambda i: (
+                "POST",
+                server.base_url + "/accounts/api/v2/oauth2/token",
+                {"json": creds},
+            ),
+            200,
+        ),
+        ("policies", lambda i: ("GET", ccs + "/policies", {"headers": auth}), 200),
+        (
+            "contracts_feed",
+            lambda i: ("GET", ccs + "/contracts?limit=100", {"headers": auth}),
+            200,
+        ),
+        (
+            "analytics_ingest",
+            lambda i: (
+                "POST",
+                server.ingest_url + "/v2/analytics/events",
+                {
+                    "data": body,
+                    "headers": {**ingest_headers, "X-Batch-Id": str(uuid.uuid4())},
+                },
+            ),
+            202,
+        ),
+    ]
+    return cases
 
 
 async def _run(duration_s: float, requests: int) -> list[dict[str, Any]]:
@@ -105,60 +166,7 @@ async def _run(duration_s: float, requests: int) -> list[dict[str, Any]]:
     try:
         connector = aiohttp.TCPConnector(limit=CONCURRENCY)
         async with aiohttp.ClientSession(connector=connector) as session:
-            app = state.connected_app
-            creds = {
-                "client_id": app.client_id,
-                "client_secret": app.client_secret,
-                "grant_type": "client_credentials",
-            }
-            async with session.post(
-                server.base_url + "/accounts/api/v2/oauth2/token", json=creds
-            ) as resp:
-                token = (await resp.json())["access_token"]
-            auth = {"Authorization": f"Bearer {token}"}
-            ccs = (
-                f"{server.base_url}/apigateway/ccs/v3/organizations/{state.org_id}"
-                f"/environments/{state.env_id}/apis/{api_id}"
-            )
-            events = [
-                {"event_id": str(i), "api_id": str(api_id), "status_code": 200}
-                for i in range(EVENTS_PER_BATCH)
-            ]
-            body = gzip.compress(json.dumps(events).encode())
-            ingest_headers = {
-                **auth,
-                "Content-Encoding": "gzip",
-                "Content-Type": "application/json",
-            }
-            cases: list[tuple[str, RequestFactory, int]] = [
-                (
-                    "token",
-                    lambda i: (
-                        "POST",
-                        server.base_url + "/accounts/api/v2/oauth2/token",
-                        {"json": creds},
-                    ),
-                    200,
-                ),
-                ("policies", lambda i: ("GET", ccs + "/policies", {"headers": auth}), 200),
-                (
-                    "contracts_feed",
-                    lambda i: ("GET", ccs + "/contracts?limit=100", {"headers": auth}),
-                    200,
-                ),
-                (
-                    "analytics_ingest",
-                    lambda i: (
-                        "POST",
-                        server.ingest_url + "/v2/analytics/events",
-                        {
-                            "data": body,
-                            "headers": {**ingest_headers, "X-Batch-Id": str(uuid.uuid4())},
-                        },
-                    ),
-                    202,
-                ),
-            ]
+            cases = await _cases(session, server, state, api_id)
             baseline = await _load(
                 session, lambda i: ("GET", baseline_url, {}), duration_s, requests, 200
             )

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .discovery import AssetType, discover
 from .seed import ApplicationSpec, LimitSpec, Pointcut, PolicySpec, pointcut_wire
 
 if TYPE_CHECKING:
@@ -237,6 +238,31 @@ class BindService(_Change):
         return f"service {self.service} bound to {self.api}"
 
 
+class DiscoverService(_Change):
+    """Service discovery: a mesh service of an asset type (``http``, ``rest``, ``soap``) gets an
+    Exchange asset and an API instance under a new key ``api``, bound to the service."""
+
+    carried_by: ClassVar[SyncKind] = "apis"
+    service: str = Field(min_length=1, max_length=253)
+    api: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+    asset_type: AssetType
+    asset_id: str | None = Field(None, min_length=1, max_length=200)
+    product_version: str = Field("v1", min_length=1, max_length=50)
+
+    def apply(self, state: ControlPlaneState, refs: SeedResult) -> str:
+        api_id = discover(
+            state,
+            self.service,
+            self.asset_type,
+            asset_id=self.asset_id,
+            product_version=self.product_version,
+        )
+        refs.apis[self.api] = api_id
+        return (
+            f"service {self.service} discovered as {self.asset_type} API {self.api} (id {api_id})"
+        )
+
+
 Change = (
     RevokeContract
     | ApproveContract
@@ -251,6 +277,7 @@ Change = (
     | EditTier
     | CreateApplication
     | BindService
+    | DiscoverService
 )
 """Any control-plane change."""
 
@@ -268,6 +295,7 @@ CHANGES: dict[str, type[Change]] = {
     "edit_tier": EditTier,
     "create_application": CreateApplication,
     "bind_service": BindService,
+    "discover_service": DiscoverService,
 }
 """The key each change is written under in documents (``control_plane: {revoke_contract:
 {...}}``)."""

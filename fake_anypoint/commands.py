@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 from pathlib import Path
@@ -16,7 +17,10 @@ from typing import Any, TextIO
 
 from common.clock import MonotonicClock
 
-from .server import ControlPlaneServer
+from .bounded import IngestLimits
+from .httpkit import ADMIN_TOKEN_HEADER
+from .quotas import PLATFORM_LIMIT
+from .server import HEADER_TIMEOUT_S, ControlPlaneServer
 from .state import ControlPlaneState
 from .store import SqliteStore
 
@@ -41,9 +45,47 @@ def add_serve_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--state", metavar="FILE", default=None, help="SQLite file: keep the state across restarts"
     )
     parser.add_argument("--seed", type=int, default=0, help="seed for generated ids (default 0)")
+    parser.add_argument(
+        "--admin-token-file",
+        metavar="FILE",
+        default=None,
+        help=f"require the token in FILE (or ${ADMIN_TOKEN_ENV}) as the {ADMIN_TOKEN_HEADER} "
+        "header on /_admin/ (never pass it on the command line)",
+    )
+    parser.add_argument(
+        "--max-batch-bytes",
+        type=int,
+        default=IngestLimits.max_bytes,
+        help="bytes of one analytics batch once decompressed "
+        f"(default {IngestLimits.max_bytes}); 413 past it",
+    )
+    parser.add_argument(
+        "--max-batch-events",
+        type=int,
+        default=IngestLimits.max_events,
+        help=f"events per analytics batch (default {IngestLimits.max_events}); 413 past it",
+    )
+    parser.add_argument(
+        "--platform-rate-limit",
+        type=int,
+        default=PLATFORM_LIMIT,
+        help=f"requests per minute per caller on the public APIs (default {PLATFORM_LIMIT}; "
+        "0 = no limit); past it 503 with X-RateLimit-* headers, as the platform answers",
+    )
+    parser.add_argument(
+        "--header-timeout",
+        type=float,
+        default=HEADER_TIMEOUT_S,
+        help=f"close connections that send no whole request head in this many seconds "
+        f"(default {HEADER_TIMEOUT_S:g})",
+    )
     # ``serve_handler`` is what ``asmkit serve`` dispatches to; ``func`` serves standalone parsers.
     parser.set_defaults(func=run_serve, serve_handler=run_serve)
     return parser
+
+
+ADMIN_TOKEN_ENV = "ASMKIT_ADMIN_TOKEN"
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def _check_port(name: str, value: int) -> None:
@@ -67,13 +109,60 @@ def run_serve(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         return 0
 
 
+def admin_token(args: argparse.Namespace) -> str | None:
+    """The admin token from ``--admin-token-file`` or the environment (None: no token)."""
+    path = getattr(args, "admin_token_file", None)
+    if path:
+        try:
+            token = Path(path).read_text().strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"--admin-token-file {path}: cannot be read ({exc})") from None
+        if not token:
+            raise ValueError(f"--admin-token-file {path}: the file is empty; put a token in it")
+        return token
+    return os.environ.get(ADMIN_TOKEN_ENV, "").strip() or None
+
+
+def exposure_warning(host: str, token: str | None) -> str | None:
+    """A warning when the admin API is reachable beyond this machine without a token."""
+    if token or host in LOOPBACK or host.startswith("127."):
+        return None
+    return (
+        f"warning: --host {host} makes the admin API (/_admin/: reset, snapshot with every "
+        "secret, faults) reachable from the network without authentication; set "
+        f"${ADMIN_TOKEN_ENV} or --admin-token-file to require a token"
+    )
+
+
 async def serve(args: argparse.Namespace, out: TextIO, stop: asyncio.Event | None = None) -> int:
+    token = admin_token(args)
+    warning = exposure_warning(args.host, token)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
+    limits = IngestLimits(
+        getattr(args, "max_batch_bytes", IngestLimits.max_bytes),
+        getattr(args, "max_batch_events", IngestLimits.max_events),
+    )
     state = ControlPlaneState(clock=MonotonicClock(), seed=args.seed)
     store = SqliteStore(args.state) if args.state else None
-    loaded = store.attach(state) if store else False
-    server = ControlPlaneServer(
-        state, args.host, args.port, args.ingest_port, args.https, ca_dir=Path(args.ca_dir)
-    )
+    try:
+        loaded = store.attach(state) if store else False
+        server = ControlPlaneServer(
+            state,
+            args.host,
+            args.port,
+            args.ingest_port,
+            args.https,
+            ca_dir=Path(args.ca_dir),
+            ingest_limits=limits,
+            header_timeout_s=getattr(args, "header_timeout", HEADER_TIMEOUT_S),
+            admin_token=token,
+            platform_rate_limit=getattr(args, "platform_rate_limit", PLATFORM_LIMIT),
+        )
+    except BaseException:
+        if store is not None:
+            store.close()
+        raise
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

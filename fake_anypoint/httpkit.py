@@ -5,18 +5,23 @@ route serves, the middleware (faults, bearer auth, JSON errors, journal) and req
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 from aiohttp import web
 from aiohttp.web_urldispatcher import AbstractRoute
 from pydantic import ValidationError
 
+from .bounded import TooLargeError
+from .exchange import GoneError
 from .faults import DataKind
-from .model import JournalEntry, NotFoundError
+from .model import ConflictError, JournalEntry, NotFoundError
+from .quotas import ANALYTICS_LIMIT, PLATFORM_LIMIT, Quota, Quotas, Verdict, quota_kind
 from .records import AuthError
 from .state import ControlPlaneState
 
@@ -26,6 +31,9 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 STATE_KEY = web.AppKey("state", ControlPlaneState)
 ROUTES_KEY = web.AppKey("routes", dict)
+ADMIN_TOKEN_KEY = web.AppKey("admin_token", str)
+ADMIN_TOKEN_HEADER = "X-Asmkit-Admin-Token"
+QUOTAS_KEY = web.AppKey("quotas", Quotas)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,10 +44,12 @@ class RouteInfo:
     data: frozenset[DataKind]
     auth: bool = True
     journaled: bool = True
+    admin: bool = False
+    quota: str | None = None
 
 
 UNKNOWN_ROUTE = RouteInfo(frozenset(), auth=False)
-ADMIN = RouteInfo(frozenset(), auth=False, journaled=False)
+ADMIN = RouteInfo(frozenset(), auth=False, journaled=False, admin=True)
 
 
 def add(
@@ -56,15 +66,40 @@ def add(
     if isinstance(data, RouteInfo):
         info = data
     else:
-        info = RouteInfo(frozenset(data if isinstance(data, tuple) else (data,)), auth)
+        kinds = frozenset(data if isinstance(data, tuple) else (data,))
+        info = RouteInfo(kinds, auth, quota=quota_kind(path))
     app[ROUTES_KEY][route] = info
 
 
-def new_app(state: ControlPlaneState, client_max_size: int = 64 * 1024 * 1024) -> web.Application:
+def new_app(
+    state: ControlPlaneState,
+    client_max_size: int = 64 * 1024 * 1024,
+    *,
+    admin_token: str | None = None,
+    quotas: Quotas | None = None,
+) -> web.Application:
+    """An app over ``state``; with ``admin_token`` the admin API needs it in the
+    ``X-Asmkit-Admin-Token`` header."""
     app = web.Application(middlewares=[control_plane_middleware], client_max_size=client_max_size)
     app[STATE_KEY] = state
     app[ROUTES_KEY] = {}
+    app[QUOTAS_KEY] = quotas or Quotas(
+        Quota(state.clock, PLATFORM_LIMIT), Quota(state.clock, ANALYTICS_LIMIT)
+    )
+    if admin_token:
+        app[ADMIN_TOKEN_KEY] = admin_token
     return app
+
+
+def _admin_refused(request: web.Request) -> web.Response | None:
+    """401 when the app has an admin token and the request does not carry it."""
+    token = request.app.get(ADMIN_TOKEN_KEY)
+    if not token:
+        return None
+    given = request.headers.get(ADMIN_TOKEN_HEADER, "")
+    if hmac.compare_digest(given.encode(errors="replace"), token.encode()):
+        return None
+    return error(401, f"the admin API needs the {ADMIN_TOKEN_HEADER} header (see --admin-token)")
 
 
 def state_of(request: web.Request) -> ControlPlaneState:
@@ -75,68 +110,42 @@ def json_response(
     data: Any, status: int = 200, headers: dict[str, str] | None = None
 ) -> web.Response:
     return web.Response(
-        status=status, text=json.dumps(data), content_type="application/json", headers=headers
+        status=status,
+        text=json.dumps(data, allow_nan=False),
+        content_type="application/json",
+        headers=headers,
     )
 
 
 def error(status: int, message: str) -> web.Response:
-    return json_response({"message": message}, status=status)
+    """``{status, name, message}``: the fields every error schema of the specs allows."""
+    name = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    return json_response({"status": status, "name": name, "message": message}, status=status)
 
 
-async def read_json(request: web.Request) -> Any:
-    """The request body as JSON; ValueError (400) naming the problem."""
-    raw = await request.read()
-    if not raw:
-        raise ValueError("body: empty; send a JSON document")
-    try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"body: malformed JSON ({exc})") from None
-
-
-async def read_object(request: web.Request) -> dict[str, Any]:
-    data = await read_json(request)
-    if not isinstance(data, dict):
-        raise ValueError(f"body: expected a JSON object, got {type(data).__name__}")
-    return data
-
-
-def path_int(request: web.Request, name: str) -> int:
-    raw = request.match_info[name]
-    if not raw.isdigit():
-        raise ValueError(f"{name}: {raw!r} in the path must be an integer id")
-    return int(raw)
-
-
-def query_int(
-    request: web.Request,
-    name: str,
-    default: int | None,
-    *,
-    minimum: int = 0,
-    maximum: int | None = None,
-) -> int | None:
-    raw = request.query.get(name)
-    if raw is None or raw == "":
-        return default
-    if not raw.strip().lstrip("-").isdigit():
-        raise ValueError(f"{name}: {raw!r} must be an integer")
-    value = int(raw)
-    if value < minimum:
-        raise ValueError(f"{name}: {value} must be >= {minimum}")
-    if maximum is not None:
-        value = min(value, maximum)
-    return value
+def dotted(loc: tuple[int | str, ...]) -> str:
+    """``("limits", 0, "maximumRequests")`` as ``limits[0].maximumRequests``."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
 
 
 def validation_message(exc: ValidationError, limit: int = 5) -> str:
-    """Pydantic errors as one line each: ``field.path: message (got value)``."""
+    """Pydantic errors, one each: ``field.path: 'value' is not valid: why``."""
     lines = []
     for err in exc.errors()[:limit]:
-        where = ".".join(str(p) for p in err["loc"]) or "body"
+        where = dotted(err["loc"])
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        if err["type"] == "missing":
+            lines.append(f"{where}: required")
+            continue
+        if not where:
+            lines.append(msg)
+            continue
         got = repr(err.get("input"))
         got = got if len(got) <= 80 else got[:77] + "..."
-        lines.append(f"{where}: {err['msg']} (got {got})")
+        lines.append(f"{where}: {got} is not valid: {msg}")
     more = len(exc.errors()) - limit
     return "; ".join(lines) + (f"; and {more} more" if more > 0 else "")
 
@@ -166,11 +175,15 @@ def _route_info(request: web.Request) -> RouteInfo:
 async def control_plane_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     state = state_of(request)
     route = _route_info(request)
+    if route.admin:
+        refused = _admin_refused(request)
+        if refused is not None:
+            return refused
     started = state.clock.now()
     fault_name: str | None = None
     status = 0
     try:
-        action = state.pick_fault(route.data)
+        action = state.records.pick_fault(route.data)
         if action is not None:
             fault_name = action.name
             if action.delay_s > 0:
@@ -203,7 +216,7 @@ async def control_plane_middleware(request: web.Request, handler: Handler) -> we
         return resp
     finally:
         if route.journaled:
-            state.record(
+            state.records.record(
                 JournalEntry(
                     request.method,
                     request.path,
@@ -217,20 +230,55 @@ async def control_plane_middleware(request: web.Request, handler: Handler) -> we
             )
 
 
+def _quota(request: web.Request, caller: str) -> Verdict | None:
+    kind = _route_info(request).quota
+    if kind is None:
+        return None
+    quotas = request.app[QUOTAS_KEY]
+    return (quotas.analytics if kind == "analytics" else quotas.platform).take(caller)
+
+
+def _over_quota(request: web.Request, verdict: Verdict) -> web.Response:
+    """503 with the rate-limit headers on the platform APIs; 429 on the Analytics Event API."""
+    analytics = _route_info(request).quota == "analytics"
+    what = "the Analytics Event API" if analytics else "the platform APIs"
+    response = error(
+        429 if analytics else 503,
+        f"more than {verdict.limit} requests per minute to {what}; "
+        f"retry in {verdict.retry_after_s} s",
+    )
+    response.headers.update(verdict.headers())
+    response.headers["Retry-After"] = str(verdict.retry_after_s)
+    return response
+
+
 async def _dispatch(
     request: web.Request, handler: Handler, state: ControlPlaneState, auth: bool
 ) -> web.StreamResponse:
     try:
+        verdict = None
         if auth:
-            state.check_token(request.headers.get("Authorization"))
+            token = state.records.check_token(request.headers.get("Authorization"))
+            verdict = _quota(request, token.subject)
+            if verdict is not None and not verdict.allowed:
+                return _over_quota(request, verdict)
         check_scope(request)
-        return await handler(request)
+        response = await handler(request)
+        if verdict is not None:
+            response.headers.update(verdict.headers())
+        return response
     except AuthError as exc:
         return error(401, str(exc))
     except ValidationError as exc:
         return error(400, validation_message(exc))
+    except GoneError as exc:
+        return error(410, str(exc))
     except NotFoundError as exc:
         return error(404, str(exc))
+    except TooLargeError as exc:
+        return error(413, str(exc))
+    except ConflictError as exc:
+        return error(409, str(exc))
     except ValueError as exc:
         return error(400, str(exc))
     except web.HTTPException as exc:

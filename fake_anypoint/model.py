@@ -38,6 +38,10 @@ class NotFoundError(LookupError):
         return str(self.args[0]) if self.args else "not found"
 
 
+class ConflictError(ValueError):
+    """The request does not fit the entity's current state (HTTP 409)."""
+
+
 @dataclass
 class Environment:
     id: str
@@ -50,9 +54,36 @@ class Environment:
 
 @dataclass
 class ConnectedApp:
+    """A connected app (its id is its ``client_id``); ``scopes`` as Access Management lists them:
+    ``{scope, context_params}``."""
+
     client_id: str
     client_secret: str
     name: str = "asmkit-connected-app"
+    grant_types: list[str] = field(default_factory=lambda: ["client_credentials"])
+    redirect_uris: list[str] = field(default_factory=list)
+    scopes: list[dict[str, Any]] = field(default_factory=list)
+    audience: str = "internal"
+    client_uri: str = ""
+    enabled: bool = True
+    owner_user_id: str = ""
+
+
+@dataclass
+class AutomatedPolicy:
+    """A policy API Manager applies to every API instance of an environment."""
+
+    id: int
+    env_id: str
+    group_id: str
+    asset_id: str
+    asset_version: str
+    configuration: dict[str, Any]
+    order: int
+    disabled: bool
+    pointcut: list[dict[str, str]] | None
+    created_wall: float
+    updated_wall: float
 
 
 @dataclass
@@ -76,6 +107,10 @@ class Api:
     tags: list[str] = field(default_factory=list)
     last_active_wall: float | None = None
     last_active_at: float | None = None
+    keepalive_period: float | None = None
+    """Seconds between the last two keep-alives of one adapter naming this API."""
+    keepalive_by_adapter: dict[str, float] = field(default_factory=dict)
+    """The state clock of each adapter's last keep-alive naming this API."""
 
 
 @dataclass

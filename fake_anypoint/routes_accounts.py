@@ -4,15 +4,16 @@ plus the CLI telemetry sink (research/anypoint.md §2.1, §3.2).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aiohttp import web
 
+from .bounded import loads
 from .faults import DataKind
-from .httpkit import add, error, json_response, read_object, state_of
-from .model import Environment, Token
+from .httpkit import add, error, json_response, state_of
+from .model import Token
 from .records import AuthError
+from .reqmodels import form_fields
 from .state import ControlPlaneState
 
 ORG = "/accounts/api/organizations/{org}"
@@ -24,10 +25,6 @@ def register(app: web.Application) -> None:
     add(app, "POST", "/accounts/login", login, DataKind.TOKEN, auth=False)
     add(app, "GET", "/accounts/api/me", me, DataKind.ACCOUNTS)
     add(app, "GET", "/accounts/api/users/me", users_me, DataKind.ACCOUNTS)
-    add(app, "GET", ORG, organization, DataKind.ACCOUNTS)
-    add(app, "GET", f"{ORG}/environments", list_environments, DataKind.ACCOUNTS)
-    add(app, "POST", f"{ORG}/environments", create_environment, DataKind.ACCOUNTS)
-    add(app, "GET", f"{ORG}/environments/{{env}}", get_environment, DataKind.ACCOUNTS)
     add(app, "POST", "/cli/api/v1/analytics/event", telemetry, DataKind.CLI, auth=False)
     add(app, "POST", "/cli/api/v1/analytics/error", telemetry, DataKind.CLI, auth=False)
 
@@ -36,15 +33,11 @@ async def _form_or_json(request: web.Request) -> dict[str, Any]:
     """Token/login bodies come as JSON or as a urlencoded form."""
     ctype = request.content_type
     if ctype == "application/x-www-form-urlencoded" or ctype == "multipart/form-data":
-        form = await request.post()
-        return {k: v for k, v in form.items() if isinstance(v, str)}
+        return await form_fields(request)
     raw = await request.read()
     if not raw:
         raise ValueError("body: empty; send JSON {client_id, client_secret, grant_type}")
-    try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise ValueError("body: neither JSON nor a urlencoded form") from None
+    data = loads(raw)
     if not isinstance(data, dict):
         raise ValueError(f"body: expected a JSON object, got {type(data).__name__}")
     return data
@@ -76,7 +69,7 @@ async def login(request: web.Request) -> web.Response:
     state = state_of(request)
     body = await _form_or_json(request)
     try:
-        tok = state.login_user(body.get("username"), body.get("password"))
+        tok = state.records.login_user(body.get("username"), body.get("password"))
     except AuthError as exc:
         return error(401, str(exc))
     data = _token_body(state, tok)
@@ -85,7 +78,7 @@ async def login(request: web.Request) -> web.Response:
     return json_response(data)
 
 
-def _org_brief(state: ControlPlaneState) -> dict[str, Any]:
+def org_brief(state: ControlPlaneState) -> dict[str, Any]:
     return {
         "id": state.org_id,
         "name": state.org_name,
@@ -106,9 +99,9 @@ def _user(state: ControlPlaneState) -> dict[str, Any]:
         "identityType": "user",
         "createdAt": "2026-01-01T00:00:00.000Z",
         "organizationId": state.org_id,
-        "organization": _org_brief(state),
-        "memberOfOrganizations": [_org_brief(state)],
-        "contributorOfOrganizations": [_org_brief(state)],
+        "organization": org_brief(state),
+        "memberOfOrganizations": [org_brief(state)],
+        "contributorOfOrganizations": [org_brief(state)],
         "organizationPreferences": {state.org_id: {"defaultEnvironment": state.env_id}},
         "properties": {"cs_auth": {"activeOrganizationId": state.org_id}},
     }
@@ -116,7 +109,7 @@ def _user(state: ControlPlaneState) -> dict[str, Any]:
 
 async def me(request: web.Request) -> web.Response:
     state = state_of(request)
-    tok = state.check_token(request.headers.get("Authorization"))
+    tok = state.records.check_token(request.headers.get("Authorization"))
     body: dict[str, Any] = {"user": _user(state)}
     if not tok.subject.startswith("user:"):
         body["client"] = {
@@ -129,61 +122,6 @@ async def me(request: web.Request) -> web.Response:
 
 async def users_me(request: web.Request) -> web.Response:
     return json_response(_user(state_of(request)))
-
-
-def _env(e: Environment) -> dict[str, Any]:
-    return {
-        "id": e.id,
-        "name": e.name,
-        "organizationId": e.organization_id,
-        "isProduction": e.is_production,
-        "type": e.type,
-        "clientId": e.client_id,
-    }
-
-
-async def organization(request: web.Request) -> web.Response:
-    state = state_of(request)
-    envs = [_env(e) for e in state.environments.values()]
-    return json_response(
-        {
-            **_org_brief(state),
-            "owner": {"id": state.user["id"], "username": state.user["username"]},
-            "subscription": {"category": "Trial", "type": "Trial", "expiration": None},
-            "environments": envs,
-            "entitlements": {},
-        }
-    )
-
-
-async def list_environments(request: web.Request) -> web.Response:
-    state = state_of(request)
-    envs = list(state.environments.values())
-    name = request.query.get("name")
-    if name is not None:
-        envs = [e for e in envs if e.name == name]
-    return json_response({"data": [_env(e) for e in envs], "total": len(envs)})
-
-
-async def get_environment(request: web.Request) -> web.Response:
-    state = state_of(request)
-    return json_response(_env(state.environment(request.match_info["env"])))
-
-
-async def create_environment(request: web.Request) -> web.Response:
-    state = state_of(request)
-    body = await read_object(request)
-    name = body.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise ValueError(f"name: {name!r} must be a non-empty string")
-    is_prod = body.get("isProduction", body.get("type") == "production")
-    if not isinstance(is_prod, bool):
-        raise ValueError(f"isProduction: {is_prod!r} must be true or false")
-    env_type = body.get("type")
-    if env_type is not None and env_type not in ("production", "sandbox", "design"):
-        raise ValueError(f"type: {env_type!r} must be production, sandbox or design")
-    env = state.create_environment(name, is_production=is_prod, type=env_type)
-    return json_response(_env(env), status=201)
 
 
 async def telemetry(request: web.Request) -> web.Response:

@@ -9,9 +9,10 @@ from typing import Any
 
 from aiohttp import web
 
+from .bounded import read_json
 from .faults import FaultSpec
 from .httpkit import ADMIN as ADMIN_ROUTE
-from .httpkit import add, json_response, read_json, state_of
+from .httpkit import add, json_response, state_of
 
 ADMIN = "/_admin"
 
@@ -69,16 +70,8 @@ async def snapshot(request: web.Request) -> web.Response:
 
 
 async def restore(request: web.Request) -> web.Response:
-    data = await read_json(request)
-    state = state_of(request)
-    before = state.snapshot()
-    try:
-        state.restore(data)
-    except (KeyError, TypeError) as exc:
-        state.restore(before)
-        raise ValueError(
-            f"snapshot: not a snapshot() document ({type(exc).__name__}: {exc})"
-        ) from None
+    """The whole document is validated before anything changes (all or nothing)."""
+    state_of(request).restore(await read_json(request))
     return web.Response(status=204)
 
 

@@ -8,12 +8,14 @@ import csv
 import datetime
 import io
 import re
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
+from pydantic import Field
 
 from .faults import DataKind
-from .httpkit import add, json_response, query_int, state_of
+from .httpkit import add, json_response, state_of
+from .reqmodels import Query, query
 from .state import ControlPlaneState
 
 ALWAYS = ("Timestamp", "API ID", "API Name", "API Version ID", "API Version Name")
@@ -82,8 +84,18 @@ def _event_time(event: dict[str, Any], fallback: float) -> float:
     return fallback
 
 
-def _fields(request: web.Request, fmt: str) -> list[str]:
-    raw = request.query.get("fields")
+class EventsQuery(Query):
+    format: Literal["json", "csv"]
+    fields: str | None = None
+    startDate: str | None = None
+    endDate: str | None = None
+    duration: str | None = None
+    maxResults: int = Field(MAX_RESULTS, ge=1)
+    apiIds: str = ""
+    apiVersionIds: str = ""
+
+
+def _fields(raw: str | None, fmt: str) -> list[str]:
     if not raw:
         if fmt == "csv":
             raise ValueError("fields: required for format=csv, e.g. fields=Verb.Status%20Code")
@@ -136,26 +148,27 @@ def _row(state: ControlPlaneState, event: dict[str, Any], when: float) -> dict[s
     }
 
 
-async def events(request: web.Request) -> web.StreamResponse:
-    state = state_of(request)
-    fmt = request.query.get("format")
-    if fmt not in ("json", "csv"):
-        raise ValueError(f"format: {fmt!r} is required and must be json or csv")
-    fields = _fields(request, fmt)
-    now = state.clock.wall()
-    end = _parse_time("endDate", request.query["endDate"]) if request.query.get("endDate") else now
-    start: float | None = None
-    if request.query.get("startDate"):
-        start = _parse_time("startDate", request.query["startDate"])
-    duration = request.query.get("duration")
+def _window(q: EventsQuery, now: float) -> tuple[float | None, float]:
+    end = _parse_time("endDate", q.endDate) if q.endDate else now
+    start = _parse_time("startDate", q.startDate) if q.startDate else None
+    duration = q.duration
     if duration:
         match = _DURATION.match(duration.strip())
         if match is None:
             raise ValueError(f"duration: {duration!r} must look like 30d, 12h, 45m or 90s")
         start = end - int(match.group(1)) * _UNITS[match.group(2)]
-    max_results = query_int(request, "maxResults", MAX_RESULTS, minimum=1, maximum=MAX_RESULTS)
-    api_ids = {x for x in request.query.get("apiIds", "").split(",") if x}
-    version_ids = {x for x in request.query.get("apiVersionIds", "").split(",") if x}
+    return start, end
+
+
+async def events(request: web.Request) -> web.StreamResponse:
+    state = state_of(request)
+    q = query(request, EventsQuery)
+    fmt = q.format
+    fields = _fields(q.fields, fmt)
+    start, end = _window(q, state.clock.wall())
+    max_results = min(q.maxResults, MAX_RESULTS)
+    api_ids = {x for x in q.apiIds.split(",") if x}
+    version_ids = {x for x in q.apiVersionIds.split(",") if x}
     rows = []
     for batch in state.analytics_batches():
         for event in batch.events:
@@ -180,7 +193,5 @@ async def events(request: web.Request) -> web.StreamResponse:
 
 async def unclassified(request: web.Request) -> web.Response:
     """The org-only variant reports the "Unclassified" environment: nothing here."""
-    fmt = request.query.get("format")
-    if fmt not in ("json", "csv"):
-        raise ValueError(f"format: {fmt!r} is required and must be json or csv")
+    fmt = query(request, EventsQuery).format
     return json_response([]) if fmt == "json" else web.Response(text="", content_type="text/csv")

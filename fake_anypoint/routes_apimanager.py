@@ -4,17 +4,31 @@ plus the organization's policy templates.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
+from pydantic import ConfigDict, Field, RootModel, StrictBool, StrictStr, model_validator
 
-from . import checks
+from .bounded import read_json
 from .faults import DataKind
-from .httpkit import add, json_response, path_int, read_json, read_object, state_of
-from .listing import flag, page
+from .httpkit import add, json_response, state_of
+from .inputs import Text
+from .listing import page
 from .model import Api
+from .reqmodels import (
+    ApiPath,
+    Body,
+    IntId,
+    Paging,
+    PolicyPath,
+    PositiveInt,
+    Query,
+    body,
+    path,
+    query,
+)
 from .templates import TEMPLATE_IDS, policy_templates
-from .views import am_api, am_asset_groups, am_policy_full, am_policy_legacy
+from .views_apim import am_api, am_asset_groups, am_policy, am_policy_full, autodiscovery_name
 
 AM = "/apimanager/api/v1/organizations/{org}/environments/{env}"
 API = AM + "/apis/{api_id}"
@@ -29,6 +43,7 @@ def register(app: web.Application) -> None:
     add(app, "GET", f"{API}/policies", list_policies, DataKind.POLICIES)
     add(app, "POST", f"{API}/policies", apply_policy, DataKind.POLICIES)
     add(app, "PATCH", f"{API}/policies", reorder_policies, DataKind.POLICIES)
+    add(app, "GET", f"{API}/policies/{{policy_id}}", get_policy, DataKind.POLICIES)
     add(app, "PATCH", f"{API}/policies/{{policy_id}}", patch_policy, DataKind.POLICIES)
     add(app, "DELETE", f"{API}/policies/{{policy_id}}", delete_policy, DataKind.POLICIES)
     add(
@@ -41,134 +56,173 @@ def register(app: web.Application) -> None:
 
 
 def _api(request: web.Request) -> Api:
-    return state_of(request).api_in(path_int(request, "api_id"), request.match_info["env"])
+    api_id = path(request, ApiPath).api_id
+    return state_of(request).api_in(api_id, request.match_info["env"])
 
 
 # -- APIs --------------------------------------------------------------------------------------
 
 
-async def list_apis(request: web.Request) -> web.Response:
-    state = state_of(request)
-    apis = state.list_apis(request.match_info["env"])
-    for param, attr in (
-        ("assetId", "asset_id"),
-        ("productVersion", "product_version"),
-        ("instanceLabel", "instance_label"),
-    ):
-        wanted = request.query.get(param)
-        if wanted:
-            apis = [a for a in apis if getattr(a, attr) == wanted]
-    sort_keys: dict[str, Any] = {
-        "createdDate": lambda a: (a.created_wall, a.id),
-        "updatedDate": lambda a: (a.updated_wall, a.id),
-        "id": lambda a: a.id,
-        "assetId": lambda a: (a.asset_id, a.id),
-        "name": lambda a: (a.asset_id, a.id),
-    }
-    total, window = page(
-        request,
-        apis,
-        sort_keys,
-        default_sort="createdDate",
-        default_ascending=False,
-        text=lambda a: f"{a.asset_id} {a.instance_label or ''}",
-    )
-    del total  # the platform counts assets, not API instances
-    assets = {(a.group_id, a.asset_id) for a in apis}
-    return json_response({"total": len(assets), "assets": am_asset_groups(state, window)})
+class ApiList(Paging):
+    """The documented filters; ``filters=active,pinned`` keeps active (or pinned) instances."""
+
+    groupId: str | None = None
+    assetId: str | None = None
+    assetVersion: str | None = None
+    productVersion: str | None = None
+    instanceLabel: str | None = None
+    autodiscoveryInstanceName: str | None = None
+    filters: str | None = None
 
 
-def _endpoint(value: Any) -> dict[str, Any]:
-    endpoint = {k: v for k, v in checks.mapping("endpoint", value).items() if v is not None}
-    if "type" in endpoint and endpoint["type"] not in (
-        "http",
-        "raml",
-        "http-api",
-        "rest-api",
-        "soap-api",
-        "wsdl",
-    ):
-        raise ValueError(
-            f"endpoint.type: {endpoint['type']!r} must be http-api, rest-api, soap-api or raml"
-        )
-    for key in ("uri", "proxyUri"):
-        if endpoint.get(key) is not None and not isinstance(endpoint[key], str):
-            raise ValueError(f"endpoint.{key}: {endpoint[key]!r} must be a string or null")
-    return endpoint
-
-
-async def create_api(request: web.Request) -> web.Response:
-    """``api-mgr api manage`` (CLI) or the SDK body: ``{spec, endpoint, instanceLabel, ...}``."""
-    state = state_of(request)
-    body = await read_object(request)
-    spec = checks.mapping("spec", body.get("spec"))
-    asset_id = spec.get("assetId")
-    if not isinstance(asset_id, str) or not asset_id:
-        raise ValueError(f"spec.assetId: {asset_id!r} must be the Exchange asset id")
-    version = spec.get("version", "1.0.0")
-    if not isinstance(version, str) or not version:
-        raise ValueError(f"spec.version: {version!r} must be the asset version, e.g. 1.0.0")
-    group_id = spec.get("groupId") or state.org_id
-    if not isinstance(group_id, str):
-        raise ValueError(f"spec.groupId: {group_id!r} must be a string")
-    endpoint = _endpoint(body.get("endpoint") or {})
-    label = body.get("instanceLabel")
-    if label is not None and not isinstance(label, str):
-        raise ValueError(f"instanceLabel: {label!r} must be a string or null")
-    product = body.get("productVersion") or "v1"
-    technology = body.get("technology") or "mule4"
-    endpoint_uri = body.get("endpointUri")
-    if endpoint_uri is not None and not isinstance(endpoint_uri, str):
-        raise ValueError(f"endpointUri: {endpoint_uri!r} must be a string or null")
-    api_id = state.create_api(
-        asset_id,
-        asset_version=version,
-        product_version=product,
-        instance_label=label or None,
-        env_id=request.match_info["env"],
-        group_id=group_id,
-        technology=technology,
-        endpoint=endpoint,
-        endpoint_uri=endpoint_uri,
-        services=[],
-    )
-    return json_response(am_api(state, state.api(api_id)), status=201)
-
-
-async def get_api(request: web.Request) -> web.Response:
-    tls = flag(request, "includeTlsContexts", False)
-    return json_response(am_api(state_of(request), _api(request), tls=tls))
-
-
-_PATCHABLE: dict[str, tuple[str, type | tuple[type, ...]]] = {
-    "deprecated": ("deprecated", bool),
-    "isPublic": ("is_public", bool),
-    "instanceLabel": ("instance_label", (str, type(None))),
-    "assetVersion": ("asset_version", str),
-    "productVersion": ("product_version", str),
-    "technology": ("technology", str),
-    "endpointUri": ("endpoint_uri", (str, type(None))),
-    "tags": ("tags", list),
+_API_SORTS: dict[str, Any] = {
+    "createdDate": lambda a: (a.created_wall, a.id),
+    "updatedDate": lambda a: (a.updated_wall, a.id),
+    "id": lambda a: a.id,
+    "assetId": lambda a: (a.asset_id, a.id),
+    "name": lambda a: (a.asset_id, a.id),
 }
 
 
-async def patch_api(request: web.Request) -> web.Response:
-    """Edit known fields (others, e.g. read-only ones sent back by clients, are ignored)."""
+async def list_apis(request: web.Request) -> web.Response:
     state = state_of(request)
+    q = query(request, ApiList)
+    apis = state.list_apis(request.match_info["env"])
+    for wanted, attr in (
+        (q.groupId, "group_id"),
+        (q.assetId, "asset_id"),
+        (q.assetVersion, "asset_version"),
+        (q.productVersion, "product_version"),
+        (q.instanceLabel, "instance_label"),
+    ):
+        if wanted:
+            apis = [a for a in apis if getattr(a, attr) == wanted]
+    if q.autodiscoveryInstanceName:
+        apis = [a for a in apis if autodiscovery_name(a) == q.autodiscoveryInstanceName]
+    if q.filters and "active" in q.filters.split(","):
+        apis = [a for a in apis if state.api_status(a) == "active"]
+    if q.filters and "pinned" in q.filters.split(","):
+        apis = []  # the fake pins nothing
+    _, window = page(
+        q,
+        apis,
+        _API_SORTS,
+        default_sort="name",  # the spec: "Default value is name"
+        default_ascending=True,
+        text=lambda a: f"{a.asset_id} {a.instance_label or ''}",
+    )
+    assets = {(a.group_id, a.asset_id) for a in apis}  # the platform counts assets
+    return json_response({"total": len(assets), "assets": am_asset_groups(state, window)})
+
+
+class EndpointIn(Body):
+    """``endpoint``: ``type``, ``uri`` and ``proxyUri`` are checked; the rest is kept."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    type: Literal["http", "raml", "http-api", "rest-api", "soap-api", "wsdl"] | None = None
+    uri: StrictStr | None = None
+    proxyUri: StrictStr | None = None
+
+    def wire(self) -> dict[str, Any]:
+        return {k: v for k, v in self.model_dump().items() if v is not None}
+
+
+class AssetRef(Body):
+    assetId: Text
+    version: Text = "1.0.0"
+    groupId: StrictStr | None = None
+
+
+class CreateApi(Body):
+    """``api-mgr api manage`` (CLI) or the SDK body: ``{spec, endpoint, instanceLabel, ...}``."""
+
+    spec: AssetRef
+    endpoint: EndpointIn | None = None
+    instanceLabel: StrictStr | None = None
+    productVersion: StrictStr | None = None
+    technology: StrictStr | None = None
+    endpointUri: StrictStr | None = None
+
+
+def create_instance(request: web.Request, req: CreateApi, *, default_technology: str) -> Api:
+    """The API instance ``req`` describes, in the path's environment."""
+    state = state_of(request)
+    api_id = state.create_api(
+        req.spec.assetId,
+        asset_version=req.spec.version,
+        product_version=req.productVersion or "v1",
+        instance_label=req.instanceLabel or None,
+        env_id=request.match_info["env"],
+        group_id=req.spec.groupId or state.org_id,
+        technology=req.technology or default_technology,
+        endpoint=req.endpoint.wire() if req.endpoint else {},
+        endpoint_uri=req.endpointUri,
+        services=[],
+    )
+    return state.api(api_id)
+
+
+async def create_api(request: web.Request) -> web.Response:
+    """``api-mgr api manage`` (the CLI sends no technology: Mule 4)."""
+    api = create_instance(request, await body(request, CreateApi), default_technology="mule4")
+    return json_response(am_api(state_of(request), api), status=201)
+
+
+class ApiGet(Query):
+    includeTlsContexts: bool = False
+
+
+async def get_api(request: web.Request) -> web.Response:
+    tls = query(request, ApiGet).includeTlsContexts
+    return json_response(am_api(state_of(request), _api(request), tls=tls))
+
+
+class PatchApi(Body):
+    """Known fields are edited; others (read-only ones clients send back) are ignored."""
+
+    deprecated: StrictBool | None = None
+    isPublic: StrictBool | None = None
+    instanceLabel: StrictStr | None = None
+    assetVersion: Text | None = None
+    productVersion: Text | None = None
+    technology: Text | None = None
+    endpointUri: StrictStr | None = None
+    tags: list[Text] | None = Field(None, max_length=1000)
+    endpoint: EndpointIn | None = None
+
+
+_PATCH_ATTRS = {
+    "deprecated": "deprecated",
+    "isPublic": "is_public",
+    "instanceLabel": "instance_label",
+    "assetVersion": "asset_version",
+    "productVersion": "product_version",
+    "technology": "technology",
+    "endpointUri": "endpoint_uri",
+    "tags": "tags",
+}
+_NULLABLE = {"instanceLabel", "endpointUri"}
+
+
+async def patch_api(request: web.Request) -> web.Response:
     api = _api(request)
-    body = await read_object(request)
+    await apply_patch(request, api)
+    return json_response(am_api(state_of(request), api))
+
+
+async def apply_patch(request: web.Request, api: Api) -> None:
+    """Apply a ``PatchApi`` body to ``api``."""
+    state = state_of(request)
+    req = await body(request, PatchApi)
     fields: dict[str, Any] = {}
-    for key, (attr, kind) in _PATCHABLE.items():
-        if key in body:
-            if not isinstance(body[key], kind):
-                raise ValueError(f"{key}: {body[key]!r} has the wrong type")
-            fields[attr] = body[key]
-    if "tags" in fields:
-        fields["tags"] = checks.str_list("tags", fields["tags"])
-    if "endpoint" in body and body["endpoint"] is not None:
-        fields["endpoint"] = {**api.endpoint, **_endpoint(body["endpoint"])}
+    for key, attr in _PATCH_ATTRS.items():
+        value = getattr(req, key)
+        if key in req.model_fields_set and (value is not None or key in _NULLABLE):
+            fields[attr] = value
+    if req.endpoint is not None:
+        fields["endpoint"] = {**api.endpoint, **req.endpoint.wire()}
     state.edit_api(api.id, **fields)
-    return json_response(am_api(state, api))
 
 
 async def delete_api(request: web.Request) -> web.Response:
@@ -180,120 +234,130 @@ async def delete_api(request: web.Request) -> web.Response:
 # -- policies ----------------------------------------------------------------------------------
 
 
+class PolicyList(Query):
+    fullInfo: bool = True
+
+
 async def list_policies(request: web.Request) -> web.Response:
     """``fullInfo=false``: a top-level array (CLI); otherwise the ``{policies}`` envelope."""
     state = state_of(request)
     api = _api(request)
     policies = state.policies_of(api.id)
-    full = request.query.get("fullInfo")
-    if full is not None and full.lower() == "false":
-        return json_response([am_policy_legacy(p) for p in policies])
+    if not query(request, PolicyList).fullInfo:
+        return json_response([am_policy(state, p) for p in policies])
     return json_response({"policies": [am_policy_full(p) for p in policies]})
 
 
-def _template_asset(body: dict[str, Any]) -> str:
-    asset = body.get("assetId")
-    if asset is not None:
-        return checks.text("assetId", asset)
-    template = body.get("policyTemplateId")
-    if isinstance(template, str) and template and not template.isdigit():
-        return template
-    if template is not None:
-        tid = checks.int_id("policyTemplateId", template)
-        if tid not in TEMPLATE_IDS:
-            raise ValueError(
-                f"policyTemplateId: {template!r} is not a known template id; "
-                "send assetId/groupId/assetVersion (Exchange coordinates) instead"
-            )
-        return TEMPLATE_IDS[tid]
-    raise ValueError("assetId: required (or policyTemplateId), e.g. 'client-id-enforcement'")
+class PolicyFields(Body):
+    configurationData: dict[str, Any] | None = None
+    pointcutData: list[dict[str, Any]] | None = Field(None, max_length=100)
+    order: PositiveInt | None = None
+    disabled: StrictBool | None = None
+    assetVersion: Text | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_pointcut(cls, data: Any) -> Any:
+        """Some clients send one pointcut object instead of a list."""
+        if isinstance(data, dict) and isinstance(data.get("pointcutData"), dict):
+            data = {**data, "pointcutData": [data["pointcutData"]]}
+        return data
+
+
+class ApplyPolicy(PolicyFields):
+    """Exchange coordinates (``assetId``, ``groupId``, ``assetVersion``) or a template id."""
+
+    assetId: Text | None = None
+    policyTemplateId: StrictStr | int | None = None
+    groupId: Text | None = None
+    apiVersionId: IntId | None = None
+
+    def template_asset(self) -> str:
+        if self.assetId is not None:
+            return self.assetId
+        template = self.policyTemplateId
+        if isinstance(template, str) and template and not template.isdigit():
+            return template
+        if template is not None:
+            tid = int(template)
+            if tid not in TEMPLATE_IDS:
+                raise ValueError(
+                    f"policyTemplateId: {template!r} is not a known template id; "
+                    "send assetId/groupId/assetVersion (Exchange coordinates) instead"
+                )
+            return TEMPLATE_IDS[tid]
+        raise ValueError("assetId: required (or policyTemplateId), e.g. 'client-id-enforcement'")
 
 
 async def apply_policy(request: web.Request) -> web.Response:
     state = state_of(request)
     api = _api(request)
-    body = await read_object(request)
-    if body.get("apiVersionId") is not None:
-        given = checks.int_id("apiVersionId", body["apiVersionId"])
-        if given != api.id:
-            raise ValueError(f"apiVersionId: {body['apiVersionId']!r} does not match API {api.id}")
-    asset = _template_asset(body)
-    version = body.get("assetVersion")
-    if version is not None:
-        checks.text("assetVersion", version)
-    group = body.get("groupId")
-    if group is not None:
-        checks.text("groupId", group)
-    order = body.get("order")
-    disabled = body.get("disabled", False)
+    req = await body(request, ApplyPolicy)
+    if req.apiVersionId is not None and req.apiVersionId != api.id:
+        raise ValueError(f"apiVersionId: {req.apiVersionId!r} does not match API {api.id}")
     pid = state.apply_policy(
         api.id,
-        asset,
-        checks.mapping("configurationData", body.get("configurationData") or {}),
-        asset_version=version,
-        order=order,
-        disabled=disabled,
-        pointcut=_pointcut(body.get("pointcutData")),
-        group_id=group,
+        req.template_asset(),
+        req.configurationData or {},
+        asset_version=req.assetVersion,
+        order=req.order,
+        disabled=bool(req.disabled),
+        pointcut=req.pointcutData,
+        group_id=req.groupId,
     )
-    data = am_policy_legacy(state.policy(api.id, pid))
+    data = am_policy(state, state.policy(api.id, pid))
     data["policyId"] = pid
     return json_response(data, status=201)
 
 
-def _pointcut(value: Any) -> list[dict[str, Any]] | None:
-    if value is None:
-        return None
-    if isinstance(value, dict):  # some clients send one pointcut object
-        value = [value]
-    if not isinstance(value, list):
-        raise ValueError(
-            f"pointcutData: {value!r} must be null or [{{methodRegex, uriTemplateRegex}}]"
-        )
-    return value
+async def get_policy(request: web.Request) -> web.Response:
+    state = state_of(request)
+    api = _api(request)
+    return json_response(
+        am_policy(state, state.policy(api.id, path(request, PolicyPath).policy_id))
+    )
 
 
 async def patch_policy(request: web.Request) -> web.Response:
     state = state_of(request)
+    ids = path(request, PolicyPath)
     api = _api(request)
-    pid = path_int(request, "policy_id")
-    state.policy(api.id, pid)
-    body = await read_object(request)
-    kwargs: dict[str, Any] = {}
-    if body.get("configurationData") is not None:
-        kwargs["configuration"] = checks.mapping("configurationData", body["configurationData"])
-    if "pointcutData" in body:
-        kwargs["pointcut"] = checks.pointcut("pointcutData", _pointcut(body["pointcutData"]))
-    if body.get("order") is not None:
-        kwargs["order"] = checks.positive_int("order", body["order"])
-    if "disabled" in body:
-        kwargs["disabled"] = checks.boolean("disabled", body["disabled"])
-    if body.get("assetVersion") is not None:
-        kwargs["asset_version"] = checks.text("assetVersion", body["assetVersion"])
-    policy = state.edit_policy(api.id, pid, **kwargs)
-    return json_response(am_policy_legacy(policy))
+    state.policy(api.id, ids.policy_id)
+    req = await body(request, PolicyFields)
+    kwargs: dict[str, Any] = {
+        "configuration": req.configurationData,
+        "order": req.order,
+        "disabled": req.disabled,
+        "asset_version": req.assetVersion,
+    }
+    if "pointcutData" in req.model_fields_set:
+        kwargs["pointcut"] = req.pointcutData
+    policy = state.edit_policy(api.id, ids.policy_id, **kwargs)
+    return json_response(am_policy(state, policy))
+
+
+class OrderItem(Body):
+    id: IntId
+    order: PositiveInt
+
+
+class Reorder(RootModel[list[OrderItem]]):
+    """``[{id, order}, ...]`` (``api-mgr policy order``)."""
 
 
 async def reorder_policies(request: web.Request) -> web.Response:
-    """``[{id, order}, ...]`` (``api-mgr policy order``; the CLI needs status 200)."""
+    """The CLI needs status 200 and the reordered list."""
     state = state_of(request)
     api = _api(request)
-    body = await read_json(request)
-    if not isinstance(body, list):
-        raise ValueError("body: expected a JSON array of {id, order}")
-    orders: dict[int, int] = {}
-    for i, item in enumerate(body):
-        if not isinstance(item, dict):
-            raise ValueError(f"body[{i}]: {item!r} must be an object {{id, order}}")
-        pid = checks.int_id(f"body[{i}].id", item.get("id"))
-        orders[pid] = checks.positive_int(f"body[{i}].order", item.get("order"))
-    state.reorder_policies(api.id, orders)
-    return json_response([am_policy_legacy(p) for p in state.policies_of(api.id)])
+    items = Reorder.model_validate(await read_json(request)).root
+    state.reorder_policies(api.id, {item.id: item.order for item in items})
+    return json_response([am_policy(state, p) for p in state.policies_of(api.id)])
 
 
 async def delete_policy(request: web.Request) -> web.Response:
+    ids = path(request, PolicyPath)
     api = _api(request)
-    state_of(request).remove_policy(api.id, path_int(request, "policy_id"))
+    state_of(request).remove_policy(api.id, ids.policy_id)
     return web.Response(status=204)
 
 

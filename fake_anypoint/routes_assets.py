@@ -4,15 +4,16 @@ publication-status link, search, get, delete; the broker's semver check answers 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aiohttp import web
+from pydantic import StrictStr
 
 from .faults import DataKind
 from .httpkit import add, json_response, state_of
 from .listing import page
 from .model import Asset
+from .reqmodels import Body, Paging, body, form_fields, query
 from .views import iso
 
 ORG_ASSET = "/exchange/api/v2/organizations/{org}/assets/{group}/{asset}/{version}"
@@ -46,25 +47,22 @@ def asset_view(asset: Asset, org_id: str) -> dict[str, Any]:
     }
 
 
-async def _fields(request: web.Request) -> dict[str, str]:
+class AssetFields(Body):
+    """Publish fields, from a multipart form or a JSON object."""
+
+    name: StrictStr | None = None
+    type: StrictStr = "rest-api"
+    description: StrictStr = ""
+
+
+async def _fields(request: web.Request) -> AssetFields:
     if request.content_type.startswith("multipart/") or (
         request.content_type == "application/x-www-form-urlencoded"
     ):
-        form = await request.post()
-        return {k: v for k, v in form.items() if isinstance(v, str)}
-    raw = await request.read()
-    if not raw:
-        return {}
-    try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise ValueError("body: send a multipart form or a JSON object {name, type}") from None
-    if not isinstance(data, dict):
-        raise ValueError(f"body: expected a JSON object, got {type(data).__name__}")
-    for key in ("name", "type", "description"):
-        if key in data and not isinstance(data[key], str):
-            raise ValueError(f"{key}: {data[key]!r} must be a string")
-    return {k: v for k, v in data.items() if isinstance(v, str)}
+        return AssetFields.model_validate(await form_fields(request))
+    if not await request.read():
+        return AssetFields()
+    return await body(request, AssetFields)
 
 
 async def publish(request: web.Request) -> web.Response:
@@ -75,9 +73,9 @@ async def publish(request: web.Request) -> web.Response:
         m["group"],
         m["asset"],
         m["version"],
-        name=fields.get("name"),
-        type=fields.get("type", "rest-api"),
-        description=fields.get("description", ""),
+        name=fields.name,
+        type=fields.type,
+        description=fields.description,
     )
     link = (
         f"{request.scheme}://{request.host}{request.path}/publication/status/"
@@ -114,7 +112,7 @@ async def search(request: web.Request) -> web.Response:
     if search_text:
         found = [a for a in found if search_text in f"{a.asset_id} {a.name}".lower()]
     sort_keys: dict[str, Any] = {"name": lambda a: (a.name, a.version)}
-    _, window = page(request, found, sort_keys, default_sort="name")
+    _, window = page(query(request, Paging), found, sort_keys, default_sort="name")
     return json_response([asset_view(a, state.org_id) for a in window])
 
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
+from pydantic import Field, StrictBool, StrictStr, model_validator
 
-from . import checks
 from .faults import DataKind
-from .httpkit import add, json_response, path_int, read_object, state_of
+from .httpkit import add, json_response, state_of
+from .inputs import Text, WireLimit
 from .listing import page
-from .model import CONTRACT_STATUSES, Api, Contract, Tier
-from .views import am_contract, am_tier
+from .model import Api, Contract, Tier
+from .reqmodels import ApiPath, Body, ContractPath, IntId, Paging, TierPath, body, path, query
+from .views_apim import am_contract, am_tier
 
 API = "/apimanager/api/v1/organizations/{org}/environments/{env}/apis/{api_id}"
 
@@ -26,22 +28,34 @@ def register(app: web.Application) -> None:
     add(app, "POST", f"{API}/tiers", create_tier, DataKind.TIERS)
     add(app, "GET", f"{API}/tiers/{{tier_id}}", get_tier, DataKind.TIERS)
     add(app, "PATCH", f"{API}/tiers/{{tier_id}}", patch_tier, DataKind.TIERS)
-    add(app, "PUT", f"{API}/tiers/{{tier_id}}", patch_tier, DataKind.TIERS)
+    add(app, "PUT", f"{API}/tiers/{{tier_id}}", put_tier, DataKind.TIERS)
     add(app, "DELETE", f"{API}/tiers/{{tier_id}}", delete_tier, DataKind.TIERS)
 
 
 def _api(request: web.Request) -> Api:
-    return state_of(request).api_in(path_int(request, "api_id"), request.match_info["env"])
+    api_id = path(request, ApiPath).api_id
+    return state_of(request).api_in(api_id, request.match_info["env"])
 
 
 # -- contracts ---------------------------------------------------------------------------------
 
 
+class ContractList(Paging):
+    coreServicesId: str | None = None
+    status: str | None = None
+    order: str | None = None
+    includeExtraApplicationData: bool = False
+
+
 async def list_contracts(request: web.Request) -> web.Response:
     state = state_of(request)
     api = _api(request)
+    q = query(request, ContractList)
     contracts = state.contracts_of(api.id)
-    client_id = request.query.get("coreServicesId")
+    if q.status:
+        wanted = {x.strip().upper() for x in q.status.split(",")}
+        contracts = [c for c in contracts if c.status in wanted]
+    client_id = q.coreServicesId
     if client_id:
         contracts = [
             c
@@ -65,48 +79,73 @@ async def list_contracts(request: web.Request) -> web.Response:
         "applicationName": app_name,
         "name": app_name,
     }
-    total, window = page(request, contracts, sort_keys, default_sort="id", text=text)
+    total, window = page(q, contracts, sort_keys, default_sort="id", text=text)
     return json_response({"total": total, "contracts": [am_contract(state, c) for c in window]})
 
 
+class CreateContract(Body):
+    """``{applicationId, tierId?}`` (``requestedTierId`` is accepted for ``tierId``)."""
+
+    applicationId: IntId
+    tierId: IntId | None = None
+    requestedTierId: IntId | None = None
+
+
 async def create_contract(request: web.Request) -> web.Response:
-    """``{applicationId, tierId?}``: PENDING when the tier needs approval, else APPROVED."""
+    """PENDING when the tier needs approval, else APPROVED."""
     state = state_of(request)
     api = _api(request)
-    body = await read_object(request)
-    if body.get("applicationId") is None:
-        raise ValueError("applicationId: required (the client application's id)")
-    app_id = checks.int_id("applicationId", body["applicationId"])
-    tier_raw = body.get("tierId", body.get("requestedTierId"))
-    tier_id = checks.int_id("tierId", tier_raw) if tier_raw is not None else None
-    cid = state.create_contract(api.id, app_id, tier_id)
-    return json_response(am_contract(state, state.contract(api.id, cid)), status=201)
+    req = await body(request, CreateContract)
+    tier_id = req.tierId if req.tierId is not None else req.requestedTierId
+    cid = state.create_contract(api.id, req.applicationId, tier_id)
+    return json_response(am_contract(state, state.contract(api.id, cid)))  # the spec: 200
 
 
 async def get_contract(request: web.Request) -> web.Response:
     state = state_of(request)
     api = _api(request)
     return json_response(
-        am_contract(state, state.contract(api.id, path_int(request, "contract_id")))
+        am_contract(state, state.contract(api.id, path(request, ContractPath).contract_id))
     )
+
+
+class PatchContract(Body):
+    """The spec's ``{requestedTierId, tierId}``; ``status`` is also taken (the kit's earlier
+    way to approve or revoke; the platform's is ``POST …/{approve|revoke|...}``)."""
+
+    requestedTierId: IntId | None = None
+    tierId: IntId | None = None
+    status: Literal["APPROVED", "PENDING", "REVOKED", "REJECTED"] | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> PatchContract:
+        if self.requestedTierId is None and self.tierId is None and self.status is None:
+            raise ValueError("send tierId or requestedTierId (or status)")
+        return self
 
 
 async def patch_contract(request: web.Request) -> web.Response:
     state = state_of(request)
     api = _api(request)
-    cid = path_int(request, "contract_id")
+    cid = path(request, ContractPath).contract_id
     state.contract(api.id, cid)
-    body = await read_object(request)
-    status = body.get("status")
-    if status not in CONTRACT_STATUSES:
-        raise ValueError(f"status: {status!r} must be one of {', '.join(CONTRACT_STATUSES)}")
-    contract = state.set_contract_status(api.id, cid, status)
+    req = await body(request, PatchContract)
+    for tier_id in (req.tierId, req.requestedTierId):
+        if tier_id is not None:
+            state.tier(api.id, tier_id)  # 404 before anything changes
+    contract = state.contract(api.id, cid)
+    if req.tierId is not None:
+        contract = state.parts.deals.change_tier(api.id, cid, req.tierId, request=False)
+    elif req.requestedTierId is not None:
+        contract = state.parts.deals.change_tier(api.id, cid, req.requestedTierId, request=True)
+    if req.status is not None:
+        contract = state.set_contract_status(api.id, cid, req.status)
     return json_response(am_contract(state, contract))
 
 
 async def delete_contract(request: web.Request) -> web.Response:
     api = _api(request)
-    state_of(request).delete_contract(api.id, path_int(request, "contract_id"))
+    state_of(request).delete_contract(api.id, path(request, ContractPath).contract_id)
     return web.Response(status=204)
 
 
@@ -123,7 +162,7 @@ async def list_tiers(request: web.Request) -> web.Response:
         "updatedDate": lambda t: (t.updated_wall, t.id),
     }
     total, window = page(
-        request,
+        query(request, Paging),
         state.tiers_of(api.id),
         sort_keys,
         default_sort="id",
@@ -132,45 +171,46 @@ async def list_tiers(request: web.Request) -> web.Response:
     return json_response({"total": total, "tiers": [am_tier(state, t) for t in window]})
 
 
-def _tier_fields(body: dict[str, Any], *, creating: bool) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if creating or "name" in body:
-        out["name"] = checks.text("name", body.get("name"))
-    if "limits" in body or creating:
-        out["limits"] = checks.limits("limits", body.get("limits"))
-    if "autoApprove" in body:
-        out["auto_approve"] = checks.boolean("autoApprove", body["autoApprove"])
-    if body.get("description") is not None:
-        if not isinstance(body["description"], str):
-            raise ValueError(f"description: {body['description']!r} must be a string")
-        out["description"] = body["description"]
-    status = body.get("status", "ACTIVE")
-    if status not in ("ACTIVE", "DEPRECATED"):
-        raise ValueError(f"status: {status!r} must be ACTIVE or DEPRECATED")
-    return out
+class TierFields(Body):
+    name: Text | None = None
+    limits: list[WireLimit] | None = Field(None, min_length=1, max_length=100)
+    autoApprove: StrictBool | None = None
+    description: StrictStr | None = None
+    status: Literal["ACTIVE", "DEPRECATED"] = "ACTIVE"
+    apiVersionId: IntId | None = None
+
+    def edits(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "description": self.description}
+        if self.limits is not None:
+            out["limits"] = [limit.model_dump() for limit in self.limits]
+        if self.autoApprove is not None:
+            out["auto_approve"] = self.autoApprove
+        return out
+
+
+class CreateTier(TierFields):
+    name: Text
+    limits: list[WireLimit] = Field(min_length=1, max_length=100)
 
 
 async def create_tier(request: web.Request) -> web.Response:
     state = state_of(request)
     api = _api(request)
-    body = await read_object(request)
-    if body.get("apiVersionId") is not None:
-        given = checks.int_id("apiVersionId", body["apiVersionId"])
-        if given != api.id:
-            raise ValueError(f"apiVersionId: {body['apiVersionId']!r} does not match API {api.id}")
-    fields = _tier_fields(body, creating=True)
+    req = await body(request, CreateTier)
+    if req.apiVersionId is not None and req.apiVersionId != api.id:
+        raise ValueError(f"apiVersionId: {req.apiVersionId!r} does not match API {api.id}")
     tid = state.add_tier(
         api.id,
-        fields["name"],
-        fields["limits"],
-        fields.get("auto_approve", False),
-        description=fields.get("description", ""),
+        req.name,
+        [limit.model_dump() for limit in req.limits],
+        bool(req.autoApprove),
+        description=req.description or "",
     )
     return json_response(am_tier(state, state.tier(api.id, tid)), status=201)
 
 
 def _tier(request: web.Request, api: Api) -> Tier:
-    return state_of(request).tier(api.id, path_int(request, "tier_id"))
+    return state_of(request).tier(api.id, path(request, TierPath).tier_id)
 
 
 async def get_tier(request: web.Request) -> web.Response:
@@ -182,9 +222,16 @@ async def patch_tier(request: web.Request) -> web.Response:
     state = state_of(request)
     api = _api(request)
     tier = _tier(request, api)
-    fields = _tier_fields(await read_object(request), creating=False)
-    state.edit_tier(api.id, tier.id, **fields)
+    req = await body(request, TierFields)
+    state.edit_tier(api.id, tier.id, **req.edits())
     return json_response(am_tier(state, tier))
+
+
+async def put_tier(request: web.Request) -> web.Response:
+    """``SlaTierPutBody``; the spec answers 201."""
+    response = await patch_tier(request)
+    response.set_status(201)
+    return response
 
 
 async def delete_tier(request: web.Request) -> web.Response:

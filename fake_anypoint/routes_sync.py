@@ -4,19 +4,20 @@ the contracts feed, keep-alives, and analytics ingest on its own origin.
 
 from __future__ import annotations
 
-import gzip
-import json
-import zlib
-
 from aiohttp import web
+from pydantic import Field, StrictInt, StrictStr
 
+from .bounded import IngestLimits, inflate, parse_events
 from .faults import DataKind
-from .httpkit import add, json_response, path_int, query_int, read_object, state_of
+from .httpkit import add, json_response, state_of
+from .inputs import Text
+from .reqmodels import ApiPath, Body, Query, body, path, query
 from .sync_bodies import DEFAULT_FEED_LIMIT
 
 CCS = "/apigateway/ccs/v3/organizations/{org}/environments/{env}"
 INGEST_PATH = "/v2/analytics/events"
 MAX_FEED_LIMIT = 1000
+INGEST_LIMITS_KEY = web.AppKey("ingest_limits", IngestLimits)
 
 
 def register(app: web.Application) -> None:
@@ -55,7 +56,7 @@ def _etag_matches(header: str | None, version: str) -> bool:
 
 async def get_policies(request: web.Request) -> web.Response:
     state = state_of(request)
-    api = state.api_in(path_int(request, "api_id"), request.match_info["env"])
+    api = state.api_in(path(request, ApiPath).api_id, request.match_info["env"])
     version = str(api.policies_version)
     etag = f'"{version}"'
     if _etag_matches(request.headers.get("If-None-Match"), version):
@@ -64,64 +65,55 @@ async def get_policies(request: web.Request) -> web.Response:
     return json_response(body, headers={"ETag": etag})
 
 
+def _cursor(value: str) -> str:
+    if not value.isdigit():
+        raise ValueError(
+            f"updatedSince: {value!r} is not a cursor; use the 'cursor' of a previous page"
+        )
+    return value
+
+
+class FeedQuery(Query):
+    updatedSince: StrictStr | None = None
+    limit: int = Field(DEFAULT_FEED_LIMIT, ge=1)
+
+    def since(self) -> int | None:
+        return None if self.updatedSince is None else int(_cursor(self.updatedSince))
+
+
 async def get_contracts(request: web.Request) -> web.Response:
     state = state_of(request)
-    api_id = path_int(request, "api_id")
-    since_raw = request.query.get("updatedSince")
-    since: int | None = None
-    if since_raw is not None and since_raw != "":
-        if not since_raw.isdigit():
-            raise ValueError(
-                f"updatedSince: {since_raw!r} is not a cursor; use the 'cursor' of a previous page"
-            )
-        since = int(since_raw)
-    limit = query_int(request, "limit", DEFAULT_FEED_LIMIT, minimum=1, maximum=MAX_FEED_LIMIT)
-    assert limit is not None
+    api_id = path(request, ApiPath).api_id
+    q = query(request, FeedQuery)
+    limit = min(q.limit, MAX_FEED_LIMIT)
     self_link = request.path + (f"?{request.query_string}" if request.query_string else "")
-    body = state.sync_contracts(api_id, since, limit, request.match_info["env"], self_link)
+    body = state.sync_contracts(api_id, q.since(), limit, request.match_info["env"], self_link)
     return json_response(body)
+
+
+class Keepalive(Body):
+    adapterId: Text
+    apiIds: list[StrictInt] = Field(default_factory=list, max_length=100_000)
+    version: StrictStr = ""
 
 
 async def keepalive(request: web.Request) -> web.Response:
     state = state_of(request)
-    body = await read_object(request)
-    adapter_id = body.get("adapterId")
-    if not isinstance(adapter_id, str) or not adapter_id:
-        raise ValueError(f"adapterId: {adapter_id!r} must be a non-empty string")
-    api_ids = body.get("apiIds", [])
-    if not isinstance(api_ids, list) or not all(
-        isinstance(i, int) and not isinstance(i, bool) for i in api_ids
-    ):
-        raise ValueError(f"apiIds: {api_ids!r} must be a list of integer API ids")
-    version = body.get("version", "")
-    if not isinstance(version, str):
-        raise ValueError(f"version: {version!r} must be a string")
-    state.keepalive(adapter_id, api_ids, version)
+    req = await body(request, Keepalive)
+    state.keepalive(req.adapterId, req.apiIds, req.version)
     return web.Response(status=204)
 
 
 async def ingest(request: web.Request) -> web.Response:
-    """Gzip (or plain) JSON array of events; ``X-Batch-Id`` identifies retries."""
+    """Gzip (or plain) JSON array of events; ``X-Batch-Id`` identifies retries. The body is
+    inflated in chunks and its events counted as parsed: past the app's ``IngestLimits``, 413."""
     state = state_of(request)
+    limits = request.app.get(INGEST_LIMITS_KEY) or IngestLimits()
     batch_id = request.headers.get("X-Batch-Id", "").strip()
     if not batch_id:
         raise ValueError("X-Batch-Id: header missing; send a UUID per batch, reused on retry")
     raw = await request.read()
     encoding = request.headers.get("Content-Encoding", "").strip().lower()
-    if encoding in ("gzip", "x-gzip"):
-        try:
-            data = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise ValueError(f"body: Content-Encoding gzip but not gzip data ({exc})") from None
-    elif encoding in ("", "identity"):
-        data = raw
-    else:
-        raise ValueError(f"Content-Encoding: {encoding!r} is not supported; use gzip")
-    try:
-        events = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"body: malformed JSON ({exc})") from None
-    if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
-        raise ValueError("body: expected a JSON array of event objects")
+    events = parse_events(inflate(raw, encoding, limits), limits)
     duplicate = state.ingest(batch_id, events, len(raw))
     return json_response({"accepted": len(events), "duplicate": duplicate}, status=202)

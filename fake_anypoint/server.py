@@ -15,12 +15,20 @@ from . import (
     routes_analytics,
     routes_apimanager,
     routes_assets,
+    routes_connected_apps,
     routes_contracts,
     routes_exchange,
+    routes_org,
     routes_sync,
+    routes_xapi,
 )
+from .bounded import IngestLimits
 from .httpkit import new_app
+from .quotas import ANALYTICS_LIMIT, PLATFORM_LIMIT, Quota, Quotas
 from .state import ControlPlaneState
+
+HEADER_TIMEOUT_S = 20.0
+"""A connection that has not sent a whole request head in this time is closed."""
 
 
 class ControlPlaneServer:
@@ -35,8 +43,21 @@ class ControlPlaneServer:
         https: bool = False,
         *,
         ca_dir: str | Path | None = None,
+        ingest_limits: IngestLimits | None = None,
+        header_timeout_s: float = HEADER_TIMEOUT_S,
+        admin_token: str | None = None,
+        platform_rate_limit: int = PLATFORM_LIMIT,
+        analytics_rate_limit: int = ANALYTICS_LIMIT,
     ) -> None:
+        if not 0 < header_timeout_s <= 3600:
+            raise ValueError(f"header_timeout_s: {header_timeout_s!r} must be in (0, 3600] s")
         self.state = state
+        self.ingest_limits = ingest_limits or IngestLimits()
+        self.header_timeout_s = header_timeout_s
+        self.admin_token = admin_token
+        self.quotas = Quotas(
+            Quota(state.clock, platform_rate_limit), Quota(state.clock, analytics_rate_limit)
+        )
         self.host = host
         self.port = port
         self.ingest_port = ingest_port
@@ -47,10 +68,13 @@ class ControlPlaneServer:
         self._bound: dict[str, int] = {}
 
     def platform_app(self) -> web.Application:
-        app = new_app(self.state)
+        app = new_app(self.state, admin_token=self.admin_token, quotas=self.quotas)
         routes_accounts.register(app)
+        routes_org.register(app)
+        routes_connected_apps.register(app)
         routes_sync.register(app)
         routes_apimanager.register(app)
+        routes_xapi.register(app)
         routes_contracts.register(app)
         routes_exchange.register(app)
         routes_assets.register(app)
@@ -60,6 +84,7 @@ class ControlPlaneServer:
 
     def ingest_app(self) -> web.Application:
         app = new_app(self.state)
+        app[routes_sync.INGEST_LIMITS_KEY] = self.ingest_limits
         routes_sync.register_ingest(app)
         return app
 
@@ -94,16 +119,20 @@ class ControlPlaneServer:
         *,
         auto_decompress: bool = True,
     ) -> int:
+        # keepalive_timeout also closes a connection that has not sent a whole request head
+        # in that time (aiohttp arms it when the connection opens): the header timeout.
         runner = web.AppRunner(
-            app, access_log=None, handle_signals=False, auto_decompress=auto_decompress
+            app,
+            access_log=None,
+            handle_signals=False,
+            auto_decompress=auto_decompress,
+            keepalive_timeout=self.header_timeout_s,
         )
         await runner.setup()
         self._runners.append(runner)
         site = web.TCPSite(runner, self.host, port, ssl_context=ctx, reuse_address=True)
         await site.start()
-        server = site._server
-        sockets = getattr(server, "sockets", None) or []
-        return int(sockets[0].getsockname()[1]) if sockets else port
+        return bound_port(site) or port
 
     async def stop(self) -> None:
         runners, self._runners = self._runners, []
@@ -133,6 +162,12 @@ class ControlPlaneServer:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+
+def bound_port(site: web.TCPSite) -> int:
+    """The port a started site listens on (0 if it cannot be told)."""
+    sockets = getattr(site._server, "sockets", None) or []
+    return int(sockets[0].getsockname()[1]) if sockets else 0
 
 
 def _default_ca_dir() -> Path:

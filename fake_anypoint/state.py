@@ -1,125 +1,135 @@
 """The control plane's state: one organization, its environments, APIs, policies, tiers,
 applications and contracts, with revision counters that drive the adapter sync API.
 
-Every mutation the HTTP API can make is a synchronous method here; the server only translates.
+``ControlPlaneState`` is composed of parts with one job each (``Organization``, ``Catalog``,
+``Exchange``, ``Contracts``, ``Records``, sharing one ``Core``) and is the one object the
+HTTP routes and the other rooms call: every mutation is a synchronous method here.
 """
 
 from __future__ import annotations
 
-import random
-import uuid
-from collections.abc import Callable
 from types import EllipsisType
 from typing import TYPE_CHECKING, Any
 
 from common.clock import Clock
 
-from . import checks
+from . import sync_bodies
+from .core import Core, Hooks
+from .faults import ActiveFault, FaultSpec
 from .model import (
-    KNOWN_POLICY_VERSIONS,
-    MULESOFT_GROUP_ID,
     Api,
     Application,
     Asset,
     ConnectedApp,
     Contract,
     Environment,
-    NotFoundError,
+    IngestBatch,
+    JournalEntry,
     Policy,
     SeedResult,
     Tier,
+    Token,
 )
-from .persist import dump_state, load_state
-from .records import RecordsMixin
-from .state_assets import AssetsMixin
-from .state_contracts import ContractsMixin
-from .sync_bodies import SyncBodiesMixin
+from .parts import Parts, new_parts
+from .persist import dump_state, load_parts
+from .records import Records
 
 if TYPE_CHECKING:
     from .seed import ControlPlaneSpec
 
-KEEPALIVE_LIMIT = 10_000
-ACTIVE_WINDOW_S = 45.0  # an API with a keep-alive this recent shows status "active"
 
-
-class ControlPlaneState(ContractsMixin, AssetsMixin, SyncBodiesMixin, RecordsMixin):
+class ControlPlaneState:
     """All control-plane state; inject one per fake (never a module global)."""
 
     def __init__(self, clock: Clock, seed: int = 0, *, token_ttl_s: float = 3600.0) -> None:
         self.clock = clock
         self.seed_value = seed
         self.token_ttl_s = token_ttl_s
-        self._on_change: Callable[[], None] | None = None
-        self._on_record = None
-        self._init(seed)
+        self.hooks = Hooks()
+        self.parts = new_parts(clock, seed, self.hooks, token_ttl_s)
 
-    def _init(self, seed: int) -> None:
-        self._ids = random.Random(seed)
-        self.org_id = self._uuid()
-        self.org_name = "asmkit-org"
-        self.environments: dict[str, Environment] = {}
-        self.env_id = self.create_environment("Sandbox", is_production=False).id
-        self.connected_app = ConnectedApp(self._hex(), self._hex())
-        self.user: dict[str, Any] = {
-            "id": self._uuid(),
-            "username": "asmkit-admin",
-            "password": "asmkit-password",
-            "firstName": "Asm",
-            "lastName": "Kit",
-            "email": "asmkit-admin@example.invalid",
-        }
-        self.apis: dict[int, Api] = {}
-        self.policies: dict[int, Policy] = {}
-        self.tiers: dict[int, Tier] = {}
-        self.applications: dict[int, Application] = {}
-        self.contracts: dict[int, Contract] = {}
-        self.published: dict[str, Asset] = {}
-        self.rev = 0
-        self.next_ids = {
-            "api": 10001,
-            "policy": 501,
-            "tier": 1,
-            "application": 1001,
-            "contract": 7001,
-        }
-        self._init_records(seed)
+    def install(self, parts: Parts) -> None:
+        """Replace every part at once (a reset or a restored snapshot)."""
+        self.parts = parts
+        self.hooks.changed()
+        self.hooks.record("replaced", None)
 
-    # -- plumbing -----------------------------------------------------------------------------
+    # -- the parts' data, read-only views for routes and other rooms -------------------------
 
-    def _uuid(self) -> str:
-        return str(uuid.UUID(int=self._ids.getrandbits(128), version=4))
+    @property
+    def core(self) -> Core:
+        return self.parts.core
 
-    def _hex(self) -> str:
-        return f"{self._ids.getrandbits(128):032x}"
+    @property
+    def records(self) -> Records:
+        return self.parts.records
 
-    def _next(self, kind: str) -> int:
-        value = self.next_ids[kind]
-        self.next_ids[kind] = value + 1
-        return value
+    @property
+    def rev(self) -> int:
+        return self.parts.core.rev
 
-    def _bump(self) -> int:
-        self.rev += 1
-        return self.rev
+    @property
+    def org_id(self) -> str:
+        return self.parts.org.org_id
 
-    def _changed(self) -> None:
-        if self._on_change is not None:
-            self._on_change()
+    @property
+    def org_name(self) -> str:
+        return self.parts.org.org_name
+
+    @property
+    def env_id(self) -> str:
+        return self.parts.org.env_id
+
+    @property
+    def environments(self) -> dict[str, Environment]:
+        return self.parts.org.environments
+
+    @property
+    def connected_app(self) -> ConnectedApp:
+        return self.parts.org.connected_app
+
+    @property
+    def user(self) -> dict[str, Any]:
+        return self.parts.org.user
+
+    @property
+    def apis(self) -> dict[int, Api]:
+        return self.parts.catalog.apis
+
+    @property
+    def policies(self) -> dict[int, Policy]:
+        return self.parts.catalog.policies
+
+    @property
+    def tiers(self) -> dict[int, Tier]:
+        return self.parts.deals.tiers
+
+    @property
+    def applications(self) -> dict[int, Application]:
+        return self.parts.deals.applications
+
+    @property
+    def contracts(self) -> dict[int, Contract]:
+        return self.parts.deals.contracts
+
+    @property
+    def published(self) -> dict[str, Asset]:
+        return self.parts.exchange.published
+
+    # -- whole-state operations ---------------------------------------------------------------
 
     def reset(self) -> None:
         """Back to the initial state for this seed (same org, env and connected app ids)."""
-        self._init(self.seed_value)
-        self._changed()
-        self._notify("replaced", None)
+        self.install(new_parts(self.clock, self.seed_value, self.hooks, self.token_ttl_s))
 
     def snapshot(self) -> dict[str, Any]:
         """Everything needed to rebuild this state (JSON-compatible)."""
         return dump_state(self)
 
-    def restore(self, snapshot: dict[str, Any]) -> None:
-        """Replace the state with a ``snapshot()``."""
-        load_state(self, snapshot)
-        self._changed()
-        self._notify("replaced", None)
+    def restore(self, snapshot: Any) -> None:
+        """Replace the state with a ``snapshot()``: the whole document is validated first
+        (ValueError naming the field), then applied all at once."""
+        self.install(load_parts(self, snapshot))
 
     def seed(self, spec: ControlPlaneSpec | dict[str, Any]) -> SeedResult:
         """Add a ``control_plane:`` document (a ``ControlPlaneSpec`` or its JSON form); all or
@@ -129,132 +139,49 @@ class ControlPlaneState(ContractsMixin, AssetsMixin, SyncBodiesMixin, RecordsMix
         if not isinstance(spec, ControlPlaneSpec):
             spec = ControlPlaneSpec.model_validate(spec if spec is not None else {})
         before = dump_state(self)
-        hook, self._on_change = self._on_change, None
+        hook, self.hooks.on_change = self.hooks.on_change, None
         try:
             result = apply_seed(self, spec)
         except BaseException:
-            load_state(self, before)
+            self.parts = load_parts(self, before)
             raise
         finally:
-            self._on_change = hook
-        self._changed()
+            self.hooks.on_change = hook
+        self.hooks.changed()
         return result
 
-    # -- environments -------------------------------------------------------------------------
+    # -- environments, APIs and policies (``Organization``, ``Catalog``) ----------------------
 
     def create_environment(
         self, name: str, *, is_production: bool = False, type: str | None = None
     ) -> Environment:
-        checks.text("name", name)
-        if any(e.name == name for e in self.environments.values()):
-            raise ValueError(f"name: an environment named {name!r} already exists")
-        env_type = type or ("production" if is_production else "sandbox")
-        env = Environment(self._uuid(), name, self.org_id, is_production, env_type, self._hex())
-        self.environments[env.id] = env
-        self._changed()
-        return env
+        return self.parts.org.create_environment(name, is_production=is_production, type=type)
 
     def environment(self, env_id: str) -> Environment:
-        env = self.environments.get(env_id)
-        if env is None:
-            raise NotFoundError(f"environment {env_id!r} not found in organization {self.org_id}")
-        return env
+        return self.parts.org.environment(env_id)
 
-    # -- APIs ---------------------------------------------------------------------------------
-
-    def create_api(
-        self,
-        asset_id: str,
-        *,
-        asset_version: str = "1.0.0",
-        product_version: str = "v1",
-        instance_label: str | None = None,
-        services: list[str] | None = None,
-        env_id: str | None = None,
-        group_id: str | None = None,
-        technology: str = "flexGateway",
-        endpoint: dict[str, Any] | None = None,
-        endpoint_uri: str | None = None,
-    ) -> int:
-        """A new API instance (with its Exchange asset implied); returns its id."""
-        checks.text("asset_id", asset_id)
-        checks.text("asset_version", asset_version)
-        checks.text("product_version", product_version)
-        if instance_label is not None:
-            checks.text("instance_label", instance_label)
-        svc = checks.str_list("services", services or [])
-        env = self.environment(env_id or self.env_id)
-        now = self.clock.wall()
-        api = Api(
-            self._next("api"),
-            env.id,
-            asset_id,
-            asset_version,
-            product_version,
-            instance_label,
-            group_id or self.org_id,
-            svc,
-            now,
-            now,
-            self._bump(),
-            technology,
-            endpoint_uri,
-            dict(endpoint or {}),
-        )
-        self.apis[api.id] = api
-        self._changed()
-        return api.id
+    def create_api(self, asset_id: str, **fields: Any) -> int:
+        """A new API instance; ``fields`` as ``Catalog.create_api``. Returns its id."""
+        return self.parts.catalog.create_api(asset_id, **fields)
 
     def api(self, api_id: int) -> Api:
-        api = self.apis.get(api_id) if isinstance(api_id, int) else None
-        if api is None:
-            raise NotFoundError(f"API with ID {api_id!r} not found")
-        return api
+        return self.parts.catalog.api(api_id)
 
     def api_in(self, api_id: int, env_id: str) -> Api:
-        """The API, which must belong to environment ``env_id`` (404 otherwise)."""
-        api = self.api(api_id)
-        if api.env_id != env_id:
-            raise NotFoundError(f"API with ID {api_id!r} not found in environment {env_id}")
-        return api
+        return self.parts.catalog.api_in(api_id, env_id)
 
     def list_apis(self, env_id: str | None = None) -> list[Api]:
-        env = env_id or self.env_id
-        return [a for a in self.apis.values() if a.env_id == env]
+        return self.parts.catalog.list_apis(env_id)
 
     def edit_api(self, api_id: int, **fields: Any) -> Api:
-        """Change API fields (``deprecated``, ``instance_label``, ``endpoint``, ...)."""
-        api = self.api(api_id)
-        allowed = {
-            "asset_version",
-            "product_version",
-            "instance_label",
-            "deprecated",
-            "is_public",
-            "tags",
-            "endpoint",
-            "endpoint_uri",
-            "technology",
-            "services",
-        }
-        for key in fields:
-            if key not in allowed:
-                raise ValueError(f"{key}: cannot be edited; allowed: {', '.join(sorted(allowed))}")
-        for key, value in fields.items():
-            setattr(api, key, value)
-        api.updated_wall = self.clock.wall()
-        self._changed()
-        return api
+        return self.parts.catalog.edit_api(api_id, **fields)
 
     def delete_api(self, api_id: int) -> None:
         """Remove an API with its policies, tiers and contracts."""
-        self.api(api_id)
-        del self.apis[api_id]
-        for store in (self.policies, self.tiers, self.contracts):
-            for key in [k for k, v in store.items() if v.api_id == api_id]:
-                del store[key]
-        self._bump()
-        self._changed()
+        self.parts.catalog.delete_api(api_id)
+        self.parts.deals.drop_api(api_id)
+        self.core.bump()
+        self.core.changed()
 
     def bind_service(
         self,
@@ -264,60 +191,19 @@ class ControlPlaneState(ContractsMixin, AssetsMixin, SyncBodiesMixin, RecordsMix
         asset_id: str | None = None,
         product_version: str = "v1",
     ) -> int:
-        """Service discovery: bind a mesh service to an API (existing, or a new asset+API)."""
-        checks.text("service", service)
-        if api_id is None:
-            name = asset_id or service.split(".")[0]
-            existing = [
-                a
-                for a in self.list_apis()
-                if a.asset_id == name and a.product_version == product_version
-            ]
-            api_id = (
-                existing[0].id
-                if existing
-                else self.create_api(name, product_version=product_version)
-            )
-        api = self.api(api_id)
-        for other in self.apis.values():
-            if other.id != api.id and service in other.services:
-                other.services.remove(service)
-        if service not in api.services:
-            api.services.append(service)
-        api.updated_wall = self.clock.wall()
-        self._changed()
-        return api.id
+        return self.parts.catalog.bind_service(
+            service, api_id=api_id, asset_id=asset_id, product_version=product_version
+        )
 
     def keepalive(self, adapter_id: str, api_ids: list[int], version: str) -> list[int]:
         """Record a keep-alive; returns the API ids it refreshed (unknown ids are ignored)."""
-        now, wall = self.clock.now(), self.clock.wall()
-        known = [i for i in api_ids if i in self.apis]
-        for i in known:
-            self.apis[i].last_active_at = now
-            self.apis[i].last_active_wall = wall
-        self._keepalives.append(
-            {
-                "adapter_id": adapter_id,
-                "api_ids": list(api_ids),
-                "version": version,
-                "at": now,
-                "wall": wall,
-            }
-        )
-        if len(self._keepalives) > KEEPALIVE_LIMIT:
-            del self._keepalives[: len(self._keepalives) - KEEPALIVE_LIMIT]
-        self._changed()
+        known = self.parts.catalog.mark_active(adapter_id, api_ids)
+        self.parts.records.note_keepalive(adapter_id, api_ids, version)
+        self.core.changed()
         return known
 
     def api_status(self, api: Api) -> str:
-        if (
-            api.last_active_at is not None
-            and self.clock.now() - api.last_active_at < ACTIVE_WINDOW_S
-        ):
-            return "active"
-        return "inactive"
-
-    # -- policies -----------------------------------------------------------------------------
+        return self.parts.catalog.api_status(api)
 
     def apply_policy(
         self,
@@ -332,48 +218,22 @@ class ControlPlaneState(ContractsMixin, AssetsMixin, SyncBodiesMixin, RecordsMix
         group_id: str | None = None,
     ) -> int:
         """Apply a policy template to an API; returns the policy id."""
-        api = self.api(api_id)
-        checks.text("asset_id", asset_id)
-        config = checks.mapping("configuration", configuration or {})
-        version = asset_version or KNOWN_POLICY_VERSIONS.get(asset_id, "1.0.0")
-        checks.text("asset_version", version)
-        group = group_id or (
-            MULESOFT_GROUP_ID if asset_id in KNOWN_POLICY_VERSIONS else self.org_id
-        )
-        existing = [p.order for p in self.policies.values() if p.api_id == api_id]
-        if order is None:
-            order = max(existing, default=0) + 1
-        checks.positive_int("order", order)
-        checks.boolean("disabled", disabled)
-        now = self.clock.wall()
-        policy = Policy(
-            self._next("policy"),
-            api.id,
-            group,
+        return self.parts.catalog.apply_policy(
+            api_id,
             asset_id,
-            version,
-            config,
-            order,
-            disabled,
-            checks.pointcut("pointcut", pointcut),
-            now,
-            now,
+            configuration,
+            asset_version=asset_version,
+            order=order,
+            disabled=disabled,
+            cut=pointcut,
+            group_id=group_id,
         )
-        self.policies[policy.id] = policy
-        self._policies_changed(api)
-        return policy.id
 
     def policy(self, api_id: int, policy_id: int) -> Policy:
-        self.api(api_id)
-        policy = self.policies.get(policy_id) if isinstance(policy_id, int) else None
-        if policy is None or policy.api_id != api_id:
-            raise NotFoundError(f"policy {policy_id!r} not found on API {api_id}")
-        return policy
+        return self.parts.catalog.policy(api_id, policy_id)
 
     def policies_of(self, api_id: int) -> list[Policy]:
-        self.api(api_id)
-        found = [p for p in self.policies.values() if p.api_id == api_id]
-        return sorted(found, key=lambda p: (p.order, p.id))
+        return self.parts.catalog.policies_of(api_id)
 
     def edit_policy(
         self,
@@ -387,46 +247,150 @@ class ControlPlaneState(ContractsMixin, AssetsMixin, SyncBodiesMixin, RecordsMix
         asset_version: str | None = None,
     ) -> Policy:
         """Change a policy; ``pointcut=...`` leaves it, ``None`` clears it."""
-        policy = self.policy(api_id, policy_id)
-        config = (
-            checks.mapping("configuration", configuration) if configuration is not None else None
+        return self.parts.catalog.edit_policy(
+            api_id,
+            policy_id,
+            config=configuration,
+            cut=pointcut,
+            order=order,
+            disabled=disabled,
+            asset_version=asset_version,
         )
-        cut = checks.pointcut("pointcut", pointcut) if pointcut is not ... else policy.pointcut
-        if order is not None:
-            checks.positive_int("order", order)
-        if disabled is not None:
-            checks.boolean("disabled", disabled)
-        if asset_version is not None:
-            checks.text("asset_version", asset_version)
-        if config is not None:
-            policy.configuration = config
-        policy.pointcut = cut
-        policy.order = order if order is not None else policy.order
-        policy.disabled = disabled if disabled is not None else policy.disabled
-        policy.asset_version = asset_version or policy.asset_version
-        self._policies_changed(self.api(api_id), policy)
-        return policy
 
     def set_policy_disabled(self, api_id: int, policy_id: int, disabled: bool) -> Policy:
         return self.edit_policy(api_id, policy_id, disabled=disabled)
 
     def reorder_policies(self, api_id: int, orders: dict[int, int]) -> None:
-        """Set ``order`` of several policies at once (``{policy_id: order}``)."""
-        for pid, order in orders.items():
-            self.policy(api_id, pid)
-            checks.positive_int(f"order of policy {pid}", order)
-        for pid, order in orders.items():
-            self.policies[pid].order = order
-            self.policies[pid].updated_wall = self.clock.wall()
-        self._policies_changed(self.api(api_id))
+        self.parts.catalog.reorder_policies(api_id, orders)
 
     def remove_policy(self, api_id: int, policy_id: int) -> None:
-        self.policy(api_id, policy_id)
-        del self.policies[policy_id]
-        self._policies_changed(self.api(api_id))
+        self.parts.catalog.remove_policy(api_id, policy_id)
 
-    def _policies_changed(self, api: Api, policy: Policy | None = None) -> None:
-        api.policies_version = self._bump()
-        if policy is not None:
-            policy.updated_wall = self.clock.wall()
-        self._changed()
+    # -- Exchange assets (``Exchange``) -------------------------------------------------------
+
+    def publish_asset(self, group_id: str, asset_id: str, version: str, **fields: Any) -> Asset:
+        return self.parts.exchange.publish_asset(group_id, asset_id, version, **fields)
+
+    def assets(self) -> list[Asset]:
+        return self.parts.exchange.assets()
+
+    def asset(self, group_id: str, asset_id: str, version: str) -> Asset:
+        return self.parts.exchange.asset(group_id, asset_id, version)
+
+    def delete_asset(self, group_id: str, asset_id: str, version: str) -> None:
+        self.parts.exchange.delete_asset(group_id, asset_id, version)
+
+    # -- tiers, applications, contracts (``Contracts``) ---------------------------------------
+
+    def add_tier(
+        self,
+        api_id: int,
+        name: str,
+        limits: list[dict[str, Any]],
+        auto_approve: bool = True,
+        *,
+        description: str = "",
+    ) -> int:
+        return self.parts.deals.add_tier(
+            api_id, name, limits, auto_approve, description=description
+        )
+
+    def tier(self, api_id: int, tier_id: int) -> Tier:
+        return self.parts.deals.tier(api_id, tier_id)
+
+    def tiers_of(self, api_id: int) -> list[Tier]:
+        return self.parts.deals.tiers_of(api_id)
+
+    def edit_tier(self, api_id: int, tier_id: int, **fields: Any) -> Tier:
+        """Change a tier (``limits``, ``name``, ``auto_approve``, ``description``)."""
+        return self.parts.deals.edit_tier(api_id, tier_id, **fields)
+
+    def delete_tier(self, api_id: int, tier_id: int) -> None:
+        self.parts.deals.delete_tier(api_id, tier_id)
+
+    def create_application(
+        self,
+        name: str,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        *,
+        description: str = "",
+    ) -> Application:
+        deals = self.parts.deals
+        return deals.create_application(name, client_id, client_secret, description=description)
+
+    def application(self, application_id: int) -> Application:
+        return self.parts.deals.application(application_id)
+
+    def edit_application(self, application_id: int, **fields: Any) -> Application:
+        return self.parts.deals.edit_application(application_id, **fields)
+
+    def reset_application_secret(self, application_id: int) -> Application:
+        return self.parts.deals.reset_application_secret(application_id)
+
+    def delete_application(self, application_id: int) -> None:
+        self.parts.deals.delete_application(application_id)
+
+    def create_contract(self, api_id: int, application_id: int, tier_id: int | None = None) -> int:
+        return self.parts.deals.create_contract(api_id, application_id, tier_id)
+
+    def contract(self, api_id: int, contract_id: int) -> Contract:
+        return self.parts.deals.contract(api_id, contract_id)
+
+    def contracts_of(self, api_id: int) -> list[Contract]:
+        return self.parts.deals.contracts_of(api_id)
+
+    def set_contract_status(self, api_id: int, contract_id: int, status: str) -> Contract:
+        return self.parts.deals.set_contract_status(api_id, contract_id, status)
+
+    def delete_contract(self, api_id: int, contract_id: int) -> None:
+        self.parts.deals.delete_contract(api_id, contract_id)
+
+    def contracts_feed(
+        self, api_id: int, updated_since: int | None, limit: int
+    ) -> tuple[list[Contract], int, int | None]:
+        return self.parts.deals.contracts_feed(api_id, updated_since, limit)
+
+    # -- the adapter sync API's bodies (``sync_bodies``) --------------------------------------
+
+    def sync_apis(self, env_id: str | None = None) -> dict[str, Any]:
+        return sync_bodies.sync_apis(self, env_id)
+
+    def sync_policies(self, api_id: int, env_id: str | None = None) -> dict[str, Any]:
+        return sync_bodies.sync_policies(self, api_id, env_id)
+
+    def sync_contracts(self, api_id: int, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """One contracts-feed page (arguments as ``sync_bodies.sync_contracts``)."""
+        return sync_bodies.sync_contracts(self, api_id, *args, **kwargs)
+
+    # -- records (``Records``) ----------------------------------------------------------------
+
+    def issue_token(self, client_id: Any, client_secret: Any) -> Token:
+        return self.parts.records.issue_token(client_id, client_secret)
+
+    def expire_tokens(self) -> None:
+        self.parts.records.expire_tokens()
+
+    def add_fault(self, spec: FaultSpec) -> ActiveFault:
+        return self.parts.records.add_fault(spec)
+
+    def clear_faults(self) -> None:
+        self.parts.records.clear_faults()
+
+    def faults(self) -> list[ActiveFault]:
+        return self.parts.records.faults()
+
+    def journal(self, data: str | None = None) -> list[JournalEntry]:
+        return self.parts.records.journal(data)
+
+    def ingest(self, batch_id: str, events: list[dict[str, Any]], size_bytes: int) -> bool:
+        return self.parts.records.ingest(batch_id, events, size_bytes)
+
+    def analytics_batches(self) -> list[IngestBatch]:
+        return self.parts.records.analytics_batches()
+
+    def analytics_events(self) -> list[dict[str, Any]]:
+        return self.parts.records.analytics_events()
+
+    def keepalives(self) -> list[dict[str, Any]]:
+        return self.parts.records.keepalives()

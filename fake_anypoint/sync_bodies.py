@@ -1,14 +1,12 @@
-"""The adapter sync API's response bodies, computed from the state without HTTP.
-
-A mixin of ``ControlPlaneState``: the HTTP handlers serve exactly these bodies, and in-process
-users (the what-if engine) can read the same JSON straight from the state object.
+"""The adapter sync API's response bodies, computed from the state without HTTP: plain
+functions of a ``ControlPlaneState``. The HTTP handlers serve exactly these bodies, and
+in-process users (the what-if engine) read the same JSON straight from the state.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .model import Api, Contract, Policy
 from .views import feed_contract, sync_api, sync_policy
 
 if TYPE_CHECKING:
@@ -21,54 +19,42 @@ def ccs_base(org_id: str, env_id: str) -> str:
     return f"/apigateway/ccs/v3/organizations/{org_id}/environments/{env_id}"
 
 
-class SyncBodiesMixin:
-    """``sync_apis``, ``sync_policies`` and ``sync_contracts``: the §2.2-2.4 bodies."""
+def sync_apis(state: ControlPlaneState, env_id: str | None = None) -> dict[str, Any]:
+    """``GET …/apis``: ``{"data": [{apiId, assetId, ..., policiesVersion, services}]}``."""
+    apis = sorted(state.list_apis(env_id), key=lambda a: a.id)
+    return {"data": [sync_api(a) for a in apis]}
 
-    org_id: str
-    env_id: str
 
-    if TYPE_CHECKING:
+def sync_policies(
+    state: ControlPlaneState, api_id: int, env_id: str | None = None
+) -> dict[str, Any]:
+    """``GET …/apis/{id}/policies``: ``{apiId, version, policies}`` (ETag = version)."""
+    api = state.api_in(api_id, env_id or state.env_id)
+    return {
+        "apiId": api.id,
+        "version": str(api.policies_version),
+        "policies": [sync_policy(p) for p in state.policies_of(api.id)],
+    }
 
-        def list_apis(self, env_id: str | None = None) -> list[Api]: ...
-        def api_in(self, api_id: int, env_id: str) -> Api: ...
-        def policies_of(self, api_id: int) -> list[Policy]: ...
-        def contracts_feed(
-            self, api_id: int, updated_since: int | None, limit: int
-        ) -> tuple[list[Contract], int, int | None]: ...
 
-    def sync_apis(self, env_id: str | None = None) -> dict[str, Any]:
-        """``GET …/apis``: ``{"data": [{apiId, assetId, ..., policiesVersion, services}]}``."""
-        apis = sorted(self.list_apis(env_id), key=lambda a: a.id)
-        return {"data": [sync_api(a) for a in apis]}
-
-    def sync_policies(self, api_id: int, env_id: str | None = None) -> dict[str, Any]:
-        """``GET …/apis/{id}/policies``: ``{apiId, version, policies}`` (ETag = version)."""
-        api = self.api_in(api_id, env_id or self.env_id)
-        return {
-            "apiId": api.id,
-            "version": str(api.policies_version),
-            "policies": [sync_policy(p) for p in self.policies_of(api.id)],
-        }
-
-    def sync_contracts(
-        self,
-        api_id: int,
-        updated_since: int | None = None,
-        limit: int = DEFAULT_FEED_LIMIT,
-        env_id: str | None = None,
-        self_link: str | None = None,
-    ) -> dict[str, Any]:
-        """One contracts-feed page: ``{links: {self, next?}, cursor, data}``."""
-        env = env_id or self.env_id
-        self.api_in(api_id, env)
-        page, cursor, next_since = self.contracts_feed(api_id, updated_since, limit)
-        path = f"{ccs_base(self.org_id, env)}/apis/{api_id}/contracts"
-        links: dict[str, Any] = {"self": self_link or path}
-        if next_since is not None:
-            links["next"] = f"{path}?updatedSince={next_since}&limit={limit}"
-        state: ControlPlaneState = self  # type: ignore[assignment]
-        return {
-            "links": links,
-            "cursor": str(cursor),
-            "data": [feed_contract(state, c) for c in page],
-        }
+def sync_contracts(
+    state: ControlPlaneState,
+    api_id: int,
+    updated_since: int | None = None,
+    limit: int = DEFAULT_FEED_LIMIT,
+    env_id: str | None = None,
+    self_link: str | None = None,
+) -> dict[str, Any]:
+    """One contracts-feed page: ``{links: {self, next?}, cursor, data}``."""
+    env = env_id or state.env_id
+    state.api_in(api_id, env)
+    page, cursor, next_since = state.contracts_feed(api_id, updated_since, limit)
+    path = f"{ccs_base(state.org_id, env)}/apis/{api_id}/contracts"
+    links: dict[str, Any] = {"self": self_link or path}
+    if next_since is not None:
+        links["next"] = f"{path}?updatedSince={next_since}&limit={limit}"
+    return {
+        "links": links,
+        "cursor": str(cursor),
+        "data": [feed_contract(state, c) for c in page],
+    }

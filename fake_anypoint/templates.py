@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .model import KNOWN_POLICY_VERSIONS
+import yaml
+
+from .model import KNOWN_POLICY_VERSIONS, MULESOFT_GROUP_ID, NotFoundError
 
 _CATEGORIES = {
     "client-id-enforcement": "Compliance",
@@ -102,3 +104,67 @@ def policy_templates() -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def find_template(key: str) -> dict[str, Any]:
+    """One template by numeric id or asset id; NotFoundError otherwise."""
+    for template in policy_templates():
+        if key in (str(template["id"]), template["assetId"]):
+            return template
+    raise NotFoundError(f"policy template {key!r} not found")
+
+
+def exchange_template(template: dict[str, Any], org_id: str) -> dict[str, Any]:
+    """A template as Exchange lists it (``ExchangePolicyTemplate``)."""
+    asset, version = template["assetId"], template["assetVersion"]
+    return {
+        "id": template["id"],
+        "groupId": MULESOFT_GROUP_ID,
+        "assetId": asset,
+        "version": version,
+        "name": template["name"],
+        "description": template["description"],
+        "type": "system",
+        "isOOTB": True,
+        "stage": "release",
+        "status": "published",
+        "orgId": org_id,
+        "category": template["category"],
+        "resourceLevelSupported": True,
+        "encryptionSupported": False,
+        "standalone": True,
+        "requiredCharacteristics": [],
+        "providedCharacteristics": [],
+        "applicable": True,
+        "configuration": template["configuration"],
+        "splitAssetModel": False,
+        "allVersions": [
+            {
+                "groupId": MULESOFT_GROUP_ID,
+                "assetId": asset,
+                "version": version,
+                "status": "published",
+            }
+        ],
+    }
+
+
+def definition_yaml(template: dict[str, Any]) -> str:
+    """The policy-definition file Exchange links to (what ``policy describe`` reads)."""
+    doc = {
+        "id": template["assetId"],
+        "name": template["name"],
+        "category": template["category"],
+        "description": template["description"],
+        "configuration": [
+            {
+                "propertyName": c["propertyName"],
+                "name": c["propertyName"],
+                "type": c["type"],
+                "optional": c["optional"],
+            }
+            for c in template["configuration"]
+        ],
+    }
+    # Block YAML, not JSON: the CLI's HTTP client would parse a JSON text into an object.
+    return yaml.safe_dump(doc, sort_keys=False)

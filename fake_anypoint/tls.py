@@ -67,6 +67,44 @@ def ensure_ca(directory: str | Path, hosts: list[str] | None = None) -> CaFiles:
     files = CaFiles(
         folder / "ca.pem", folder / "ca-key.pem", folder / "server.pem", folder / "server-key.pem"
     )
+    ca_key, ca_cert = _ca(files, folder)
+    if (
+        files.server_cert.exists()
+        and files.server_key.exists()
+        and _covers(files.server_cert, wanted)
+    ):
+        return files
+    _issue_server_cert(files, ca_key, ca_cert, wanted)
+    return files
+
+
+def _issue_server_cert(
+    files: CaFiles, ca_key: ec.EllipticCurvePrivateKey, ca_cert: x509.Certificate, hosts: list[str]
+) -> None:
+    now = datetime.datetime.now(datetime.UTC)
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "asmkit fake anypoint")]))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=825))
+        .add_extension(_san(hosts), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    _write_key(files.server_key, key)
+    files.server_cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+
+def _ca(files: CaFiles, folder: Path) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    """The CA under ``folder``: loaded when present, else made and written."""
     now = datetime.datetime.now(datetime.UTC)
     if files.ca_cert.exists() and files.ca_key.exists():
         ca_cert = x509.load_pem_x509_certificate(files.ca_cert.read_bytes())
@@ -105,32 +143,7 @@ def ensure_ca(directory: str | Path, hosts: list[str] | None = None) -> CaFiles:
         )
         _write_key(files.ca_key, ca_key)
         files.ca_cert.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
-    if (
-        files.server_cert.exists()
-        and files.server_key.exists()
-        and _covers(files.server_cert, wanted)
-    ):
-        return files
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "asmkit fake anypoint")]))
-        .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=825))
-        .add_extension(_san(wanted), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    _write_key(files.server_key, key)
-    files.server_cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    return files
+    return ca_key, ca_cert
 
 
 def server_ssl_context(files: CaFiles) -> ssl.SSLContext:

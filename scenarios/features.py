@@ -35,6 +35,10 @@ class Feature(StrEnum):
     JSON_THREAT_PROTECTION = "json-threat-protection"
     CORS = "cors"
     SHARED_QUOTA = "shared-quota"
+    DISCOVERY = "discovery"
+    """Keep-alives: the API instances an adapter serves show Active while it runs (within one
+    keep-alive interval of its start, or of a service being discovered) and Inactive once it
+    stops."""
 
 
 KNOWN_FEATURES: frozenset[str] = frozenset(f.value for f in Feature)

@@ -13,12 +13,14 @@ from common.durations import Duration
 from fake_anypoint import (
     ApplyPolicy,
     ApproveContract,
+    AssetType,
     BindService,
     Change,
     CreateApplication,
     CreateContract,
     DeleteContract,
     DisablePolicy,
+    DiscoverService,
     EditPolicy,
     EditTier,
     EnablePolicy,
@@ -29,7 +31,16 @@ from fake_anypoint import (
 )
 from scenarios.expectations import AnalyticsExpect, ResponseExpect
 
-ACTION_KEYS = ("request", "control_plane", "wait", "eventually", "analytics", "fault")
+ACTION_KEYS = (
+    "request",
+    "control_plane",
+    "wait",
+    "eventually",
+    "analytics",
+    "fault",
+    "api_instance",
+    "adapters",
+)
 
 
 class _Strict(BaseModel):
@@ -80,6 +91,7 @@ class ControlPlaneChange(_Strict):
     edit_tier: EditTier | None = None
     create_application: CreateApplication | None = None
     bind_service: BindService | None = None
+    discover_service: DiscoverService | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> ControlPlaneChange:
@@ -161,6 +173,46 @@ class AnalyticsStep(_Strict):
     analytics: AnalyticsExpect
 
 
+class ApiInstanceExpect(_Strict):
+    """The API instance of ``api`` as API Manager shows it, checked until it matches or the
+    deadline passes: ``within``, or ``intervals`` of the ``within_sync`` loop (e.g.
+    ``keepalive``) plus ``slack``; without either, checked once."""
+
+    api: str = Field(description="API key (seeded, or given by discover_service)")
+    status: Literal["active", "inactive"] | None = None
+    asset_type: AssetType | None = Field(
+        None, description="http, rest or soap (its Exchange asset)"
+    )
+    services: list[str] = Field(
+        default_factory=list, max_length=100, description="Mesh services it must be bound to"
+    )
+    within: Duration | None = None
+    within_sync: SyncName | None = None
+    intervals: float = Field(1.0, gt=0, le=1000, description="How many within_sync intervals")
+    slack: Duration = 1.0
+
+    @model_validator(mode="after")
+    def _deadline(self) -> ApiInstanceExpect:
+        if self.within is not None and self.within_sync is not None:
+            raise ValueError("give at most one of within (e.g. 5s) or within_sync (e.g. keepalive)")
+        return self
+
+
+class ApiInstanceStep(_Strict):
+    """Check an API instance: its asset type, bound services and keep-alive status."""
+
+    name: str | None = None
+    api_instance: ApiInstanceExpect
+
+
+class AdapterStep(_Strict):
+    """Stop every adapter replica (``adapters: stop``) or start them again
+    (``adapters: start``)."""
+
+    name: str | None = None
+    adapters: Literal["stop", "start"]
+
+
 class ClearFaults(_Strict):
     """Remove every fault now (``fault: {clear: true}``)."""
 
@@ -205,9 +257,20 @@ Step = Annotated[
     | Annotated[WaitStep, Tag("wait")]
     | Annotated[EventuallyStep, Tag("eventually")]
     | Annotated[AnalyticsStep, Tag("analytics")]
-    | Annotated[FaultStep, Tag("fault")],
+    | Annotated[FaultStep, Tag("fault")]
+    | Annotated[ApiInstanceStep, Tag("api_instance")]
+    | Annotated[AdapterStep, Tag("adapters")],
     Discriminator(_step_kind),
 ]
 """Any step; which one is decided by its action key."""
 
-StepKind = Literal["request", "control_plane", "wait", "eventually", "analytics", "fault"]
+StepKind = Literal[
+    "request",
+    "control_plane",
+    "wait",
+    "eventually",
+    "analytics",
+    "fault",
+    "api_instance",
+    "adapter",
+]

@@ -200,6 +200,23 @@ def test_cli_against_the_https_fake(cli_bin: Path, tmp_path: Path) -> None:
                 "api-mgr", "policy", "order", str(orders), f"{pid},{rl}", "--commaSeparated"
             )
             assert [p.id for p in state.policies_of(orders)] == [pid, rl]
+            await cli.run("api-mgr", "policy", "enable", str(orders), str(rl))
+            assert state.policy(orders, rl).disabled is False
+
+            # Mule 4 policy templates (Exchange Graph API) and their descriptions
+            mule4 = await cli.json("api-mgr", "policy", "list", "-m")
+            assert {"rate-limiting", "client-id-enforcement"} <= {p["Asset ID"] for p in mule4}
+            described = await cli.run("api-mgr", "policy", "describe", "client-id-enforcement")
+            assert "clientIdExpression" in described
+            described = await cli.run(
+                "api-mgr", "policy", "describe", "rate-limiting", "--policyVersion", "1.4.1"
+            )
+            assert "rateLimits" in described and "clusterizable" in described
+            missing = await cli.run(
+                "api-mgr", "policy", "describe", "nope", "--policyVersion", "1.0.0", ok=False
+            )
+            assert "not found" in missing
+
             cursor = int(state.sync_contracts(orders)["cursor"])
             await cli.run("api-mgr", "contract", "delete", str(orders), "mobile-id")
             feed = state.sync_contracts(orders, cursor)["data"]

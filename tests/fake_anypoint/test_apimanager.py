@@ -37,7 +37,6 @@ def test_api_list_get_create_patch_delete():
                 "assetId",
                 "assetVersion",
                 "productVersion",
-                "instanceLabel",
                 "deprecated",
                 "isPublic",
                 "environmentId",
@@ -45,6 +44,7 @@ def test_api_list_get_create_patch_delete():
             ):
                 assert key in api
             assert api["audit"]["created"]["date"].endswith("Z")
+            assert "instanceLabel" not in api  # not nullable in the spec: absent, not null
             async with s.get(base + am(state, "/apis?assetId=billing")) as resp:
                 assert [a["assetId"] for a in (await resp.json())["assets"]] == ["billing"]
 
@@ -168,7 +168,7 @@ def test_contracts_and_tiers():
                 base + "/contracts",
                 json={"applicationId": app.id, "tierId": r.tiers["orders/manual"]},
             ) as resp:
-                assert resp.status == 201
+                assert resp.status == 200  # the spec's status for a created contract
                 made = await resp.json()
             assert made["status"] == "PENDING" and made["requestedTier"]["name"] == "manual"
             async with s.patch(
@@ -228,14 +228,14 @@ BAD: list[tuple[str, str, Any, int, str]] = [
         "/apis/{orders}/policies",
         {"assetId": "cors", "configurationData": "x"},
         400,
-        "configurationData: 'x' must be a JSON object",
+        "configurationData: 'x' is not valid",
     ),
     (
         "POST",
         "/apis/{orders}/policies",
         {"assetId": "cors", "apiVersionId": "77"},
         400,
-        "apiVersionId: '77' does not match",
+        "apiVersionId: 77 does not match",
     ),
     ("POST", "/apis/{orders}/policies", {"policyTemplateId": 999}, 400, "policyTemplateId: 999"),
     (
@@ -256,15 +256,15 @@ BAD: list[tuple[str, str, Any, int, str]] = [
     ("PATCH", "/apis/{orders}/policies/{cid}", {"disabled": "yes"}, 400, "disabled: 'yes'"),
     ("PATCH", "/apis/{orders}/policies", [{"id": 424242, "order": 1}], 404, "policy 424242"),
     ("PATCH", "/apis/{orders}/policies", [{"id": "{cid}", "order": 0}], 400, "order"),
-    ("POST", "/apis", {"spec": {"version": "1.0.0"}}, 400, "spec.assetId: None"),
-    ("POST", "/apis", {"endpoint": {}}, 400, "spec: None must be a JSON object"),
+    ("POST", "/apis", {"spec": {"version": "1.0.0"}}, 400, "spec.assetId: required"),
+    ("POST", "/apis", {"endpoint": {}}, 400, "spec: required"),
     ("PATCH", "/apis/{orders}", {"deprecated": "true"}, 400, "deprecated: 'true'"),
     ("POST", "/apis/{orders}/contracts", {}, 400, "applicationId: required"),
     ("POST", "/apis/{orders}/contracts", {"applicationId": "x"}, 400, "applicationId: 'x'"),
     ("POST", "/apis/{orders}/contracts", {"applicationId": 5}, 404, "application 5 not found"),
     ("PATCH", "/apis/{orders}/contracts/{contract}", {"status": "GONE"}, 400, "status: 'GONE'"),
     ("PATCH", "/apis/{orders}/contracts/1", {"status": "REVOKED"}, 404, "contract 1 not found"),
-    ("POST", "/apis/{orders}/tiers", {"name": "t"}, 400, "limits: None"),
+    ("POST", "/apis/{orders}/tiers", {"name": "t"}, 400, "limits: required"),
     (
         "POST",
         "/apis/{orders}/tiers",

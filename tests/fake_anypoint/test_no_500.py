@@ -60,11 +60,15 @@ def test_junk_never_gives_a_500_and_never_changes_state():
         "asset": "orders",
         "version": "1.0.0",
         "status_id": "s",
+        "client_id": state.connected_app.client_id,
+        "template": "cors",
+        "action": "revoke",
+        "automated_id": 1,
     }
 
     async def main() -> int:
         checked = 0
-        async with client(state) as (server, s):
+        async with client(state, platform_rate_limit=0) as (server, s):
             for method, path in _routes(server, state, ids):
                 base = server.ingest_url if path.startswith("/v2/") else server.base_url
                 variants = [path, re.sub(r"/\d+(?=/|$)", "/0", path), path + "?limit=-1&offset=x"]

@@ -214,7 +214,7 @@ def test_admin_api_mirrors_the_python_api():
             async with s.post(admin + "/seed", json={"apis": [{"key": "x", "colour": 1}]}) as resp:
                 assert resp.status == 400
                 assert (
-                    "apis.0.colour: Extra inputs are not permitted"
+                    "apis[0].colour: 1 is not valid: Extra inputs are not permitted"
                     in (await resp.json())["message"]
                 )
             async with s.post(admin + "/faults", json=[{"data": "apis", "status": 503}]) as resp:
@@ -311,7 +311,9 @@ def test_exchange_assets_publish_search_delete():
                 assert resp.status == 400 and "used by an API" in (await resp.json())["message"]
             async with s.delete(f"{v1}/pay/1.0.0") as resp:
                 assert resp.status == 204
-            async with s.get(one) as resp:
+            async with s.get(one) as resp:  # Exchange answers 410 Gone for a deleted version
+                assert resp.status == 410 and "deleted" in (await resp.json())["message"]
+            async with s.get(one.replace("/pay/", "/never/")) as resp:
                 assert resp.status == 404
 
     asyncio.run(main())

@@ -42,7 +42,9 @@ def test_sqlite_store_survives_a_restart(tmp_path: Path):
     assert store2.attach(again) is True
     assert again.snapshot() == snap
     assert again.policy(orders, pid).configuration == {"publicResource": True}
-    assert again.check_token(f"Bearer {token.value}").subject == state.connected_app.client_id
+    assert (
+        again.records.check_token(f"Bearer {token.value}").subject == state.connected_app.client_id
+    )
     assert again.analytics_batches()[0].duplicates == 1
     # ids keep counting from where they were
     assert again.create_application("late").id == state.create_application("late").id

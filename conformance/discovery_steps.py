@@ -1,0 +1,82 @@
+"""Discovery steps of a scenario: ``api_instance`` (an API instance's asset type, bound
+services and keep-alive status, polled until it matches or the deadline passes) and ``adapter``
+(``adapters``: stop or start every adapter replica, so a scenario can watch the status follow)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from fake_anypoint import NotFoundError
+from fake_anypoint.discovery import InstanceSummary, summary
+from reports import Mismatch
+from scenarios.steps import AdapterStep, ApiInstanceExpect, ApiInstanceStep
+
+if TYPE_CHECKING:
+    from conformance.runner import ScenarioRun
+
+POLL_S = 0.05
+
+
+def _mismatches(expect: ApiInstanceExpect, got: InstanceSummary) -> list[Mismatch]:
+    out = []
+    if expect.status is not None and got.status != expect.status:
+        out.append(Mismatch("status", expect.status, got.status))
+    if expect.asset_type is not None and got.asset_type != expect.asset_type:
+        out.append(Mismatch("asset_type", expect.asset_type, got.asset_type))
+    missing = [s for s in expect.services if s not in got.services]
+    if missing:
+        out.append(Mismatch("services", sorted(expect.services), sorted(got.services)))
+    return out
+
+
+async def run_api_instance(run: ScenarioRun, step: ApiInstanceStep) -> None:
+    """Poll the instance until it matches (StepFailed with the last difference otherwise).
+    Without a deadline it is checked once."""
+    from conformance.runner import StepFailed
+
+    expect = run.variables.substitute_model(step.api_instance)
+    api_id = run.stack.seed.apis.get(expect.api)
+    if api_id is None:
+        known = ", ".join(sorted(run.stack.seed.apis)) or "none"
+        raise StepFailed(f"api_instance.api {expect.api!r} names no API; known: {known}")
+    timed = expect.within is not None or expect.within_sync is not None
+    within = 0.0
+    if expect.within is not None:
+        within = run.deadline(expect.within, None, 0.0)
+    elif expect.within_sync is not None:
+        interval = run.stack.settings.interval(expect.within_sync)
+        within = run.deadline(interval * expect.intervals + expect.slack, None, 0.0)
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    while True:
+        try:
+            got = summary(run.stack.state, api_id)
+        except NotFoundError:
+            raise StepFailed(f"API {expect.api} (id {api_id}) no longer exists") from None
+        found = _mismatches(expect, got)
+        if not found:
+            seconds = round(loop.time() - start, 4)
+            run.note("api_instance", f"API {expect.api} is {got.status} after {seconds:g}s")
+            return
+        if loop.time() - start >= within:
+            wait = f" within {within:g}s" if timed else ""
+            first = found[0]
+            raise StepFailed(
+                f"API {expect.api} (id {api_id}) did not show {first.field} "
+                f"{first.expected!r}{wait}: it shows {first.actual!r}",
+                found,
+            )
+        await asyncio.sleep(POLL_S)
+
+
+async def run_adapter(run: ScenarioRun, step: AdapterStep) -> None:
+    """Stop (gracefully) or start every adapter replica."""
+    replicas = run.stack.replicas
+    indexes = list(range(len(replicas.members)))
+    for index in indexes:
+        if step.adapters == "stop":
+            await replicas.stop(index, kill=False)
+        else:
+            await replicas.start(index)
+    run.note("adapters", f"{len(indexes)} adapter replica(s): {step.adapters}")
