@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from .faults import DataKind
 from .model import JournalEntry, NotFoundError
 from .records import AuthError
+from .replay import fill_redacted
 from .state import ControlPlaneState
 
 LOG = logging.getLogger("fake_anypoint")
@@ -26,6 +27,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 STATE_KEY = web.AppKey("state", ControlPlaneState)
 ROUTES_KEY = web.AppKey("routes", dict)
+ROLE_KEY = web.AppKey("role", str)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +62,14 @@ def add(
     app[ROUTES_KEY][route] = info
 
 
-def new_app(state: ControlPlaneState, client_max_size: int = 64 * 1024 * 1024) -> web.Application:
+def new_app(
+    state: ControlPlaneState, client_max_size: int = 64 * 1024 * 1024, *, role: str = "platform"
+) -> web.Application:
+    """An origin of the fake: ``role`` is ``platform`` or ``ingest`` (for cassette replay)."""
     app = web.Application(middlewares=[control_plane_middleware], client_max_size=client_max_size)
     app[STATE_KEY] = state
     app[ROUTES_KEY] = {}
+    app[ROLE_KEY] = role
     return app
 
 
@@ -169,6 +175,7 @@ async def control_plane_middleware(request: web.Request, handler: Handler) -> we
     started = state.clock.now()
     fault_name: str | None = None
     status = 0
+    replayed = False
     try:
         action = state.pick_fault(route.data)
         if action is not None:
@@ -198,6 +205,10 @@ async def control_plane_middleware(request: web.Request, handler: Handler) -> we
                 )
                 status = 200
                 return faulted
+        answer = await _replayed(request, handler, state, route)
+        if answer is not None:
+            replayed, status = True, answer.status
+            return answer
         resp = await _dispatch(request, handler, state, route.auth)
         status = resp.status
         return resp
@@ -213,8 +224,42 @@ async def control_plane_middleware(request: web.Request, handler: Handler) -> we
                     fault_name,
                     tuple(sorted(kind.value for kind in route.data)),
                     request.query_string,
+                    replayed,
                 )
             )
+
+
+async def _replayed(
+    request: web.Request, handler: Handler, state: ControlPlaneState, route: RouteInfo
+) -> web.Response | None:
+    """The cassette's answer when the state serves one for this request (see ``replay``);
+    requests to the fake's own authenticated endpoints must carry a valid token first. Values
+    the recording redacted are filled from the fake's own answer when it has one."""
+    replay = state.replay
+    if replay is None or not route.journaled:
+        return None
+    known = route is not UNKNOWN_ROUTE
+    if known and route.auth:
+        try:
+            state.check_token(request.headers.get("Authorization"))
+        except AuthError:
+            return None  # the fake itself answers 401
+    answer = replay.answer(
+        request.app[ROLE_KEY],  # type: ignore[arg-type]
+        request.method,
+        request.path,
+        list(request.query.keys()),
+        request.headers,
+        known=known,
+    )
+    if answer is None:
+        return None
+    body = answer.body
+    if known and answer.redacted:
+        own = await _dispatch(request, handler, state, route.auth)
+        if isinstance(own, web.Response) and own.status < 400 and isinstance(own.body, bytes):
+            body = fill_redacted(body, own.body)
+    return web.Response(status=answer.status, body=body, headers=answer.headers)
 
 
 async def _dispatch(

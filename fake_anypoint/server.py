@@ -47,7 +47,7 @@ class ControlPlaneServer:
         self._bound: dict[str, int] = {}
 
     def platform_app(self) -> web.Application:
-        app = new_app(self.state)
+        app = new_app(self.state, role="platform")
         routes_accounts.register(app)
         routes_sync.register(app)
         routes_apimanager.register(app)
@@ -59,7 +59,7 @@ class ControlPlaneServer:
         return app
 
     def ingest_app(self) -> web.Application:
-        app = new_app(self.state)
+        app = new_app(self.state, role="ingest")
         routes_sync.register_ingest(app)
         return app
 

@@ -31,6 +31,7 @@ from .model import (
 )
 from .persist import dump_state, load_state
 from .records import RecordsMixin
+from .replay import Replayer
 from .state_assets import AssetsMixin
 from .state_contracts import ContractsMixin
 from .sync_bodies import SyncBodiesMixin
@@ -51,6 +52,8 @@ class ControlPlaneState(ContractsMixin, AssetsMixin, SyncBodiesMixin, RecordsMix
         self.token_ttl_s = token_ttl_s
         self._on_change: Callable[[], None] | None = None
         self._on_record = None
+        self.replay: Replayer | None = None
+        """When set, requests may be answered from a cassette (``fake_anypoint.replay``)."""
         self._init(seed)
 
     def _init(self, seed: int) -> None:
@@ -104,6 +107,12 @@ class ControlPlaneState(ContractsMixin, AssetsMixin, SyncBodiesMixin, RecordsMix
     def _changed(self) -> None:
         if self._on_change is not None:
             self._on_change()
+
+    def identifiers(self) -> list[str]:
+        """Every organization, environment and client id this fake hands out (what a recording
+        of it pseudonymises)."""
+        ids = [self.org_id, *self.environments, self.connected_app.client_id]
+        return ids + [app.client_id for app in self.applications.values()]
 
     def reset(self) -> None:
         """Back to the initial state for this seed (same org, env and connected app ids)."""

@@ -40,6 +40,7 @@ class Redirect:
         self.isolate = isolate or mode == "netns"
         self.namespace: Namespace | None = None
         self.relays: list[Relay] = []
+        self._exposed: set[int] = set()
         self.addresses = host_addresses(list(proxy.settings.hosts))
         self.broken_dns: set[str] = set()
 
@@ -81,9 +82,11 @@ class Redirect:
         return [*self.namespace.prefix(), *argv] if self.namespace else list(argv)
 
     async def expose(self, port: int) -> None:
-        """Make the adapter's port ``port`` (in the namespace) reachable on the kit's loopback."""
-        if self.namespace is None:
+        """Make the adapter's port ``port`` (in the namespace) reachable on the kit's loopback
+        (once: a restarted adapter listens on the same port again)."""
+        if self.namespace is None or port in self._exposed:
             return
+        self._exposed.add(port)
         namespace = self.namespace
 
         async def open_() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
