@@ -8,11 +8,17 @@ query parameter names, following the recording's timeline.
 Timeline: the first request anchors the recording's clock. For each endpoint the answers are
 served in recorded order, each one no earlier than it was recorded; when no newer answer is due
 the last one is repeated. ``If-None-Match`` against a served answer's ETag gives 304.
+
+Redacted values: a cassette never holds a secret. When the fake answers the same request itself,
+each ``<redacted>`` in the recorded JSON is filled from the fake's own answer at the same place
+(list items matched by their id), so a fake seeded like the recorded one replays its recording
+in full; otherwise ``<redacted>`` stays.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -31,6 +37,9 @@ _NUMBER = re.compile(r"^\d+$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _HEX = re.compile(r"^[0-9a-fA-F]{16,}$")
 _PSEUDONYM = re.compile(r"^id-[0-9a-f]{16}$")
+REDACTED = "<redacted>"
+ID_KEYS = ("id", "contractId", "applicationId", "policyId", "apiId", "tierId", "clientId")
+MAX_DEPTH = 64
 
 
 def path_template(path: str) -> str:
@@ -60,6 +69,51 @@ class ReplayAnswer:
     headers: list[tuple[str, str]]
     body: bytes
     at: float
+
+    @property
+    def redacted(self) -> bool:
+        """The body still holds redacted values (``fill_redacted`` can complete it)."""
+        return REDACTED.encode() in self.body
+
+
+def fill_redacted(recorded: bytes, own: bytes) -> bytes:
+    """``recorded`` (JSON) with each ``<redacted>`` string replaced by the value at the same
+    place in ``own`` (the fake's answer); unchanged when either is not JSON."""
+    try:
+        before, current = json.loads(recorded), json.loads(own)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return recorded
+    return json.dumps(_fill(before, current, 0), separators=(",", ":")).encode()
+
+
+def _fill(recorded: object, own: object, depth: int) -> object:
+    if recorded == REDACTED:
+        return own if own is not None and depth > 0 else recorded
+    if depth > MAX_DEPTH:
+        return recorded
+    if isinstance(recorded, dict):
+        mine = own if isinstance(own, dict) else {}
+        return {k: _fill(v, mine.get(k), depth + 1) for k, v in recorded.items()}
+    if isinstance(recorded, list):
+        mine = own if isinstance(own, list) else []
+        by_id = {_item_id(item): item for item in mine if _item_id(item) is not None}
+        return [
+            _fill(item, by_id.get(_item_id(item)) if by_id else _at(mine, i), depth + 1)
+            for i, item in enumerate(recorded)
+        ]
+    return recorded
+
+
+def _item_id(item: object) -> object:
+    if isinstance(item, dict):
+        for key in ID_KEYS:
+            if key in item and isinstance(item[key], str | int):
+                return (key, item[key])
+    return None
+
+
+def _at(items: list[object], index: int) -> object:
+    return items[index] if index < len(items) else None
 
 
 def _usable(item: Interaction) -> bool:
