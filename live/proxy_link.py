@@ -106,9 +106,10 @@ class ProxyLink:
     async def apply(self, fault: NetworkFault) -> str:
         """Switch a network fault on (its window starts now); returns a one-line summary."""
         if fault.kind == "dns_failure" and self.redirect.mode == "netns":
-            self._dns_window(fault)
-        else:
-            await self.control.set_faults([fault], add=True)
+            self._dns_window(fault)  # names resolve from the namespace's hosts file
+        # The proxy applies it (and closes connections opened before it: the adapter must
+        # reconnect, so resolve, handshake... into the fault).
+        await self.control.set_faults([fault], add=True)
         return fault.summary()
 
     def _dns_window(self, fault: NetworkFault) -> None:

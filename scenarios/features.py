@@ -35,6 +35,10 @@ class Feature(StrEnum):
     JSON_THREAT_PROTECTION = "json-threat-protection"
     CORS = "cors"
     SHARED_QUOTA = "shared-quota"
+    NETWORK_FAULTS = "network-faults"
+    """Keeps enforcing and delivers analytics exactly once through faults on its link to the
+    platform (latency, stalls, resets, TLS and DNS failures) that the proxy applies: only
+    adapters run through the proxy (``control_plane: {via: proxy}``) can claim it."""
 
 
 KNOWN_FEATURES: frozenset[str] = frozenset(f.value for f in Feature)

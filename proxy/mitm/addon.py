@@ -50,6 +50,7 @@ class AsmkitProxy:
         self.certs: CertMaker | None = None
         self._tls_faults: dict[str, NetFault] = {}
         self._goaway: dict[str, NetFault] = {}
+        self._opened: dict[str, float] = {}
 
     # ---- lifecycle ----
 
@@ -89,6 +90,20 @@ class AsmkitProxy:
             self.certs.close()
 
     # ---- connection-level faults ----
+
+    def client_connected(self, client: Any) -> None:
+        self._opened[client.id] = time.monotonic()
+
+    def client_disconnected(self, client: Any) -> None:
+        self._opened.pop(client.id, None)
+        self._tls_faults.pop(client.id, None)
+        self._goaway.pop(client.id, None)
+
+    def _older_than_fault(self, flow: http.HTTPFlow, host: str) -> NetFault | None:
+        opened = self._opened.get(flow.client_conn.id)
+        if opened is None:
+            return None
+        return self.state.book.started_since(CONNECTION_KINDS, host, opened)
 
     def http_connect(self, flow: http.HTTPFlow) -> None:
         """CONNECT from a client that honours HTTPS_PROXY: refuse unrouted hosts and DNS faults."""
@@ -178,7 +193,15 @@ class AsmkitProxy:
             flow.response = _refusal(502, "asmkit proxy: refused, the TLS certificate was bad")
             return
         path = flow.request.path.split("?", 1)[0]
-        dns = self.state.book.pick(("dns_failure",), host)
+        stale = self._older_than_fault(flow, host)
+        if stale is not None:
+            detail = "closed a connection opened before the fault: the client must reconnect"
+            self.state.book.note(stale, host, flow.request.method, path, detail)
+            flow.kill()
+            return
+        # Plain-HTTP requests to the proxy name their host like a CONNECT does; a client that
+        # reached a reverse listener had already resolved the name (kept connections, caches).
+        dns = None if flow.client_conn.tls_established else self.state.book.pick(("dns_failure",), host)
         if dns is not None:
             self.state.book.note(dns, host, flow.request.method, path, "name not resolved: 502")
             flow.response = _refusal(502, f"asmkit proxy: DNS failure for {host} (injected)")

@@ -160,6 +160,17 @@ class FaultBook:
             return fault
         return None
 
+    def started_since(self, kinds: tuple[str, ...], host: str, opened: float) -> NetFault | None:
+        """An active fault of ``kinds`` on ``host`` that began after ``opened`` (not counted):
+        connections older than a connection-level fault are closed so the client reconnects
+        into it, as when a platform endpoint restarts."""
+        now = self.now()
+        for fault in self.faults:
+            if fault.kind in kinds and fault.active(now) and self._host_matches(fault, host):
+                if fault.start is not None and opened < fault.start:
+                    return fault
+        return None
+
     def delay(self, fault: NetFault) -> float:
         """The latency of one request: ``latency`` plus a seeded uniform share of ``jitter``."""
         jitter = self.rng.uniform(0.0, fault.jitter_s) if fault.jitter_s > 0 else 0.0
