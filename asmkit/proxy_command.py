@@ -66,7 +66,11 @@ def add_proxy_parser(commands: Any) -> None:
     run.add_argument("--record", metavar="FILE", type=Path, help="write a cassette here")
     run.add_argument("--faults", metavar="FILE", type=Path, help="YAML list of network faults")
     run.add_argument(
-        "--expose", metavar="PORT", type=int, action="append", default=[],
+        "--expose",
+        metavar="PORT",
+        type=int,
+        action="append",
+        default=[],
         help="make the COMMAND's port reachable on 127.0.0.1 (netns; repeatable)",
     )
     run.add_argument("--ca-dir", type=Path, default=Path("build/ca"), help="the kit's test CA")
@@ -103,7 +107,10 @@ def _settings(args: argparse.Namespace) -> ProxySettings:
     if not args.real:
         if not args.ingest:
             raise ValueError("--ingest URL is needed with --control-plane (the fake's ingest)")
-        routes = {args.platform_host.lower(): args.control_plane, args.ingest_host.lower(): args.ingest}
+        routes = {
+            args.platform_host.lower(): args.control_plane,
+            args.ingest_host.lower(): args.ingest,
+        }
     return ProxySettings(
         CaPaths(files.ca_cert, files.ca_key),
         hosts,
@@ -163,8 +170,10 @@ async def _run(
             print(f"asmkit proxy: {len(cassette.interactions)} exchanges -> {args.record}")
         events, _ = await control.events()
         for event in events:
-            print(f"asmkit proxy: fault {event['name']}: {event['host']} {event['method']}"
-                  f" {event['path']} {event['detail']}".replace("  ", " "))
+            print(
+                f"asmkit proxy: fault {event['name']}: {event['host']} {event['method']}"
+                f" {event['path']} {event['detail']}".replace("  ", " ")
+            )
         return code
     finally:
         await redirect.close()

@@ -245,7 +245,7 @@ async def _replayed(
         except AuthError:
             return None  # the fake itself answers 401
     answer = replay.answer(
-        request.app[ROLE_KEY],  # type: ignore[arg-type]
+        "ingest" if request.app[ROLE_KEY] == "ingest" else "platform",
         request.method,
         request.path,
         list(request.query.keys()),

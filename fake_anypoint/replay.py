@@ -92,13 +92,13 @@ def _fill(recorded: object, own: object, depth: int) -> object:
     if depth > MAX_DEPTH:
         return recorded
     if isinstance(recorded, dict):
-        mine = own if isinstance(own, dict) else {}
-        return {k: _fill(v, mine.get(k), depth + 1) for k, v in recorded.items()}
+        fields = own if isinstance(own, dict) else {}
+        return {k: _fill(v, fields.get(k), depth + 1) for k, v in recorded.items()}
     if isinstance(recorded, list):
-        mine = own if isinstance(own, list) else []
-        by_id = {_item_id(item): item for item in mine if _item_id(item) is not None}
+        items: list[object] = own if isinstance(own, list) else []
+        by_id = {_item_id(item): item for item in items if _item_id(item) is not None}
         return [
-            _fill(item, by_id.get(_item_id(item)) if by_id else _at(mine, i), depth + 1)
+            _fill(item, by_id.get(_item_id(item)) if by_id else _at(items, i), depth + 1)
             for i, item in enumerate(recorded)
         ]
     return recorded

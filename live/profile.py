@@ -101,9 +101,7 @@ class ControlPlaneAccess(_Strict):
     redirect: Literal["env", "netns"] = "env"
     isolate: bool = True
     platform_host: str = Field("anypoint.mulesoft.com", pattern=r"^[A-Za-z0-9.-]+$")
-    ingest_host: str = Field(
-        "analytics-ingest.anypoint.mulesoft.com", pattern=r"^[A-Za-z0-9.-]+$"
-    )
+    ingest_host: str = Field("analytics-ingest.anypoint.mulesoft.com", pattern=r"^[A-Za-z0-9.-]+$")
     record: Path | None = None
     replay: Path | None = None
     replay_scope: Literal["unknown", "reads"] = Field(

@@ -20,8 +20,8 @@ from fake_anypoint.tls import ensure_ca
 from live.profile import ControlPlaneAccess
 from proxy.ca import CaPaths, java_truststore
 from proxy.control import ProxyControl
-from proxy.mitmdump import MitmProxy, ProxySettings
 from proxy.mitm.redact import ALGORITHM, pseudonym
+from proxy.mitmdump import MitmProxy, ProxySettings
 from proxy.netfaults import NetworkFault
 from proxy.redirect import Redirect
 

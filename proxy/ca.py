@@ -22,7 +22,8 @@ class CaError(RuntimeError):
 
 @dataclass(frozen=True)
 class CaPaths:
-    """The kit's test CA: ``cert`` is what adapters trust, ``key`` signs the proxy's certificates."""
+    """The kit's test CA: ``cert`` is what adapters trust; ``key`` signs the proxy's
+    certificates."""
 
     cert: Path
     key: Path
@@ -64,7 +65,7 @@ def java_truststore(ca: CaPaths, path: Path | None = None) -> Path:
     keytool = shutil.which("keytool")
     if keytool is None:
         raise CaError(
-            "a Java truststore needs keytool (from a JDK, e.g. apt-get install default-jdk-headless);"
+            "a Java truststore needs keytool (from a JDK: apt-get install default-jdk-headless);"
             f" or import {ca.cert} into your own truststore"
         )
     target.unlink(missing_ok=True)

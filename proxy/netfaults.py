@@ -48,9 +48,7 @@ class NetworkFault(BaseModel):
 
     kind: NetworkFaultKind
     name: str = ""
-    host: str = Field(
-        "*", description="platform, ingest, a host name, or * (every platform host)"
-    )
+    host: str = Field("*", description="platform, ingest, a host name, or * (every platform host)")
     path: str = Field("*", description="glob on the request path, e.g. '*/contracts*'")
     method: str | None = Field(None, description="only requests with this method")
     latency: Duration = 0.0
@@ -70,7 +68,7 @@ class NetworkFault(BaseModel):
             raise ValueError("a bandwidth fault needs bytes_per_second (e.g. 2048)")
         if self.kind not in REQUEST_KINDS and (self.path != "*" or self.method is not None):
             raise ValueError(
-                f"{self.kind} acts on whole connections: only host can narrow it, not path or method"
+                f"{self.kind} acts on whole connections: host can narrow it, path and method not"
             )
         if self.latency > 600 or self.jitter > 600:
             raise ValueError("latency and jitter must be at most 10m")

@@ -119,7 +119,9 @@ class Namespace:
             folder.mkdir(parents=True, exist_ok=True)
             (folder / "hosts").write_text(hosts_text(self.hosts))
             # No name server listens in the namespace: every other name fails at once.
-            (folder / "resolv.conf").write_text("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
+            (folder / "resolv.conf").write_text(
+                "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n"
+            )
             self._worker = ThreadPoolExecutor(1, f"netns-{self.name}", _enter, (self.name,))
             try:
                 self._worker.submit(lambda: None).result(IP_TIMEOUT_S)
@@ -148,7 +150,7 @@ class Namespace:
             self.created = False
         shutil.rmtree(ETC_DIR / self.name, ignore_errors=True)
 
-    async def socket(self) -> socket.socket:
+    async def new_socket(self) -> socket.socket:
         """A new TCP socket that lives in this namespace."""
         if self._worker is None:
             raise NetnsError(f"namespace {self.name} is not open")
@@ -158,7 +160,7 @@ class Namespace:
         return sock
 
     async def listen(self, host: str, port: int) -> socket.socket:
-        sock = await self.socket()
+        sock = await self.new_socket()
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
         sock.listen(128)
@@ -168,7 +170,7 @@ class Namespace:
         self, host: str, port: int, timeout_s: float = 5.0
     ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         """Open a TCP connection from inside the namespace."""
-        sock = await self.socket()
+        sock = await self.new_socket()
         try:
             loop = asyncio.get_running_loop()
             await asyncio.wait_for(loop.sock_connect(sock, (host, port)), timeout_s)

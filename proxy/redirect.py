@@ -102,9 +102,7 @@ class Redirect:
             if self.namespace is not None:
                 _, writer = await self.namespace.connect("127.0.0.1", port, timeout_s=1.0)
             else:
-                _, writer = await asyncio.wait_for(
-                    asyncio.open_connection("127.0.0.1", port), 1.0
-                )
+                _, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 1.0)
         except (OSError, TimeoutError):
             return False
         writer.close()

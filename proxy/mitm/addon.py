@@ -77,7 +77,10 @@ class AsmkitProxy:
         await self.saboteur.start()
         ready = self.config.get("ready_file")
         if ready:
-            info = {"saboteur_http": self.saboteur.http_port, "saboteur_tls": self.saboteur.tls_port}
+            info = {
+                "saboteur_http": self.saboteur.http_port,
+                "saboteur_tls": self.saboteur.tls_port,
+            }
             Path(ready).write_text(json.dumps(info))
 
     async def done(self) -> None:
@@ -201,7 +204,11 @@ class AsmkitProxy:
             return
         # Plain-HTTP requests to the proxy name their host like a CONNECT does; a client that
         # reached a reverse listener had already resolved the name (kept connections, caches).
-        dns = None if flow.client_conn.tls_established else self.state.book.pick(("dns_failure",), host)
+        dns = (
+            None
+            if flow.client_conn.tls_established
+            else self.state.book.pick(("dns_failure",), host)
+        )
         if dns is not None:
             self.state.book.note(dns, host, flow.request.method, path, "name not resolved: 502")
             flow.response = _refusal(502, f"asmkit proxy: DNS failure for {host} (injected)")
@@ -275,7 +282,9 @@ class AsmkitProxy:
         if not recorder.on:
             return
         request = flow.request
-        headers = [(k, v) for k, v in request.headers.items(multi=True) if k.lower() != TICKET_HEADER]
+        headers = [
+            (k, v) for k, v in request.headers.items(multi=True) if k.lower() != TICKET_HEADER
+        ]
         sent = Message(
             headers=headers,
             body=request.raw_content or b"",

@@ -13,7 +13,7 @@ from typing import Literal
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 CertKind = Literal["valid", "wrong_host", "expired"]
@@ -27,17 +27,21 @@ class CertMaker:
     def __init__(self, ca_cert: Path, ca_key: Path) -> None:
         self.ca_cert = x509.load_pem_x509_certificate(ca_cert.read_bytes())
         key = serialization.load_pem_private_key(ca_key.read_bytes(), password=None)
-        if not isinstance(key, ec.EllipticCurvePrivateKey | _rsa_type()):
+        if not isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
             raise ValueError(f"{ca_key}: the CA key must be EC or RSA")
-        self.ca_key = key
+        self.ca_key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey = key
         self._dir = tempfile.TemporaryDirectory(prefix="asmkit-certs-")
-        self._cache: dict[tuple[str, CertKind], tuple[x509.Certificate, ec.EllipticCurvePrivateKey]] = {}
+        self._cache: dict[
+            tuple[str, CertKind], tuple[x509.Certificate, ec.EllipticCurvePrivateKey]
+        ] = {}
         self._contexts: dict[str, ssl.SSLContext] = {}
 
     def close(self) -> None:
         self._dir.cleanup()
 
-    def leaf(self, host: str, kind: CertKind = "valid") -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    def leaf(
+        self, host: str, kind: CertKind = "valid"
+    ) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
         cached = self._cache.get((host, kind))
         if cached is not None:
             return cached
@@ -93,9 +97,3 @@ def _general_name(name: str) -> x509.GeneralName:
         return x509.IPAddress(ipaddress.ip_address(name))
     except ValueError:
         return x509.DNSName(name)
-
-
-def _rsa_type() -> type:
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    return rsa.RSAPrivateKey

@@ -166,9 +166,10 @@ class FaultBook:
         into it, as when a platform endpoint restarts."""
         now = self.now()
         for fault in self.faults:
-            if fault.kind in kinds and fault.active(now) and self._host_matches(fault, host):
-                if fault.start is not None and opened < fault.start:
-                    return fault
+            began = fault.start is not None and opened < fault.start
+            live = fault.kind in kinds and fault.active(now)
+            if began and live and self._host_matches(fault, host):
+                return fault
         return None
 
     def delay(self, fault: NetFault) -> float:

@@ -147,7 +147,9 @@ def _bodies(exchange: dict[str, Any]) -> tuple[Body, Body | None]:
     return _body(exchange["request"]), _body(response) if response is not None else None
 
 
-def _learn(redactor: Redactor, exchange: dict[str, Any], request: Body, response: Body | None) -> None:
+def _learn(
+    redactor: Redactor, exchange: dict[str, Any], request: Body, response: Body | None
+) -> None:
     message: Message = exchange["request"]
     redactor.learn_path(message.path)
     redactor.learn_pairs(message.query)
@@ -193,7 +195,10 @@ def _interaction(
     }
     response: Message | None = exchange["response"]
     if response is not None and response_body is not None:
-        recorded["response"] = {"status": response.status, **_side(redactor, response, response_body)}
+        recorded["response"] = {
+            "status": response.status,
+            **_side(redactor, response, response_body),
+        }
     if exchange["error"]:
         recorded["error"] = redactor.scrub(str(exchange["error"]))
     if exchange["fault"]:

@@ -144,9 +144,7 @@ class Redactor:
         return text
 
     def scrub_pairs(self, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
-        return [
-            (k, REDACTED if k.lower() in SECRET_KEYS else self.scrub(v)) for k, v in pairs
-        ]
+        return [(k, REDACTED if k.lower() in SECRET_KEYS else self.scrub(v)) for k, v in pairs]
 
     def scrub_headers(self, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
         return [(k, REDACTED if secret_header(k) else self.scrub(v)) for k, v in headers]

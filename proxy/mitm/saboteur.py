@@ -56,7 +56,12 @@ EventSink = Callable[[NetFault, str, str, str, str], None]
 
 def frame(kind: int, flags: int, stream: int, payload: bytes = b"") -> bytes:
     """One HTTP/2 frame (RFC 9113 §4.1)."""
-    return struct.pack(">I", len(payload))[1:] + bytes([kind, flags]) + struct.pack(">I", stream) + payload
+    return (
+        struct.pack(">I", len(payload))[1:]
+        + bytes([kind, flags])
+        + struct.pack(">I", stream)
+        + payload
+    )
 
 
 def goaway(last_stream_id: int = 0, error_code: int = 0) -> bytes:
@@ -272,7 +277,9 @@ async def _forward(upstream: str, request: h11.Request, body: bytes) -> tuple[h1
         skip = (TICKET_HEADER.encode(), b"connection", b"content-length", b"transfer-encoding")
         headers = [(k, v) for k, v in request.headers if k.lower() not in skip]
         headers += [(b"content-length", str(len(body)).encode()), (b"connection", b"close")]
-        out = client.send(h11.Request(method=request.method, target=request.target, headers=headers))
+        out = client.send(
+            h11.Request(method=request.method, target=request.target, headers=headers)
+        )
         out += client.send(h11.Data(data=body)) or b""
         out += client.send(h11.EndOfMessage()) or b""
         writer.write(out)
