@@ -14,7 +14,6 @@ from urllib.parse import urlsplit
 
 from mitmproxy import ctx, http, tls
 from mitmproxy.proxy import server_hooks
-from OpenSSL import SSL
 
 from .certs import WRONG_HOST, CertMaker
 from .chaos import CONNECTION_KINDS, REQUEST_KINDS, SABOTEUR_KINDS, NetFault
@@ -25,7 +24,8 @@ from .saboteur import TICKET_HEADER, Saboteur
 LOG = logging.getLogger("asmkit.proxy")
 TOKEN_HEADER = "x-asmkit-token"
 MAX_CONTROL_BODY = 1024 * 1024
-CERT_KINDS = ("tls_handshake_failure", "wrong_host_certificate", "expired_certificate")
+CERT_KINDS = ("wrong_host_certificate", "expired_certificate")
+PASSTHROUGH_KINDS = ("goaway", "tls_handshake_failure")
 
 
 def _json_response(status: int, body: Any) -> http.Response:
@@ -49,7 +49,7 @@ class AsmkitProxy:
         self.saboteur: Saboteur | None = None
         self.certs: CertMaker | None = None
         self._tls_faults: dict[str, NetFault] = {}
-        self._goaway: dict[str, NetFault] = {}
+        self._passthrough: dict[str, NetFault] = {}
         self._opened: dict[str, float] = {}
 
     # ---- lifecycle ----
@@ -100,7 +100,7 @@ class AsmkitProxy:
     def client_disconnected(self, client: Any) -> None:
         self._opened.pop(client.id, None)
         self._tls_faults.pop(client.id, None)
-        self._goaway.pop(client.id, None)
+        self._passthrough.pop(client.id, None)
 
     def _older_than_fault(self, flow: http.HTTPFlow, host: str) -> NetFault | None:
         opened = self._opened.get(flow.client_conn.id)
@@ -129,35 +129,34 @@ class AsmkitProxy:
         return str(address[0]).lower() if address else ""
 
     def tls_clienthello(self, data: tls.ClientHelloData) -> None:
+        """GOAWAY and a refused handshake need the raw connection: pass it to the saboteur."""
         host = self._tls_host(data.context, data.client_hello.sni)
-        fault = self.state.book.pick(("goaway",), host)
-        if fault is not None and self.saboteur is not None and self.saboteur.tls_port:
-            data.ignore_connection = True
-            self._goaway[data.context.client.id] = fault
+        fault = self.state.book.pick(PASSTHROUGH_KINDS, host)
+        if fault is None or self.saboteur is None or not self.saboteur.tls_port:
+            return
+        data.ignore_connection = True
+        self._passthrough[data.context.client.id] = fault
+        if fault.kind == "goaway":
             self.saboteur.goaway_faults[host] = fault
+        else:
+            detail = "answered the ClientHello with a fatal handshake_failure alert"
+            self.state.book.note(fault, host, detail=detail)
 
     def server_connect(self, data: server_hooks.ServerConnectionHookData) -> None:
-        fault = self._goaway.pop(data.client.id, None)
+        fault = self._passthrough.pop(data.client.id, None)
         if fault is not None and self.saboteur is not None:
-            data.server.address = ("127.0.0.1", self.saboteur.tls_port)
+            port = self.saboteur.tls_port if fault.kind == "goaway" else self.saboteur.alert_port
+            data.server.address = ("127.0.0.1", port)
 
     def tls_start_client(self, data: tls.TlsData) -> None:
         host = self._tls_host(data.context, data.conn.sni)
         fault = self.state.book.pick(CERT_KINDS, host)
-        if fault is None:
+        if fault is None or self.certs is None:
             return
         self._tls_faults[data.conn.id] = fault
         if data.ssl_conn is None:
             # Script addons run before mitmproxy's TlsConfig: let it build the connection first.
             ctx.master.addons.get("tlsconfig").tls_start_client(data)
-        if fault.kind == "tls_handshake_failure":
-            # A server context with no certificate fails every handshake with an alert.
-            data.ssl_conn = SSL.Connection(SSL.Context(SSL.TLS_SERVER_METHOD))
-            data.ssl_conn.set_accept_state()
-            self.state.book.note(fault, host, detail="handshake refused with a TLS alert")
-            return
-        if self.certs is None:
-            return
         expired = fault.kind == "expired_certificate"
         cert, key = self.certs.leaf(host, "expired" if expired else "wrong_host")
         data.ssl_conn.use_certificate(cert)

@@ -7,6 +7,8 @@
 - TLS (``goaway``): the proxy passes the adapter's TLS connection through to it untouched; it
   completes the handshake with a certificate for the requested host, signed by the kit's CA,
   and on the first request sends HTTP/2 GOAWAY (HTTP/1.1: closes without an answer).
+- Alert (``tls_handshake_failure``): a passed-through connection gets a fatal TLS
+  ``handshake_failure`` alert in answer to its ClientHello.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ H2_SETTINGS = 0x4
 H2_HEADERS = 0x1
 H2_GOAWAY = 0x7
 MAX_H2_FRAMES = 64
+HANDSHAKE_FAILURE_ALERT = bytes([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28])
+"""A TLS record: alert, TLS 1.2 framing, 2 bytes: fatal (2), handshake_failure (40)."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,7 @@ class Saboteur:
         self._servers: list[asyncio.Server] = []
         self.http_port = 0
         self.tls_port = 0
+        self.alert_port = 0
         self.goaway_faults: dict[str, NetFault] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -91,6 +96,9 @@ class Saboteur:
         server = await asyncio.start_server(self._serve_http, "127.0.0.1", 0)
         self._servers.append(server)
         self.http_port = server.sockets[0].getsockname()[1]
+        alert = await asyncio.start_server(self._serve_alert, "127.0.0.1", 0)
+        self._servers.append(alert)
+        self.alert_port = alert.sockets[0].getsockname()[1]
         if self._certs is not None:
             tls = await asyncio.start_server(
                 self._serve_tls, "127.0.0.1", 0, ssl=self._tls_server_context(self._certs)
@@ -181,6 +189,21 @@ class Saboteur:
         else:
             await _trickle(writer, body, fault.rate_bps or 1)
             note(f"{len(body)} body bytes sent at {fault.rate_bps} B/s")
+
+    # ---- TLS: a fatal alert instead of a handshake ----
+
+    async def _serve_alert(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        try:
+            await asyncio.wait_for(reader.read(16384), UPSTREAM_TIMEOUT_S)  # the ClientHello
+            writer.write(HANDSHAKE_FAILURE_ALERT)
+            await writer.drain()
+        except (OSError, TimeoutError):
+            pass
+        finally:
+            with contextlib.suppress(OSError, RuntimeError):
+                writer.close()
 
     # ---- TLS: GOAWAY ----
 
