@@ -57,14 +57,16 @@ def record_network(
         [*result.trace, *(_trace(event, started) for event in events)], key=lambda t: t.at
     )
     accepted = [e for e in events if str(e.get("detail", "")).startswith(ACCEPTED)]
-    if accepted and result.failure is None:
+    if accepted and uses:
+        # The root cause outranks what it led to (the impostor's connection stays refused).
         use = next((u for u in uses if u.fault.label == accepted[0]["name"]), uses[0])
+        later = f"; then: {result.failure.message}" if result.failure is not None else ""
         result.failure = StepFailure(
             use.step_index,
             use.step_name,
             use.location,
             f"the adapter accepted a bad TLS certificate ({accepted[0]['kind']}) from"
-            f" {accepted[0]['host']}: it must refuse it and keep its last good state",
+            f" {accepted[0]['host']}: it must refuse it and keep its last good state{later}",
         )
     acted = {str(event["name"]) for event in events}
     silent = [u.fault.label for u in uses if u.fault.label not in acted]

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 CASSETTE_FORMAT = "asmkit-cassette/1"
-SCHEMA_PATH = Path(__file__).parent / "cassette.schema.json"
+SCHEMA_NAME = "scenarios/cassette.schema.json"
 MAX_INTERACTIONS = 50_000
 MAX_FILE_BYTES = 512 * 1024 * 1024
 
@@ -96,7 +96,7 @@ def parse_cassette(data: Any, source: str = "cassette") -> Cassette:
             for e in exc.errors()[:10]
         ]
         raise CassetteError(
-            f"{source} is not a valid cassette ({CASSETTE_FORMAT}, schema {SCHEMA_PATH.name}):\n"
+            f"{source} is not a valid cassette ({CASSETTE_FORMAT}, schema {SCHEMA_NAME}):\n"
             + "\n".join(problems)
         ) from None
 
@@ -119,14 +119,3 @@ def write_cassette(cassette: Cassette, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(cassette.model_dump_json(indent=1) + "\n", encoding="utf-8")
     return path
-
-
-def cassette_schema() -> dict[str, Any]:
-    schema = Cassette.model_json_schema(mode="validation")
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "asmkit cassette"
-    return schema
-
-
-def cassette_schema_text() -> str:
-    return json.dumps(cassette_schema(), indent=2, sort_keys=True) + "\n"
