@@ -16,6 +16,8 @@ from typing import Any, TextIO
 
 from common.clock import MonotonicClock
 
+from .cassette import CassetteError, load_cassette
+from .replay import Replayer
 from .server import ControlPlaneServer
 from .state import ControlPlaneState
 from .store import SqliteStore
@@ -41,6 +43,18 @@ def add_serve_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--state", metavar="FILE", default=None, help="SQLite file: keep the state across restarts"
     )
     parser.add_argument("--seed", type=int, default=0, help="seed for generated ids (default 0)")
+    parser.add_argument(
+        "--cassette",
+        metavar="FILE",
+        type=Path,
+        help="answer from a recording (asmkit proxy run --record): endpoints this fake lacks",
+    )
+    parser.add_argument(
+        "--replay",
+        choices=("unknown", "reads"),
+        default="unknown",
+        help="with --cassette: only unknown endpoints (default), or every recorded read too",
+    )
     # ``serve_handler`` is what ``asmkit serve`` dispatches to; ``func`` serves standalone parsers.
     parser.set_defaults(func=run_serve, serve_handler=run_serve)
     return parser
@@ -57,7 +71,7 @@ def run_serve(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         _check_port("--port", args.port)
         _check_port("--ingest-port", args.ingest_port)
         return asyncio.run(serve(args, out))
-    except ValueError as exc:
+    except (ValueError, CassetteError) as exc:
         print(f"asmkit serve control-plane: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
@@ -69,6 +83,10 @@ def run_serve(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
 
 async def serve(args: argparse.Namespace, out: TextIO, stop: asyncio.Event | None = None) -> int:
     state = ControlPlaneState(clock=MonotonicClock(), seed=args.seed)
+    cassette_path = getattr(args, "cassette", None)
+    if cassette_path is not None:
+        cassette = load_cassette(cassette_path)
+        state.replay = Replayer(cassette, state.clock.now, getattr(args, "replay", "unknown"))
     store = SqliteStore(args.state) if args.state else None
     loaded = store.attach(state) if store else False
     server = ControlPlaneServer(
@@ -100,7 +118,18 @@ async def serve(args: argparse.Namespace, out: TextIO, stop: asyncio.Event | Non
         await server.stop()
         if store is not None:
             store.close()
+        if state.replay is not None:
+            print(replay_summary(state.replay), file=out, flush=True)
     return 0
+
+
+def replay_summary(replay: Replayer) -> str:
+    """What the recording answered: the endpoints this fake does not implement, with counts."""
+    lines = [f"answered from the cassette: {sum(replay.served.values())} recorded reads"]
+    missing = sorted(replay.unimplemented.items(), key=lambda kv: -kv[1])
+    lines.append(f"endpoints this adapter used that the fake does not implement: {len(missing)}")
+    lines += [f"  {count:6d}  {method} {path}" for (method, path), count in missing]
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:

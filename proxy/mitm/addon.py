@@ -96,6 +96,7 @@ class AsmkitProxy:
 
     def client_connected(self, client: Any) -> None:
         self._opened[client.id] = time.monotonic()
+        self.state.stats["connections"] += 1
 
     def client_disconnected(self, client: Any) -> None:
         self._opened.pop(client.id, None)

@@ -197,3 +197,38 @@ def test_learn_lists_what_the_fake_does_not_implement() -> None:
         ("platform", "/accounts/api/v2/oauth2/token"),
         ("ingest", "/v2/analytics/events"),
     }
+
+
+def test_serve_control_plane_with_a_cassette_reports_what_it_answered(tmp_path: Path) -> None:
+    import argparse
+    import io
+
+    import aiohttp
+
+    from fake_anypoint.commands import serve
+
+    path = tmp_path / "rec.cassette.json"
+    path.write_text(json.dumps(_cassette(_interaction(0, "GET", "/novel/42", {"ok": 1}))))
+    args = argparse.Namespace(
+        host="127.0.0.1", port=0, ingest_port=0, https=False, ca_dir=str(tmp_path / "ca"),
+        state=None, seed=0, cassette=path, replay="unknown",
+    )  # fmt: skip
+    out = io.StringIO()
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(serve(args, out, stop))
+        for _ in range(200):
+            if "base_url" in out.getvalue():
+                break
+            await asyncio.sleep(0.01)
+        base = out.getvalue().split()[1]
+        async with aiohttp.ClientSession() as session, session.get(f"{base}/novel/7") as r:
+            assert await r.json() == {"ok": 1}
+        stop.set()
+        assert await asyncio.wait_for(task, 10) == 0
+
+    asyncio.run(main())
+    assert out.getvalue().endswith(
+        "endpoints this adapter used that the fake does not implement: 1\n       1  GET /novel/{n}\n"
+    )
