@@ -90,7 +90,9 @@ async def _token(session: aiohttp.ClientSession, base: str, state: ControlPlaneS
         return str((await response.json())["access_token"])
 
 
-def _calls(platform: str, ingest: str, state: ControlPlaneState, api: int, token: str) -> dict[str, Call]:
+def _calls(
+    platform: str, ingest: str, state: ControlPlaneState, api: int, token: str
+) -> dict[str, Call]:
     scope = f"/apigateway/ccs/v3/organizations/{state.org_id}/environments/{state.env_id}"
     auth = {"Authorization": f"Bearer {token}"}
     batch = _batch()

@@ -149,6 +149,8 @@ class Namespace:
                 _ip("netns", "delete", self.name)
             self.created = False
         shutil.rmtree(ETC_DIR / self.name, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            ETC_DIR.rmdir()  # only when empty: /etc/netns as it was before the kit
 
     async def new_socket(self) -> socket.socket:
         """A new TCP socket that lives in this namespace."""

@@ -230,5 +230,6 @@ def test_serve_control_plane_with_a_cassette_reports_what_it_answered(tmp_path: 
 
     asyncio.run(main())
     assert out.getvalue().endswith(
-        "endpoints this adapter used that the fake does not implement: 1\n       1  GET /novel/{n}\n"
+        "endpoints this adapter used that the fake does not implement: 1\n"
+        "       1  GET /novel/{n}\n"
     )

@@ -102,12 +102,33 @@ def test_a_network_fault_needs_the_proxy(tmp_path: Path) -> None:
     assert "control_plane: {via: proxy}" in result.failure.message
 
 
+ACCEPTS = """
+name: bad-certificate-refused
+description: A certificate for another host is refused.
+features: [network-faults, client-id-enforcement]
+adapter: {contracts_interval: 200ms, policies_interval: 200ms}
+control_plane:
+  apis:
+    - key: orders
+      policies: [{key: cid, asset_id: client-id-enforcement}]
+steps:
+  - fault: {network: {kind: wrong_host_certificate, host: platform, lasting: 1s}}
+  - wait: {duration: 800ms}
+  - request: {api: orders, path: /orders}
+    expect: {status: 401}
+"""
+
+
 def test_an_adapter_that_accepts_a_bad_certificate_fails(tmp_path: Path) -> None:
     data = yaml.safe_load(PROXIED.read_text())
     command = data["adapter"]["command"]
     data["adapter"]["command"] = [command[0], "-c", INSECURE, *command[3:]]
     (tmp_path / "insecure.yaml").write_text(yaml.safe_dump(data))
-    result = _run("network_faults/bad-tls-refused.scenario.yaml", tmp_path / "insecure.yaml")
+    scenario = tmp_path / "bad-certificate-refused.scenario.yaml"
+    scenario.write_text(ACCEPTS)
+    result = asyncio.run(
+        run_scenario(load_scenario(scenario), load_profile(tmp_path / "insecure.yaml"))
+    )
     assert result.outcome == Outcome.FAILED and result.failure is not None
     assert "accepted a bad TLS certificate" in result.failure.message
     assert any(t.kind == "network" and "ACCEPTED" in t.summary for t in result.trace)
