@@ -19,9 +19,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import TypeAdapter, ValidationError
 
+from common.yaml_source import YamlSyntaxError, load_yaml
 from fake_anypoint.cassette import CassetteError, load_cassette, parse_cassette, write_cassette
 from fake_anypoint.learn import endpoint_uses, unimplemented
 from fake_anypoint.tls import ensure_ca
@@ -86,11 +86,11 @@ def add_proxy_parser(commands: Any) -> None:
 def load_faults(path: Path) -> list[NetworkFault]:
     """A YAML list of network faults; ValueError naming the file and the field."""
     try:
-        data = yaml.safe_load(path.read_text())
+        data = load_yaml(path)
     except OSError as exc:
         raise ValueError(f"cannot read {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise ValueError(f"{path} is not valid YAML: {exc}") from None
+    except YamlSyntaxError as exc:
+        raise ValueError(str(exc)) from None
     try:
         return TypeAdapter(list[NetworkFault]).validate_python(data or [])
     except ValidationError as exc:
