@@ -149,4 +149,6 @@ def _row(kind: str, figures: dict[str, float], baseline: dict[str, float]) -> di
 
 
 def run(duration_s: float = 3.0, requests: int = 20_000) -> list[dict[str, Any]]:
+    if duration_s <= 0 or requests <= 0:
+        raise ValueError(f"duration_s={duration_s} and requests={requests}: both must be positive")
     return asyncio.run(_bench(duration_s, requests))
