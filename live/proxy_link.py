@@ -168,18 +168,34 @@ def _dns_event(at: float, fault: NetworkFault, hosts: set[str], detail: str) -> 
     }
 
 
+class Reidentifier:
+    """Pseudonym -> real id for the ids a fake holds now, computed once per id."""
+
+    def __init__(self, salt: str, state: ControlPlaneState) -> None:
+        self.salt = salt
+        self.state = state
+        self.mapping: dict[str, str] = {}
+        self._seen: set[str] = set()
+
+    def __call__(self) -> dict[str, str]:
+        fresh = [i for i in self.state.identifiers() if i not in self._seen]
+        if fresh:
+            self.mapping.update(pseudonyms(self.salt, fresh))
+            self._seen.update(fresh)
+        return self.mapping
+
+
 def replayer_for(access: ControlPlaneAccess, scenario: str, state: ControlPlaneState) -> Replayer:
     """The fake's replay of ``<replay folder>/<scenario>.cassette.json`` (``CassetteError`` if
     it is missing or invalid)."""
     assert access.replay is not None
     cassette = load_cassette(access.replay / f"{scenario}.cassette.json")
-    salt = cassette.redaction.salt
     same_algorithm = cassette.redaction.algorithm == ALGORITHM
     return Replayer(
         cassette,
         state.clock.now,
         access.replay_scope,
-        reidentify=(lambda: pseudonyms(salt, state.identifiers())) if same_algorithm else None,
+        reidentify=Reidentifier(cassette.redaction.salt, state) if same_algorithm else None,
     )
 
 

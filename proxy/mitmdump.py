@@ -78,7 +78,6 @@ class ProxySettings:
     hosts: dict[str, str]
     routes: dict[str, str] = field(default_factory=dict)
     record: bool = False
-    record_file: Path | None = None
     allow_real: bool = False
     seed: int = 0
 
@@ -120,11 +119,11 @@ class MitmProxy:
             "routes": self.settings.routes,
             "roles": self.settings.hosts,
             "record": self.settings.record,
-            "record_file": str(self.settings.record_file) if self.settings.record_file else None,
             "allow_real": self.settings.allow_real,
             "ca_cert": str(self.settings.ca.cert),
             "ca_key": str(self.settings.ca.key),
             "seed": self.settings.seed,
+            "workdir": str(self.workdir) if self._own_dir else None,
         }
         config_path = self.workdir / "config.json"
         config_path.write_text(json.dumps(config))
@@ -145,8 +144,18 @@ class MitmProxy:
         argv += [arg for k, v in options.items() for arg in ("--set", f"{k}={v}")]
         return [*argv, "-s", str(entry)]
 
-    def start(self, timeout_s: float = START_TIMEOUT_S) -> None:
-        """Start mitmdump and wait until its addon reports ready (or fail with its log)."""
+    def start(self, timeout_s: float = START_TIMEOUT_S, attempts: int = 3) -> None:
+        """Start mitmdump and wait until its addon reports ready (or fail with its log). Ports
+        are picked free just before; if another process took one meanwhile, pick again."""
+        for attempt in range(1, attempts + 1):
+            try:
+                self._start_once(timeout_s)
+                return
+            except ProxyError as exc:
+                if attempt == attempts or "address already in use" not in str(exc).lower():
+                    raise
+
+    def _start_once(self, timeout_s: float) -> None:
         if self.process is not None:
             raise ProxyError("the proxy is already running")
         binary = find_mitmdump()

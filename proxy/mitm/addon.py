@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -51,6 +53,7 @@ class AsmkitProxy:
         self._tls_faults: dict[str, NetFault] = {}
         self._passthrough: dict[str, NetFault] = {}
         self._opened: dict[str, float] = {}
+        self._watchdog: asyncio.Task[None] | None = None
 
     # ---- lifecycle ----
 
@@ -75,6 +78,8 @@ class AsmkitProxy:
             self.certs = CertMaker(Path(ca_cert), Path(ca_key))
         self.saboteur = Saboteur(self.certs, self._saboteur_event)
         await self.saboteur.start()
+        workdir = self.config.get("workdir")
+        self._watchdog = asyncio.create_task(_exit_with_parent(os.getppid(), workdir))
         ready = self.config.get("ready_file")
         if ready:
             info = {
@@ -84,9 +89,8 @@ class AsmkitProxy:
             Path(ready).write_text(json.dumps(info))
 
     async def done(self) -> None:
-        target = self.config.get("record_file")
-        if target and (self.state.recorder.on or self.state.recorder.exchanges):
-            Path(target).write_text(json.dumps(self.state.recorder.take(), indent=1))
+        if self._watchdog is not None:
+            self._watchdog.cancel()
         if self.saboteur is not None:
             await self.saboteur.stop()
         if self.certs is not None:
@@ -330,6 +334,18 @@ class AsmkitProxy:
         self, fault: NetFault, host: str, method: str, path: str, detail: str
     ) -> None:
         self.state.book.note(fault, host, method, path, detail)
+
+
+async def _exit_with_parent(parent: int, workdir: str | None) -> None:
+    """The kit starts mitmdump in its own session (Ctrl-C is the kit's to handle); if the kit
+    dies without stopping it, it stops itself within a second and removes the work folder the
+    kit made for it (it holds a copy of the CA key)."""
+    while os.getppid() == parent:
+        await asyncio.sleep(1.0)
+    LOG.warning("asmkit proxy: the kit (pid %d) is gone; shutting down", parent)
+    if workdir:
+        shutil.rmtree(workdir, ignore_errors=True)
+    ctx.master.shutdown()
 
 
 addons = [AsmkitProxy()]
