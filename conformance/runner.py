@@ -12,12 +12,13 @@ from typing import Any
 from common.adapter_settings import SyncName
 from conformance.checks import check_response
 from conformance.control_plane_steps import object_namespaces, seed_variables
-from conformance.network_steps import (
+from conformance.proxy_steps import (
     NetworkFaultError,
     NetworkFaultUse,
     apply_network_fault,
     clear_network_faults,
     record_network,
+    record_replay,
 )
 from conformance.results import Consistency, Outcome, ScenarioResult, StepFailure, TraceEntry
 from conformance.variables import VariableError, Variables
@@ -354,6 +355,7 @@ async def run_scenario(
         await stack.down()  # the adapter's final analytics flush lands before the journal is read
         record_control_plane(result, stack, started)
         record_network(result, stack, started, run.network_faults)
+        record_replay(result, stack, started)
     if result.error is not None and result.error.startswith("kit error"):
         result.outcome = Outcome.ERROR  # the case's premise never held: no verdict on it
     elif result.failure is not None:

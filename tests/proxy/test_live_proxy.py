@@ -77,7 +77,11 @@ def test_a_recording_replays_into_a_fresh_fake(tmp_path: Path) -> None:
     replaying = bundled.model_copy(
         update={"control_plane": bundled.control_plane.model_copy(update={"replay": cassettes})}
     )
-    _passed(_run(scenario, replaying))
+    replayed = _run(scenario, replaying)
+    _passed(replayed)
+    (summary,) = [t.summary for t in replayed.trace if t.kind == "replay"]
+    assert summary.startswith("cassette answered") and summary.endswith("implement: 0")
+    assert any(entry.get("replayed") for entry in replayed.journal)
 
     # The replay is what the adapter sees: take the approved contract out of the recording and
     # the client the scenario allows is denied.

@@ -1,7 +1,7 @@
-"""Network faults in a scenario run: switching them on through the stack's proxy link, and
-adding what they did (the proxy's fault log) to the result's trace and journal. A network fault
-that never acted leaves the case unable to judge the adapter (a kit error, like a silent
-control-plane fault)."""
+"""The proxy and the cassette in a scenario run: switching network faults on through the
+stack's proxy link, adding what they did (the proxy's fault log) to the result's trace and
+journal, and what a replayed cassette answered. A network fault that never acted leaves the case
+unable to judge the adapter (a kit error, like a silent control-plane fault)."""
 
 from __future__ import annotations
 
@@ -97,3 +97,23 @@ def _journal(event: dict[str, Any], started: float) -> dict[str, Any]:
         "data": [],
         "network": f"{event['kind']} on {event['host']}: {event['detail']}",
     }
+
+
+def record_replay(result: ScenarioResult, stack: Stack, started: float) -> None:
+    """With a cassette: mark the journal entries it answered and say, in the trace, which
+    endpoints the adapter used that the fake does not implement (with counts)."""
+    replay = stack.state.replay
+    if replay is None:
+        return
+    for entry, journaled in zip(result.journal, stack.state.journal(), strict=False):
+        if journaled.replayed:
+            entry["replayed"] = True
+    missing = sorted(replay.unimplemented.items(), key=lambda item: -item[1])
+    listed = ", ".join(f"{method} {path} x{count}" for (method, path), count in missing)
+    summary = (
+        f"cassette answered {sum(replay.served.values())} recorded reads; endpoints this adapter"
+        f" used that the fake does not implement: {len(missing)}"
+        + (f" ({listed})" if listed else "")
+    )
+    at = round(max((t.at for t in result.trace), default=0.0), 4)
+    result.trace.append(TraceEntry(at, "replay", summary))
