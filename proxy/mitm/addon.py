@@ -197,7 +197,7 @@ class AsmkitProxy:
         flow.metadata["asmkit_started"] = time.monotonic()
         self.state.stats["requests"] += 1
         if flow.client_conn.id in self._tls_faults:
-            flow.response = _refusal(502, "asmkit proxy: refused, the TLS certificate was bad")
+            self._answer(flow, 502, "asmkit proxy: refused, the TLS certificate was bad")
             return
         path = flow.request.path.split("?", 1)[0]
         stale = self._older_than_fault(flow, host)
@@ -215,12 +215,12 @@ class AsmkitProxy:
         )
         if dns is not None:
             self.state.book.note(dns, host, flow.request.method, path, "name not resolved: 502")
-            flow.response = _refusal(502, f"asmkit proxy: DNS failure for {host} (injected)")
+            self._answer(flow, 502, f"asmkit proxy: DNS failure for {host} (injected)")
             return
         upstream = self.state.routes.get(host)
         if upstream is None and not self.state.allow_real:
             self.state.stats["unrouted"] += 1
-            flow.response = _refusal(502, f"asmkit proxy: no route for {host}; nothing leaves")
+            self._answer(flow, 502, f"asmkit proxy: no route for {host}; nothing leaves")
             return
         fault = self.state.book.pick(REQUEST_KINDS, host, flow.request.method, path)
         if fault is not None:
@@ -228,6 +228,11 @@ class AsmkitProxy:
             await self._before(fault, flow, host, path)
         if upstream is not None:
             self._route(flow, upstream, fault)
+
+    def _answer(self, flow: http.HTTPFlow, status: int, message: str) -> None:
+        """The proxy answers itself (never recorded: a cassette holds what the platform said)."""
+        flow.metadata["asmkit_local"] = True
+        flow.response = _refusal(status, message)
 
     async def _before(self, fault: NetFault, flow: http.HTTPFlow, host: str, path: str) -> None:
         method = flow.request.method
@@ -264,7 +269,7 @@ class AsmkitProxy:
             flow.response.stream = True
 
     def response(self, flow: http.HTTPFlow) -> None:
-        if self._is_control(flow) or "asmkit_host" not in flow.metadata:
+        if "asmkit_host" not in flow.metadata or flow.metadata.get("asmkit_local"):
             return
         self._record(flow, None)
         fault = flow.metadata.get("asmkit_fault")
