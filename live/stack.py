@@ -279,6 +279,8 @@ async def bring_up(
         link = await ProxyLink.open(access, server) if access.via == "proxy" else None
         if link is not None:
             cleanup.push_async_callback(link.close, None)
+            if redis is not None:
+                await link.redirect.reach(redis.port)
         replicas = _replica_set(
             plan, profile, state, server, (echo, routes), data_plane, log_dir, redis, link
         )

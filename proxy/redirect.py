@@ -70,6 +70,12 @@ class Redirect:
         await relay.start()
         self.relays.append(relay)
 
+    async def reach(self, port: int) -> None:
+        """Let the adapter reach the kit's ``127.0.0.1:port`` at the same address in its
+        namespace (a shared service such as Redis; the platform hosts go through the proxy)."""
+        if self.namespace is not None:
+            await self._into_namespace("127.0.0.1", port, port, f"service:{port}")
+
     def env(self) -> dict[str, str]:
         """Environment for the adapter: the proxy variables in ``env`` mode."""
         if self.mode != "env":
