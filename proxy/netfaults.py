@@ -34,7 +34,8 @@ class NetworkFault(BaseModel):
     - ``bandwidth``: move bodies at ``bytes_per_second`` (the request body is held for its
       transfer time, the answer's body trickles).
     - ``stall``: send the answer's status and headers, then nothing for ``hold``, then close.
-    - ``reset``: send the headers and ``cut_after`` body bytes (default half), then a TCP reset.
+    - ``reset``: send the headers and ``cut_after`` body bytes (default half), then cut the
+      connection (a TCP reset upstream of mitmproxy; the adapter's connection closes mid-body).
     - ``truncated_gzip``: the answer arrives gzip-encoded and cut in half.
     - ``tls_handshake_failure``, ``wrong_host_certificate``, ``expired_certificate``: the TLS
       handshake fails, or presents a certificate (signed by the kit CA) for another name or
