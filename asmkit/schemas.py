@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from fake_anypoint import ControlPlaneSpec, FaultSpec
+from fake_anypoint.cassette import Cassette
 from live.profile import AdapterProfile
 from scenarios import LIBRARY, Scenario
 from simulator.whatif.spec import WhatIfSpec
@@ -47,6 +48,7 @@ PUBLISHED: tuple[Published, ...] = (
     ),
     Published(ControlPlaneSpec, LIBRARY / "control-plane.schema.json", "asmkit control-plane seed"),
     Published(FaultSpec, LIBRARY / "fault.schema.json", "asmkit control-plane fault"),
+    Published(Cassette, LIBRARY / "cassette.schema.json", "asmkit cassette"),
 )
 
 

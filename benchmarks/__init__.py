@@ -19,6 +19,7 @@ BENCHMARKS: dict[str, str] = {
     "scenario-loading": "benchmarks.scenario_loading:run",
     "load": "benchmarks.load:run",
     "stability": "benchmarks.stability:run",
+    "proxy": "benchmarks.proxy:run",
 }
 """Name → ``module:function``; the function takes ``duration_s`` and ``requests`` and returns a
 list of result dicts ``{"name", "figures", "baseline", "ratio"}``."""

@@ -47,6 +47,7 @@ ASM_CORE = ConformanceProfile(
             Feature.GATEKEEPER_STRICT,
             Feature.GATEKEEPER_DISABLED,
             Feature.ANALYTICS_BATCH_SIZE,
+            Feature.NETWORK_FAULTS,
         }
     ),
 )

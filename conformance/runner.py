@@ -13,6 +13,14 @@ from common.adapter_settings import SyncName
 from conformance.checks import check_response
 from conformance.control_plane_steps import object_namespaces, seed_variables
 from conformance.discovery_steps import run_adapter, run_api_instance
+from conformance.proxy_steps import (
+    NetworkFaultError,
+    NetworkFaultUse,
+    apply_network_fault,
+    clear_network_faults,
+    record_network,
+    record_replay,
+)
 from conformance.results import Consistency, Outcome, ScenarioResult, StepFailure, TraceEntry
 from conformance.variables import VariableError, Variables
 from conformance.waits import check_analytics
@@ -29,6 +37,7 @@ from scenarios.steps import (
     ControlPlaneStep,
     EventuallyStep,
     FaultStep,
+    NetworkFaultSpec,
     RequestSpec,
     RequestStep,
     Step,
@@ -70,6 +79,9 @@ class ScenarioRun:
         """The control plane's clock when the first step failed."""
         self.faults: list[ActiveFault] = list(stack.faults)
         """Every fault this run added, kept after a clear: each required one must fire."""
+        self.network_faults: list[NetworkFaultUse] = []
+        """Every network fault this run switched on, with its step: each must act."""
+        self._step: tuple[int, str, bool] = (0, "", False)
 
     def deadline(self, within: float | None, sync: SyncName | None, slack: float) -> float:
         """A step's deadline: ``within``, or one ``sync`` interval plus ``slack``, times the
@@ -87,6 +99,7 @@ class ScenarioRun:
     async def run_steps(self, steps: list[Step], *, in_finally: bool = False) -> None:
         for index, step in enumerate(steps):
             name = step.name or _default_name(step)
+            self._step = (index, name, in_finally)
             try:
                 await self.run_step(step, name)
             except (StepFailed, VariableError) as exc:
@@ -115,7 +128,7 @@ class ScenarioRun:
         elif isinstance(step, EventuallyStep):
             await self.run_eventually(step, name)
         elif isinstance(step, FaultStep):
-            self.run_fault(step)
+            await self.run_fault(step)
         elif isinstance(step, ApiInstanceStep):
             await run_api_instance(self, step)
         elif isinstance(step, AdapterStep):
@@ -123,11 +136,21 @@ class ScenarioRun:
         else:
             await self.run_analytics(step)
 
-    def run_fault(self, step: FaultStep) -> None:
+    async def run_fault(self, step: FaultStep) -> None:
         state, fault = self.stack.state, step.fault
         if isinstance(fault, ClearFaults):
             state.clear_faults()
+            await clear_network_faults(self.stack)
             self.note("fault", "all faults cleared")
+        elif isinstance(fault, NetworkFaultSpec):
+            try:
+                summary = await apply_network_fault(self.stack, fault.network)
+            except NetworkFaultError as exc:
+                raise StepFailed(str(exc)) from None
+            index, name, in_finally = self._step
+            location = self.source.step_location(index, in_finally=in_finally)
+            self.network_faults.append(NetworkFaultUse(fault.network, index, name, location))
+            self.note("fault", summary)
         else:
             self.faults.append(state.add_fault(fault))
             self.note("fault", fault.describe())
@@ -338,6 +361,8 @@ async def run_scenario(
     finally:
         await stack.down()  # the adapter's final analytics flush lands before the journal is read
         record_control_plane(result, stack, started)
+        record_network(result, stack, started, run.network_faults)
+        record_replay(result, stack, started)
     if result.error is not None and result.error.startswith("kit error"):
         result.outcome = Outcome.ERROR  # the case's premise never held: no verdict on it
     elif result.failure is not None:

@@ -18,8 +18,10 @@ from typing import Any, TextIO
 from common.clock import MonotonicClock
 
 from .bounded import IngestLimits
+from .cassette import CassetteError, load_cassette
 from .httpkit import ADMIN_TOKEN_HEADER
 from .quotas import PLATFORM_LIMIT
+from .replay import Replayer
 from .server import HEADER_TIMEOUT_S, ControlPlaneServer
 from .state import ControlPlaneState
 from .store import SqliteStore
@@ -79,6 +81,18 @@ def add_serve_parser(subparsers: Any) -> argparse.ArgumentParser:
         help=f"close connections that send no whole request head in this many seconds "
         f"(default {HEADER_TIMEOUT_S:g})",
     )
+    parser.add_argument(
+        "--cassette",
+        metavar="FILE",
+        type=Path,
+        help="answer from a recording (asmkit proxy run --record): endpoints this fake lacks",
+    )
+    parser.add_argument(
+        "--replay",
+        choices=("unknown", "reads"),
+        default="unknown",
+        help="with --cassette: only unknown endpoints (default), or every recorded read too",
+    )
     # ``serve_handler`` is what ``asmkit serve`` dispatches to; ``func`` serves standalone parsers.
     parser.set_defaults(func=run_serve, serve_handler=run_serve)
     return parser
@@ -99,7 +113,7 @@ def run_serve(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         _check_port("--port", args.port)
         _check_port("--ingest-port", args.ingest_port)
         return asyncio.run(serve(args, out))
-    except ValueError as exc:
+    except (ValueError, CassetteError) as exc:
         print(f"asmkit serve control-plane: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
@@ -144,6 +158,10 @@ async def serve(args: argparse.Namespace, out: TextIO, stop: asyncio.Event | Non
         getattr(args, "max_batch_events", IngestLimits.max_events),
     )
     state = ControlPlaneState(clock=MonotonicClock(), seed=args.seed)
+    cassette_path = getattr(args, "cassette", None)
+    if cassette_path is not None:
+        cassette = load_cassette(cassette_path)
+        state.replay = Replayer(cassette, state.clock.now, getattr(args, "replay", "unknown"))
     store = SqliteStore(args.state) if args.state else None
     try:
         loaded = store.attach(state) if store else False
@@ -189,7 +207,18 @@ async def serve(args: argparse.Namespace, out: TextIO, stop: asyncio.Event | Non
         await server.stop()
         if store is not None:
             store.close()
+        if state.replay is not None:
+            print(replay_summary(state.replay), file=out, flush=True)
     return 0
+
+
+def replay_summary(replay: Replayer) -> str:
+    """What the recording answered: the endpoints this fake does not implement, with counts."""
+    lines = [f"answered from the cassette: {sum(replay.served.values())} recorded reads"]
+    missing = sorted(replay.unimplemented.items(), key=lambda kv: -kv[1])
+    lines.append(f"endpoints this adapter used that the fake does not implement: {len(missing)}")
+    lines += [f"  {count:6d}  {method} {path}" for (method, path), count in missing]
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:

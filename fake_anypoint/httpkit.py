@@ -23,6 +23,7 @@ from .faults import DataKind
 from .model import ConflictError, JournalEntry, NotFoundError
 from .quotas import ANALYTICS_LIMIT, PLATFORM_LIMIT, Quota, Quotas, Verdict, quota_kind
 from .records import AuthError
+from .replay import fill_redacted
 from .state import ControlPlaneState
 
 LOG = logging.getLogger("fake_anypoint")
@@ -34,6 +35,7 @@ ROUTES_KEY = web.AppKey("routes", dict)
 ADMIN_TOKEN_KEY = web.AppKey("admin_token", str)
 ADMIN_TOKEN_HEADER = "X-Asmkit-Admin-Token"
 QUOTAS_KEY = web.AppKey("quotas", Quotas)
+ROLE_KEY = web.AppKey("role", str)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,12 +79,15 @@ def new_app(
     *,
     admin_token: str | None = None,
     quotas: Quotas | None = None,
+    role: str = "platform",
 ) -> web.Application:
-    """An app over ``state``; with ``admin_token`` the admin API needs it in the
+    """An origin of the fake over ``state``: ``role`` is ``platform`` or ``ingest`` (for
+    cassette replay); with ``admin_token`` the admin API needs it in the
     ``X-Asmkit-Admin-Token`` header."""
     app = web.Application(middlewares=[control_plane_middleware], client_max_size=client_max_size)
     app[STATE_KEY] = state
     app[ROUTES_KEY] = {}
+    app[ROLE_KEY] = role
     app[QUOTAS_KEY] = quotas or Quotas(
         Quota(state.clock, PLATFORM_LIMIT), Quota(state.clock, ANALYTICS_LIMIT)
     )
@@ -182,6 +187,7 @@ async def control_plane_middleware(request: web.Request, handler: Handler) -> we
     started = state.clock.now()
     fault_name: str | None = None
     status = 0
+    replayed = False
     try:
         action = state.records.pick_fault(route.data)
         if action is not None:
@@ -211,6 +217,10 @@ async def control_plane_middleware(request: web.Request, handler: Handler) -> we
                 )
                 status = 200
                 return faulted
+        answer = await _replayed(request, handler, state, route)
+        if answer is not None:
+            replayed, status = True, answer.status
+            return answer
         resp = await _dispatch(request, handler, state, route.auth)
         status = resp.status
         return resp
@@ -226,6 +236,7 @@ async def control_plane_middleware(request: web.Request, handler: Handler) -> we
                     fault_name,
                     tuple(sorted(kind.value for kind in route.data)),
                     request.query_string,
+                    replayed,
                 )
             )
 
@@ -250,6 +261,39 @@ def _over_quota(request: web.Request, verdict: Verdict) -> web.Response:
     response.headers.update(verdict.headers())
     response.headers["Retry-After"] = str(verdict.retry_after_s)
     return response
+
+
+async def _replayed(
+    request: web.Request, handler: Handler, state: ControlPlaneState, route: RouteInfo
+) -> web.Response | None:
+    """The cassette's answer when the state serves one for this request (see ``replay``);
+    requests to the fake's own authenticated endpoints must carry a valid token first. Values
+    the recording redacted are filled from the fake's own answer when it has one."""
+    replay = state.replay
+    if replay is None or not route.journaled:
+        return None
+    known = route is not UNKNOWN_ROUTE
+    if known and route.auth:
+        try:
+            state.records.check_token(request.headers.get("Authorization"))
+        except AuthError:
+            return None  # the fake itself answers 401
+    answer = replay.answer(
+        "ingest" if request.app[ROLE_KEY] == "ingest" else "platform",
+        request.method,
+        request.path,
+        list(request.query.keys()),
+        request.headers,
+        known=known,
+    )
+    if answer is None:
+        return None
+    body = answer.body
+    if known and answer.redacted:
+        own = await _dispatch(request, handler, state, route.auth)
+        if isinstance(own, web.Response) and own.status < 400 and isinstance(own.body, bytes):
+            body = fill_redacted(body, own.body)
+    return web.Response(status=answer.status, body=body, headers=answer.headers)
 
 
 async def _dispatch(

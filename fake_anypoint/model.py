@@ -212,6 +212,7 @@ class JournalEntry:
     data: tuple[str, ...]
     """The data kinds the endpoint serves (``fake_anypoint.faults.DataKind`` values)."""
     query: str = ""
+    replayed: bool = False
 
 
 @dataclass

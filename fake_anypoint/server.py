@@ -68,7 +68,7 @@ class ControlPlaneServer:
         self._bound: dict[str, int] = {}
 
     def platform_app(self) -> web.Application:
-        app = new_app(self.state, admin_token=self.admin_token, quotas=self.quotas)
+        app = new_app(self.state, admin_token=self.admin_token, quotas=self.quotas, role="platform")
         routes_accounts.register(app)
         routes_org.register(app)
         routes_connected_apps.register(app)
@@ -83,7 +83,7 @@ class ControlPlaneServer:
         return app
 
     def ingest_app(self) -> web.Application:
-        app = new_app(self.state)
+        app = new_app(self.state, role="ingest")
         app[routes_sync.INGEST_LIMITS_KEY] = self.ingest_limits
         routes_sync.register_ingest(app)
         return app

@@ -33,6 +33,7 @@ from .model import (
 from .parts import Parts, new_parts
 from .persist import dump_state, load_parts
 from .records import Records
+from .replay import Replayer
 
 if TYPE_CHECKING:
     from .seed import ControlPlaneSpec
@@ -47,6 +48,8 @@ class ControlPlaneState:
         self.token_ttl_s = token_ttl_s
         self.hooks = Hooks()
         self.parts = new_parts(clock, seed, self.hooks, token_ttl_s)
+        self.replay: Replayer | None = None
+        """When set, requests may be answered from a cassette (``fake_anypoint.replay``)."""
 
     def install(self, parts: Parts) -> None:
         """Replace every part at once (a reset or a restored snapshot)."""
@@ -117,6 +120,12 @@ class ControlPlaneState:
         return self.parts.exchange.published
 
     # -- whole-state operations ---------------------------------------------------------------
+
+    def identifiers(self) -> list[str]:
+        """Every organization, environment and client id this fake hands out (what a recording
+        of it pseudonymises)."""
+        ids = [self.org_id, *self.environments, self.connected_app.client_id]
+        return ids + [app.client_id for app in self.applications.values()]
 
     def reset(self) -> None:
         """Back to the initial state for this seed (same org, env and connected app ids)."""

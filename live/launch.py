@@ -35,6 +35,19 @@ class InProcessAdapter(Protocol):
     async def stop(self) -> None: ...
 
 
+class AdapterNetwork(Protocol):
+    """Where a command adapter runs and how the kit reaches it (``proxy.redirect.Redirect``):
+    its argv and environment, and its ports seen from the kit's loopback."""
+
+    def wrap(self, argv: list[str]) -> list[str]: ...
+
+    def env(self) -> dict[str, str]: ...
+
+    async def expose(self, port: int) -> None: ...
+
+    async def reachable(self, port: int) -> bool: ...
+
+
 def free_port() -> int:
     """An ephemeral loopback port that was free a moment ago (for child processes)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -116,11 +129,13 @@ async def start_adapter(
     transport: str,
     log_path: Path | None,
     shared: dict[str, Any] | None = None,
+    network: AdapterNetwork | None = None,
 ) -> RunningAdapter:
     """Start a fresh adapter and wait until its ext_authz port accepts connections.
 
     ``shared`` is one mapping per group of replicas; an in-process factory that takes a
     ``shared`` keyword gets it (to share cluster state such as rate-limit counters).
+    ``network`` (commands only) runs the adapter elsewhere, e.g. in a network namespace.
     """
     if launch.in_process is not None:
         factory = _import(launch.in_process)
@@ -136,7 +151,10 @@ async def start_adapter(
         return RunningAdapter(instance.grpc_port, instance.http_port, _instance=instance)
     assert launch.command is not None
     argv = [str(a) for a in render(launch.command, variables)]
-    env = {**os.environ, **{k: str(v) for k, v in render(launch.env, variables).items()}}
+    env = {**os.environ, **(network.env() if network else {})}
+    env.update({k: str(v) for k, v in render(launch.env, variables).items()})
+    if network is not None:
+        argv = network.wrap(argv)
     log = open(log_path, "wb") if log_path else None  # noqa: SIM115 - kept open for the child
     try:
         process = await asyncio.create_subprocess_exec(
@@ -158,7 +176,9 @@ async def start_adapter(
         _stop_timeout=launch.stop_timeout,
         log_path=log_path,
     )
-    if not await _wait_port(port, launch.ready_timeout, process):
+    if network is not None:
+        await network.expose(port)
+    if not await _wait_port(port, launch.ready_timeout, process, network):
         await running.stop()
         tail = _tail(log_path)
         raise AdapterError(
@@ -178,11 +198,21 @@ def _import(target: str) -> Any:
         raise AdapterError(f"cannot import the adapter factory {target!r}: {exc}") from exc
 
 
-async def _wait_port(port: int, timeout: float, process: asyncio.subprocess.Process) -> bool:
+async def _wait_port(
+    port: int,
+    timeout: float,
+    process: asyncio.subprocess.Process,
+    network: AdapterNetwork | None = None,
+) -> bool:
     deadline = asyncio.get_running_loop().time() + timeout
     while asyncio.get_running_loop().time() < deadline:
         if process.returncode is not None:
             return False
+        if network is not None:
+            if await network.reachable(port):
+                return True
+            await asyncio.sleep(0.05)
+            continue
         try:
             _, writer = await asyncio.open_connection("127.0.0.1", port)
         except OSError:

@@ -86,6 +86,43 @@ class ExtAuthz(_Strict):
     )
 
 
+class ControlPlaneAccess(_Strict):
+    """How the adapter reaches the control plane (docs/proxy.md).
+
+    ``direct``: the adapter is given the fake's URLs. ``proxy``: the adapter is hard-wired to
+    the real platform hosts and mitmproxy redirects it to the fake, through ``HTTPS_PROXY``
+    (``redirect: env``) or a network namespace that needs no cooperation (``redirect: netns``).
+    With ``isolate`` (the default) the adapter runs in a namespace with only loopback, so a
+    redirect that fails, fails closed. ``record`` writes one cassette per scenario to that
+    folder; ``replay`` has the fake answer from ``<folder>/<scenario>.cassette.json``.
+    """
+
+    via: Literal["direct", "proxy"] = "direct"
+    redirect: Literal["env", "netns"] = "env"
+    isolate: bool = True
+    platform_host: str = Field("anypoint.mulesoft.com", pattern=r"^[A-Za-z0-9.-]+$")
+    ingest_host: str = Field("analytics-ingest.anypoint.mulesoft.com", pattern=r"^[A-Za-z0-9.-]+$")
+    record: Path | None = None
+    replay: Path | None = None
+    replay_scope: Literal["unknown", "reads"] = Field(
+        "reads",
+        description="reads: every recorded GET comes from the cassette; unknown: only "
+        "endpoints the fake does not implement",
+    )
+
+    @model_validator(mode="after")
+    def _coherent(self) -> ControlPlaneAccess:
+        if self.record is not None and self.via != "proxy":
+            raise ValueError("record needs via: proxy (the proxy is the recorder)")
+        if self.platform_host.lower() == self.ingest_host.lower():
+            raise ValueError("platform_host and ingest_host must differ")
+        return self
+
+    @property
+    def hosts(self) -> dict[str, str]:
+        return {self.platform_host.lower(): "platform", self.ingest_host.lower(): "ingest"}
+
+
 class Features(_Strict):
     """The features the adapter claims, and those exempt from the run."""
 
@@ -115,6 +152,7 @@ class AdapterProfile(_Strict):
         "those whose {placeholder} appears in the adapter section",
     )
     features: Features = Features()
+    control_plane: ControlPlaneAccess = ControlPlaneAccess()
     skip: list[str] = Field(default_factory=list, description="Scenario names never run")
     timeout_scale: float = Field(
         1.0, gt=0, description="Multiplies every eventually/analytics deadline (slow adapters)"
@@ -130,6 +168,15 @@ class AdapterProfile(_Strict):
         if empty:
             raise ValueError(f"give a reason for waiving {', '.join(empty)}")
         return waive
+
+    @model_validator(mode="after")
+    def _proxied_runs_apart(self) -> AdapterProfile:
+        if self.control_plane.via == "proxy" and self.adapter.command is None:
+            raise ValueError(
+                "control_plane.via: proxy redirects a separate process: start the adapter "
+                "with adapter.command (see conformance/profiles/reference-adapter-proxied.yaml)"
+            )
+        return self
 
     @field_validator("can_pass")
     @classmethod

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from live.launch import RunningAdapter, start_adapter
+from live.launch import AdapterNetwork, RunningAdapter, start_adapter
 from live.profile import AdapterProfile
 from simulator import DataPlane
 
@@ -45,6 +45,7 @@ class ReplicaSet:
         name: str,
         log_dir: Path | None,
         shared: dict[str, Any] | None,
+        network: AdapterNetwork | None = None,
     ) -> None:
         self.profile = profile
         self.variables_for = variables_for
@@ -52,6 +53,8 @@ class ReplicaSet:
         self.name = name
         self.log_dir = log_dir
         self.shared = shared
+        self.network = network
+        """Where command adapters run (e.g. behind the proxy, in a namespace)."""
         self.members: list[Member] = []
         self.starts = 0
 
@@ -77,6 +80,7 @@ class ReplicaSet:
             transport=self.transport,
             log_path=self._log(index),
             shared=self.shared,
+            network=self.network,
         )
         # the same port on a restart: the data plane keeps pointing at it
         variables["grpc_port"] = adapter.grpc_port

@@ -27,6 +27,7 @@ from fake_anypoint import (
 )
 from live.launch import RunningAdapter, free_port
 from live.profile import AdapterProfile
+from live.proxy_link import ProxyLink, cassette_path, replayer_for
 from live.redis import RedisServer
 from live.replicas import ReplicaSet
 from scenarios.model import DataPlaneNeeds, Scenario
@@ -127,6 +128,9 @@ class Stack:
     late_after: float | None = None
     """Checks answered later than this (the deployed ext_authz timeout) are applied but
     reported as late; None when the timeout is applied strictly."""
+    link: ProxyLink | None = None
+    """The adapter's way through the proxy (``control_plane: {via: proxy}``)."""
+    cassette_path: Path | None = None
 
     @property
     def adapters(self) -> list[RunningAdapter]:
@@ -134,14 +138,26 @@ class Stack:
         return [m.adapter for m in self.replicas.members if m.adapter is not None]
 
     async def down(self) -> None:
-        """Stop everything, the adapters first so their final analytics flush still lands."""
+        """Stop everything, the adapters first so their final analytics flush still lands (and,
+        through the proxy, is recorded)."""
         closers: list[Callable[[], Awaitable[None]]] = [self.replicas.close]
+        if self.link is not None:
+            closers.append(self._close_link)
         closers += [self.echo.stop, self.server.stop]
         if self.redis is not None:
             closers.append(self.redis.stop)
         for closer in closers:
             with contextlib.suppress(Exception):
                 await closer()
+
+    async def _close_link(self) -> None:
+        assert self.link is not None
+        await self.link.close(self.cassette_path)
+
+    @property
+    def network_events(self) -> list[dict[str, Any]]:
+        """What the proxy's network faults did (empty without the proxy)."""
+        return list(self.link.events) if self.link is not None else []
 
 
 def effective_settings(profile: AdapterProfile, scenario: Scenario) -> AdapterSettings:
@@ -240,6 +256,9 @@ async def bring_up(
     error). ``wait_ready`` (default: the plan's) waits for every replica's first sync."""
     plan = what if isinstance(what, StackPlan) else plan_for_scenario(what, profile)
     state = ControlPlaneState(clock=MonotonicClock(), seed=plan.seed)
+    access = profile.control_plane
+    if access.replay is not None:
+        state.replay = replayer_for(access, plan.name, state)
     seed = state.seed(plan.control_plane)
     faults = [state.add_fault(fault) for fault in plan.faults]
     for fault in faults:
@@ -257,8 +276,13 @@ async def bring_up(
             redis = RedisServer()
             await redis.start()
             cleanup.push_async_callback(redis.stop)
+        link = await ProxyLink.open(access, server) if access.via == "proxy" else None
+        if link is not None:
+            cleanup.push_async_callback(link.close, None)
+            if redis is not None:
+                await link.redirect.reach(redis.port)
         replicas = _replica_set(
-            plan, profile, state, server, (echo, routes), data_plane, log_dir, redis
+            plan, profile, state, server, (echo, routes), data_plane, log_dir, redis, link
         )
         cleanup.push_async_callback(replicas.close)
         for _ in range(plan.replicas):
@@ -271,6 +295,7 @@ async def bring_up(
         stack = Stack(
             state, seed, server, echo, replicas, envoy, plan.settings, services, faults, redis
         )
+        stack.link, stack.cassette_path = link, cassette_path(access, plan.name)
         if plan.data_plane.timeout is None and profile.ext_authz.late_grace > 0:
             stack.late_after = profile.ext_authz.timeout
         if plan.wait_ready if wait_ready is None else wait_ready:
@@ -288,12 +313,13 @@ def _replica_set(
     data_plane: str,
     log_dir: Path | None,
     redis: RedisServer | None,
+    link: ProxyLink | None,
 ) -> ReplicaSet:
     echo, routes = upstream
     transport = profile.ext_authz.transport
 
     def variables_for(replica: int) -> dict[str, Any]:
-        return adapter_variables(
+        variables = adapter_variables(
             state,
             server,
             plan.settings,
@@ -302,6 +328,9 @@ def _replica_set(
             replica=replica,
             redis_url=redis.url if redis is not None else None,
         )
+        if link is not None:
+            variables.update(link.variables(profile.adapter.model_dump_json()))
+        return variables
 
     def plane_for(port: int) -> DataPlane:
         plane: DataPlane = _plane(
@@ -316,6 +345,7 @@ def _replica_set(
         name=plan.name,
         log_dir=log_dir,
         shared={} if plan.shared_quota else None,
+        network=link.redirect if link is not None else None,
     )
 
 

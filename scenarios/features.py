@@ -39,6 +39,10 @@ class Feature(StrEnum):
     """Keep-alives: the API instances an adapter serves show Active while it runs (within one
     keep-alive interval of its start, or of a service being discovered) and Inactive once it
     stops."""
+    NETWORK_FAULTS = "network-faults"
+    """Keeps enforcing and delivers analytics exactly once through faults on its link to the
+    platform (latency, stalls, resets, TLS and DNS failures) that the proxy applies: only
+    adapters run through the proxy (``control_plane: {via: proxy}``) can claim it."""
 
 
 KNOWN_FEATURES: frozenset[str] = frozenset(f.value for f in Feature)

@@ -29,6 +29,7 @@ from fake_anypoint import (
     RemovePolicy,
     RevokeContract,
 )
+from proxy import NetworkFault
 from scenarios.expectations import AnalyticsExpect, ResponseExpect
 
 ACTION_KEYS = (
@@ -219,20 +220,34 @@ class ClearFaults(_Strict):
     clear: Literal[True]
 
 
+class NetworkFaultSpec(_Strict):
+    """A fault on the network between the adapter and a platform host, applied by the proxy
+    (``fault: {network: {kind: stall, host: platform, path: '*/contracts*', lasting: 5s}}``).
+    Only adapters run through the proxy (profile ``control_plane: {via: proxy}``) can take it;
+    scenarios that use one declare the ``network-faults`` feature."""
+
+    network: NetworkFault
+
+
 def _fault_kind(value: Any) -> str:
     if isinstance(value, dict):
-        return "clear" if "clear" in value else "fault"
-    return "clear" if isinstance(value, ClearFaults) else "fault"
+        return "clear" if "clear" in value else "network" if "network" in value else "fault"
+    if isinstance(value, ClearFaults):
+        return "clear"
+    return "network" if isinstance(value, NetworkFaultSpec) else "fault"
 
 
 FaultOrClear = Annotated[
-    Annotated[FaultSpec, Tag("fault")] | Annotated[ClearFaults, Tag("clear")],
+    Annotated[FaultSpec, Tag("fault")]
+    | Annotated[ClearFaults, Tag("clear")]
+    | Annotated[NetworkFaultSpec, Tag("network")],
     Discriminator(_fault_kind),
 ]
 
 
 class FaultStep(_Strict):
-    """Inject a control-plane fault (windows count from this step), or clear them all."""
+    """Inject a control-plane or network fault (windows count from this step), or clear them
+    all."""
 
     name: str | None = None
     fault: FaultOrClear

@@ -20,6 +20,7 @@ OURS = {
     "scenarios",
     "conformance",
     "live",
+    "proxy",
     "reports",
     "benchmarks",
 }
@@ -30,10 +31,13 @@ ALLOWED: dict[str, set[str]] = {
     "reference_adapter": {"reference_adapter"},
     # DESIGN.md: the simulator reaches the control plane over HTTP or through its state object.
     "simulator": {"simulator", "reference_adapter", "scenarios", "reports"},
-    # Scenarios embed the fake's seed and fault models (its public package only).
+    # Scenarios embed the fake's seed and fault models and the proxy's network-fault model
+    # (their public packages only).
     "scenarios": {"scenarios"},
-    # The live stack starts the adapter under test and the fake; it never imports the suite.
-    "live": {"live", "simulator", "fake_anypoint", "scenarios"},
+    # The live stack starts the adapter under test, the fake and the proxy; never the suite.
+    "live": {"live", "simulator", "fake_anypoint", "scenarios", "proxy"},
+    # The proxy stands between an adapter and any platform: it knows nothing of the kit's fake.
+    "proxy": {"proxy"},
     "reports": {"reports"},
     "common": {"common"},
 }
@@ -60,6 +64,8 @@ def test_room_imports_only_what_it_may(room: str) -> None:
                 continue
             if room in ("simulator", "scenarios") and module == "fake_anypoint":
                 continue  # the public package only (state, seed and fault models), never internals
+            if room == "scenarios" and module == "proxy":
+                continue  # the public package only (the network-fault model)
             offenders.append(f"{path.relative_to(ROOT)} imports {module}")
     assert offenders == []
 
@@ -67,3 +73,31 @@ def test_room_imports_only_what_it_may(room: str) -> None:
 def test_common_is_a_leaf() -> None:
     for path in sorted((ROOT / LEAF).rglob("*.py")):
         assert {m.split(".")[0] for m in imports_of(path)} & OURS <= {LEAF}, path
+
+
+MITM_ALLOWED = {"mitmproxy", "OpenSSL", "h11", "cryptography"}
+"""What code running inside mitmdump may import besides the standard library (mitmproxy and
+its own dependencies): it runs in mitmdump's environment, where nothing of ours is installed."""
+
+
+def test_mitm_package_imports_only_stdlib_and_mitmproxy() -> None:
+    import sys
+
+    offenders = []
+    for path in sorted((ROOT / "proxy" / "mitm").rglob("*.py")):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level > 0:
+                continue  # siblings, through relative imports only
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            for name in names:
+                top = name.split(".")[0]
+                if top != "__future__" and top not in sys.stdlib_module_names | MITM_ALLOWED:
+                    offenders.append(f"{path.relative_to(ROOT)} imports {name}")
+    assert offenders == []

@@ -3,6 +3,7 @@ and the reproduce command of a conformance report, run as printed."""
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import signal
@@ -36,7 +37,16 @@ def asmkit(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]
 
 def test_help_lists_every_command() -> None:
     out = asmkit("--help").stdout
-    for command in ("conformance", "validate", "run", "serve", "whatif", "bench", "schema"):
+    for command in (
+        "conformance",
+        "validate",
+        "run",
+        "serve",
+        "whatif",
+        "proxy",
+        "bench",
+        "schema",
+    ):
         assert command in out
     assert asmkit("--version").stdout.startswith("asmkit ")
 
@@ -139,6 +149,32 @@ def test_whatif_bench_and_schema_commands(capsys: pytest.CaptureFixture[str]) ->
     assert "scenario-loading" in listed and "control-plane" in listed
     assert main(["schema"]) == 0
     assert stale_schemas() == []
+
+
+def test_proxy_command(tmp_path: Path) -> None:
+    """Help, and learn on a small cassette (run: tests/proxy/test_proxy_command.py, as root)."""
+    assert "learn" in asmkit("proxy", "--help").stdout
+    cassette = tmp_path / "one.cassette.json"
+    interaction = {
+        "at": 0,
+        "host": "anypoint.mulesoft.com",
+        "request": {"method": "GET", "path": "/somewhere/new"},
+        "response": {"status": 200},
+    }
+    cassette.write_text(
+        json.dumps(
+            {
+                "format": "asmkit-cassette/1",
+                "recorded_at": "2026-01-01T00:00:00+00:00",
+                "hosts": {"anypoint.mulesoft.com": "platform"},
+                "redaction": {"algorithm": "hmac-sha256-shape/1", "salt": "s"},
+                "interactions": [interaction],
+            }
+        )
+    )
+    result = asmkit("proxy", "learn", str(cassette))
+    assert result.returncode == 0, result.stderr
+    assert "! " in result.stdout and "the fake does not implement: 1" in result.stdout
 
 
 def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:

@@ -64,7 +64,8 @@ def test_nothing_in_the_kit_imports_locust() -> None:
     offenders = []
     for path in sorted(ROOT.rglob("*.py")):
         rel = path.relative_to(ROOT)
-        if rel.parts[0] in (".venv", "build") or rel.parts[:2] == ("live", "locust"):
+        environments = rel.parts[0].startswith(".venv")  # .venv and .venv-mitm
+        if environments or rel.parts[0] == "build" or rel.parts[:2] == ("live", "locust"):
             continue
         for module in imports_of(path):
             if module.split(".")[0] in ("locust", "gevent") or module.startswith("live.locust"):
