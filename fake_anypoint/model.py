@@ -213,6 +213,9 @@ class JournalEntry:
     """The data kinds the endpoint serves (``fake_anypoint.faults.DataKind`` values)."""
     query: str = ""
     replayed: bool = False
+    caller: str = ""
+    """Which login made the request: a short digest of its bearer token (each adapter replica
+    logs in for itself), or "" without one. Never the token itself."""
 
 
 @dataclass

@@ -23,6 +23,7 @@ from fake_anypoint import (
     ControlPlaneSpec,
     ControlPlaneState,
     FaultSpec,
+    JournalEntry,
     SeedResult,
 )
 from live.launch import RunningAdapter, free_port
@@ -357,6 +358,17 @@ def _plane(kind: str, settings: EnvoySettings, echo: EchoUpstream, routes: list[
     return SimulatedEnvoy(settings, upstream_url=echo.url, routes=routes, echo=echo)
 
 
+def synced_callers(journal: list[JournalEntry], needed: list[str]) -> int:
+    """How many logins (adapter replicas) have been served every ``needed`` path: counted per
+    bearer token, so one replica polling again cannot stand in for another."""
+    served: dict[str, set[str]] = {}
+    for entry in journal:
+        if 0 < entry.status < 400:
+            path = entry.path.split("?")[0]
+            served.setdefault(entry.caller, set()).update(n for n in needed if path.endswith(n))
+    return sum(1 for paths in served.values() if len(paths) == len(needed))
+
+
 async def _wait_synced(stack: Stack, api_ids: list[int], timeout: float) -> None:
     """Wait until the control plane has served every replica each API's policies and contracts
     (observed from the control plane's request journal: the adapter stays a black box)."""
@@ -365,8 +377,7 @@ async def _wait_synced(stack: Stack, api_ids: list[int], timeout: float) -> None
     needed = [f"/apis/{i}/{what}" for i in api_ids for what in ("policies", "contracts")]
     replicas = len(stack.replicas.members)
     while loop.time() < deadline:
-        served = [e.path.split("?")[0] for e in stack.state.journal() if 0 < e.status < 400]
-        if all(sum(p.endswith(n) for p in served) >= replicas for n in needed):
+        if synced_callers(stack.state.journal(), needed) >= replicas:
             await asyncio.sleep(0.1)  # the adapter applies what it fetched
             return
         await asyncio.sleep(0.02)
