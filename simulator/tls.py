@@ -9,9 +9,8 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+
+from common import test_ca
 
 SERVER_SPIFFE = "spiffe://cluster.local/ns/default/sa/envoy"
 CLIENT_SPIFFE = "spiffe://cluster.local/ns/default/sa/client"
@@ -42,69 +41,36 @@ class TestPki:
         )
 
 
-def _pem_key(key: ec.EllipticCurvePrivateKey) -> str:
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-
-
-def _cert(
-    subject: str,
-    key: ec.EllipticCurvePrivateKey,
-    issuer: x509.Name | None,
-    issuer_key: ec.EllipticCurvePrivateKey,
-    sans: list[x509.GeneralName],
-    now: datetime.datetime,
-    ca: bool = False,
-) -> x509.Certificate:
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(issuer or name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(hours=1))
-        .not_valid_after(now + datetime.timedelta(days=2))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-    )
-    if sans:
-        builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-    return builder.sign(issuer_key, hashes.SHA256())
-
-
 def make_test_pki(server_dns: str = "localhost", now: datetime.datetime | None = None) -> TestPki:
     """A CA plus server and client certificates (EC P-256, valid two days from `now`)."""
-    at = now or datetime.datetime.now(datetime.UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca = _cert("asmkit test CA", ca_key, None, ca_key, [], at, ca=True)
-    server_key = ec.generate_private_key(ec.SECP256R1())
-    server = _cert(
-        "envoy",
+    ca_key, server_key, client_key = test_ca.new_key(), test_ca.new_key(), test_ca.new_key()
+    ca = test_ca.make_ca(ca_key, days=2, now=now)
+    server = test_ca.issue(
         server_key,
-        ca.subject,
         ca_key,
-        [x509.UniformResourceIdentifier(SERVER_SPIFFE), x509.DNSName(server_dns)],
-        at,
+        ca,
+        subject="envoy",
+        names=[x509.UniformResourceIdentifier(SERVER_SPIFFE), x509.DNSName(server_dns)],
+        days=2,
+        usage=(),
+        now=now,
     )
-    client_key = ec.generate_private_key(ec.SECP256R1())
-    client = _cert(
-        "client",
+    client = test_ca.issue(
         client_key,
-        ca.subject,
         ca_key,
-        [x509.UniformResourceIdentifier(CLIENT_SPIFFE)],
-        at,
+        ca,
+        subject="client",
+        names=[x509.UniformResourceIdentifier(CLIENT_SPIFFE)],
+        days=2,
+        usage=(),
+        now=now,
     )
-    pem = serialization.Encoding.PEM
     return TestPki(
-        ca_pem=ca.public_bytes(pem).decode(),
-        server_cert_pem=server.public_bytes(pem).decode(),
-        server_key_pem=_pem_key(server_key),
-        client_cert_pem=client.public_bytes(pem).decode(),
-        client_key_pem=_pem_key(client_key),
+        ca_pem=test_ca.cert_pem(ca).decode(),
+        server_cert_pem=test_ca.cert_pem(server).decode(),
+        server_key_pem=test_ca.key_pem(server_key).decode(),
+        client_cert_pem=test_ca.cert_pem(client).decode(),
+        client_key_pem=test_ca.key_pem(client_key).decode(),
     )
 
 
