@@ -20,6 +20,7 @@ from .changes import (
     RejectContract,
     RemovePolicy,
     RevokeContract,
+    dry_run,
 )
 from .discovery import AssetType, InstanceSummary
 from .faults import ActiveFault, DataKind, FaultSpec
@@ -75,4 +76,5 @@ __all__ = [
     "RevokeContract",
     "SeedResult",
     "TierSpec",
+    "dry_run",
 ]

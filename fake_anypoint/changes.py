@@ -4,12 +4,20 @@ Scenario steps and what-if timelines embed these models; nobody dispatches on st
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from .discovery import AssetType, discover
-from .seed import ApplicationSpec, LimitSpec, Pointcut, PolicySpec, pointcut_wire
+from .seed import (
+    ApplicationSpec,
+    ControlPlaneSpec,
+    LimitSpec,
+    Pointcut,
+    PolicySpec,
+    pointcut_wire,
+)
 
 if TYPE_CHECKING:
     from .model import SeedResult
@@ -299,3 +307,26 @@ CHANGES: dict[str, type[Change]] = {
 }
 """The key each change is written under in documents (``control_plane: {revoke_contract:
 {...}}``)."""
+
+
+def dry_run(
+    seed: ControlPlaneSpec, changes: Sequence[Change], rng_seed: int = 0
+) -> list[str | None]:
+    """Apply ``changes`` in order to a scratch state seeded with ``seed``: for each change,
+    None or why it cannot be made (an object it names does not exist by then). Documents check
+    their changes this way at load time, with the same code that makes them at run time."""
+    from common.clock import ManualClock
+
+    from .model import NotFoundError
+    from .state import ControlPlaneState
+
+    state = ControlPlaneState(ManualClock(), rng_seed)
+    refs = state.seed(seed)
+    out: list[str | None] = []
+    for change in changes:
+        try:
+            change.apply(state, refs)
+            out.append(None)
+        except (ChangeError, NotFoundError, ValueError) as exc:
+            out.append(str(exc))
+    return out

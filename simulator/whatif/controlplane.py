@@ -16,57 +16,22 @@ from simulator.whatif.timeline import TimelineEvent
 
 
 class ChangeApplier:
-    """Applies the timeline's control-plane changes (contracts, policies, tiers) to a
-    `ControlPlaneState` seeded with ``ids``: the virtual control plane's, or a live stack's."""
+    """Applies the timeline's control-plane changes (the fake's change models, by document
+    key) to a `ControlPlaneState` seeded with ``ids``: the virtual control plane's, or a live
+    stack's."""
 
     def __init__(self, state: ControlPlaneState, ids: SeedResult) -> None:
         self.state = state
         self.ids = ids
-        self.policy_keys: dict[str, int] = dict(ids.policies)
 
     def apply(self, event: TimelineEvent) -> str | None:
         """Apply ``event`` if it is a change; returns the sync kind that carries it
         (``policies`` or ``contracts``), or None for any other event."""
-        p: Any = event.payload
-        s = self.state
-        action = event.action
-        if action in ("revoke_contract", "approve_contract"):
-            cid = self.ids.contracts[f"{p.application}/{p.api}"]
-            status = "REVOKED" if action == "revoke_contract" else "APPROVED"
-            s.set_contract_status(self.ids.apis[p.api], cid, status)
-            return "contracts"
-        if action == "apply_policy":
-            spec = p.policy
-            pid = s.apply_policy(
-                self.ids.apis[p.api],
-                spec.asset_id,
-                dict(spec.configuration),
-                asset_version=spec.asset_version,
-                order=spec.order,
-                disabled=spec.disabled,
-                pointcut=[c.model_dump() for c in spec.pointcut] if spec.pointcut else None,
-            )
-            self.policy_keys[f"{p.api}/{spec.key or spec.asset_id}"] = pid
-            return "policies"
-        if action == "edit_policy":
-            s.edit_policy(
-                self.ids.apis[p.api],
-                self.policy_keys[f"{p.api}/{p.policy}"],
-                configuration=p.configuration,
-                disabled=p.disabled,
-            )
-            return "policies"
-        if action == "remove_policy":
-            s.remove_policy(self.ids.apis[p.api], self.policy_keys.pop(f"{p.api}/{p.policy}"))
-            return "policies"
-        if action == "edit_tier":
-            s.edit_tier(
-                self.ids.apis[p.api],
-                self.ids.tiers[f"{p.api}/{p.tier}"],
-                limits=[lim.model_dump() for lim in p.limits],
-            )
-            return "contracts"
-        return None
+        change = event.change
+        if change is None:
+            return None
+        change.apply(self.state, self.ids)
+        return "policies" if change.carried_by in ("policies", "apis") else "contracts"
 
 
 FEED_LIMIT = 100

@@ -12,8 +12,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from common.yaml_source import position_of
+from fake_anypoint import dry_run
 from scenarios.loader import Problem, ScenarioError, read_model, seed_problems
 from simulator.whatif.spec import WhatIfSpec
+from simulator.whatif.timeline import TimelineEvent
 
 SUFFIX = ".whatif.yaml"
 
@@ -68,7 +70,9 @@ def _problem(
 
 
 def cross_check(path: Path, spec: WhatIfSpec) -> list[Problem]:
-    """Keys the spec names must exist in its ``control_plane``; the name must match the file."""
+    """What the schema cannot say: the name matches the file, the seed's keys hold, the
+    traffic names seeded keys, every change can be made when it comes (checked by making it on
+    a scratch control plane), and the process events and times make sense."""
     problems: list[Problem] = []
     stem = path.name.removesuffix(SUFFIX)
     if path.name.endswith(SUFFIX) and spec.name != stem:
@@ -80,91 +84,87 @@ def cross_check(path: Path, spec: WhatIfSpec) -> list[Problem]:
                 f"rename the file or set name: {stem}",
             )
         )
-    cp = spec.control_plane
-    problems.extend(seed_problems(path, cp))
-    apis = {a.key: a for a in cp.apis}
-    apps = {a.key for a in cp.applications}
-    contracts = {(c.application, c.api) for c in cp.contracts}
-
-    def need(
-        loc: tuple[str | int, ...], kind: str, value: str, known: set[str] | list[str]
-    ) -> None:
-        if value not in known:
-            problems.append(
-                _problem(
-                    path,
-                    loc,
-                    f"{value!r} is not a {kind} key of control_plane",
-                    f"known {kind} keys: {', '.join(sorted(known)) or '(none)'}",
-                )
-            )
-
-    for i, client in enumerate(spec.traffic.clients):
-        base: tuple[str | int, ...] = ("traffic", "clients", i)
-        need((*base, "api"), "api", client.api, set(apis))
-        if client.application is not None:
-            need((*base, "application"), "application", client.application, apps)
+    seeded = seed_problems(path, spec.control_plane)
+    problems += seeded
+    problems += _traffic_problems(path, spec)
+    if not seeded:
+        problems += _change_problems(path, spec)
     for i, event in enumerate(spec.timeline):
-        base = ("timeline", i, event.action)
-        payload = event.payload
-        api: str = getattr(payload, "api", "")
-        if api:
-            need((*base, "api"), "api", api, set(apis))
-            if api not in apis:
-                continue
-        if event.action in ("revoke_contract", "approve_contract"):
-            need((*base, "application"), "application", payload.application, apps)
-            if (payload.application, payload.api) not in contracts:
+        problems += _event_problems(path, spec, i, event)
+    return problems
+
+
+def _traffic_problems(path: Path, spec: WhatIfSpec) -> list[Problem]:
+    cp = spec.control_plane
+    apis, apps = {a.key for a in cp.apis}, {a.key for a in cp.applications}
+    problems = []
+    for i, client in enumerate(spec.traffic.clients):
+        for field, value, known in (
+            ("api", client.api, apis),
+            ("application", client.application, apps),
+        ):
+            if value is not None and value not in known:
                 problems.append(
                     _problem(
                         path,
-                        base,
-                        f"no contract between {payload.application!r} "
-                        f"and {payload.api!r} in control_plane.contracts",
+                        ("traffic", "clients", i, field),
+                        f"{value!r} is not a {field} key of control_plane",
+                        f"known {field} keys: {', '.join(sorted(known)) or '(none)'}",
                     )
                 )
-        elif event.action in ("edit_policy", "remove_policy"):
-            keys = [p.key or p.asset_id for p in apis[api].policies]
-            keys += [
-                e.apply_policy.policy.key or e.apply_policy.policy.asset_id
-                for e in spec.timeline[:i]
-                if e.apply_policy and e.apply_policy.api == api
-            ]
-            need((*base, "policy"), "policy", payload.policy, keys)
-        elif event.action == "edit_tier":
-            need((*base, "tier"), "tier", payload.tier, [t.key for t in apis[api].tiers])
-        elif event.action in ("adapter_restart", "remove_replica"):
-            existing = spec.adapter.replicas + sum(
-                1 for e in spec.timeline[:i] if e.add_replica is not None
-            )
-            if payload.replica is not None and payload.replica >= existing:
-                problems.append(
-                    _problem(
-                        path,
-                        (*base, "replica"),
-                        f"replica {payload.replica} does not exist: there are {existing} then "
-                        f"(adapter.replicas {spec.adapter.replicas} plus add_replica events)",
-                        "replicas are numbered from 0",
-                    )
-                )
-        elif event.action == "redis_outage" and spec.adapter.quota != "shared":
+    return problems
+
+
+def _change_problems(path: Path, spec: WhatIfSpec) -> list[Problem]:
+    """Each change made in time order on a scratch control plane seeded like the spec."""
+    timed = sorted(
+        ((event.at, i, event) for i, event in enumerate(spec.timeline) if event.change),
+        key=lambda item: (item[0], item[1]),
+    )
+    changes = [event.change for _, _, event in timed if event.change is not None]
+    outcomes = dry_run(spec.control_plane, changes, spec.seed)
+    return [
+        _problem(path, ("timeline", i, event.action), f"this change cannot be made: {why}")
+        for (_, i, event), why in zip(timed, outcomes, strict=True)
+        if why is not None
+    ]
+
+
+def _event_problems(path: Path, spec: WhatIfSpec, i: int, event: TimelineEvent) -> list[Problem]:
+    base: tuple[str | int, ...] = ("timeline", i, event.action)
+    payload = event.payload
+    problems = []
+    if event.action in ("adapter_restart", "remove_replica"):
+        existing = spec.adapter.replicas + sum(
+            1 for e in spec.timeline[:i] if e.add_replica is not None
+        )
+        if payload.replica is not None and payload.replica >= existing:
             problems.append(
                 _problem(
                     path,
-                    base,
-                    "redis_outage needs a shared quota store: adapter.quota is "
-                    f"{spec.adapter.quota!r}",
-                    "set adapter.quota: shared",
+                    (*base, "replica"),
+                    f"replica {payload.replica} does not exist: there are {existing} then "
+                    f"(adapter.replicas {spec.adapter.replicas} plus add_replica events)",
+                    "replicas are numbered from 0",
                 )
             )
-        if event.at >= spec.duration:
-            problems.append(
-                _problem(
-                    path,
-                    ("timeline", i, "at"),
-                    f"at {event.at}s is not before the end (duration {spec.duration}s)",
-                )
+    elif event.action == "redis_outage" and spec.adapter.quota != "shared":
+        problems.append(
+            _problem(
+                path,
+                base,
+                f"redis_outage needs a shared quota store: adapter.quota is {spec.adapter.quota!r}",
+                "set adapter.quota: shared",
             )
+        )
+    if event.at >= spec.duration:
+        problems.append(
+            _problem(
+                path,
+                ("timeline", i, "at"),
+                f"at {event.at}s is not before the end (duration {spec.duration}s)",
+            )
+        )
     return problems
 
 

@@ -1,4 +1,4 @@
-"""Timeline events of a what-if: control-plane changes (contracts, policies, tiers), faults
+"""Timeline events of a what-if: control-plane changes (the fake's own change vocabulary), faults
 (control-plane outage, errors or latency, analytics-ingest outage) and process events (an adapter
 replica killed or stopped and restarted, a replica added or removed, Redis stopped), each at a
 time. The virtual and the live engine run the same events."""
@@ -10,47 +10,32 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from common.durations import Duration
-from fake_anypoint import LimitSpec, PolicySpec
+from fake_anypoint import (
+    CHANGES as CHANGE_MODELS,
+)
+from fake_anypoint import (
+    ApplyPolicy,
+    ApproveContract,
+    BindService,
+    Change,
+    CreateApplication,
+    CreateContract,
+    DeleteContract,
+    DiscoverService,
+    DisablePolicy,
+    EditPolicy,
+    EditTier,
+    EnablePolicy,
+    RejectContract,
+    RemovePolicy,
+    RevokeContract,
+)
+
+CHANGE_KINDS: tuple[str, ...] = tuple(CHANGE_MODELS)
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ContractRef(_Strict):
-    """The contract between ``application`` and ``api`` (keys of ``control_plane``)."""
-
-    application: str
-    api: str
-
-
-class ApplyPolicy(_Strict):
-    """Apply a new policy to an API."""
-
-    api: str
-    policy: PolicySpec
-
-
-class EditPolicy(_Strict):
-    """Change an applied policy (by its key); unset fields stay."""
-
-    api: str
-    policy: str = Field(description="The policy's key (its asset_id when no key was given).")
-    configuration: dict[str, Any] | None = None
-    disabled: bool | None = None
-
-
-class PolicyRef(_Strict):
-    api: str
-    policy: str
-
-
-class EditTier(_Strict):
-    """Change an SLA tier's limits; its contracts reappear in the contracts feed."""
-
-    api: str
-    tier: str
-    limits: list[LimitSpec] = Field(min_length=1)
 
 
 class Window(_Strict):
@@ -113,12 +98,7 @@ class RedisOutage(_Strict):
 
 
 ACTIONS: tuple[str, ...] = (
-    "revoke_contract",
-    "approve_contract",
-    "apply_policy",
-    "edit_policy",
-    "remove_policy",
-    "edit_tier",
+    *CHANGE_KINDS,
     "control_plane_outage",
     "control_plane_latency",
     "ingest_outage",
@@ -128,8 +108,9 @@ ACTIONS: tuple[str, ...] = (
     "redis_outage",
     "control_plane_errors",
 )
-CHANGES: tuple[str, ...] = ACTIONS[:6]
-"""The actions that change what the control plane says (enforcement lag is measured for them)."""
+CHANGES: tuple[str, ...] = CHANGE_KINDS
+"""The actions that change what the control plane says (the fake's change vocabulary,
+``fake_anypoint.CHANGES``; enforcement lag is measured for them)."""
 PROCESS_EVENTS: tuple[str, ...] = ("adapter_restart", "add_replica", "remove_replica")
 """The actions that act on adapter processes (the engine runs them, not the control plane)."""
 
@@ -139,12 +120,20 @@ class TimelineEvent(_Strict):
 
     at: Duration
     name: str | None = None
-    revoke_contract: ContractRef | None = None
-    approve_contract: ContractRef | None = None
+    revoke_contract: RevokeContract | None = None
+    approve_contract: ApproveContract | None = None
+    reject_contract: RejectContract | None = None
+    delete_contract: DeleteContract | None = None
+    create_contract: CreateContract | None = None
     apply_policy: ApplyPolicy | None = None
     edit_policy: EditPolicy | None = None
-    remove_policy: PolicyRef | None = None
+    disable_policy: DisablePolicy | None = None
+    enable_policy: EnablePolicy | None = None
+    remove_policy: RemovePolicy | None = None
     edit_tier: EditTier | None = None
+    create_application: CreateApplication | None = None
+    bind_service: BindService | None = None
+    discover_service: DiscoverService | None = None
     control_plane_outage: Window | None = None
     control_plane_latency: LatencyWindow | None = None
     ingest_outage: IngestOutage | None = None
@@ -171,6 +160,11 @@ class TimelineEvent(_Strict):
     @property
     def payload(self) -> Any:
         return getattr(self, self.action)
+
+    @property
+    def change(self) -> Change | None:
+        """The control-plane change this event makes, if it is one."""
+        return getattr(self, self.action) if self.action in CHANGE_KINDS else None
 
     @property
     def label(self) -> str:

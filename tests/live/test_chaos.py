@@ -70,9 +70,9 @@ def test_control_plane_changes_and_faults() -> None:
         await until(lambda: _status(stack, 401))  # revoked: its credentials no longer pass
         await chaos.apply(event(approve_contract={"application": "mobile", "api": "orders"}))
         await until(lambda: _status(stack, 200))
-        await chaos.apply(event(apply_policy={"api": "orders", "policy": rate_limit(1, 60_000)}))
+        await chaos.apply(event(apply_policy={"api": "orders", **rate_limit(1, 60_000)}))
         await until(lambda: _status(stack, 429))
-        await chaos.apply(event(remove_policy={"api": "orders", "policy": "rl"}))
+        await chaos.apply(event(remove_policy={"policy": "orders/rl"}))
         await until(lambda: _status(stack, 200))
         for kind, payload in (
             ("control_plane_outage", {"duration": 0.5}),

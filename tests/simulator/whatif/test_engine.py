@@ -159,7 +159,7 @@ def test_strict_gatekeeper_refuses_during_an_outage_flexible_does_not() -> None:
 def test_a_new_policy_waits_for_the_policies_sync() -> None:
     data = base(
         adapter={"policies_interval": 20.0},
-        timeline=[{"at": 5.0, "apply_policy": {"api": "orders", "policy": CID}}],
+        timeline=[{"at": 5.0, "apply_policy": {"api": "orders", **CID}}],
     )
     data["control_plane"]["apis"][0]["policies"] = []
     data["traffic"]["clients"].append({"api": "orders", "credentials": "unknown"})
@@ -216,8 +216,7 @@ def sla_spec(**over: Any) -> WhatIfSpec:
 
 def test_tier_edit_reaches_the_adapter_with_the_contracts_sync() -> None:
     raised = {
-        "api": "orders",
-        "tier": "gold",
+        "tier": "orders/gold",
         "limits": [{"maximum_requests": 200, "time_period_ms": 1000}],
     }
     r = once(sla_spec(timeline=[{"at": 5.0, "edit_tier": raised}]))
@@ -243,14 +242,13 @@ def test_policy_edit_and_removal_wait_for_the_policies_sync() -> None:
         {
             "at": 5.0,
             "edit_policy": {
-                "api": "orders",
-                "policy": "rl",
+                "policy": "orders/rl",
                 "configuration": {
                     "rateLimits": [{"maximumRequests": 300, "timePeriodInMilliseconds": 1000}]
                 },
             },
         },
-        {"at": 18.0, "remove_policy": {"api": "orders", "policy": "rl"}},
+        {"at": 18.0, "remove_policy": {"policy": "orders/rl"}},
     ]
     r = once(spec(**data))
     assert [c["kind"] for c in r.changes] == ["policies", "policies"]
