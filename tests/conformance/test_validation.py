@@ -43,8 +43,8 @@ def test_every_cross_reference_problem_is_positioned(tmp_path: Path) -> None:
     assert "${applications.web.client_id}: no applications named 'web'; known: mobile" in text
     assert "${nothing.here}: unknown namespace 'nothing'" in text
     assert (
-        f"{path}:14:24: steps[1].control_plane.disable_policy.policy: unknown policy 'orders/cid'"
-        in text
+        f"{path}:14:7: steps[1].control_plane.disable_policy: this change cannot be made:"
+        " no policy (api/key) named 'orders/cid'; known: none" in text
     )
     assert "${applications.mobile.client_id}" not in text  # a valid reference is not reported
 
