@@ -22,7 +22,7 @@ from live.whatif.engine import Load
 from live.whatif.report import live_report_data
 from live.whatif.runner import STARTUP_S, LiveWhatIf, planned_wall_s, run_live
 from scenarios.loader import ScenarioError
-from simulator.whatif.commands import DEFAULT_DIR, cell
+from simulator.whatif.commands import DEFAULT_DIR, cell, write_outputs
 from simulator.whatif.loader import WhatIfFile, load_whatif
 
 ReportWriter = Callable[..., list[Path]]
@@ -221,14 +221,4 @@ def _write(
         Path(args.report_dir) if args.report_dir else DEFAULT_DIR / f"{run.file.spec.name}-live"
     )
     data = live_report_data(run, reproduce(args, run))
-    try:
-        paths = write_report(data, out_dir, fmt=args.format, plots=not args.no_plots)
-    except ImportError as exc:
-        err.print(f"cannot plot ({exc}): install the report extra or pass --no-plots", markup=False)
-        paths = write_report(data, out_dir, fmt=args.format, plots=False)
-    except OSError as exc:
-        err.print(f"cannot write the report to {out_dir}: {exc.strerror}", markup=False)
-        return 1
-    for path in paths:
-        console.print(f"wrote {path}", highlight=False, soft_wrap=True)
-    return 0
+    return write_outputs(data, out_dir, args, write_report, console, err)

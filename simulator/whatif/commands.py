@@ -10,7 +10,10 @@ import shlex
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 DEFAULT_DIR = Path("build/reports/whatif")
 ReportWriter = Callable[..., list[Path]]
@@ -230,7 +233,18 @@ def run_whatif_command(
         + (["--fast"] if run.fast else [])
     )
     writer = write_report or default_writer()
-    data: Mapping[str, Any] = report_data(run, command)
+    return write_outputs(report_data(run, command), out_dir, args, writer, console, err)
+
+
+def write_outputs(
+    data: Mapping[str, Any],
+    out_dir: Path,
+    args: argparse.Namespace,
+    writer: ReportWriter,
+    console: Console,
+    err: Console,
+) -> int:
+    """Write a what-if report (without plots when matplotlib is missing) and say where."""
     try:
         paths = writer(data, out_dir, fmt=args.format, plots=not args.no_plots)
     except ImportError as exc:
