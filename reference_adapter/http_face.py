@@ -4,24 +4,37 @@ expects: 200 allows (upstream mutations as response headers, removals through
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from reference_adapter.model import CheckInput, Decision
+from reference_adapter.model import CheckInput, Decision, Denial
 
 Handler = Callable[[CheckInput], Awaitable[Decision]]
 API_ID_HEADER = "x-asm-api-id"
 REMOVE_HEADER = "x-envoy-auth-headers-to-remove"
+INTERNAL_ERROR = Denial.of(500, "internal error in the adapter")
+log = logging.getLogger("reference_adapter.http")
+
+
+def _text(value: str) -> str:
+    """``value`` as valid Unicode: aiohttp keeps bytes that are not UTF-8 as lone surrogates
+    (surrogateescape); they become U+FFFD, as Envoy's gRPC face delivers them."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return value
 
 
 async def check_input(request: web.Request, path_prefix: str = "") -> CheckInput:
     """The `CheckInput` for an HTTP-mode auth request (the API id from ``x-asm-api-id``)."""
     headers: dict[str, str] = {}
-    for key, value in request.headers.items():
-        name = key.lower()
+    for key, raw in request.headers.items():
+        name, value = _text(key).lower(), _text(raw)
         headers[name] = f"{headers[name]},{value}" if name in headers else value
-    path = request.raw_path
+    path = _text(request.raw_path)
     if path_prefix and path.startswith(path_prefix):
         path = path[len(path_prefix) :] or "/"
     body: bytes | None = None
@@ -31,7 +44,7 @@ async def check_input(request: web.Request, path_prefix: str = "") -> CheckInput
     source_ip = forwarded.split(",")[0].strip() if forwarded else (request.remote or "")
     return CheckInput(
         api_id=headers.get(API_ID_HEADER, ""),
-        method=request.method,
+        method=_text(request.method),
         path=path,
         headers=headers,
         source_ip=source_ip,
@@ -65,7 +78,13 @@ def http_response(decision: Decision) -> web.Response:
 
 def make_app(handler: Handler, path_prefix: str = "") -> web.Application:
     async def authorize(request: web.Request) -> web.Response:
-        return http_response(await handler(await check_input(request, path_prefix)))
+        check = await check_input(request, path_prefix)
+        try:
+            decision = await handler(check)
+        except Exception:  # answered as the gRPC face does: a JSON 500, never a bare page
+            log.exception("HTTP ext_authz check failed; answering 500")
+            decision = Decision(check.api_id).deny(INTERNAL_ERROR, None)
+        return http_response(decision)
 
     # Envoy forwards up to 60 KiB of request headers (max_request_headers_kb); aiohttp stops
     # at 8 KiB per header by default, which would turn a long header into a 400
