@@ -61,7 +61,7 @@ class ConformanceSession:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Gather results where reports arrive: the only process, or the xdist controller."""
-        if report.when != "call":
+        if report.when not in ("setup", "call"):
             return
         for name, value in report.user_properties:
             if name == "asmkit_result" and isinstance(value, dict):

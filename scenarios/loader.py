@@ -23,6 +23,7 @@ from common.yaml_source import (
     position_of,
 )
 from fake_anypoint import ControlPlaneSpec
+from scenarios.features import Feature
 from scenarios.model import Scenario
 from scenarios.steps import ACTION_KEYS
 
@@ -121,6 +122,20 @@ def load_scenario(path: Path) -> ScenarioFile:
         scenario,
         [_line(root, ("steps", i)) for i in range(len(scenario.steps))],
         [_line(root, ("finally", i)) for i in range(len(scenario.finally_steps))],
+    )
+
+
+def known_features(path: Path) -> list[str]:
+    """The known features a file names under ``features:``, even if the rest of it is invalid
+    (to file an invalid scenario under its features in reports); [] when it cannot be read."""
+    try:
+        data = load_yaml(path)
+    except (OSError, YamlSyntaxError):
+        return []
+    names = data.get("features") if isinstance(data, dict) else None
+    known = {f.value for f in Feature}
+    return (
+        [n for n in names if isinstance(n, str) and n in known] if isinstance(names, list) else []
     )
 
 
