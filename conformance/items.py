@@ -14,7 +14,7 @@ from conformance.results import Outcome, ScenarioResult
 from conformance.runner import run_scenario
 from conformance.session import SESSION_KEY, ConformanceSession
 from live.launch import AdapterError
-from scenarios.loader import SUFFIX, ScenarioError, ScenarioFile, known_features, load_scenario
+from scenarios.loader import SUFFIX, ScenarioError, ScenarioFile, lenient_summary, load_scenario
 
 
 class ScenarioFailed(Exception):
@@ -55,7 +55,7 @@ class InvalidScenarioItem(pytest.Item):
             name=self.name,
             path=str(self.path),
             description="",
-            features=known_features(self.path),
+            features=lenient_summary(self.path)[1],
             outcome=Outcome.ERROR,
             error=f"invalid scenario file:\n{problem}",
         )

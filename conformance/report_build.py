@@ -67,6 +67,7 @@ def _status(
         skipped=sum(c.outcome in (Outcome.SKIPPED, Outcome.PROVISIONAL) for c in cases),
         not_supported=sum(c.outcome == Outcome.NOT_SUPPORTED for c in cases),
         errors=sum(c.outcome == Outcome.ERROR for c in cases),
+        not_run=sum(c.outcome == Outcome.NOT_RUN for c in cases),
     )
     unsupported = tuple(f for f in features if f not in claimed)
     if stats.failed:
@@ -83,7 +84,7 @@ def _status(
         skipped_tests=tuple(
             c.name
             for c in cases
-            if c.outcome not in (Outcome.PASSED, Outcome.FAILED, Outcome.ERROR)
+            if c.outcome not in (Outcome.PASSED, Outcome.FAILED, Outcome.ERROR, Outcome.NOT_RUN)
         ),
         supported_features=tuple(f for f in features if f in claimed),
         unsupported_features=unsupported,
@@ -112,6 +113,7 @@ def build_report(
     *,
     duration_s: float,
     interrupted: bool,
+    interrupted_by: str = "",
 ) -> ConformanceReport:
     """The report of a run: ``options`` give the data plane, the command line, and the
     command that reproduces each case."""
@@ -141,6 +143,7 @@ def build_report(
         ),
         duration_s=round(duration_s, 3),
         interrupted=interrupted,
+        interrupted_by=interrupted_by,
         command=shlex.join(options.command),
         waivers=dict(profile.waive),
     )

@@ -100,6 +100,8 @@ class RunningAdapter:
             except TimeoutError:
                 self._process.kill()
                 await self._process.wait()
+        if self._process is not None:
+            _untrack(self._process.pid)
         self._process = None
 
     async def kill(self) -> None:
@@ -176,9 +178,15 @@ async def start_adapter(
         _stop_timeout=launch.stop_timeout,
         log_path=log_path,
     )
-    if network is not None:
-        await network.expose(port)
-    if not await _wait_port(port, launch.ready_timeout, process, network):
+    _track(process.pid, argv[0])
+    try:
+        if network is not None:
+            await network.expose(port)
+        ready = await _wait_port(port, launch.ready_timeout, process, network)
+    except BaseException:  # interrupted (SIGINT/SIGTERM cancel the run): stop it on the way out
+        await running.stop()
+        raise
+    if not ready:
         await running.stop()
         tail = _tail(log_path)
         raise AdapterError(
@@ -186,6 +194,38 @@ async def start_adapter(
             f" (exit code {process.returncode}){tail}"
         )
     return running
+
+
+_STARTED: dict[int, tuple[str, int | None]] = {}
+"""pid -> (program, pidfd) of every adapter process started and not yet stopped: a last resort
+for `kill_leftovers`. The pidfd (Linux) names the process itself, never a reused pid."""
+
+
+def _track(pid: int, program: str) -> None:
+    fd: int | None = None
+    with contextlib.suppress(AttributeError, OSError):  # pidfd_open: Linux 5.3+
+        fd = os.pidfd_open(pid)
+    _STARTED[pid] = (program, fd)
+
+
+def _untrack(pid: int) -> None:
+    _, fd = _STARTED.pop(pid, ("", None))
+    if fd is not None:
+        os.close(fd)
+
+
+def kill_leftovers() -> list[str]:
+    """Kill adapter processes still running although their stack is gone (the run was cut
+    short in a way no ``finally`` could handle); returns what was killed. Only processes this
+    module started and can name by pidfd are touched."""
+    killed = []
+    for pid, (program, fd) in list(_STARTED.items()):
+        if fd is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                signal.pidfd_send_signal(fd, signal.SIGKILL)
+                killed.append(f"{program} (pid {pid})")
+        _untrack(pid)
+    return killed
 
 
 def _import(target: str) -> Any:

@@ -125,18 +125,22 @@ def load_scenario(path: Path) -> ScenarioFile:
     )
 
 
-def known_features(path: Path) -> list[str]:
-    """The known features a file names under ``features:``, even if the rest of it is invalid
-    (to file an invalid scenario under its features in reports); [] when it cannot be read."""
+def lenient_summary(path: Path) -> tuple[str, list[str]]:
+    """The ``description`` and the known ``features`` a scenario file names, even if the rest
+    of it is invalid (to file a case that did not run in reports); blank when unreadable."""
     try:
         data = load_yaml(path)
     except (OSError, YamlSyntaxError):
-        return []
-    names = data.get("features") if isinstance(data, dict) else None
+        return "", []
+    if not isinstance(data, dict):
+        return "", []
+    description = data.get("description")
+    names = data.get("features")
     known = {f.value for f in Feature}
-    return (
+    features = (
         [n for n in names if isinstance(n, str) and n in known] if isinstance(names, list) else []
     )
+    return (description if isinstance(description, str) else ""), features
 
 
 def _line(root: yaml.Node | None, loc: tuple[str | int, ...]) -> int:
