@@ -17,7 +17,7 @@ from conformance.results import Outcome, ScenarioResult
 from live.launch import kill_leftovers
 from live.profile import AdapterProfile, load_profile
 from reports import ConformanceReport, write_html, write_junit, write_yaml
-from scenarios.loader import SUFFIX, lenient_summary
+from scenarios.loader import SUFFIX, ScenarioError, lenient_summary
 
 
 class ConformanceSession:
@@ -154,11 +154,15 @@ class ConformanceSession:
         """Write the reports (if a report folder was given and anything was collected)."""
         if self.options.report_dir is None or not (self.results or self.collected):
             return
+        try:
+            profile = self.profile
+        except ScenarioError:  # already reported as a usage error: nothing ran
+            return
         results = [*self.results, *(self.not_run() if interrupted else [])]
         if interrupted:
             self.interrupts.note_interrupt()
         report = build_report(
-            self.profile,
+            profile,
             results,
             self.options,
             duration_s=time.monotonic() - self.started,
