@@ -24,7 +24,7 @@ BUNDLED_PROFILE = (
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Implementation(_Strict):
@@ -50,8 +50,8 @@ class AdapterLaunch(_Strict):
     command: list[str] | None = None
     env: dict[str, str] = Field(default_factory=dict)
     settings: dict[str, Any] = Field(default_factory=dict)
-    ready_timeout: Duration = 20.0
-    stop_timeout: Duration = 10.0
+    ready_timeout: Duration = Field(20.0, le=3600)
+    stop_timeout: Duration = Field(10.0, le=3600)
 
     @model_validator(mode="after")
     def _one_way(self) -> AdapterLaunch:
@@ -69,14 +69,14 @@ class ExtAuthz(_Strict):
     """
 
     transport: Literal["grpc", "http"] = "grpc"
-    timeout: Duration = 0.2
+    timeout: Duration = Field(0.2, le=3600)
     path_prefix: str = ""
     allowed_headers: list[str] | None = None
     allowed_upstream_headers: list[str] = Field(default_factory=list)
     allowed_upstream_headers_to_append: list[str] = Field(default_factory=list)
     allowed_client_headers_on_success: list[str] = Field(default_factory=list)
     failure_mode_allow: bool = False
-    status_on_error: int = 403
+    status_on_error: int = Field(403, ge=100, le=599)
     late_grace: Duration = Field(
         5.0,
         le=60,
@@ -155,7 +155,10 @@ class AdapterProfile(_Strict):
     control_plane: ControlPlaneAccess = ControlPlaneAccess()
     skip: list[str] = Field(default_factory=list, description="Scenario names never run")
     timeout_scale: float = Field(
-        1.0, gt=0, description="Multiplies every eventually/analytics deadline (slow adapters)"
+        1.0,
+        gt=0,
+        le=100,
+        description="Multiplies every eventually/analytics deadline (slow adapters)",
     )
 
     @field_validator("waive")

@@ -236,10 +236,38 @@ def problems_from(
         else:
             value = _value_at(data, loc)
             message = error["msg"].removeprefix("Value error, ")
-            problems.append(
-                Problem(path, position_of(path, loc), where, f"{message} (got {value!r})")
-            )
+            if kind == "finite_number":
+                message = "must be a finite number" + _range_of(root, loc)
+            if "got " not in message:
+                message += f" (got {value!r})"
+            problems.append(Problem(path, position_of(path, loc), where, message))
     return problems
+
+
+def _range_of(root: type[BaseModel], loc: tuple[str | int, ...]) -> str:
+    """The bounds a numeric field accepts, as text (", between 0 and 1"), from its model."""
+    model = root
+    for part in loc[:-1]:
+        model = _step_into(model, part)
+        if model is None:
+            return ""
+    model = _unwrap_model(model, loc[-1] if loc else None)
+    if not (isinstance(model, type) and issubclass(model, BaseModel)) or not loc:
+        return ""
+    info = model.model_fields.get(str(loc[-1]))
+    if info is None:
+        return ""
+    low = high = None
+    for item in info.metadata:
+        low = getattr(item, "ge", None) if getattr(item, "ge", None) is not None else low
+        low = getattr(item, "gt", None) if getattr(item, "gt", None) is not None else low
+        high = getattr(item, "le", None) if getattr(item, "le", None) is not None else high
+        high = getattr(item, "lt", None) if getattr(item, "lt", None) is not None else high
+    if low is not None and high is not None:
+        return f", between {low:g} and {high:g}"
+    if low is not None:
+        return f", above {low:g}"
+    return f", at most {high:g}" if high is not None else ""
 
 
 def _clean_loc(loc: tuple[Any, ...]) -> tuple[str | int, ...]:

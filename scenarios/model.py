@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from common.adapter_settings import AdapterSettings
 from common.durations import Duration
 from fake_anypoint import ControlPlaneSpec, FaultSpec
+from scenarios.expectations import MAX_WAIT, HttpStatus
 from scenarios.features import Feature
 from scenarios.steps import Step
 
@@ -39,9 +40,9 @@ class AdapterNeeds(AdapterSettings):
 class RequestBody(BaseModel):
     """Envoy's ``with_request_body``: buffer the body and send it with the check."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    max_request_bytes: int = Field(8192, gt=0)
+    max_request_bytes: int = Field(8192, gt=0, le=64 * 1024 * 1024)
     allow_partial_message: bool = False
     pack_as_bytes: bool = False
 
@@ -49,18 +50,20 @@ class RequestBody(BaseModel):
 class DataPlaneNeeds(BaseModel):
     """Envoy ext_authz settings the scenario needs; unset values keep the profile's."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    timeout: Duration | None = None
+    timeout: Duration | None = Field(None, le=MAX_WAIT)
     failure_mode_allow: bool | None = None
-    status_on_error: int | None = None
+    status_on_error: HttpStatus | None = None
     with_request_body: RequestBody | None = None
 
 
 class Scenario(BaseModel):
     """One conformance case: seeded control-plane state, then steps."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, allow_inf_nan=False, populate_by_name=True
+    )
 
     name: str = Field(
         pattern=r"^[a-z0-9][a-z0-9-]*$", description="Stable id; equals the file stem"
