@@ -47,7 +47,7 @@ class AdapterLaunch(_Strict):
     """
 
     in_process: str | None = None
-    command: list[str] | None = None
+    command: list[str] | None = Field(None, min_length=1, max_length=1000)
     env: dict[str, str] = Field(default_factory=dict)
     settings: dict[str, Any] = Field(default_factory=dict)
     ready_timeout: Duration = Field(20.0, le=3600)
@@ -57,6 +57,8 @@ class AdapterLaunch(_Strict):
     def _one_way(self) -> AdapterLaunch:
         if (self.in_process is None) == (self.command is None):
             raise ValueError("give exactly one of in_process (module:callable) or command (argv)")
+        if self.command is not None and not self.command[0].strip():
+            raise ValueError("command[0] must name the program to run")
         return self
 
 

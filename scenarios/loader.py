@@ -180,8 +180,7 @@ def problems_from(
 ) -> list[Problem]:
     """Turn pydantic errors into positioned problems (used for scenarios and profiles)."""
     problems = []
-    for error in exc.errors():
-        loc = _clean_loc(error["loc"])
+    for error, loc in _relevant(exc.errors()):
         where = dotted(loc)
         kind = error["type"]
         if kind == "extra_forbidden":
@@ -270,24 +269,59 @@ def _range_of(root: type[BaseModel], loc: tuple[str | int, ...]) -> str:
     return f", at most {high:g}" if high is not None else ""
 
 
-def _clean_loc(loc: tuple[Any, ...]) -> tuple[str | int, ...]:
-    # A discriminated union puts its tag into the loc: ("steps", 0, "request", "request", ...).
-    # Drop the tag (the key right after a step index) so the loc is the YAML path again.
+_TYPE_TAG = re.compile(r"^(constrained-)?(int|float|str|bool|bytes|none)$|\[")
+
+
+def _model_names(model: type[BaseModel] = BaseModel) -> set[str]:
+    names = set()
+    for sub in model.__subclasses__():
+        names.add(sub.__name__)
+        names |= _model_names(sub)
+    return names
+
+
+def _union_tag(loc: tuple[Any, ...], i: int, out: list[str | int]) -> bool:
+    """Whether ``loc[i]`` is a tag pydantic added for a union member, not a YAML key."""
+    part = loc[i]
+    if not isinstance(part, str):
+        return False
+    # a top-level step's action union: ("steps", 0, "request", "request", ...): the first one
+    if i == 2 and part in ACTION_KEYS and loc[0] in ("steps", "finally"):
+        return True
+    # the fault step's own union: ("fault", "fault" | "clear", ...) -> ("fault", ...)
+    if part in ("fault", "clear") and out[-1:] == ["fault"]:
+        return True
+    # a plain union: "int", "constrained-int", "list[...]", or a model's class name
+    return bool(_TYPE_TAG.search(part)) or (part[:1].isupper() and part in _model_names())
+
+
+def _clean_loc(loc: tuple[Any, ...]) -> tuple[tuple[str | int, ...], bool]:
+    """The YAML path of an error's loc, and whether it went through a union's tag."""
     out: list[str | int] = []
+    tagged = False
     for i, part in enumerate(loc):
-        is_tag = (
-            isinstance(part, str)
-            and part in ACTION_KEYS
-            and i >= 2
-            and isinstance(loc[i - 1], int)
-            and loc[i - 2] in ("steps", "finally")
-        )
-        # the fault step's own union: ("fault", "fault" | "clear", ...) -> ("fault", ...)
-        is_tag = is_tag or (part in ("fault", "clear") and i >= 1 and out[-1:] == ["fault"])
-        if is_tag or (isinstance(part, str) and "[" in part):
+        if _union_tag(loc, i, out):
+            tagged = True
             continue
         out.append(part)
-    return tuple(out)
+    return tuple(out), tagged
+
+
+def _relevant(errors: list[Any]) -> list[tuple[Any, tuple[str | int, ...]]]:
+    """Errors with clean locs; of a union's alternatives only the most specific complaint per
+    place (``status: [200, 0]`` is "status[1] too low", not also "status is not a number")."""
+    cleaned = [(error, *_clean_loc(error["loc"])) for error in errors]
+    union_locs = [loc for _, loc, tagged in cleaned if tagged]
+    out: list[tuple[Any, tuple[str | int, ...]]] = []
+    seen: set[tuple[str | int, ...]] = set()
+    for error, loc, tagged in cleaned:
+        if tagged:
+            deeper = any(len(other) > len(loc) and other[: len(loc)] == loc for other in union_locs)
+            if deeper or loc in seen:
+                continue
+            seen.add(loc)
+        out.append((error, loc))
+    return out
 
 
 def dotted(loc: tuple[str | int, ...]) -> str:
