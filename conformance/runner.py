@@ -177,8 +177,9 @@ class ScenarioRun:
         spec = step.analytics
         deadline = self.deadline(spec.within, spec.within_sync, spec.slack)
         where = [self.variables.substitute(e.where) for e in spec.events]
+        urls = [a.metrics_url for a in self.stack.adapters if a.metrics_url]
         mismatches, summary = await check_analytics(
-            self.stack.state, spec, where, deadline, self.waived
+            self.stack.state, spec, where, deadline, self.waived, urls
         )
         self.result.analytics = summary
         events, batches = summary["events"], summary["batches"]
@@ -360,6 +361,9 @@ async def run_scenario(
         check_faults_fired(result, run.faults, run.failed_at)
     finally:
         await stack.down()  # the adapter's final analytics flush lands before the journal is read
+        for i, adapter in enumerate(stack.adapters):
+            if adapter.exit_code:  # e.g. 3: the reference adapter lost analytics events
+                run.note("stack", f"adapter {i + 1} exited with status {adapter.exit_code}")
         record_control_plane(result, stack, started)
         record_network(result, stack, started, run.network_faults)
         record_replay(result, stack, started)

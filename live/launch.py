@@ -84,6 +84,10 @@ class RunningAdapter:
     grpc_port: int | None
     http_port: int | None
     _instance: InProcessAdapter | None = None
+    metrics_url: str | None = None
+    """Where the adapter serves its Prometheus metrics (the profile's ``metrics_url``)."""
+    exit_code: int | None = None
+    """A command adapter's exit status once stopped (non-zero: e.g. it lost analytics)."""
     _process: asyncio.subprocess.Process | None = None
     _stop_timeout: float = 10.0
     log_path: Path | None = None
@@ -102,6 +106,7 @@ class RunningAdapter:
                 await self._process.wait()
         if self._process is not None:
             _untrack(self._process.pid)
+            self.exit_code = self._process.returncode
         self._process = None
 
     async def kill(self) -> None:
@@ -150,7 +155,13 @@ async def start_adapter(
             await instance.start()
         except Exception as exc:
             raise AdapterError(f"the adapter failed to start: {exc}") from exc
-        return RunningAdapter(instance.grpc_port, instance.http_port, _instance=instance)
+        metrics_port = getattr(instance, "metrics_port", None)  # bound now (0 was ephemeral)
+        return RunningAdapter(
+            instance.grpc_port,
+            instance.http_port,
+            _instance=instance,
+            metrics_url=_metrics_url(launch, {**variables, "metrics_port": metrics_port}),
+        )
     assert launch.command is not None
     argv = [str(a) for a in render(launch.command, variables)]
     env = {**os.environ, **(network.env() if network else {})}
@@ -177,6 +188,7 @@ async def start_adapter(
         _process=process,
         _stop_timeout=launch.stop_timeout,
         log_path=log_path,
+        metrics_url=_metrics_url(launch, variables),
     )
     _track(process.pid, argv[0])
     try:
@@ -226,6 +238,18 @@ def kill_leftovers() -> list[str]:
                 killed.append(f"{program} (pid {pid})")
         _untrack(pid)
     return killed
+
+
+def _metrics_url(launch: AdapterLaunch, variables: dict[str, Any]) -> str | None:
+    if launch.metrics_url is None:
+        return None
+    url = str(render(launch.metrics_url, variables))
+    if "None" in url:
+        raise AdapterError(
+            f"adapter.metrics_url {launch.metrics_url!r} names a port the adapter did not open"
+            " (does it serve metrics? for in_process adapters: a metrics_port attribute)"
+        )
+    return url
 
 
 def _import(target: str) -> Any:

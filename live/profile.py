@@ -50,6 +50,12 @@ class AdapterLaunch(_Strict):
     command: list[str] | None = Field(None, min_length=1, max_length=1000)
     env: dict[str, str] = Field(default_factory=dict)
     settings: dict[str, Any] = Field(default_factory=dict)
+    metrics_url: str | None = Field(
+        None,
+        pattern=r"^http://(127\.0\.0\.1|localhost|\[::1\]|\{[a-z_]+\})(:[^/]+)?/",
+        description="Where the adapter serves Prometheus metrics (loopback), e.g. "
+        "http://127.0.0.1:{metrics_port}/metrics; needed to claim analytics-loss-reporting",
+    )
     ready_timeout: Duration = Field(20.0, le=3600)
     stop_timeout: Duration = Field(10.0, le=3600)
 
@@ -162,6 +168,16 @@ class AdapterProfile(_Strict):
         le=100,
         description="Multiplies every eventually/analytics deadline (slow adapters)",
     )
+
+    @model_validator(mode="after")
+    def _metrics_for_loss_reporting(self) -> AdapterProfile:
+        claimed = Feature.ANALYTICS_LOSS_REPORTING in self.features.supported
+        if claimed and self.adapter.metrics_url is None:
+            raise ValueError(
+                "features claim analytics-loss-reporting: name the adapter's Prometheus"
+                " endpoint in adapter.metrics_url (e.g. http://127.0.0.1:{metrics_port}/metrics)"
+            )
+        return self
 
     @field_validator("waive")
     @classmethod

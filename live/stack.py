@@ -191,6 +191,7 @@ def adapter_variables(
         "env_id": state.env_id,
         "grpc_port": port("grpc"),
         "http_port": port("http"),
+        "metrics_port": 0 if in_process else free_port(),
         **{name: "none" if value is None else value for name, value in settings},
         "replica": replica,
         "redis_url": redis_url,

@@ -95,6 +95,14 @@ class BatchExpect(_Strict):
     )
 
 
+class DropExpect(_Strict):
+    """How many events the adapter reports dropped: exactly ``count`` or within ``min``..``max``."""
+
+    count: int | None = Field(None, ge=0)
+    min: int | None = Field(None, ge=0)
+    max: int | None = Field(None, ge=0)
+
+
 class AnalyticsExpect(_Strict):
     """Events the control plane's analytics ingest must have received, waited for up to
     ``within`` (or one ``within_sync`` interval of the adapter plus ``slack``)."""
@@ -110,3 +118,20 @@ class AnalyticsExpect(_Strict):
         description="Every event reached the ingest within this long of its replied_ts",
     )
     no_duplicate_events: bool = True
+    dropped: DropExpect | None = Field(
+        None,
+        description="Events the adapter reports dropped on its metrics endpoint, summed over "
+        "replicas (feature analytics-loss-reporting)",
+    )
+    accounted_for: int | None = Field(
+        None,
+        ge=0,
+        le=1_000_000,
+        description="Distinct events received plus events the adapter reports dropped equal "
+        "this: no event was lost silently (feature analytics-loss-reporting)",
+    )
+
+    @property
+    def reads_metrics(self) -> bool:
+        """Whether checking this needs the adapter's metrics endpoint."""
+        return self.dropped is not None or self.accounted_for is not None

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from common.adapter_settings import AdapterSettings
 from common.durations import Duration
 from fake_anypoint import ControlPlaneSpec, FaultSpec
 from scenarios.expectations import MAX_WAIT, HttpStatus
 from scenarios.features import Feature
-from scenarios.steps import Step
+from scenarios.steps import AnalyticsStep, Step
 
 Transport = Literal["grpc", "http"]
 TRANSPORTS: tuple[Transport, ...] = ("grpc", "http")
@@ -89,3 +89,16 @@ class Scenario(BaseModel):
     )
     steps: list[Step] = Field(min_length=1)
     finally_steps: list[Step] = Field(default_factory=list, alias="finally")
+
+    @model_validator(mode="after")
+    def _loss_checks_declare_their_feature(self) -> Scenario:
+        reads = any(
+            isinstance(step, AnalyticsStep) and step.analytics.reads_metrics
+            for step in [*self.steps, *self.finally_steps]
+        )
+        if reads and Feature.ANALYTICS_LOSS_REPORTING not in self.features:
+            raise ValueError(
+                "analytics.dropped and analytics.accounted_for read the adapter's metrics:"
+                " add analytics-loss-reporting to features"
+            )
+        return self
