@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from common.redaction import Redactor
 from conformance.results import Outcome, ScenarioResult
 from conformance.runner import run_scenario
 from conformance.session import SESSION_KEY, ConformanceSession
@@ -51,13 +52,14 @@ class InvalidScenarioItem(pytest.Item):
     def __init__(self, *, problem: ScenarioError, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.problem = problem
+        redactor = Redactor(self.config.stash[SESSION_KEY].redaction_key)
         self.asm_result = ScenarioResult(
             name=self.name,
             path=str(self.path),
             description="",
             features=lenient_summary(self.path)[1],
             outcome=Outcome.ERROR,
-            error=f"invalid scenario file:\n{problem}",
+            error=redactor.text(f"invalid scenario file:\n{problem}"),
         )
 
     def setup(self) -> None:
@@ -142,6 +144,7 @@ class ScenarioItem(pytest.Item):
                     session.profile,
                     log_dir=session.log_dir(),
                     data_plane=session.options.data_plane,
+                    redaction_key=session.redaction_key,
                 )
             )
         except AdapterError as exc:

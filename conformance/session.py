@@ -3,6 +3,7 @@ scenario result, and writing the reports at the end (also when the run is interr
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -32,6 +33,8 @@ class ConformanceSession:
         self.report: ConformanceReport | None = None
         self.written: dict[str, Path] = {}
         self.interrupts = Interrupts()
+        self.redaction_key = os.urandom(16)
+        """One key per run, so a secret gets the same placeholder in every case of it."""
         self.collected: dict[str, tuple[str, Path]] = {}
         """pytest node id -> (scenario name, file) of every case to run."""
         self.finished: set[str] = set()
@@ -70,6 +73,16 @@ class ConformanceSession:
         return path
 
     # pytest hooks (the session is registered as a plugin by conformance.plugin)
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        key = getattr(config, "workerinput", {}).get("asm_redaction_key")
+        if key:  # an xdist worker: the controller's key
+            self.redaction_key = bytes.fromhex(key)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        """Hand the run's redaction key to each xdist worker."""
+        node.workerinput["asm_redaction_key"] = self.redaction_key.hex()
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         self.interrupts.install(controller=session.config.pluginmanager.has_plugin("dsession"))

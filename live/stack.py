@@ -253,11 +253,13 @@ async def bring_up(
     log_dir: Path | None = None,
     wait_ready: bool | None = None,
     data_plane: str = "simulated",
+    state: ControlPlaneState | None = None,
 ) -> Stack:
     """Start a fresh stack for a scenario or a plan; raises ``StackError`` (or the adapter's
-    error). ``wait_ready`` (default: the plan's) waits for every replica's first sync."""
+    error). ``wait_ready`` (default: the plan's) waits for every replica's first sync.
+    ``state``: a fresh control-plane state to use (the caller keeps a handle on it)."""
     plan = what if isinstance(what, StackPlan) else plan_for_scenario(what, profile)
-    state = ControlPlaneState(clock=MonotonicClock(), seed=plan.seed)
+    state = state or ControlPlaneState(clock=MonotonicClock(), seed=plan.seed)
     access = profile.control_plane
     if access.replay is not None:
         state.replay = replayer_for(access, plan.name, state)
