@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from reference_adapter.model import CheckInput, Decision, Denial
 
@@ -16,6 +17,25 @@ API_ID_HEADER = "x-asm-api-id"
 REMOVE_HEADER = "x-envoy-auth-headers-to-remove"
 INTERNAL_ERROR = Denial.of(500, "internal error in the adapter")
 log = logging.getLogger("reference_adapter.http")
+
+
+class _BadRequests(logging.Filter):
+    """aiohttp logs every malformed request with a traceback at ERROR (it answers 400): one
+    warning line without the traceback is enough for a client's mistake, and a client cannot
+    flood the adapter's log with tracebacks."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError) and (exc.code or 500) < 500:
+            record.msg = f"bad HTTP request answered {exc.code}: {str(exc.message)[:200]!r}"
+            record.args = ()
+            record.exc_info = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+SERVER_LOG = logging.getLogger("reference_adapter.http.server")
+SERVER_LOG.addFilter(_BadRequests())
 
 
 def _text(value: str) -> str:
@@ -98,7 +118,7 @@ async def start_http_server(
 ) -> tuple[web.AppRunner, int]:
     """Serve ``handler`` in HTTP service mode on ``host:port`` (0: ephemeral); returns the
     runner (call ``cleanup()`` to stop) and the bound port."""
-    runner = web.AppRunner(make_app(handler, path_prefix), access_log=None)
+    runner = web.AppRunner(make_app(handler, path_prefix), access_log=None, logger=SERVER_LOG)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()

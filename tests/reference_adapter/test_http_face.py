@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Any
 
 import aiohttp
@@ -138,3 +139,24 @@ def test_a_failing_handler_is_a_json_500_not_an_html_page():
 
     status, body = asyncio.run(go())
     assert status == 500 and json.loads(body) == {"error": "internal error in the adapter"}
+
+
+def test_a_malformed_request_is_a_400_and_one_log_line_without_a_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def handler(ci: CheckInput) -> Decision:
+        return Decision(ci.api_id)
+
+    async def go() -> tuple[int, bytes]:
+        runner, port = await start_http_server(handler, 0)
+        try:
+            return await _raw_status(port, b"\xf1\x01bad name: x")
+        finally:
+            await runner.cleanup()
+
+    with caplog.at_level(logging.DEBUG):
+        status, _ = asyncio.run(go())
+    assert status == 400
+    records = [r for r in caplog.records if r.name == "reference_adapter.http.server"]
+    assert records and all(r.exc_info is None and r.levelno == logging.WARNING for r in records)
+    assert "bad HTTP request answered 400" in records[0].getMessage()
