@@ -184,6 +184,7 @@ def problems_from(
         where = dotted(loc)
         kind = error["type"]
         if kind == "extra_forbidden":
+            loc = loc or tuple(str(p) for p in error["loc"][-1:])
             allowed = _allowed_keys(root, loc[:-1])
             close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
             guess = f" (did you mean {close[0]!r}?)" if close else ""
@@ -198,7 +199,7 @@ def problems_from(
             )
         elif kind == "union_tag_not_found" or kind == "union_tag_invalid":
             value = _value_at(data, loc)
-            keys = sorted(value) if isinstance(value, dict) else value
+            keys = sorted(value, key=str) if isinstance(value, dict) else value
             problems.append(
                 Problem(
                     path,
@@ -269,7 +270,9 @@ def _range_of(root: type[BaseModel], loc: tuple[str | int, ...]) -> str:
     return f", at most {high:g}" if high is not None else ""
 
 
-_TYPE_TAG = re.compile(r"^(constrained-)?(int|float|str|bool|bytes|none)$|\[")
+_TYPE_TAG = re.compile(
+    r"^(constrained-)?(int|float|str|bool|bytes|none)$|^[a-z][a-z-]*\[.*\]$", re.DOTALL
+)
 
 
 def _model_names(model: type[BaseModel] = BaseModel) -> set[str]:

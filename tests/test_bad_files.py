@@ -200,3 +200,23 @@ def test_validate_refuses_a_folder_named_like_a_scenario_and_an_empty_folder(
     empty.mkdir()
     code, output = _run(capsys, ["validate", str(empty)])
     assert code == 1 and "no scenario files" in output, output
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # found by the scenario-file fuzz target: a key that looks like a pydantic union tag
+        ("'[x]': 1\nname: x\n", "unknown key '[x]'"),
+        # found by the same target: a step whose keys mix null and text
+        ("name: x\ndescription: d\nfeatures: [analytics]\nsteps:\n  - {~: 1, foo: 2}\n",
+         "a step needs exactly one action key"),
+    ],
+)  # fmt: skip
+def test_fuzz_findings_are_clear_errors(
+    text: str, expected: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "found.scenario.yaml"
+    path.write_text(text)
+    code, output = _run(capsys, ["validate", str(path)])
+    _assert_clear(code, output, path)
+    assert expected in output, output
