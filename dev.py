@@ -114,10 +114,15 @@ FUZZ_TARGETS: dict[str, list[str]] = {
     **{
         name: ["-m", "tests.fuzz", name, "--examples", "{examples}"]
         for name in (
-            "scenario-file", "profile-file", "whatif-spec", "snapshot", "state-file",
-            "grpc-face", "http-face",
+            "scenario-file",
+            "profile-file",
+            "whatif-spec",
+            "snapshot",
+            "state-file",
+            "grpc-face",
+            "http-face",
         )
-    },  # fmt: skip
+    },
 }
 """``dev.py fuzz`` targets: a python command line each (``{examples}`` is filled in)."""
 

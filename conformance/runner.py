@@ -406,9 +406,7 @@ def _adapter_logs(log_dir: Path | None, name: str) -> list[Path | None]:
     """Every log this scenario's adapters wrote (replicas and restarts included)."""
     if log_dir is None:
         return []
-    return [
-        p for p in log_dir.glob(f"{name}.*") if p.name.endswith(".adapter.log")
-    ]
+    return [p for p in log_dir.glob(f"{name}.*") if p.name.endswith(".adapter.log")]
 
 
 def check_faults_fired(

@@ -242,9 +242,7 @@ class ReferenceAdapter:
             await self._http_runner.cleanup()
             self._http_runner = None
         if flush:
-            self._undelivered_at_stop = await self.flush_analytics(
-                self.settings.stop_flush_timeout
-            )
+            self._undelivered_at_stop = await self.flush_analytics(self.settings.stop_flush_timeout)
         else:
             self._undelivered_at_stop = self.batcher.held
         self._log_losses()

@@ -18,26 +18,7 @@ EXAMPLES = {
     "grpc-face": 300,
     "http-face": 300,
 }
-OWNED_ELSEWHERE = {
-    "snapshot": "issue 12 finding 6 (snapshot restore: all or nothing, types checked first)",
-    "state-file": "issue 12 finding 7 (--state files: corrupted files are clear errors)",
-}
-"""Targets whose findings the fake-platform work fixes: they fail today, and the strict xfail
-turns into a failure the day they pass, so the marker is removed then."""
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(
-            name,
-            marks=[pytest.mark.xfail(reason=OWNED_ELSEWHERE[name], strict=True)]
-            if name in OWNED_ELSEWHERE
-            else [],
-        )
-        for name in TARGETS
-    ],
-)
+@pytest.mark.parametrize("name", list(TARGETS))
 def test_fuzz_target_finds_nothing(name: str) -> None:
     figures = run(TARGETS[name], EXAMPLES.get(name, 100), derandomize=True, shrink=False)
     print(figures.line())
