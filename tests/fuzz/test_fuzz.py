@@ -18,6 +18,8 @@ EXAMPLES = {
     "grpc-face": 300,
     "http-face": 300,
 }
+
+
 @pytest.mark.parametrize("name", list(TARGETS))
 def test_fuzz_target_finds_nothing(name: str) -> None:
     figures = run(TARGETS[name], EXAMPLES.get(name, 100), derandomize=True, shrink=False)
