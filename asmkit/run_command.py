@@ -3,7 +3,6 @@ trace of the flow (client → Envoy → adapter → upstream, control-plane chan
 
 from __future__ import annotations
 
-import asyncio
 import signal
 from pathlib import Path
 
@@ -61,7 +60,7 @@ def run_one(path: Path, *, adapter: str | None = None) -> int:
     interrupts = Interrupts()  # SIGTERM stops the stack as Ctrl-C does
     interrupts.install()
     try:
-        result = asyncio.run(run_scenario(source, profile))
+        result = interrupts.run(run_scenario(source, profile))
     except KeyboardInterrupt:
         interrupts.note_interrupt()
         console.print(f"[red]interrupted by {interrupts.received}[/red]; the stack was stopped")

@@ -4,7 +4,6 @@ step, expected vs actual, and the step's ``file:line``; bad files are collection
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -138,7 +137,7 @@ class ScenarioItem(pytest.Item):
     def _run_once(self) -> ScenarioResult:
         session, scenario = self.conformance, self.source.scenario
         try:
-            return asyncio.run(
+            return session.interrupts.run(  # SIGINT/SIGTERM cancel it; its stack is stopped
                 run_scenario(
                     self.source,
                     session.profile,

@@ -85,7 +85,7 @@ class ConformanceSession:
         node.workerinput["asm_redaction_key"] = self.redaction_key.hex()
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
-        self.interrupts.install(controller=session.config.pluginmanager.has_plugin("dsession"))
+        self.interrupts.install()
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodeready(self, node: Any) -> None:
