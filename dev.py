@@ -110,6 +110,19 @@ def ensure_mitm() -> int:
 FUZZ_TARGETS: dict[str, list[str]] = {
     # The fake control plane, fuzzed with schemathesis from the public Anypoint specs.
     "control-plane": ["-m", "tests.fake_anypoint.spec_fuzz", "--examples", "{examples}"],
+    # Every file reader and both faces of the reference adapter, with Hypothesis (tests/fuzz).
+    **{
+        name: ["-m", "tests.fuzz", name, "--examples", "{examples}"]
+        for name in (
+            "scenario-file",
+            "profile-file",
+            "whatif-spec",
+            "snapshot",
+            "state-file",
+            "grpc-face",
+            "http-face",
+        )
+    },
 }
 """``dev.py fuzz`` targets: a python command line each (``{examples}`` is filled in)."""
 

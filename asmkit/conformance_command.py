@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -87,8 +88,13 @@ def run_conformance(args: argparse.Namespace) -> int:
     console = Console(soft_wrap=True)
     if capture.report is None:
         console.print(f"[red]no report was written[/red] (pytest exit code {int(code)})")
+        if code == pytest.ExitCode.INTERRUPTED:
+            return 128 + signal.SIGINT
         return int(code) or 1
     print_summary(console, capture.report, capture.paths, elapsed)
+    if capture.report.interrupted:  # the shell's convention: 128 + the signal's number
+        by = capture.report.interrupted_by
+        return 128 + (signal.Signals[by] if by in signal.Signals.__members__ else signal.SIGINT)
     errors = any(c.outcome == "error" for c in capture.report.cases)
     if capture.report.result == "failure" or errors or int(code) not in (0, 5):
         return 1
@@ -101,7 +107,7 @@ def print_summary(
     counts: dict[str, int] = {}
     for case in report.cases:
         counts[case.outcome] = counts.get(case.outcome, 0) + 1
-    colour = {"success": "green", "partial": "yellow", "failure": "red"}[report.result]
+    colour = {"success": "green", "partial": "yellow", "failure": "red"}.get(report.result, "red")
     impl = report.implementation
     console.print()
     console.print(
@@ -126,6 +132,11 @@ def print_summary(
         )
     console.print(table)
     console.print("cases: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
+    if report.interrupted:
+        console.print(
+            f"[red]interrupted by {report.interrupted_by or 'a signal'}[/red]:"
+            f" {len(report.not_run)} of {len(report.cases)} cases did not run"
+        )
     slow = [(c.name, s) for c in report.cases for _, s in c.time_to_consistency]
     if slow:
         worst = max(slow, key=lambda item: item[1])

@@ -3,11 +3,12 @@ trace of the flow (client → Envoy → adapter → upstream, control-plane chan
 
 from __future__ import annotations
 
-import asyncio
+import signal
 from pathlib import Path
 
 from rich.console import Console
 
+from conformance.interrupts import Interrupts
 from conformance.results import Outcome, ScenarioResult
 from conformance.runner import run_scenario
 from live.profile import BUNDLED_PROFILE, load_profile
@@ -56,6 +57,15 @@ def run_one(path: Path, *, adapter: str | None = None) -> int:
     except ScenarioError as exc:
         console.print(str(exc), markup=False)
         return 2
-    result = asyncio.run(run_scenario(source, profile))
+    interrupts = Interrupts()  # SIGTERM stops the stack as Ctrl-C does
+    interrupts.install()
+    try:
+        result = interrupts.run(run_scenario(source, profile))
+    except KeyboardInterrupt:
+        interrupts.note_interrupt()
+        console.print(f"[red]interrupted by {interrupts.received}[/red]; the stack was stopped")
+        return 128 + signal.Signals[interrupts.received]
+    finally:
+        interrupts.uninstall()
     print_trace(console, result)
     return 0 if result.outcome == Outcome.PASSED else 1

@@ -26,7 +26,7 @@ class AdapterSettings(BaseModel):
     """Settings an adapter may be given; defaults are the Mule gateway's (research/anypoint.md
     §1, §5.4, §6). The field names are also the profile's ``{placeholders}``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     policies_interval: Duration = Field(60.0, gt=0, description="Policies poll interval.")
     contracts_interval: Duration = Field(15.0, gt=0, description="Contracts poll interval.")

@@ -48,6 +48,7 @@ ASM_CORE = ConformanceProfile(
             Feature.GATEKEEPER_DISABLED,
             Feature.ANALYTICS_BATCH_SIZE,
             Feature.NETWORK_FAULTS,
+            Feature.ANALYTICS_LOSS_REPORTING,
         }
     ),
 )

@@ -4,17 +4,17 @@ step, expected vs actual, and the step's ``file:line``; bad files are collection
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from common.redaction import Redactor
 from conformance.results import Outcome, ScenarioResult
 from conformance.runner import run_scenario
 from conformance.session import SESSION_KEY, ConformanceSession
 from live.launch import AdapterError
-from scenarios.loader import ScenarioError, ScenarioFile, load_scenario
+from scenarios.loader import SUFFIX, ScenarioError, ScenarioFile, lenient_summary, load_scenario
 
 
 class ScenarioFailed(Exception):
@@ -26,16 +26,52 @@ class ScenarioFailed(Exception):
 
 
 class ScenarioYamlFile(pytest.File):
-    """A scenario file; yields its one item."""
+    """A scenario file; yields its one item, or an `InvalidScenarioItem` that reports why the
+    file cannot be run (so the other files still run and the report lists this one)."""
 
-    def collect(self) -> Iterator[ScenarioItem]:
-        source = load_scenario(self.path)
+    def collect(self) -> Iterator[pytest.Item]:
+        try:
+            source = load_scenario(self.path)
+        except ScenarioError as exc:
+            name = self.path.name.removesuffix(SUFFIX)
+            yield InvalidScenarioItem.from_parent(self, name=name, problem=exc)
+            return
         yield ScenarioItem.from_parent(self, name=source.scenario.name, source=source)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> Any:  # type: ignore[override]
         if isinstance(excinfo.value, ScenarioError):
             return f"invalid scenario file:\n{excinfo.value}"
         return super().repr_failure(excinfo)
+
+
+class InvalidScenarioItem(pytest.Item):
+    """A scenario file that cannot be read or validated: an error at setup (as a collection
+    error would be), recorded as an ``error`` case naming every problem."""
+
+    def __init__(self, *, problem: ScenarioError, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.problem = problem
+        redactor = Redactor(self.config.stash[SESSION_KEY].redaction_key)
+        self.asm_result = ScenarioResult(
+            name=self.name,
+            path=str(self.path),
+            description="",
+            features=lenient_summary(self.path)[1],
+            outcome=Outcome.ERROR,
+            error=redactor.text(f"invalid scenario file:\n{problem}"),
+        )
+
+    def setup(self) -> None:
+        raise self.problem
+
+    def runtest(self) -> None:  # pragma: no cover - setup always raises
+        raise self.problem
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> Any:  # type: ignore[override]
+        return f"invalid scenario file:\n{self.problem}"
+
+    def reportinfo(self) -> tuple[Any, int, str]:
+        return self.path, 0, f"invalid scenario file: {self.name}"
 
 
 class ScenarioItem(pytest.Item):
@@ -101,12 +137,13 @@ class ScenarioItem(pytest.Item):
     def _run_once(self) -> ScenarioResult:
         session, scenario = self.conformance, self.source.scenario
         try:
-            return asyncio.run(
+            return session.interrupts.run(  # SIGINT/SIGTERM cancel it; its stack is stopped
                 run_scenario(
                     self.source,
                     session.profile,
                     log_dir=session.log_dir(),
                     data_plane=session.options.data_plane,
+                    redaction_key=session.redaction_key,
                 )
             )
         except AdapterError as exc:

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,9 +19,28 @@ from live.profile import BUNDLED_PROFILE
 Kind = Literal["path", "text", "list", "float", "int", "choice"]
 
 
+def timeout_scale(text: str) -> float:
+    """A finite factor in (0, 100] (an infinite one would make every wait endless)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and 0 < value <= 100):
+        raise argparse.ArgumentTypeError(f"expected a number above 0 and at most 100, got {text!r}")
+    return value
+
+
+def retries(text: str) -> int:
+    """How often a failing scenario is run again: 0 to 10."""
+    if not str(text).strip().isdigit() or int(text) > 10:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to 10, got {text!r}")
+    return int(text)
+
+
 @dataclass(frozen=True)
 class Option:
-    """One option: its ``RunOptions`` field, its flag stem and how its value is written."""
+    """One option: its ``RunOptions`` field, its flag stem and how its value is written;
+    ``parse`` checks and converts a value given on a command line."""
 
     field: str
     flag: str
@@ -28,6 +48,7 @@ class Option:
     help: str
     metavar: str | None = None
     choices: tuple[str, ...] = ()
+    parse: Callable[[str], Any] | None = None
 
 
 OPTIONS: tuple[Option, ...] = (
@@ -38,8 +59,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("exempt_features", "exempt-features", "list", "claimed features not to test in this run", "F1,F2"),  # noqa: E501
     Option("skip_tests", "skip-tests", "list", "scenario names never run", "N1,N2"),
     Option("run_test", "run-test", "text", "run only this scenario, even if its features are not claimed", "NAME"),  # noqa: E501
-    Option("timeout_scale", "timeout-scale", "float", "multiply every eventually/analytics deadline (slow adapters)", "X"),  # noqa: E501
-    Option("retries", "retries", "int", "re-run a failing scenario up to N times; the attempts go into the report", "N"),  # noqa: E501
+    Option("timeout_scale", "timeout-scale", "float", "multiply every eventually/analytics deadline (slow adapters; at most 100)", "X", parse=timeout_scale),  # noqa: E501
+    Option("retries", "retries", "int", "re-run a failing scenario up to N times (at most 10); the attempts go into the report", "N", parse=retries),  # noqa: E501
 )  # fmt: skip
 
 
@@ -74,7 +95,9 @@ class RunOptions:
             if raw is None:
                 continue
             value: Any = raw
-            if option.kind == "path":
+            if option.parse is not None:
+                value = option.parse(str(raw))
+            elif option.kind == "path":
                 value = Path(raw)
             elif option.kind == "list":
                 value = split_list(raw)
@@ -111,6 +134,8 @@ def add_pytest_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("asmkit", "asmkit conformance")
     for option in OPTIONS:
         extra: dict[str, Any] = {"choices": option.choices} if option.choices else {}
+        if option.parse is not None:
+            extra["type"] = option.parse
         group.addoption(
             f"--asm-{option.flag}",
             metavar=option.metavar,
@@ -124,6 +149,8 @@ def add_cli_options(parser: argparse.ArgumentParser, report_dir: Path) -> None:
     """``asmkit conformance``'s ``--*`` options (the report folder defaults to ``report_dir``)."""
     for option in OPTIONS:
         extra: dict[str, Any] = {"choices": option.choices} if option.choices else {}
+        if option.parse is not None:
+            extra["type"] = option.parse
         default = str(report_dir) if option.field == "report_dir" else None
         text = option.help + (f" (default: {report_dir})" if default else "")
         parser.add_argument(

@@ -58,6 +58,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     report = yield
     result = getattr(item, "asm_result", None)
-    if report.when == "call" and result is not None:
+    # a scenario's result comes with its call; an invalid file's with its failed setup
+    if result is not None and (report.when == "call" or (report.when == "setup" and report.failed)):
         report.user_properties.append(("asmkit_result", result.to_dict()))
     return report

@@ -67,6 +67,7 @@ def _status(
         skipped=sum(c.outcome in (Outcome.SKIPPED, Outcome.PROVISIONAL) for c in cases),
         not_supported=sum(c.outcome == Outcome.NOT_SUPPORTED for c in cases),
         errors=sum(c.outcome == Outcome.ERROR for c in cases),
+        not_run=sum(c.outcome == Outcome.NOT_RUN for c in cases),
     )
     unsupported = tuple(f for f in features if f not in claimed)
     if stats.failed:
@@ -83,7 +84,7 @@ def _status(
         skipped_tests=tuple(
             c.name
             for c in cases
-            if c.outcome not in (Outcome.PASSED, Outcome.FAILED, Outcome.ERROR)
+            if c.outcome not in (Outcome.PASSED, Outcome.FAILED, Outcome.ERROR, Outcome.NOT_RUN)
         ),
         supported_features=tuple(f for f in features if f in claimed),
         unsupported_features=unsupported,
@@ -93,7 +94,10 @@ def _status(
 def profile_report(
     profile: ConformanceProfile, results: list[ScenarioResult], claimed: set[str]
 ) -> ProfileReport:
-    core_cases = [r for r in results if r.features and r.features[0] in profile.core]
+    # a case without features (a scenario file too broken to name them) counts against the
+    # first profile's core: the library as a whole
+    first = profile is PROFILES[0]
+    core_cases = [r for r in results if (r.features[0] in profile.core if r.features else first)]
     ext_cases = [r for r in results if r.features and r.features[0] in profile.extended]
     core = _status(core_cases, (f.value for f in profile.core), claimed, core=True)
     extended = _status(ext_cases, (f.value for f in profile.extended), claimed, core=False)
@@ -109,6 +113,7 @@ def build_report(
     *,
     duration_s: float,
     interrupted: bool,
+    interrupted_by: str = "",
 ) -> ConformanceReport:
     """The report of a run: ``options`` give the data plane, the command line, and the
     command that reproduces each case."""
@@ -138,6 +143,7 @@ def build_report(
         ),
         duration_s=round(duration_s, 3),
         interrupted=interrupted,
+        interrupted_by=interrupted_by,
         command=shlex.join(options.command),
         waivers=dict(profile.waive),
     )

@@ -18,6 +18,8 @@ class Outcome(StrEnum):
     SKIPPED = "skipped"
     NOT_SUPPORTED = "not_supported"
     PROVISIONAL = "provisional"
+    NOT_RUN = "not_run"
+    """An interrupted run never finished the case."""
     ERROR = "error"
     """The case could not judge the adapter (a kit error, e.g. a fault it relies on never
     fired); never counted as the adapter's failure, but the run is not a success."""

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from common.adapter_settings import SyncName
+from common.clock import MonotonicClock
+from common.redaction import Redactor
 from conformance.checks import check_response
 from conformance.control_plane_steps import object_namespaces, seed_variables
 from conformance.discovery_steps import run_adapter, run_api_instance
@@ -21,10 +23,11 @@ from conformance.proxy_steps import (
     record_network,
     record_replay,
 )
+from conformance.redact import redact_logs, redact_result, secrets_of
 from conformance.results import Consistency, Outcome, ScenarioResult, StepFailure, TraceEntry
 from conformance.variables import VariableError, Variables
 from conformance.waits import check_analytics
-from fake_anypoint import ActiveFault, ChangeError
+from fake_anypoint import ActiveFault, ChangeError, ControlPlaneState
 from live.profile import AdapterProfile
 from live.stack import Stack, StackError, bring_up
 from reports import Mismatch
@@ -177,8 +180,9 @@ class ScenarioRun:
         spec = step.analytics
         deadline = self.deadline(spec.within, spec.within_sync, spec.slack)
         where = [self.variables.substitute(e.where) for e in spec.events]
+        urls = [a.metrics_url for a in self.stack.adapters if a.metrics_url]
         mismatches, summary = await check_analytics(
-            self.stack.state, spec, where, deadline, self.waived
+            self.stack.state, spec, where, deadline, self.waived, urls
         )
         self.result.analytics = summary
         events, batches = summary["events"], summary["batches"]
@@ -313,8 +317,28 @@ async def run_scenario(
     *,
     log_dir: Path | None = None,
     data_plane: str = "simulated",
+    redaction_key: bytes | None = None,
 ) -> ScenarioResult:
-    """Run ``source`` against a fresh stack for ``profile``; never raises for scenario failures."""
+    """Run ``source`` against a fresh stack for ``profile``; never raises for scenario failures.
+    The result and the adapters' logs come back with every credential redacted (one
+    ``redaction_key`` per run keeps placeholders comparable across its cases)."""
+    state = ControlPlaneState(clock=MonotonicClock(), seed=source.scenario.seed)
+    logs: list[Path | None] = []
+    result = await _run_scenario(source, profile, state, logs, log_dir, data_plane)
+    redactor = Redactor(redaction_key, secrets_of(state))
+    redact_result(result, redactor)
+    redact_logs(logs, redactor)
+    return result
+
+
+async def _run_scenario(
+    source: ScenarioFile,
+    profile: AdapterProfile,
+    state: ControlPlaneState,
+    logs: list[Path | None],
+    log_dir: Path | None,
+    data_plane: str,
+) -> ScenarioResult:
     scenario = source.scenario
     result = ScenarioResult(
         name=scenario.name,
@@ -331,8 +355,10 @@ async def run_scenario(
             log_dir=log_dir,
             wait_ready=scenario.adapter.wait_ready,
             data_plane=data_plane,
+            state=state,
         )
     except Exception as exc:  # the adapter under test may fail in any way: report it
+        logs.extend(_adapter_logs(log_dir, scenario.name))
         result.outcome = Outcome.FAILED
         result.error = f"the stack did not come up: {exc}"
         result.duration_s = round(time.monotonic() - started, 3)
@@ -359,7 +385,12 @@ async def run_scenario(
         await run.run_steps(list(scenario.finally_steps), in_finally=True)
         check_faults_fired(result, run.faults, run.failed_at)
     finally:
+        running = stack.adapters
         await stack.down()  # the adapter's final analytics flush lands before the journal is read
+        logs.extend(_adapter_logs(log_dir, scenario.name))
+        for i, adapter in enumerate(running):
+            if adapter.exit_code:  # e.g. 3: the reference adapter lost analytics events
+                run.note("stack", f"adapter {i + 1} exited with status {adapter.exit_code}")
         record_control_plane(result, stack, started)
         record_network(result, stack, started, run.network_faults)
         record_replay(result, stack, started)
@@ -369,6 +400,13 @@ async def run_scenario(
         result.outcome = Outcome.FAILED
     result.duration_s = round(time.monotonic() - started, 3)
     return result
+
+
+def _adapter_logs(log_dir: Path | None, name: str) -> list[Path | None]:
+    """Every log this scenario's adapters wrote (replicas and restarts included)."""
+    if log_dir is None:
+        return []
+    return [p for p in log_dir.glob(f"{name}.*") if p.name.endswith(".adapter.log")]
 
 
 def check_faults_fired(

@@ -4,11 +4,12 @@
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 from typing import Any
 
 from common.yaml_source import load_yaml, position_of
-from conformance.variables import references
+from conformance.variables import faker_providers, references
 from fake_anypoint import (
     ApplyPolicy,
     Change,
@@ -63,7 +64,16 @@ def known_names(scenario: Scenario) -> dict[str, set[str]]:
 
 def _check_ref(reference: str, names: dict[str, set[str]]) -> str | None:
     head, _, rest = reference.partition(".")
-    if head in ("faker", "run"):
+    if head == "faker":
+        if rest in faker_providers():
+            return None
+        close = difflib.get_close_matches(rest, sorted(faker_providers()), n=1)
+        guess = f" (did you mean {close[0]!r}?)" if close else ""
+        return (
+            f"${{{reference}}}: Faker has no provider {rest!r}{guess}; e.g. uuid4, user_agent,"
+            " ipv4, name, email"
+        )
+    if head == "run":
         return None
     if head not in names:
         return (
@@ -104,13 +114,13 @@ def check_scenario_file(path: Path) -> list[Problem]:
         message = _check_ref(reference, names)
         if message:
             problems.append(Problem(path, position_of(path, loc), dotted(loc), message))
-    for i, step in enumerate(data.get("steps", []) or []):
+    for base, step in _request_steps(data):
         for action in ("request", "api_instance"):
             if not (isinstance(step, dict) and isinstance(step.get(action), dict)):
                 continue
             api = step[action].get("api")
             if api is not None and api not in names["apis"]:
-                loc = ("steps", i, action, "api")
+                loc = (*base, action, "api")
                 problems.append(
                     Problem(
                         path,
@@ -122,6 +132,20 @@ def check_scenario_file(path: Path) -> list[Problem]:
                 )
     problems.extend(_change_problems(path, scenario))
     return problems
+
+
+def _request_steps(data: Any) -> list[tuple[tuple[str | int, ...], Any]]:
+    """Every step that may send a request, with its loc: top-level and ``finally`` steps and
+    the steps inside ``eventually`` blocks."""
+    found: list[tuple[tuple[str | int, ...], Any]] = []
+    for section in ("steps", "finally"):
+        for i, step in enumerate(data.get(section) or []):
+            found.append(((section, i), step))
+            inner = step.get("eventually") if isinstance(step, dict) else None
+            if isinstance(inner, dict):
+                for j, nested in enumerate(inner.get("steps") or []):
+                    found.append(((section, i, "eventually", "steps", j), nested))
+    return found
 
 
 def _change_problems(path: Path, scenario: Scenario) -> list[Problem]:

@@ -4,6 +4,7 @@ client_id``, ``apis.orders.id``, ``policies.orders/cid.id``), captures from earl
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any, TypeVar
 
@@ -72,17 +73,35 @@ class Variables:
         return [p for p in rest.split(".") if p] if rest else []
 
     def _fake(self, provider: str) -> Any:
+        if provider not in faker_providers():  # never Faker's own methods (seed_instance, ...)
+            raise VariableError(
+                f"unknown variable ${{faker.{provider}}}: Faker has no {provider!r}"
+            )
         if self._faker is None:
             from faker import Faker
 
             self._faker = Faker()
             self._faker.seed_instance(self.values.get("run", {}).get("seed", 0))
-        method = getattr(self._faker, provider, None)
-        if not callable(method):
+        try:
+            return getattr(self._faker, provider)()
+        except Exception as exc:  # a provider that needs arguments
             raise VariableError(
-                f"unknown variable ${{faker.{provider}}}: Faker has no {provider!r}"
-            )
-        return method()
+                f"${{faker.{provider}}} cannot be used without arguments: {exc}"
+            ) from None
+
+
+@functools.cache
+def faker_providers() -> frozenset[str]:
+    """The names ``${faker.<provider>}`` may use: the public methods of Faker's providers
+    (not the generator's own, such as ``seed_instance``)."""
+    from faker import Faker
+
+    names = set()
+    for provider in Faker().get_providers():
+        for name in dir(provider):
+            if not name.startswith("_") and callable(getattr(provider, name, None)):
+                names.add(name)
+    return frozenset(names)
 
 
 def references(value: Any) -> list[str]:

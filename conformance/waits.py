@@ -8,6 +8,7 @@ import datetime as dt
 from collections import Counter
 from typing import Any
 
+from conformance.adapter_metrics import MetricsError, dropped_events
 from fake_anypoint import ControlPlaneState, IngestBatch
 from reports import Mismatch
 from scenarios.analytics_fields import CONVENTIONS, field_differences, nearest, waive
@@ -64,6 +65,7 @@ def analytics_mismatches(
     events: list[dict[str, Any]],
     batches: list[IngestBatch] | None = None,
     waived: frozenset[str] = frozenset(),
+    dropped: int | str | None = None,
 ) -> list[Mismatch]:
     """Every way the received events and batches differ from ``spec``; event expectations
     compare fields by their rules (``conformance.analytics_fields``) minus waived conventions,
@@ -98,6 +100,7 @@ def analytics_mismatches(
                 tuple(nearest(fields, events)) if n < (expect.count or expect.min or 0) else ()
             )
             out.append(Mismatch(label, f"{wanted} where {fields}", f"{n} events", evidence))
+    out.extend(loss_mismatches(spec, events, dropped))
     if spec.no_duplicate_events:
         ids = Counter(e.get("event_id") for e in events if e.get("event_id") is not None)
         twice = sorted(str(i) for i, c in ids.items() if c > 1)
@@ -108,20 +111,66 @@ def analytics_mismatches(
     return out
 
 
+def loss_mismatches(
+    spec: AnalyticsExpect, events: list[dict[str, Any]], dropped: int | str | None
+) -> list[Mismatch]:
+    """The ``dropped`` and ``accounted_for`` expectations, against the count the adapter
+    reports (an ``str`` is why it could not be read)."""
+    if not spec.reads_metrics:
+        return []
+    if not isinstance(dropped, int):
+        why = dropped or "the profile names no adapter.metrics_url"
+        return [Mismatch("analytics.dropped", "the adapter's dropped-event count", why)]
+    out = []
+    want = spec.dropped
+    if want is not None and not (
+        (want.count is None or dropped == want.count)
+        and (want.min is None or dropped >= want.min)
+        and (want.max is None or dropped <= want.max)
+    ):
+        wanted = f"{want.count}" if want.count is not None else f"{want.min}..{want.max or ''}"
+        out.append(Mismatch("analytics.dropped", f"{wanted} events reported dropped", dropped))
+    if spec.accounted_for is not None:
+        received = len({str(e.get("event_id")) for e in events})
+        if received + dropped != spec.accounted_for:
+            out.append(
+                Mismatch(
+                    "analytics.accounted_for",
+                    f"{spec.accounted_for} events received or reported dropped",
+                    f"{received} received + {dropped} reported dropped",
+                )
+            )
+    return out
+
+
+async def _dropped(urls: list[str] | None) -> int | str | None:
+    if not urls:
+        return None
+    try:
+        return await dropped_events(urls)
+    except MetricsError as exc:
+        return str(exc)
+
+
 async def check_analytics(
     state: ControlPlaneState,
     spec: AnalyticsExpect,
     where: list[dict[str, Any]],
     within: float,
     waived: frozenset[str] = frozenset(),
+    metrics_urls: list[str] | None = None,
 ) -> tuple[list[Mismatch], dict[str, Any]]:
-    """Poll until the expectations hold or ``within`` seconds pass."""
+    """Poll until the expectations hold or ``within`` seconds pass (the adapters' metrics
+    endpoints are read too when the expectations need them)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
+    dropped: int | str | None = None
     while True:
         events = state.analytics_events()
         batches = state.analytics_batches()
-        mismatches = analytics_mismatches(spec, where, events, batches, waived)
+        if spec.reads_metrics:
+            dropped = await _dropped(metrics_urls)
+        mismatches = analytics_mismatches(spec, where, events, batches, waived, dropped)
         if not mismatches or loop.time() >= deadline:
             break
         await asyncio.sleep(0.05)
@@ -133,4 +182,6 @@ async def check_analytics(
         "batch_sizes": [len(b.events) for b in batches],
         "max_delivery_delay_s": round(max(delays, default=0.0), 4),
     }
+    if spec.reads_metrics:
+        summary["reported_dropped"] = dropped
     return mismatches, summary

@@ -84,6 +84,10 @@ class RunningAdapter:
     grpc_port: int | None
     http_port: int | None
     _instance: InProcessAdapter | None = None
+    metrics_url: str | None = None
+    """Where the adapter serves its Prometheus metrics (the profile's ``metrics_url``)."""
+    exit_code: int | None = None
+    """A command adapter's exit status once stopped (non-zero: e.g. it lost analytics)."""
     _process: asyncio.subprocess.Process | None = None
     _stop_timeout: float = 10.0
     log_path: Path | None = None
@@ -100,6 +104,9 @@ class RunningAdapter:
             except TimeoutError:
                 self._process.kill()
                 await self._process.wait()
+        if self._process is not None:
+            _untrack(self._process.pid)
+            self.exit_code = self._process.returncode
         self._process = None
 
     async def kill(self) -> None:
@@ -148,7 +155,13 @@ async def start_adapter(
             await instance.start()
         except Exception as exc:
             raise AdapterError(f"the adapter failed to start: {exc}") from exc
-        return RunningAdapter(instance.grpc_port, instance.http_port, _instance=instance)
+        metrics_port = getattr(instance, "metrics_port", None)  # bound now (0 was ephemeral)
+        return RunningAdapter(
+            instance.grpc_port,
+            instance.http_port,
+            _instance=instance,
+            metrics_url=_metrics_url(launch, {**variables, "metrics_port": metrics_port}),
+        )
     assert launch.command is not None
     argv = [str(a) for a in render(launch.command, variables)]
     env = {**os.environ, **(network.env() if network else {})}
@@ -175,10 +188,17 @@ async def start_adapter(
         _process=process,
         _stop_timeout=launch.stop_timeout,
         log_path=log_path,
+        metrics_url=_metrics_url(launch, variables),
     )
-    if network is not None:
-        await network.expose(port)
-    if not await _wait_port(port, launch.ready_timeout, process, network):
+    _track(process.pid, argv[0])
+    try:
+        if network is not None:
+            await network.expose(port)
+        ready = await _wait_port(port, launch.ready_timeout, process, network)
+    except BaseException:  # interrupted (SIGINT/SIGTERM cancel the run): stop it on the way out
+        await running.stop()
+        raise
+    if not ready:
         await running.stop()
         tail = _tail(log_path)
         raise AdapterError(
@@ -186,6 +206,50 @@ async def start_adapter(
             f" (exit code {process.returncode}){tail}"
         )
     return running
+
+
+_STARTED: dict[int, tuple[str, int | None]] = {}
+"""pid -> (program, pidfd) of every adapter process started and not yet stopped: a last resort
+for `kill_leftovers`. The pidfd (Linux) names the process itself, never a reused pid."""
+
+
+def _track(pid: int, program: str) -> None:
+    fd: int | None = None
+    with contextlib.suppress(AttributeError, OSError):  # pidfd_open: Linux 5.3+
+        fd = os.pidfd_open(pid)
+    _STARTED[pid] = (program, fd)
+
+
+def _untrack(pid: int) -> None:
+    _, fd = _STARTED.pop(pid, ("", None))
+    if fd is not None:
+        os.close(fd)
+
+
+def kill_leftovers() -> list[str]:
+    """Kill adapter processes still running although their stack is gone (the run was cut
+    short in a way no ``finally`` could handle); returns what was killed. Only processes this
+    module started and can name by pidfd are touched."""
+    killed = []
+    for pid, (program, fd) in list(_STARTED.items()):
+        if fd is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                signal.pidfd_send_signal(fd, signal.SIGKILL)
+                killed.append(f"{program} (pid {pid})")
+        _untrack(pid)
+    return killed
+
+
+def _metrics_url(launch: AdapterLaunch, variables: dict[str, Any]) -> str | None:
+    if launch.metrics_url is None:
+        return None
+    url = str(render(launch.metrics_url, variables))
+    if "None" in url:
+        raise AdapterError(
+            f"adapter.metrics_url {launch.metrics_url!r} names a port the adapter did not open"
+            " (does it serve metrics? for in_process adapters: a metrics_port attribute)"
+        )
+    return url
 
 
 def _import(target: str) -> Any:

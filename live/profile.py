@@ -24,7 +24,7 @@ BUNDLED_PROFILE = (
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Implementation(_Strict):
@@ -47,16 +47,24 @@ class AdapterLaunch(_Strict):
     """
 
     in_process: str | None = None
-    command: list[str] | None = None
+    command: list[str] | None = Field(None, min_length=1, max_length=1000)
     env: dict[str, str] = Field(default_factory=dict)
     settings: dict[str, Any] = Field(default_factory=dict)
-    ready_timeout: Duration = 20.0
-    stop_timeout: Duration = 10.0
+    metrics_url: str | None = Field(
+        None,
+        pattern=r"^http://(127\.0\.0\.1|localhost|\[::1\]|\{[a-z_]+\})(:[^/]+)?/",
+        description="Where the adapter serves Prometheus metrics (loopback), e.g. "
+        "http://127.0.0.1:{metrics_port}/metrics; needed to claim analytics-loss-reporting",
+    )
+    ready_timeout: Duration = Field(20.0, le=3600)
+    stop_timeout: Duration = Field(10.0, le=3600)
 
     @model_validator(mode="after")
     def _one_way(self) -> AdapterLaunch:
         if (self.in_process is None) == (self.command is None):
             raise ValueError("give exactly one of in_process (module:callable) or command (argv)")
+        if self.command is not None and not self.command[0].strip():
+            raise ValueError("command[0] must name the program to run")
         return self
 
 
@@ -69,14 +77,14 @@ class ExtAuthz(_Strict):
     """
 
     transport: Literal["grpc", "http"] = "grpc"
-    timeout: Duration = 0.2
+    timeout: Duration = Field(0.2, le=3600)
     path_prefix: str = ""
     allowed_headers: list[str] | None = None
     allowed_upstream_headers: list[str] = Field(default_factory=list)
     allowed_upstream_headers_to_append: list[str] = Field(default_factory=list)
     allowed_client_headers_on_success: list[str] = Field(default_factory=list)
     failure_mode_allow: bool = False
-    status_on_error: int = 403
+    status_on_error: int = Field(403, ge=100, le=599)
     late_grace: Duration = Field(
         5.0,
         le=60,
@@ -155,8 +163,21 @@ class AdapterProfile(_Strict):
     control_plane: ControlPlaneAccess = ControlPlaneAccess()
     skip: list[str] = Field(default_factory=list, description="Scenario names never run")
     timeout_scale: float = Field(
-        1.0, gt=0, description="Multiplies every eventually/analytics deadline (slow adapters)"
+        1.0,
+        gt=0,
+        le=100,
+        description="Multiplies every eventually/analytics deadline (slow adapters)",
     )
+
+    @model_validator(mode="after")
+    def _metrics_for_loss_reporting(self) -> AdapterProfile:
+        claimed = Feature.ANALYTICS_LOSS_REPORTING in self.features.supported
+        if claimed and self.adapter.metrics_url is None:
+            raise ValueError(
+                "features claim analytics-loss-reporting: name the adapter's Prometheus"
+                " endpoint in adapter.metrics_url (e.g. http://127.0.0.1:{metrics_port}/metrics)"
+            )
+        return self
 
     @field_validator("waive")
     @classmethod

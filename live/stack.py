@@ -191,6 +191,7 @@ def adapter_variables(
         "env_id": state.env_id,
         "grpc_port": port("grpc"),
         "http_port": port("http"),
+        "metrics_port": 0 if in_process else free_port(),
         **{name: "none" if value is None else value for name, value in settings},
         "replica": replica,
         "redis_url": redis_url,
@@ -252,11 +253,13 @@ async def bring_up(
     log_dir: Path | None = None,
     wait_ready: bool | None = None,
     data_plane: str = "simulated",
+    state: ControlPlaneState | None = None,
 ) -> Stack:
     """Start a fresh stack for a scenario or a plan; raises ``StackError`` (or the adapter's
-    error). ``wait_ready`` (default: the plan's) waits for every replica's first sync."""
+    error). ``wait_ready`` (default: the plan's) waits for every replica's first sync.
+    ``state``: a fresh control-plane state to use (the caller keeps a handle on it)."""
     plan = what if isinstance(what, StackPlan) else plan_for_scenario(what, profile)
-    state = ControlPlaneState(clock=MonotonicClock(), seed=plan.seed)
+    state = state or ControlPlaneState(clock=MonotonicClock(), seed=plan.seed)
     access = profile.control_plane
     if access.replay is not None:
         state.replay = replayer_for(access, plan.name, state)

@@ -21,6 +21,7 @@ from reference_adapter.engine import DecisionEngine
 from reference_adapter.events import EventFactory
 from reference_adapter.grpc_face import start_grpc_server
 from reference_adapter.http_face import start_http_server
+from reference_adapter.metrics import LossLog, registry_for, start_metrics_server
 from reference_adapter.model import CheckInput, Decision
 from reference_adapter.schedule import SyncSchedule
 from reference_adapter.settings import ReferenceAdapterConfig
@@ -103,6 +104,11 @@ class ReferenceAdapter:
             start=now,
         )
         self.events = EventFactory(settings.org_id, settings.adapter_id, self.rng)
+        self.loss_log = LossLog(self.clock, log)
+        self.metrics = registry_for(self.batcher)  # type: ignore[arg-type]
+        self._metrics_runner: Any = None
+        self._metrics_port: int | None = None
+        self._undelivered_at_stop = 0
         self.last_errors: dict[str, str] = {}
         self._wake: dict[str, asyncio.Event] = {}
         self._tasks: list[asyncio.Task[None]] = []
@@ -124,6 +130,18 @@ class ReferenceAdapter:
         """The bound HTTP service-mode port (None when off or not started)."""
         return self._http_port
 
+    @property
+    def metrics_port(self) -> int | None:
+        """The bound Prometheus metrics port (None when off or not started)."""
+        return self._metrics_port
+
+    @property
+    def lost_events(self) -> int:
+        """Analytics events that will never reach the ingest: dropped with a full buffer,
+        refused by the ingest, and (once stopped) still undelivered."""
+        stats = self.batcher.stats
+        return stats.dropped + stats.rejected + self._undelivered_at_stop
+
     async def handle(self, request: CheckInput) -> Decision:
         """Decide one request and record its analytics event (what both faces call)."""
         received = self.clock.wall()
@@ -143,9 +161,9 @@ class ReferenceAdapter:
             self.clock.wall(),
             str(version_id) if version_id is not None else None,
         )
-        if self.batcher.add(event) and (
-            self.batcher.buffered == 1 or self.batcher.buffered >= self.batcher.batch_size
-        ):
+        if not self.batcher.add(event):
+            self.loss_log.dropped(self.batcher.held, self.last_errors.get("analytics", ""))
+        elif self.batcher.buffered == 1 or self.batcher.buffered >= self.batcher.batch_size:
             self._poke("analytics")
         return decision
 
@@ -169,6 +187,10 @@ class ReferenceAdapter:
                 self._http_runner, self._http_port = await start_http_server(
                     self.handle, settings.http_port, settings.host, settings.http_path_prefix
                 )
+            if settings.metrics_port is not None:
+                self._metrics_runner, self._metrics_port = await start_metrics_server(
+                    self.metrics, settings.metrics_port, settings.host
+                )
         except BaseException:
             await self.stop()  # release what was bound, then report the bind error
             raise
@@ -188,9 +210,10 @@ class ReferenceAdapter:
             asyncio.create_task(self._jwks_loop()),
         ]
         log.info(
-            "reference adapter started: grpc=%s http=%s gatekeeper=%s",
+            "reference adapter started: grpc=%s http=%s metrics=%s gatekeeper=%s",
             self._grpc_port,
             self._http_port,
+            self._metrics_port,
             settings.gatekeeper,
         )
 
@@ -201,8 +224,8 @@ class ReferenceAdapter:
 
     async def stop(self, *, flush: bool = True) -> None:
         """Stop syncing and the faces, then post every buffered analytics event (bounded by
-        ``stop_flush_timeout``; whatever could not be delivered is logged). ``flush=False``
-        drops them instead (`abort`)."""
+        ``stop_flush_timeout``); every event lost in the adapter's life is logged, by cause.
+        ``flush=False`` drops the buffered ones instead (`abort`), and counts them lost."""
         if not self._started:
             return
         self._started = False
@@ -219,7 +242,13 @@ class ReferenceAdapter:
             await self._http_runner.cleanup()
             self._http_runner = None
         if flush:
-            await self.flush_analytics(self.settings.stop_flush_timeout)
+            self._undelivered_at_stop = await self.flush_analytics(self.settings.stop_flush_timeout)
+        else:
+            self._undelivered_at_stop = self.batcher.held
+        self._log_losses()
+        if self._metrics_runner is not None:
+            await self._metrics_runner.cleanup()
+            self._metrics_runner = None
         await self.client.aclose()
         if self.redis_windows is not None:
             await self.redis_windows.aclose()
@@ -245,9 +274,22 @@ class ReferenceAdapter:
             ok = await self._post_batch(batch, timeout=max(0.05, deadline - loop.time()))
             if not ok:
                 await asyncio.sleep(min(0.2, max(0.0, deadline - loop.time())))
-        if self.batcher.held:
-            log.error("stopping with %d analytics events undelivered", self.batcher.held)
         return self.batcher.held
+
+    def _log_losses(self) -> None:
+        stats = self.batcher.stats
+        if not self.lost_events:
+            return
+        log.error(
+            "%s analytics events lost: %s dropped while the buffer was full, %s in batches the"
+            " ingest refused, %s still undelivered at stop (of %s recorded, %s delivered)",
+            f"{self.lost_events:,}",
+            f"{stats.dropped:,}",
+            f"{stats.rejected:,}",
+            f"{self._undelivered_at_stop:,}",
+            f"{stats.recorded:,}",
+            f"{stats.sent:,}",
+        )
 
     # ---- loops ----
 

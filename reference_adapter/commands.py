@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import re
 import signal
 import sys
@@ -19,14 +20,23 @@ from common.yaml_source import YamlSyntaxError, load_yaml
 from reference_adapter.adapter import ReferenceAdapter
 from reference_adapter.settings import ReferenceAdapterConfig
 
+log = logging.getLogger("reference_adapter")
+
 _NONE_WORDS = ("none", "off", "null", "")
 
 
 _NULLABLE = {
     name
     for name, field in ReferenceAdapterConfig.model_fields.items()
-    if (not field.is_required() and field.default is None) or name in ("grpc_port", "http_port")
+    if (not field.is_required() and field.default is None)
+    or name in ("grpc_port", "http_port", "metrics_port")
 }
+
+
+SECRET_ENV = "ANYPOINT_CLIENT_SECRET"
+"""The environment variable the client secret is read from (never a command-line flag)."""
+LOST_EVENTS_EXIT = 3
+"""The exit status when analytics events were lost (the log says how many and why)."""
 
 
 class CommandError(Exception):
@@ -52,6 +62,12 @@ def add_serve_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="YAML file whose `settings:` mapping gives ReferenceAdapterConfig (flags override it)",
     )
     parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
+    parser.add_argument(
+        "--client-secret-file",
+        type=Path,
+        help=f"read the client secret from this file (or set {SECRET_ENV}); a --client-secret"
+        " flag is visible to every user of the machine (ps)",
+    )
     for name, field in ReferenceAdapterConfig.model_fields.items():
         default = field.default if not field.is_required() else None
         help_text = f"ReferenceAdapterConfig.{name}" + (
@@ -59,6 +75,8 @@ def add_serve_parser(subparsers: Any) -> argparse.ArgumentParser:
         )
         if name in _NULLABLE:
             help_text += "; 'none' turns it off"
+        if name == "client_secret":
+            help_text = f"avoid: visible in ps; use {SECRET_ENV} or --client-secret-file"
         parser.add_argument(_flag(name), dest=name, default=None, help=help_text)
     parser.set_defaults(func=run_command, handler=run_command, serve_handler=run_command)
     return parser
@@ -78,6 +96,16 @@ def settings_from_args(args: argparse.Namespace) -> ReferenceAdapterConfig:
             values[name] = None
         else:
             values[name] = raw
+    if getattr(args, "client_secret", None) is not None:
+        log.warning(
+            "--client-secret is visible to every user of this machine (ps): pass it in %s or"
+            " with --client-secret-file instead",
+            SECRET_ENV,
+        )
+    elif "client_secret" not in values or _PLACEHOLDER.fullmatch(str(values["client_secret"])):
+        secret = _secret(getattr(args, "client_secret_file", None))
+        if secret is not None:
+            values["client_secret"] = secret
     try:
         return ReferenceAdapterConfig(**values)
     except ValidationError as exc:
@@ -90,6 +118,22 @@ def settings_from_args(args: argparse.Namespace) -> ReferenceAdapterConfig:
 
 
 _PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
+
+
+def _secret(path: Path | None) -> str | None:
+    """The client secret from ``--client-secret-file`` or the environment (None if neither)."""
+    if path is not None:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read(4097)
+        except OSError as exc:
+            raise CommandError(f"cannot read --client-secret-file {path}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise CommandError(f"--client-secret-file {path} is not UTF-8 text") from None
+        if len(text) > 4096 or not text.strip():
+            raise CommandError(f"--client-secret-file {path}: expected one line of up to 4 KiB")
+        return text.strip()
+    return os.environ.get(SECRET_ENV) or None
 
 
 def _profile_settings(path: Path) -> dict[str, Any]:
@@ -121,7 +165,7 @@ def _profile_settings(path: Path) -> dict[str, Any]:
 
 async def serve(settings: ReferenceAdapterConfig, stop: asyncio.Event | None = None) -> int:
     """Run an adapter until ``stop`` is set (or SIGTERM/SIGINT), then stop it cleanly.
-    Returns the number of analytics events that could not be delivered."""
+    Returns the number of analytics events lost (dropped, refused, or undelivered at stop)."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     installed = []
@@ -136,7 +180,7 @@ async def serve(settings: ReferenceAdapterConfig, stop: asyncio.Event | None = N
         await adapter.start()
         print(
             f"reference adapter listening: grpc_port={adapter.grpc_port} "
-            f"http_port={adapter.http_port}",
+            f"http_port={adapter.http_port} metrics_port={adapter.metrics_port}",
             flush=True,
         )
         await stop.wait()
@@ -144,7 +188,7 @@ async def serve(settings: ReferenceAdapterConfig, stop: asyncio.Event | None = N
         await adapter.stop()
         for sig in installed:
             loop.remove_signal_handler(sig)
-    return adapter.batcher.held
+    return adapter.lost_events
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -159,8 +203,8 @@ def run_command(args: argparse.Namespace) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
-        undelivered = asyncio.run(serve(settings))
+        lost = asyncio.run(serve(settings))
     except OSError as exc:
         print(f"asmkit serve adapter: cannot start: {exc}", file=sys.stderr)
         return 1
-    return 0 if undelivered == 0 else 3
+    return 0 if lost == 0 else LOST_EVENTS_EXIT

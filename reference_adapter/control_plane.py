@@ -12,8 +12,19 @@ from typing import Any
 
 import httpx
 
+from common.redaction import Redactor
+
 TOKEN_PATH = "/accounts/api/v2/oauth2/token"
 MAX_FEED_PAGES = 10_000
+
+
+_REDACT = Redactor()
+
+
+def _snippet(response: httpx.Response) -> str:
+    """The start of an answer for an error message, with credentials redacted (a contracts
+    page carries client secrets, a login answer a token)."""
+    return _REDACT.text(response.text[:4096])[:200]
 
 
 class ControlPlaneError(Exception):
@@ -92,12 +103,12 @@ class ControlPlaneClient:
         if response.status_code != 200:
             raise ControlPlaneError(
                 f"login failed: POST {TOKEN_PATH} answered {response.status_code}: "
-                f"{response.text[:200]} (check client_id/client_secret)",
+                f"{_snippet(response)} (check client_id/client_secret)",
                 response.status_code,
             )
         token = _json(response).get("access_token")
         if not isinstance(token, str) or not token:
-            raise ControlPlaneError(f"login answer has no access_token: {response.text[:200]}")
+            raise ControlPlaneError(f"login answer has no access_token: {_snippet(response)}")
         self._token = token
         self.logins += 1
         return token
@@ -132,7 +143,7 @@ class ControlPlaneClient:
         data = _json(response).get("data")
         if not isinstance(data, list):
             raise ControlPlaneError(
-                f"GET {url}: expected {{'data': [...]}}, got {response.text[:200]}"
+                f"GET {url}: expected {{'data': [...]}}, got {_snippet(response)}"
             )
         return [item for item in data if isinstance(item, dict)]
 
@@ -146,7 +157,7 @@ class ControlPlaneClient:
         body = _json(response)
         policies = body.get("policies")
         if not isinstance(policies, list):
-            raise ControlPlaneError(f"GET {url}: no 'policies' list in {response.text[:200]}")
+            raise ControlPlaneError(f"GET {url}: no 'policies' list in {_snippet(response)}")
         version = body.get("version")
         if version is None:
             version = response.headers.get("etag", "").strip('"') or None
@@ -171,7 +182,7 @@ class ControlPlaneClient:
             body = _json(response)
             data = body.get("data")
             if not isinstance(data, list):
-                raise ControlPlaneError(f"GET {url}: no 'data' list in {response.text[:200]}")
+                raise ControlPlaneError(f"GET {url}: no 'data' list in {_snippet(response)}")
             items.extend(item for item in data if isinstance(item, dict))
             pages += 1
             if body.get("cursor") is not None:
@@ -198,7 +209,7 @@ class ControlPlaneClient:
         response = await self.request("POST", f"{self.env_base}/keepalive", json=body)
         if response.status_code not in (200, 202, 204):
             raise ControlPlaneError(
-                f"POST keepalive answered {response.status_code}: {response.text[:200]}",
+                f"POST keepalive answered {response.status_code}: {_snippet(response)}",
                 response.status_code,
             )
 
@@ -219,7 +230,7 @@ class ControlPlaneClient:
             return status
         retryable = status >= 500 or status in (401, 403, 408, 429)
         raise ControlPlaneError(
-            f"POST analytics batch {batch_id} answered {status}: {response.text[:200]}",
+            f"POST analytics batch {batch_id} answered {status}: {_snippet(response)}",
             status,
             retryable,
         )
@@ -231,13 +242,13 @@ def _json(response: httpx.Response) -> dict[str, Any]:
     except ValueError:
         raise ControlPlaneError(
             f"{response.request.method} {response.request.url}: answer is not JSON: "
-            f"{response.text[:200]}",
+            f"{_snippet(response)}",
             response.status_code,
         ) from None
     if not isinstance(body, dict):
         raise ControlPlaneError(
             f"{response.request.method} {response.request.url}: expected a JSON object, "
-            f"got {response.text[:200]}",
+            f"got {_snippet(response)}",
             response.status_code,
         )
     return body
@@ -246,6 +257,6 @@ def _json(response: httpx.Response) -> dict[str, Any]:
 def _expect(response: httpx.Response, status: int, what: str) -> None:
     if response.status_code != status:
         raise ControlPlaneError(
-            f"{what} answered {response.status_code}: {response.text[:200]}",
+            f"{what} answered {response.status_code}: {_snippet(response)}",
             response.status_code,
         )

@@ -4,24 +4,57 @@ expects: 200 allows (upstream mutations as response headers, removals through
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
-from reference_adapter.model import CheckInput, Decision
+from reference_adapter.model import CheckInput, Decision, Denial
 
 Handler = Callable[[CheckInput], Awaitable[Decision]]
 API_ID_HEADER = "x-asm-api-id"
 REMOVE_HEADER = "x-envoy-auth-headers-to-remove"
+INTERNAL_ERROR = Denial.of(500, "internal error in the adapter")
+log = logging.getLogger("reference_adapter.http")
+
+
+class _BadRequests(logging.Filter):
+    """aiohttp logs every malformed request with a traceback at ERROR (it answers 400): one
+    warning line without the traceback is enough for a client's mistake, and a client cannot
+    flood the adapter's log with tracebacks."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError) and (exc.code or 500) < 500:
+            record.msg = f"bad HTTP request answered {exc.code}: {str(exc.message)[:200]!r}"
+            record.args = ()
+            record.exc_info = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+SERVER_LOG = logging.getLogger("reference_adapter.http.server")
+SERVER_LOG.addFilter(_BadRequests())
+
+
+def _text(value: str) -> str:
+    """``value`` as valid Unicode: aiohttp keeps bytes that are not UTF-8 as lone surrogates
+    (surrogateescape); they become U+FFFD, as Envoy's gRPC face delivers them."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return value
 
 
 async def check_input(request: web.Request, path_prefix: str = "") -> CheckInput:
     """The `CheckInput` for an HTTP-mode auth request (the API id from ``x-asm-api-id``)."""
     headers: dict[str, str] = {}
-    for key, value in request.headers.items():
-        name = key.lower()
+    for key, raw in request.headers.items():
+        name, value = _text(key).lower(), _text(raw)
         headers[name] = f"{headers[name]},{value}" if name in headers else value
-    path = request.raw_path
+    path = _text(request.raw_path)
     if path_prefix and path.startswith(path_prefix):
         path = path[len(path_prefix) :] or "/"
     body: bytes | None = None
@@ -31,7 +64,7 @@ async def check_input(request: web.Request, path_prefix: str = "") -> CheckInput
     source_ip = forwarded.split(",")[0].strip() if forwarded else (request.remote or "")
     return CheckInput(
         api_id=headers.get(API_ID_HEADER, ""),
-        method=request.method,
+        method=_text(request.method),
         path=path,
         headers=headers,
         source_ip=source_ip,
@@ -65,7 +98,13 @@ def http_response(decision: Decision) -> web.Response:
 
 def make_app(handler: Handler, path_prefix: str = "") -> web.Application:
     async def authorize(request: web.Request) -> web.Response:
-        return http_response(await handler(await check_input(request, path_prefix)))
+        check = await check_input(request, path_prefix)
+        try:
+            decision = await handler(check)
+        except Exception:  # answered as the gRPC face does: a JSON 500, never a bare page
+            log.exception("HTTP ext_authz check failed; answering 500")
+            decision = Decision(check.api_id).deny(INTERNAL_ERROR, None)
+        return http_response(decision)
 
     # Envoy forwards up to 60 KiB of request headers (max_request_headers_kb); aiohttp stops
     # at 8 KiB per header by default, which would turn a long header into a 400
@@ -79,7 +118,7 @@ async def start_http_server(
 ) -> tuple[web.AppRunner, int]:
     """Serve ``handler`` in HTTP service mode on ``host:port`` (0: ephemeral); returns the
     runner (call ``cleanup()`` to stop) and the bound port."""
-    runner = web.AppRunner(make_app(handler, path_prefix), access_log=None)
+    runner = web.AppRunner(make_app(handler, path_prefix), access_log=None, logger=SERVER_LOG)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()

@@ -14,7 +14,8 @@ from common.durations import Duration
 
 class ReferenceAdapterConfig(AdapterSettings):
     """Configuration of one `ReferenceAdapter`. ``grpc_port``: 0 = ephemeral, None = no gRPC
-    face; ``http_port``: same for the HTTP service-mode face (off by default). ``redis_url``
+    face; ``http_port``: same for the HTTP service-mode face (off by default); ``metrics_port``:
+    the Prometheus ``/metrics`` endpoint (off by default). ``redis_url``
     (``redis://host:port/db``) shares ``clusterizable`` rate-limit quotas between replicas;
     without it they are counted in memory."""
 
@@ -27,6 +28,7 @@ class ReferenceAdapterConfig(AdapterSettings):
     adapter_id: str = "reference-adapter"
     grpc_port: int | None = Field(default=0, ge=0, le=65535)
     http_port: int | None = Field(default=None, ge=0, le=65535)
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
     http_path_prefix: str = ""
     host: str = "127.0.0.1"
     cache_dir: Path | None = None
@@ -37,6 +39,7 @@ class ReferenceAdapterConfig(AdapterSettings):
     @field_validator(
         "grpc_port",
         "http_port",
+        "metrics_port",
         "cache_dir",
         "redis_url",
         "seed",

@@ -15,7 +15,7 @@ _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2rem;max-width:70rem;color:#222}
 h1{margin-bottom:.2rem} .muted{color:#666} table{border-collapse:collapse;margin:.5rem 0}
 td,th{border:1px solid #ddd;padding:.25rem .5rem;text-align:left;vertical-align:top}
-.passed{color:#137333}.failed,.error{color:#b3261e;font-weight:bold}.not_supported,.skipped{color:#666}
+.passed{color:#137333}.failed,.error{color:#b3261e;font-weight:bold}.not_supported,.skipped,.not_run{color:#666}
 .success{background:#e6f4ea}.partial{background:#fef7e0}.failure{background:#fce8e6}
 pre{background:#f6f8fa;padding:.5rem;overflow-x:auto;font-size:.85rem}
 details{margin:.3rem 0} .late{color:#b06000} .exp{color:#137333} .act{color:#b3261e}
@@ -122,8 +122,12 @@ def render_html(report: ConformanceReport) -> str:
         f"<li><code>{_e(name)}</code>: {_e(reason)}</li>" for name, reason in report.waivers.items()
     )
     waivers = f"<p>Waived conventions:</p><ul>{waivers}</ul>" if waivers else ""
-    interrupted = "<p class='failed'>The run was interrupted; results are partial.</p>" * int(
-        report.interrupted
+    by = f" by {_e(report.interrupted_by)}" if report.interrupted_by else ""
+    interrupted = (
+        f"<p class='failed'>The run was interrupted{by}; {len(report.not_run)} case(s) did not"
+        f" run: {_e(', '.join(report.not_run))}.</p>"
+        if report.interrupted
+        else ""
     )
     return f"""<!doctype html><html><head><meta charset="utf-8">
 <title>asmkit conformance: {_e(impl.project)} {_e(impl.version)}</title><style>{_STYLE}</style>

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from reports.model import CaseReport, ConformanceReport
 
+_SKIPPED = ("skipped", "not_supported", "provisional", "not_run")
+
 
 def _failure_text(case: CaseReport) -> str:
     if case.failure is None:
@@ -27,7 +29,7 @@ def write_junit(report: ConformanceReport, path: Path) -> Path:
         name=f"asmkit conformance: {report.implementation.project}",
         tests=str(len(cases)),
         failures=str(sum(c.outcome == "failed" for c in cases)),
-        skipped=str(sum(c.outcome in ("skipped", "not_supported", "provisional") for c in cases)),
+        skipped=str(sum(c.outcome in _SKIPPED for c in cases)),
         errors=str(sum(c.outcome == "error" for c in cases)),
         time=f"{report.duration_s:.3f}",
         timestamp=report.date,
@@ -39,6 +41,7 @@ def write_junit(report: ConformanceReport, path: Path) -> Path:
         ("kit.version", report.kit_version),
         ("data_plane", report.data_plane),
         ("result", report.result),
+        *((("interrupted_by", report.interrupted_by),) if report.interrupted_by else ()),
     ):
         ET.SubElement(props, "property", name=name, value=value)
     for case in cases:
@@ -60,7 +63,7 @@ def write_junit(report: ConformanceReport, path: Path) -> Path:
         elif case.outcome == "error":
             error = ET.SubElement(element, "error", message=case.error or "kit error")
             error.text = _failure_text(case)
-        elif case.outcome in ("skipped", "not_supported", "provisional"):
+        elif case.outcome in _SKIPPED:
             ET.SubElement(element, "skipped", message=f"{case.outcome}: {case.reason}")
     path.parent.mkdir(parents=True, exist_ok=True)
     root = ET.Element("testsuites")

@@ -14,6 +14,7 @@ KIND = "ConformanceReport"
 RESULT_SUCCESS = "success"
 RESULT_PARTIAL = "partial"
 RESULT_FAILURE = "failure"
+RESULT_INTERRUPTED = "interrupted"
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,8 @@ class Statistics:
     skipped: int = 0
     not_supported: int = 0
     errors: int = 0
+    not_run: int = 0
+    """Cases an interrupted run never finished."""
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,8 @@ class ConformanceReport:
     coverage: Coverage
     duration_s: float
     interrupted: bool = False
+    interrupted_by: str = field(default="", metadata={"omit_empty": True})
+    """The signal that cut the run short (SIGINT, SIGTERM), when one did."""
     command: str = ""
     waivers: dict[str, str] = field(default_factory=dict)
     """Kit conventions the profile waived, each with its reason."""
@@ -152,9 +157,17 @@ class ConformanceReport:
     kind: str = KIND
 
     @property
+    def not_run(self) -> tuple[str, ...]:
+        """The cases an interrupted run did not finish."""
+        return tuple(c.name for c in self.cases if c.outcome == "not_run")
+
+    @property
     def result(self) -> str:
-        """Failure if any claimed feature failed; partial if some core features are not
-        supported; success otherwise."""
+        """Interrupted if the run was cut short (whatever the cases that ran say); failure if
+        any claimed feature failed; partial if some core features are not supported; success
+        otherwise."""
+        if self.interrupted:
+            return RESULT_INTERRUPTED
         results = [p.core.result for p in self.profiles] + [
             p.extended.result for p in self.profiles
         ]

@@ -39,6 +39,8 @@ def report_to_dict(report: ConformanceReport) -> dict[str, Any]:
         "kind": data.pop("kind"),
         "result": report.result,
     }
+    if report.interrupted:
+        data["notRun"] = list(report.not_run)
     return {**head, **data}
 
 

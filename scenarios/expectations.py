@@ -4,7 +4,7 @@ the analytics the control plane received. Pure models; matching lives in ``scena
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -13,9 +13,15 @@ from common.durations import Duration
 
 Decision = Literal["allowed", "denied", "error"]
 
+MAX_WAIT = 3600.0
+"""The longest any step may wait or keep trying (an hour): a scenario is a short flow."""
+
+HttpStatus = Annotated[int, Field(ge=100, le=599)]
+"""An HTTP status code."""
+
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class TextMatch(_Strict):
@@ -61,7 +67,7 @@ class UpstreamExpect(_Strict):
 class ResponseExpect(_Strict):
     """What the client must see."""
 
-    status: int | list[int] | None = None
+    status: HttpStatus | list[HttpStatus] | None = None
     decision: Decision | None = None
     headers: dict[str, HeaderExpect] = Field(default_factory=dict)
     body: BodyExpect | None = None
@@ -89,16 +95,43 @@ class BatchExpect(_Strict):
     )
 
 
+class DropExpect(_Strict):
+    """How many events the adapter reports dropped: exactly ``count`` or within ``min``..``max``."""
+
+    count: int | None = Field(None, ge=0)
+    min: int | None = Field(None, ge=0)
+    max: int | None = Field(None, ge=0)
+
+
 class AnalyticsExpect(_Strict):
     """Events the control plane's analytics ingest must have received, waited for up to
     ``within`` (or one ``within_sync`` interval of the adapter plus ``slack``)."""
 
-    within: Duration | None = None
+    within: Duration | None = Field(None, le=MAX_WAIT)
     within_sync: SyncName | None = None
-    slack: Duration = 1.0
+    slack: Duration = Field(1.0, le=MAX_WAIT)
     events: list[CountExpect] = Field(default_factory=list)
     batches: BatchExpect | None = None
     delivered_within: Duration | None = Field(
-        None, description="Every event reached the ingest within this long of its replied_ts"
+        None,
+        le=MAX_WAIT,
+        description="Every event reached the ingest within this long of its replied_ts",
     )
     no_duplicate_events: bool = True
+    dropped: DropExpect | None = Field(
+        None,
+        description="Events the adapter reports dropped on its metrics endpoint, summed over "
+        "replicas (feature analytics-loss-reporting)",
+    )
+    accounted_for: int | None = Field(
+        None,
+        ge=0,
+        le=1_000_000,
+        description="Distinct events received plus events the adapter reports dropped equal "
+        "this: no event was lost silently (feature analytics-loss-reporting)",
+    )
+
+    @property
+    def reads_metrics(self) -> bool:
+        """Whether checking this needs the adapter's metrics endpoint."""
+        return self.dropped is not None or self.accounted_for is not None

@@ -43,6 +43,8 @@ class Feature(StrEnum):
     """Keeps enforcing and delivers analytics exactly once through faults on its link to the
     platform (latency, stalls, resets, TLS and DNS failures) that the proxy applies: only
     adapters run through the proxy (``control_plane: {via: proxy}``) can claim it."""
+    ANALYTICS_LOSS_REPORTING = "analytics-loss-reporting"
+    """Events the adapter drops are counted on its Prometheus metrics endpoint."""
 
 
 KNOWN_FEATURES: frozenset[str] = frozenset(f.value for f in Feature)

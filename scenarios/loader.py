@@ -23,6 +23,7 @@ from common.yaml_source import (
     position_of,
 )
 from fake_anypoint import ControlPlaneSpec
+from scenarios.features import Feature
 from scenarios.model import Scenario
 from scenarios.steps import ACTION_KEYS
 
@@ -124,6 +125,24 @@ def load_scenario(path: Path) -> ScenarioFile:
     )
 
 
+def lenient_summary(path: Path) -> tuple[str, list[str]]:
+    """The ``description`` and the known ``features`` a scenario file names, even if the rest
+    of it is invalid (to file a case that did not run in reports); blank when unreadable."""
+    try:
+        data = load_yaml(path)
+    except (OSError, YamlSyntaxError):
+        return "", []
+    if not isinstance(data, dict):
+        return "", []
+    description = data.get("description")
+    names = data.get("features")
+    known = {f.value for f in Feature}
+    features = (
+        [n for n in names if isinstance(n, str) and n in known] if isinstance(names, list) else []
+    )
+    return (description if isinstance(description, str) else ""), features
+
+
 def _line(root: yaml.Node | None, loc: tuple[str | int, ...]) -> int:
     pos = position_in(root, loc)
     return pos.line if pos else 1
@@ -161,11 +180,11 @@ def problems_from(
 ) -> list[Problem]:
     """Turn pydantic errors into positioned problems (used for scenarios and profiles)."""
     problems = []
-    for error in exc.errors():
-        loc = _clean_loc(error["loc"])
+    for error, loc in _relevant(exc.errors()):
         where = dotted(loc)
         kind = error["type"]
         if kind == "extra_forbidden":
+            loc = loc or tuple(str(p) for p in error["loc"][-1:])
             allowed = _allowed_keys(root, loc[:-1])
             close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
             guess = f" (did you mean {close[0]!r}?)" if close else ""
@@ -180,7 +199,7 @@ def problems_from(
             )
         elif kind == "union_tag_not_found" or kind == "union_tag_invalid":
             value = _value_at(data, loc)
-            keys = sorted(value) if isinstance(value, dict) else value
+            keys = sorted(value, key=str) if isinstance(value, dict) else value
             problems.append(
                 Problem(
                     path,
@@ -217,30 +236,95 @@ def problems_from(
         else:
             value = _value_at(data, loc)
             message = error["msg"].removeprefix("Value error, ")
-            problems.append(
-                Problem(path, position_of(path, loc), where, f"{message} (got {value!r})")
-            )
+            if kind == "finite_number":
+                message = "must be a finite number" + _range_of(root, loc)
+            if "got " not in message:
+                message += f" (got {value!r})"
+            problems.append(Problem(path, position_of(path, loc), where, message))
     return problems
 
 
-def _clean_loc(loc: tuple[Any, ...]) -> tuple[str | int, ...]:
-    # A discriminated union puts its tag into the loc: ("steps", 0, "request", "request", ...).
-    # Drop the tag (the key right after a step index) so the loc is the YAML path again.
+def _range_of(root: type[BaseModel], loc: tuple[str | int, ...]) -> str:
+    """The bounds a numeric field accepts, as text (", between 0 and 1"), from its model."""
+    model = root
+    for part in loc[:-1]:
+        model = _step_into(model, part)
+        if model is None:
+            return ""
+    model = _unwrap_model(model, loc[-1] if loc else None)
+    if not (isinstance(model, type) and issubclass(model, BaseModel)) or not loc:
+        return ""
+    info = model.model_fields.get(str(loc[-1]))
+    if info is None:
+        return ""
+    low = high = None
+    for item in info.metadata:
+        low = getattr(item, "ge", None) if getattr(item, "ge", None) is not None else low
+        low = getattr(item, "gt", None) if getattr(item, "gt", None) is not None else low
+        high = getattr(item, "le", None) if getattr(item, "le", None) is not None else high
+        high = getattr(item, "lt", None) if getattr(item, "lt", None) is not None else high
+    if low is not None and high is not None:
+        return f", between {low:g} and {high:g}"
+    if low is not None:
+        return f", above {low:g}"
+    return f", at most {high:g}" if high is not None else ""
+
+
+_TYPE_TAG = re.compile(
+    r"^(constrained-)?(int|float|str|bool|bytes|none)$|^[a-z][a-z-]*\[.*\]$", re.DOTALL
+)
+
+
+def _model_names(model: type[BaseModel] = BaseModel) -> set[str]:
+    names = set()
+    for sub in model.__subclasses__():
+        names.add(sub.__name__)
+        names |= _model_names(sub)
+    return names
+
+
+def _union_tag(loc: tuple[Any, ...], i: int, out: list[str | int]) -> bool:
+    """Whether ``loc[i]`` is a tag pydantic added for a union member, not a YAML key."""
+    part = loc[i]
+    if not isinstance(part, str):
+        return False
+    # a top-level step's action union: ("steps", 0, "request", "request", ...): the first one
+    if i == 2 and part in ACTION_KEYS and loc[0] in ("steps", "finally"):
+        return True
+    # the fault step's own union: ("fault", "fault" | "clear", ...) -> ("fault", ...)
+    if part in ("fault", "clear") and out[-1:] == ["fault"]:
+        return True
+    # a plain union: "int", "constrained-int", "list[...]", or a model's class name
+    return bool(_TYPE_TAG.search(part)) or (part[:1].isupper() and part in _model_names())
+
+
+def _clean_loc(loc: tuple[Any, ...]) -> tuple[tuple[str | int, ...], bool]:
+    """The YAML path of an error's loc, and whether it went through a union's tag."""
     out: list[str | int] = []
+    tagged = False
     for i, part in enumerate(loc):
-        is_tag = (
-            isinstance(part, str)
-            and part in ACTION_KEYS
-            and i >= 2
-            and isinstance(loc[i - 1], int)
-            and loc[i - 2] in ("steps", "finally")
-        )
-        # the fault step's own union: ("fault", "fault" | "clear", ...) -> ("fault", ...)
-        is_tag = is_tag or (part in ("fault", "clear") and i >= 1 and out[-1:] == ["fault"])
-        if is_tag or (isinstance(part, str) and "[" in part):
+        if _union_tag(loc, i, out):
+            tagged = True
             continue
         out.append(part)
-    return tuple(out)
+    return tuple(out), tagged
+
+
+def _relevant(errors: list[Any]) -> list[tuple[Any, tuple[str | int, ...]]]:
+    """Errors with clean locs; of a union's alternatives only the most specific complaint per
+    place (``status: [200, 0]`` is "status[1] too low", not also "status is not a number")."""
+    cleaned = [(error, *_clean_loc(error["loc"])) for error in errors]
+    union_locs = [loc for _, loc, tagged in cleaned if tagged]
+    out: list[tuple[Any, tuple[str | int, ...]]] = []
+    seen: set[tuple[str | int, ...]] = set()
+    for error, loc, tagged in cleaned:
+        if tagged:
+            deeper = any(len(other) > len(loc) and other[: len(loc)] == loc for other in union_locs)
+            if deeper or loc in seen:
+                continue
+            seen.add(loc)
+        out.append((error, loc))
+    return out
 
 
 def dotted(loc: tuple[str | int, ...]) -> str:

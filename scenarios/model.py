@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from common.adapter_settings import AdapterSettings
 from common.durations import Duration
 from fake_anypoint import ControlPlaneSpec, FaultSpec
+from scenarios.expectations import MAX_WAIT, HttpStatus
 from scenarios.features import Feature
-from scenarios.steps import Step
+from scenarios.steps import AnalyticsStep, Step
 
 Transport = Literal["grpc", "http"]
 TRANSPORTS: tuple[Transport, ...] = ("grpc", "http")
@@ -39,9 +40,9 @@ class AdapterNeeds(AdapterSettings):
 class RequestBody(BaseModel):
     """Envoy's ``with_request_body``: buffer the body and send it with the check."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    max_request_bytes: int = Field(8192, gt=0)
+    max_request_bytes: int = Field(8192, gt=0, le=64 * 1024 * 1024)
     allow_partial_message: bool = False
     pack_as_bytes: bool = False
 
@@ -49,18 +50,20 @@ class RequestBody(BaseModel):
 class DataPlaneNeeds(BaseModel):
     """Envoy ext_authz settings the scenario needs; unset values keep the profile's."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    timeout: Duration | None = None
+    timeout: Duration | None = Field(None, le=MAX_WAIT)
     failure_mode_allow: bool | None = None
-    status_on_error: int | None = None
+    status_on_error: HttpStatus | None = None
     with_request_body: RequestBody | None = None
 
 
 class Scenario(BaseModel):
     """One conformance case: seeded control-plane state, then steps."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, allow_inf_nan=False, populate_by_name=True
+    )
 
     name: str = Field(
         pattern=r"^[a-z0-9][a-z0-9-]*$", description="Stable id; equals the file stem"
@@ -86,3 +89,16 @@ class Scenario(BaseModel):
     )
     steps: list[Step] = Field(min_length=1)
     finally_steps: list[Step] = Field(default_factory=list, alias="finally")
+
+    @model_validator(mode="after")
+    def _loss_checks_declare_their_feature(self) -> Scenario:
+        reads = any(
+            isinstance(step, AnalyticsStep) and step.analytics.reads_metrics
+            for step in [*self.steps, *self.finally_steps]
+        )
+        if reads and Feature.ANALYTICS_LOSS_REPORTING not in self.features:
+            raise ValueError(
+                "analytics.dropped and analytics.accounted_for read the adapter's metrics:"
+                " add analytics-loss-reporting to features"
+            )
+        return self

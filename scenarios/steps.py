@@ -30,7 +30,7 @@ from fake_anypoint import (
     RevokeContract,
 )
 from proxy import NetworkFault
-from scenarios.expectations import AnalyticsExpect, ResponseExpect
+from scenarios.expectations import MAX_WAIT, AnalyticsExpect, HttpStatus, ResponseExpect
 
 ACTION_KEYS = (
     "request",
@@ -45,7 +45,9 @@ ACTION_KEYS = (
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, allow_inf_nan=False, populate_by_name=True
+    )
 
 
 class RequestSpec(_Strict):
@@ -69,7 +71,7 @@ class RequestStep(_Strict):
     expect: ResponseExpect | None = None
     repeat: int = Field(1, ge=1, le=100_000)
     concurrency: int = Field(1, ge=1, le=1_000)
-    statuses: dict[int, int] | None = Field(
+    statuses: dict[HttpStatus, Annotated[int, Field(ge=0, le=100_000)]] | None = Field(
         None, description="Exactly how many of the responses had each status, e.g. {200: 6, 429: 4}"
     )
     capture: dict[str, str] = Field(default_factory=dict)
@@ -123,9 +125,9 @@ class ControlPlaneStep(_Strict):
 class WaitSpec(_Strict):
     """Wait a fixed ``duration``, or ``intervals`` of one of the adapter's sync loops."""
 
-    duration: Duration | None = None
+    duration: Duration | None = Field(None, le=MAX_WAIT)
     sync: SyncName | None = None
-    intervals: float = Field(1.0, gt=0)
+    intervals: float = Field(1.0, gt=0, le=100)
 
     @model_validator(mode="after")
     def _one_of(self) -> WaitSpec:
@@ -146,11 +148,11 @@ class EventuallySpec(_Strict):
     after ``within`` (or one ``within_sync`` interval plus ``slack``). The time it took is
     recorded as the time to consistency."""
 
-    within: Duration | None = None
+    within: Duration | None = Field(None, le=MAX_WAIT)
     within_sync: SyncName | None = None
-    slack: Duration = 1.0
-    every: Duration = 0.05
-    consecutive: int = Field(3, ge=1)
+    slack: Duration = Field(1.0, le=MAX_WAIT)
+    every: Duration = Field(0.05, ge=0.001, le=60)
+    consecutive: int = Field(3, ge=1, le=10_000)
     steps: list[RequestStep] = Field(min_length=1)
 
     @model_validator(mode="after")

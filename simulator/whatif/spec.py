@@ -15,7 +15,17 @@ from simulator.whatif.timeline import TimelineEvent
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+MAX_RATE = 1_000_000.0
+"""The highest arrival rate (requests per second) a what-if may ask about."""
+MAX_DURATION = 30 * 24 * 3600.0
+"""The longest simulated time (30 days)."""
+MAX_REQUESTS = 1_000_000_000
+"""The most requests one replication may simulate (about an hour of computing)."""
+MAX_BINS = 1_000_000
+"""The most time-series bins (``duration / bin``)."""
 
 
 class ArrivalSpec(_Strict):
@@ -30,8 +40,8 @@ class ArrivalSpec(_Strict):
     """
 
     process: Literal["constant", "poisson", "bursts", "daily"] = "poisson"
-    rate: float = Field(gt=0, description="Requests per second (the mean for daily).")
-    burst_rate: float | None = Field(None, gt=0)
+    rate: float = Field(gt=0, le=MAX_RATE, description="Requests per second (the mean for daily).")
+    burst_rate: float | None = Field(None, gt=0, le=MAX_RATE)
     burst_every: Duration | None = None
     burst_length: Duration | None = None
     amplitude: float = Field(0.5, ge=0, le=1)
@@ -53,6 +63,14 @@ class ArrivalSpec(_Strict):
             raise ValueError("period must be > 0 (e.g. 24h)")
         return self
 
+    def peak_rate(self) -> float:
+        """The highest rate the process reaches (for bounding the work)."""
+        if self.process == "bursts" and self.burst_rate is not None:
+            return max(self.rate, self.burst_rate)
+        if self.process == "daily":
+            return self.rate * (1 + self.amplitude)
+        return self.rate
+
 
 Credentials = Literal["valid", "wrong_secret", "missing", "unknown"]
 
@@ -64,7 +82,7 @@ class ClientSpec(_Strict):
     name: str | None = None
     application: str | None = None
     api: str = Field(description="Key of control_plane.apis the requests are for.")
-    weight: float = Field(1.0, gt=0)
+    weight: float = Field(1.0, gt=0, le=1_000_000)
     credentials: Credentials = "valid"
     method: str = "GET"
     paths: list[str] = Field(
@@ -104,8 +122,8 @@ class ServiceTimeSpec(_Strict):
     ``lognormal`` (``sigma`` is the log-space spread) with mean ``mean``."""
 
     distribution: Literal["exponential", "constant", "lognormal"] = "exponential"
-    mean: Duration = 0.0002
-    sigma: float = Field(0.5, gt=0)
+    mean: Duration = Field(0.0002, le=60)
+    sigma: float = Field(0.5, gt=0, le=10)
 
 
 class AdapterSpec(AdapterSettings):
@@ -125,14 +143,14 @@ class AdapterSpec(AdapterSettings):
     jitter: float = Field(0.2, ge=0, lt=1)
     workers: int = Field(4, ge=1, le=1024, description="Checks decided in parallel per replica.")
     service_time: ServiceTimeSpec = ServiceTimeSpec()
-    check_timeout: Duration = Field(0.2, description="Envoy's ext_authz timeout.")
+    check_timeout: Duration = Field(0.2, le=3600, description="Envoy's ext_authz timeout.")
 
 
 class LatencySpec(_Strict):
     """Round-trip time of one control-plane or ingest call when nothing is wrong."""
 
-    control_plane: Duration = 0.02
-    ingest: Duration = 0.02
+    control_plane: Duration = Field(0.02, le=3600)
+    ingest: Duration = Field(0.02, le=3600)
 
 
 class SweepSpec(_Strict):
@@ -149,7 +167,7 @@ class WhatIfSpec(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="Equals the file stem.")
     question: str = Field(min_length=1, description="The question, in one or two sentences.")
     seed: int = Field(0, ge=0)
-    duration: Duration
+    duration: Duration = Field(le=MAX_DURATION)
     warmup: Duration = Field(0.0, description="Excluded from the metrics.")
     replications: int = Field(3, ge=1, le=1000)
     bin: Duration = Field(1.0, description="Width of the time-series bins.")
@@ -168,6 +186,19 @@ class WhatIfSpec(_Strict):
             raise ValueError(f"warmup ({self.warmup}s) must be shorter than duration")
         if self.bin <= 0:
             raise ValueError("bin must be > 0 (e.g. 1s)")
+        if self.duration / self.bin > MAX_BINS:
+            raise ValueError(
+                f"duration / bin is {self.duration / self.bin:,.0f} time-series bins, more than"
+                f" {MAX_BINS:,}: use a wider bin (e.g. {self.duration / MAX_BINS:g}s or more)"
+            )
+        requests = self.traffic.arrival.peak_rate() * self.duration
+        if requests > MAX_REQUESTS:
+            raise ValueError(
+                f"traffic.arrival at up to {self.traffic.arrival.peak_rate():g}/s for a duration"
+                f" of {self.duration:g}s is about {requests:,.0f} requests per replication, more"
+                f" than the {MAX_REQUESTS:,} a what-if simulates: shorten the duration or lower"
+                " the rate"
+            )
         return self
 
 

@@ -35,7 +35,7 @@ CHANGE_KINDS: tuple[str, ...] = tuple(CHANGE_MODELS)
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Window(_Strict):

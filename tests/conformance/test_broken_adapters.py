@@ -75,6 +75,12 @@ CASES = {
         "the retry is recognised and no event arrives twice",
         "analytics.event_id",
     ),
+    "analytics dropped silently": Case(
+        "create_silent_drops",
+        "analytics/full-buffer-drops-are-counted",
+        "the adapter reports that it dropped events",
+        "analytics.dropped",
+    ),
     "no gatekeeper": Case(
         "create_no_gatekeeper",
         "gatekeeper/blocked-until-first-sync",

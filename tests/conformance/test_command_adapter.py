@@ -65,7 +65,9 @@ def test_a_missing_program_is_a_clear_error() -> None:
         from live.launch import start_adapter
 
         profile = process_profile()
-        launch = profile.adapter.model_copy(update={"command": ["no-such-adapter-xyz"]})
+        launch = profile.adapter.model_copy(
+            update={"command": ["no-such-adapter-xyz"], "env": {}, "metrics_url": None}
+        )
         asyncio.run(
             start_adapter(
                 launch, {"grpc_port": 1, "http_port": None}, transport="grpc", log_path=None

@@ -99,3 +99,68 @@ def test_whatif_specs_are_validated_too(tmp_path: Path, capsys: pytest.CaptureFi
     spec.write_text("name: bad\nquestion: q\nduration: forever\n")
     assert run_validate([tmp_path]) == 1
     assert f"{spec}:3:" in capsys.readouterr().out
+
+
+EVENTUALLY = """\
+name: nested
+description: Problems inside an eventually block point at their own line.
+features: [client-id-enforcement]
+control_plane:
+  apis: [{key: orders}]
+steps:
+  - eventually:
+      within: 2s
+      steps:
+        - request:
+            api: ordrs
+            pathh: /orders
+          expect: {status: [200, 0]}
+"""
+
+
+def test_problems_inside_eventually_steps_point_at_their_own_line(tmp_path: Path) -> None:
+    path = tmp_path / "nested.scenario.yaml"
+    path.write_text(EVENTUALLY)
+    with pytest.raises(ScenarioError) as info:
+        check_scenario_file(path)
+    text = str(info.value)
+    assert f"{path}:12:13: steps[0].eventually.steps[0].request.pathh: unknown key" in text
+    assert f"{path}:13:34: steps[0].eventually.steps[0].expect.status[1]: Input should be" in text
+    assert "constrained-int" not in text and "got None" not in text
+    assert text.count("expect.status") == 1  # one complaint, not one per union member
+    path.write_text(EVENTUALLY.replace("pathh", "path").replace("[200, 0]", "200"))
+    problems = [str(p) for p in check_scenario_file(path)]
+    assert any(
+        p.startswith(f"{path}:11:13: steps[0].eventually.steps[0].request.api: unknown API")
+        for p in problems
+    ), problems
+
+
+def test_unknown_faker_providers_and_generator_methods_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "refs.scenario.yaml"
+    for provider, guess in (
+        ("user_agnt", "user_agent"),
+        ("seed_instance", None),
+        ("__class__", None),
+    ):
+        path.write_text(SCENARIO.replace("${nothing.here}", f"${{faker.{provider}}}"))
+        text = "\n".join(str(p) for p in check_scenario_file(path))
+        assert f"Faker has no provider {provider!r}" in text, text
+        if guess:
+            assert f"did you mean {guess!r}" in text
+    path.write_text(SCENARIO.replace("${nothing.here}", "${faker.user_agent}"))
+    assert "Faker has no" not in "\n".join(str(p) for p in check_scenario_file(path))
+
+
+def test_a_profile_command_must_name_a_program(tmp_path: Path) -> None:
+    from live.profile import load_profile
+
+    profile = tmp_path / "p.yaml"
+    for command, message in (("[]", "at least 1 item"), ('[""]', "must name the program")):
+        profile.write_text(
+            "implementation: {organization: a, project: b, version: c}\n"
+            f"adapter: {{command: {command}}}\n"
+        )
+        with pytest.raises(ScenarioError) as info:
+            load_profile(profile)
+        assert message in str(info.value), str(info.value)

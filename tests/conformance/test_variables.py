@@ -41,3 +41,13 @@ def test_captures_and_faker_are_seeded() -> None:
 
 def test_references_lists_every_variable() -> None:
     assert references({"a": "${x.y} and ${z}", "b": ["${w}"]}) == ["x.y", "z", "w"]
+
+
+def test_faker_generator_methods_and_argument_needing_providers_are_variable_errors() -> None:
+    from conformance.variables import VariableError, Variables
+
+    variables = Variables({"run": {"seed": 0}})
+    for provider in ("seed_instance", "__class__", "add_provider", "nope"):
+        with pytest.raises(VariableError, match="Faker has no"):
+            variables.resolve(f"faker.{provider}")
+    assert isinstance(variables.resolve("faker.uuid4"), str)

@@ -27,6 +27,8 @@ class FakePlatform:
         self.page_limit = page_limit
         self.down = False
         self.ingest_down = False
+        self.ingest_refuses: int | None = None
+        """A status the ingest answers every post with (e.g. 400: refused for good)."""
         self.keepalives: list[dict[str, Any]] = []
         self.batches: list[tuple[str, list[dict[str, Any]]]] = []
         self.batch_ids: set[str] = set()
@@ -126,6 +128,8 @@ class FakePlatform:
     def _ingest(self, request: httpx.Request) -> httpx.Response:
         if self.ingest_down:
             raise httpx.ConnectError("ingest down")
+        if self.ingest_refuses is not None:
+            return httpx.Response(self.ingest_refuses, json={"message": "refused"})
         assert request.url.path == "/v2/analytics/events"
         assert request.headers["content-encoding"] == "gzip"
         batch_id = request.headers["x-batch-id"]
