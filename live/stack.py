@@ -81,7 +81,15 @@ def plan_for_scenario(scenario: Scenario, profile: AdapterProfile) -> StackPlan:
         data_plane=scenario.data_plane,
         faults=tuple(scenario.faults),
         wait_ready=scenario.adapter.wait_ready,
+        redis=scenario.adapter.replicas > 1 and shares_through_redis(profile),
     )
+
+
+def shares_through_redis(profile: AdapterProfile) -> bool:
+    """Whether replicas of this adapter can share counters only through a Redis the kit starts:
+    separate processes whose profile passes ``{redis_url}`` (in-process replicas share memory)."""
+    launch = profile.adapter
+    return launch.command is not None and "{redis_url}" in repr([launch.command, launch.env])
 
 
 class RoundRobin:
