@@ -33,7 +33,7 @@ def _mismatches(expect: ApiInstanceExpect, got: InstanceSummary) -> list[Mismatc
 async def run_api_instance(run: ScenarioRun, step: ApiInstanceStep) -> None:
     """Poll the instance until it matches (StepFailed with the last difference otherwise).
     Without a deadline it is checked once."""
-    from conformance.runner import StepFailed
+    from conformance.results import StepFailed
 
     expect = run.variables.substitute_model(step.api_instance)
     api_id = run.stack.seed.apis.get(expect.api)

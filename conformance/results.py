@@ -110,3 +110,12 @@ class ScenarioResult:
             )
             result.failure = StepFailure(**fields, mismatches=mismatches)
         return result
+
+
+class StepFailed(Exception):
+    """Raised inside the runner when a step's expectations do not hold."""
+
+    def __init__(self, message: str, mismatches: list[Mismatch] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.mismatches = mismatches or []

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from common.adapter_settings import SyncName
 from common.clock import MonotonicClock
 from common.redaction import Redactor
-from conformance.checks import check_response
 from conformance.control_plane_steps import object_namespaces, seed_variables
 from conformance.discovery_steps import run_adapter, run_api_instance
 from conformance.proxy_steps import (
@@ -24,13 +22,13 @@ from conformance.proxy_steps import (
     record_replay,
 )
 from conformance.redact import redact_logs, redact_result, secrets_of
-from conformance.results import Consistency, Outcome, ScenarioResult, StepFailure, TraceEntry
+from conformance.request_steps import run_eventually, run_request_step
+from conformance.results import Outcome, ScenarioResult, StepFailed, StepFailure, TraceEntry
 from conformance.variables import VariableError, Variables
 from conformance.waits import check_analytics
 from fake_anypoint import ActiveFault, ChangeError, ControlPlaneState
 from live.profile import AdapterProfile
 from live.stack import Stack, StackError, bring_up
-from reports import Mismatch
 from scenarios.loader import ScenarioFile
 from scenarios.steps import (
     AdapterStep,
@@ -41,21 +39,10 @@ from scenarios.steps import (
     EventuallyStep,
     FaultStep,
     NetworkFaultSpec,
-    RequestSpec,
     RequestStep,
     Step,
     WaitStep,
 )
-from simulator import ClientRequest, ClientResponse
-
-
-class StepFailed(Exception):
-    """Raised inside the runner when a step's expectations do not hold."""
-
-    def __init__(self, message: str, mismatches: list[Mismatch] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.mismatches = mismatches or []
 
 
 class ScenarioRun:
@@ -123,13 +110,13 @@ class ScenarioRun:
 
     async def run_step(self, step: Step, name: str) -> None:
         if isinstance(step, RequestStep):
-            await self.run_request_step(step, name)
+            await run_request_step(self, step, name)
         elif isinstance(step, ControlPlaneStep):
             self.run_control_plane(step)
         elif isinstance(step, WaitStep):
             await self.run_wait(step)
         elif isinstance(step, EventuallyStep):
-            await self.run_eventually(step, name)
+            await run_eventually(self, step, name)
         elif isinstance(step, FaultStep):
             await self.run_fault(step)
         elif isinstance(step, ApiInstanceStep):
@@ -197,119 +184,6 @@ class ScenarioRun:
                 mismatches,
             )
 
-    async def run_request_step(self, step: RequestStep, name: str) -> None:
-        request = self.build_request(step.request)
-        semaphore = asyncio.Semaphore(step.concurrency)
-
-        async def one() -> ClientResponse:
-            async with semaphore:
-                return await self.send(request)
-
-        responses = await asyncio.gather(*(one() for _ in range(step.repeat)))
-        if step.statuses is not None:
-            tally = dict(sorted(Counter(r.status for r in responses).items()))
-            if tally != dict(sorted(step.statuses.items())):
-                raise StepFailed(
-                    f"the {len(responses)} responses had other statuses than expected",
-                    [Mismatch("statuses", dict(sorted(step.statuses.items())), tally)],
-                )
-        if step.expect is None:
-            return
-        expect = self.variables.substitute_model(step.expect)
-        for i, response in enumerate(responses):
-            mismatches = check_response(expect, response)
-            if mismatches:
-                which = f" (request {i + 1} of {len(responses)})" if len(responses) > 1 else ""
-                raise StepFailed(f"the response did not match{which}", mismatches)
-        for capture, source in step.capture.items():
-            self.variables.set_capture(capture, _capture(responses[-1], source))
-
-    def build_request(self, spec: RequestSpec) -> ClientRequest:
-        data = self.variables.substitute(spec.model_dump(by_alias=True))
-        authority = data["authority"]
-        if authority is None:
-            if data["api"] is None or data["api"] not in self.stack.services:
-                known = ", ".join(self.stack.services)
-                raise StepFailed(f"request.api {data['api']!r} names no API; known: {known}")
-            authority = self.stack.services[data["api"]]
-        headers: list[tuple[str, str]] = []
-        for key, value in data["headers"].items():
-            for item in value if isinstance(value, list) else [value]:
-                headers.append((key, str(item)))
-        body = (data["body"] or "").encode()
-        if data["json"] is not None:
-            import json
-
-            body = json.dumps(data["json"]).encode()
-            headers.append(("content-type", "application/json"))
-        return ClientRequest(
-            method=data["method"],
-            path=data["path"],
-            headers=headers,
-            body=body,
-            authority=authority,
-            source_ip=data["source_ip"],
-        )
-
-    async def send(self, request: ClientRequest) -> ClientResponse:
-        response = await self.stack.envoy.handle(request)
-        late_after = self.stack.late_after
-        if late_after is not None and response.check_s > late_after:
-            self.result.late_checks += 1
-            self.result.slowest_check_s = max(self.result.slowest_check_s, response.check_s)
-            self.note(
-                "late",
-                f"the adapter answered in {1000 * response.check_s:.0f}ms, over the"
-                f" {1000 * late_after:.0f}ms ext_authz timeout (answer applied; Envoy would"
-                " have answered status_on_error)",
-            )
-        self.note(
-            "request",
-            f"client {request.method} {request.path} -> ext_authz {response.decision}"
-            f" -> {'upstream -> ' if response.upstream is not None else ''}client"
-            f" {response.status} ({1000 * response.duration_s:.1f}ms)",
-            authority=request.authority,
-            status=response.status,
-            decision=response.decision,
-            upstream=response.upstream is not None,
-        )
-        return response
-
-    async def run_eventually(self, step: EventuallyStep, name: str) -> None:
-        spec = step.eventually
-        within = self.deadline(spec.within, spec.within_sync, spec.slack)
-        loop = asyncio.get_running_loop()
-        start = loop.time()
-        streak, attempts, streak_start = 0, 0, 0.0
-        last: StepFailed | None = None
-        while True:
-            attempts += 1
-            attempt_start = loop.time()
-            try:
-                for inner in spec.steps:
-                    await self.run_request_step(inner, name)
-            except StepFailed as exc:
-                last, streak = exc, 0
-                if loop.time() - start > within:
-                    raise StepFailed(
-                        f"did not hold {spec.consecutive} times in a row within {within:g}s"
-                        f" ({attempts} attempts); last attempt: {exc.message}",
-                        exc.mismatches,
-                    ) from None
-                await asyncio.sleep(spec.every)
-                continue
-            if streak == 0:
-                streak_start = attempt_start
-            streak += 1
-            if streak >= spec.consecutive:
-                seconds = round(streak_start - start, 4)
-                self.result.consistency.append(Consistency(name, seconds, attempts))
-                self.note("eventually", f"consistent after {seconds:g}s ({attempts} attempts)")
-                return
-            if loop.time() - start > within + spec.every * spec.consecutive:
-                detail = last.message if last else "no streak"
-                raise StepFailed(f"did not converge within {within:g}s: {detail}")
-
 
 async def run_scenario(
     source: ScenarioFile,
@@ -373,6 +247,18 @@ async def _run_scenario(
         timeout_scale=profile.timeout_scale,
         waived=frozenset(profile.waive),
     )
+    await _run_steps(run, logs, log_dir)
+    if result.error is not None and result.error.startswith("kit error"):
+        result.outcome = Outcome.ERROR  # the case's premise never held: no verdict on it
+    elif result.failure is not None:
+        result.outcome = Outcome.FAILED
+    result.duration_s = round(time.monotonic() - started, 3)
+    return result
+
+
+async def _run_steps(run: ScenarioRun, logs: list[Path | None], log_dir: Path | None) -> None:
+    """The steps, then the ``finally`` steps, then the stack down and what it recorded."""
+    scenario, stack, result, started = run.source.scenario, run.stack, run.result, run.started
     s = stack.settings
     run.note(
         "stack",
@@ -394,12 +280,6 @@ async def _run_scenario(
         record_control_plane(result, stack, started)
         record_network(result, stack, started, run.network_faults)
         record_replay(result, stack, started)
-    if result.error is not None and result.error.startswith("kit error"):
-        result.outcome = Outcome.ERROR  # the case's premise never held: no verdict on it
-    elif result.failure is not None:
-        result.outcome = Outcome.FAILED
-    result.duration_s = round(time.monotonic() - started, 3)
-    return result
 
 
 def _adapter_logs(log_dir: Path | None, name: str) -> list[Path | None]:
@@ -485,14 +365,3 @@ def _default_name(step: Step) -> str:
     if isinstance(step, AdapterStep):
         return f"adapters {step.adapters}"
     return "analytics"
-
-
-def _capture(response: ClientResponse, source: str) -> Any:
-    if source == "status":
-        return response.status
-    if source.startswith("headers."):
-        name = source.removeprefix("headers.").lower()
-        return next((v for k, v in response.headers if k.lower() == name), None)
-    if source == "body":
-        return response.body.decode("utf-8", errors="replace")
-    raise StepFailed(f"capture source {source!r} is not one of status, headers.<name>, body")
