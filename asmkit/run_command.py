@@ -12,7 +12,8 @@ from conformance.interrupts import Interrupts
 from conformance.results import Outcome, ScenarioResult
 from conformance.runner import run_scenario
 from live.profile import BUNDLED_PROFILE, load_profile
-from scenarios.loader import ScenarioError, load_scenario
+from scenarios.loader import load_scenario
+from scenarios.problems import ScenarioError
 
 _COLOURS = {
     "request": "cyan",

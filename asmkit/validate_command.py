@@ -10,7 +10,7 @@ from common.yaml_source import YamlSyntaxError, load_yaml
 from conformance.validation import check_scenario_file, is_profile
 from live.profile import load_profile
 from scenarios import SUFFIX
-from scenarios.loader import ScenarioError
+from scenarios.problems import ScenarioError
 
 WHATIF_SUFFIX = ".whatif.yaml"
 

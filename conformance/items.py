@@ -14,7 +14,8 @@ from conformance.results import Outcome, ScenarioResult
 from conformance.runner import run_scenario
 from conformance.session import SESSION_KEY, ConformanceSession
 from live.launch import AdapterError
-from scenarios.loader import SUFFIX, ScenarioError, ScenarioFile, lenient_summary, load_scenario
+from scenarios.loader import SUFFIX, ScenarioFile, lenient_summary, load_scenario
+from scenarios.problems import ScenarioError
 
 
 class ScenarioFailed(Exception):

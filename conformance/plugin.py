@@ -45,7 +45,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Any:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     from conformance.items import ScenarioItem
     from conformance.session import SESSION_KEY
-    from scenarios.loader import ScenarioError
+    from scenarios.problems import ScenarioError
 
     if any(isinstance(i, ScenarioItem) for i in items):
         try:

@@ -18,7 +18,8 @@ from conformance.results import Outcome, ScenarioResult
 from live.launch import kill_leftovers
 from live.profile import AdapterProfile, load_profile
 from reports import ConformanceReport, write_html, write_junit, write_yaml
-from scenarios.loader import SUFFIX, ScenarioError, lenient_summary
+from scenarios.loader import SUFFIX, lenient_summary
+from scenarios.problems import ScenarioError
 
 
 class ConformanceSession:

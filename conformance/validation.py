@@ -18,8 +18,9 @@ from fake_anypoint import (
     DiscoverService,
     dry_run,
 )
-from scenarios.loader import Problem, dotted, load_scenario
+from scenarios.loader import load_scenario
 from scenarios.model import Scenario
+from scenarios.problems import Problem, dotted
 from scenarios.steps import ControlPlaneStep
 
 

@@ -3,8 +3,9 @@
 
 from pathlib import Path
 
-from scenarios.loader import SUFFIX, Problem, ScenarioError, ScenarioFile, load_scenario
+from scenarios.loader import SUFFIX, ScenarioFile, load_scenario
 from scenarios.model import Scenario
+from scenarios.problems import Problem, ScenarioError
 
 LIBRARY = Path(__file__).parent
 """The folder of the bundled scenario library."""

@@ -21,7 +21,7 @@ from live.whatif.driver import LiveProgress
 from live.whatif.engine import Load
 from live.whatif.report import live_report_data
 from live.whatif.runner import STARTUP_S, LiveWhatIf, planned_wall_s, run_live
-from scenarios.loader import ScenarioError
+from scenarios.problems import ScenarioError
 from simulator.whatif.commands import DEFAULT_DIR, cell, write_outputs
 from simulator.whatif.loader import WhatIfFile, load_whatif
 

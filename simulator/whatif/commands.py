@@ -166,7 +166,7 @@ def run_whatif_command(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
     from rich.table import Table
 
-    from scenarios.loader import ScenarioError
+    from scenarios.problems import ScenarioError
     from simulator.whatif.loader import load_whatif
     from simulator.whatif.report_data import report_data
     from simulator.whatif.runner import run_whatif

@@ -13,7 +13,8 @@ from pydantic import ValidationError
 
 from common.yaml_source import position_of
 from fake_anypoint import dry_run
-from scenarios.loader import Problem, ScenarioError, read_model, seed_problems
+from scenarios.loader import read_model, seed_problems
+from scenarios.problems import Problem, ScenarioError, dotted
 from simulator.whatif.spec import WhatIfSpec
 from simulator.whatif.timeline import TimelineEvent
 
@@ -64,8 +65,6 @@ def load_whatif(path: Path | str) -> WhatIfFile:
 def _problem(
     path: Path, loc: tuple[str | int, ...], message: str, hint: str | None = None
 ) -> Problem:
-    from scenarios.loader import dotted
-
     return Problem(path, position_of(path, loc), dotted(loc), message, hint)
 
 

@@ -15,7 +15,8 @@ import yaml
 from conformance.results import Outcome, ScenarioResult
 from conformance.runner import run_scenario
 from live.profile import BUNDLED_PROFILE, AdapterProfile, load_profile
-from scenarios.loader import ScenarioError, load_scenario
+from scenarios.loader import load_scenario
+from scenarios.problems import ScenarioError
 from tests.proxy.helpers import require_mitm, require_netns
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from scenarios.loader import ScenarioError
+from scenarios.problems import ScenarioError
 from simulator.whatif import load_whatif
 from simulator.whatif.expected import library_specs
 from simulator.whatif.loader import override, setting_path
