@@ -8,6 +8,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from asmkit import __version__
 from conformance.options import add_cli_options
@@ -106,13 +107,33 @@ def serve_component(component: str, argv: Sequence[str]) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``asmkit`` parser; ``serve``, ``whatif`` and ``proxy`` parse their own arguments."""
     parser = argparse.ArgumentParser(
         prog="asmkit",
         description="A local simulator and conformance kit for Anypoint Service Mesh adapters.",
     )
     parser.add_argument("--version", action="version", version=f"asmkit {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    _add_conformance(commands)
+    _add_validate_and_run(commands)
+    serve = commands.add_parser("serve", help="run a component until Ctrl-C")
+    serve_commands = serve.add_subparsers(title="components", metavar="COMPONENT")
+    for component, (_, text) in SERVE_COMPONENTS.items():
+        serve_commands.add_parser(component, help=f"{text} (see asmkit serve {component} --help)")
+    serve.set_defaults(func=_serve)
+    commands.add_parser(
+        "whatif", help="answer a load or chaos question in virtual time (asmkit whatif --help)"
+    )
+    commands.add_parser(
+        "proxy",
+        help="mitmproxy between an unmodified adapter and the platform: redirect, record, "
+        "break (asmkit proxy --help)",
+    )
+    _add_bench_and_schema(commands)
+    return parser
 
+
+def _add_conformance(commands: Any) -> None:
     conformance = commands.add_parser(
         "conformance",
         help="run the scenario library against an adapter and write a report",
@@ -141,6 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
     conformance.add_argument("-v", "--verbose", action="store_true", help="one line per scenario")
     conformance.set_defaults(func=_conformance)
 
+
+def _add_validate_and_run(commands: Any) -> None:
     validate = commands.add_parser(
         "validate",
         help="check scenario files and adapter profiles without running them",
@@ -152,27 +175,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="also check that scenario features are ones this profile knows",
     )
     validate.set_defaults(func=_validate)
-
     run = commands.add_parser("run", help="run one scenario and print a trace of the flow")
     run.add_argument("file", metavar="FILE.scenario.yaml")
     run.add_argument("--adapter", metavar="PROFILE.yaml")
     run.set_defaults(func=_run)
 
-    serve = commands.add_parser("serve", help="run a component until Ctrl-C")
-    serve_commands = serve.add_subparsers(title="components", metavar="COMPONENT")
-    for component, (_, text) in SERVE_COMPONENTS.items():
-        serve_commands.add_parser(component, help=f"{text} (see asmkit serve {component} --help)")
-    serve.set_defaults(func=_serve)
 
-    commands.add_parser(
-        "whatif", help="answer a load or chaos question in virtual time (asmkit whatif --help)"
-    )
-    commands.add_parser(
-        "proxy",
-        help="mitmproxy between an unmodified adapter and the platform: redirect, record, "
-        "break (asmkit proxy --help)",
-    )
-
+def _add_bench_and_schema(commands: Any) -> None:
     bench = commands.add_parser(
         "bench",
         help="run benchmarks; one JSON object per line with figures, baseline and ratio",
@@ -182,14 +191,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--duration", type=float, default=3.0, help="seconds per measurement")
     bench.add_argument("--requests", type=int, default=20_000, help="request cap per measurement")
     bench.set_defaults(func=_bench)
-
     schema = commands.add_parser(
         "schema",
         help="rewrite the published JSON Schemas (scenario, what-if spec, adapter profile,"
         " control-plane seed, fault)",
     )
     schema.set_defaults(func=_schema)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -28,7 +28,8 @@ from .store import SqliteStore
 
 
 def add_serve_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``control-plane`` to an ``argparse`` sub-parsers object and return its parser."""
+    """Add ``control-plane`` to an ``argparse`` sub-parsers object and return its parser. Long
+    because it only declares options, one after another."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "control-plane",
         help="run the fake Anypoint control plane",
@@ -149,6 +150,8 @@ def exposure_warning(host: str, token: str | None) -> str | None:
 
 
 async def serve(args: argparse.Namespace, out: TextIO, stop: asyncio.Event | None = None) -> int:
+    """Run the fake until interrupted: state (persistent or not), cassette, server, and a summary on
+    exit. Long because it wires those in order."""
     token = admin_token(args)
     warning = exposure_warning(args.host, token)
     if warning:

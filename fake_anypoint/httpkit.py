@@ -179,6 +179,8 @@ def _route_info(request: web.Request) -> RouteInfo:
 
 @web.middleware
 async def control_plane_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every request: pick a fault, apply it (delay, lost answer, drop, status, malformed), else
+    answer (or replay), then journal it. Long because the fault effects must run in that order."""
     state = state_of(request)
     route = _route_info(request)
     if route.admin:

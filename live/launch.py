@@ -142,7 +142,9 @@ async def start_adapter(
 
     ``shared`` is one mapping per group of replicas; an in-process factory that takes a
     ``shared`` keyword gets it (to share cluster state such as rate-limit counters).
-    ``network`` (commands only) runs the adapter elsewhere, e.g. in a network namespace.
+    ``network`` (commands only) runs the adapter elsewhere, e.g. in a network namespace. Long
+    because the in-process and the command paths share one start, wait and error report; each branch
+    is short.
     """
     if launch.in_process is not None:
         factory = _import(launch.in_process)

@@ -127,7 +127,8 @@ def _bound(est: Estimate, key: str, default: float) -> float:
 
 
 def render_plots(report: WhatIfReport) -> dict[str, bytes]:
-    """PNG plots by title. Imports matplotlib (Agg) here, never at module import."""
+    """PNG plots by title. Imports matplotlib (Agg) here, never at module import. Long because it
+    declares one plot after another."""
     import matplotlib
 
     matplotlib.use("Agg")

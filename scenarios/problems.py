@@ -50,7 +50,8 @@ class ScenarioError(ValueError):
 def problems_from(
     path: Path, data: Any, exc: ValidationError, *, root: type[BaseModel] = Scenario
 ) -> list[Problem]:
-    """Turn pydantic errors into positioned problems (used for scenarios and profiles)."""
+    """Turn pydantic errors into positioned problems (used for scenarios and profiles). Long because
+    each pydantic error kind gets its own wording, one branch each."""
     problems = []
     for error, loc in _relevant(exc.errors()):
         where = dotted(loc)

@@ -128,6 +128,9 @@ class SimulatedEnvoy:
         return resp
 
     async def _handle(self, request: ClientRequest) -> ClientResponse:
+        """Envoy's request path, in Envoy's order: TLS check, HTTP/1.0, normalisation, route,
+        filter_enabled, body buffering, the check, mutation rules, the decision. Long on purpose:
+        the order is the fidelity."""
         s = self.settings
         if (
             s.listener_tls is not None

@@ -142,6 +142,8 @@ class HttpAuthz:
     async def run(
         self, route: Route, down: Downstream, buffered: BufferedBody | None
     ) -> tuple[Verdict, dict[str, Any] | None, dict[str, Any] | None]:
+        """One HTTP-service check with Envoy's retries and timeouts. Long on purpose: Envoy's retry
+        loop and its outcomes in one reading."""
         if self._session is None:
             raise RuntimeError("SimulatedEnvoy is not started: await envoy.start() first")
         s = self._settings

@@ -270,7 +270,8 @@ class EnvoySettings:
         """What Istio generates for an `AuthorizationPolicy action: CUSTOM` provider.
 
         Timeout 600 s (Istio's default), no `allowed_headers` in gRPC mode, case-insensitive
-        header patterns (`abc*` prefix, `*abc` suffix) in HTTP mode.
+        header patterns (`abc*` prefix, `*abc` suffix) in HTTP mode. Long because it is one
+        declarative settings value.
         """
 
         def istio_matchers(patterns: Sequence[str]) -> tuple[StringMatcher, ...]:

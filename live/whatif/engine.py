@@ -176,7 +176,8 @@ async def run_live_once(
     load: Load | None = None,
 ) -> RunResult:
     """One live replication of ``spec`` against the adapter ``profile`` starts; ``load``
-    drives it (default: `InProcessLoad`)."""
+    drives it (default: `InProcessLoad`). Long on purpose: one replication's lifecycle (stack,
+    chaos, load, judge) reads top to bottom in one place."""
     seeds, py_seed = replication_seeds(seed)  # once: spawning again gives other streams
     load = load or InProcessLoad()
     if progress is not None:

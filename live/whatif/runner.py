@@ -101,7 +101,8 @@ async def run_live(
     only: set[int] | None = None,
     make_load: Callable[[], Load] | None = None,
 ) -> LiveWhatIf:
-    """Run ``file`` live (see the module docstring); ``only``: these sweep points."""
+    """Run ``file`` live (see the module docstring); ``only``: these sweep points. Long on purpose:
+    the sweep, replication and precision loops read top to bottom in one place."""
     started = time.perf_counter()
     the_seed = seed if seed is not None else file.spec.seed
     points = []

@@ -156,7 +156,8 @@ def run_whatif_command(
     write_report: ReportWriter | None = None,
     live_runner: LiveRunner | None = None,
 ) -> int:
-    """The command; returns the exit code (2 for a bad spec or arguments)."""
+    """The command; returns the exit code (2 for a bad spec or arguments). Long because it runs the
+    command's phases in order: load, check, run with progress, summarise, write."""
     if getattr(args, "live", False) or getattr(args, "worker", False):
         if live_runner is None:
             print("--live runs through the asmkit command (asmkit whatif --live)", file=sys.stderr)
@@ -164,7 +165,6 @@ def run_whatif_command(
         return live_runner(args, write_report)
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-    from rich.table import Table
 
     from scenarios.problems import ScenarioError
     from simulator.whatif.loader import load_whatif
@@ -178,14 +178,9 @@ def run_whatif_command(
     except ScenarioError as exc:
         err.print(str(exc), markup=False, highlight=False)
         return 2
-    if args.replications is not None and args.replications < 1:
-        err.print(f"--replications {args.replications}: expected at least 1", markup=False)
-        return 2
-    if args.seed is not None and args.seed < 0:
-        err.print(f"--seed {args.seed}: expected an integer >= 0", markup=False)
-        return 2
-    if args.precision is not None and not 0 < args.precision < 1:
-        err.print(f"--precision {args.precision}: expected a fraction, e.g. 0.05", markup=False)
+    problem = _bad_arguments(args)
+    if problem:
+        err.print(problem, markup=False)
         return 2
     with Progress(
         "[progress.description]{task.description}",
@@ -209,16 +204,7 @@ def run_whatif_command(
             precision=args.precision,
             max_replications=args.max_replications,
         )
-    table = Table(title=f"{file.spec.name}: {file.spec.question.strip()}", title_justify="left")
-    sweep = file.spec.sweep
-    table.add_column(sweep.setting if sweep else "metric")
-    for point in run.points:
-        table.add_column(point.label, justify="right")
-    from simulator.whatif.result import HEADLINE_METRICS
-
-    for name in HEADLINE_METRICS:
-        table.add_row(name, *(cell(p.metrics.get(name)) for p in run.points))
-    console.print(table)
+    console.print(_summary_table(file.spec, run))
     warnings = sorted({w for p in run.points for r in p.runs for w in r.warnings})
     for warning in warnings:
         err.print(f"warning: {warning}", markup=False, highlight=False)
@@ -234,6 +220,31 @@ def run_whatif_command(
     )
     writer = write_report or default_writer()
     return write_outputs(report_data(run, command), out_dir, args, writer, console, err)
+
+
+def _bad_arguments(args: argparse.Namespace) -> str | None:
+    if args.replications is not None and args.replications < 1:
+        return f"--replications {args.replications}: expected at least 1"
+    if args.seed is not None and args.seed < 0:
+        return f"--seed {args.seed}: expected an integer >= 0"
+    if args.precision is not None and not 0 < args.precision < 1:
+        return f"--precision {args.precision}: expected a fraction, e.g. 0.05"
+    return None
+
+
+def _summary_table(spec: Any, run: Any) -> Any:
+    """The headline metrics, one column per sweep point."""
+    from rich.table import Table
+
+    from simulator.whatif.result import HEADLINE_METRICS
+
+    table = Table(title=f"{spec.name}: {spec.question.strip()}", title_justify="left")
+    table.add_column(spec.sweep.setting if spec.sweep else "metric")
+    for point in run.points:
+        table.add_column(point.label, justify="right")
+    for name in HEADLINE_METRICS:
+        table.add_row(name, *(cell(p.metrics.get(name)) for p in run.points))
+    return table
 
 
 def write_outputs(

@@ -172,7 +172,8 @@ def assemble(
     utilisation: float | None,
 ) -> RunResult:
     """The `RunResult` of one run from what it counted: the one way both engines (virtual
-    and live) turn observations into metrics, series and tables."""
+    and live) turn observations into metrics, series and tables. Long because it names every metric
+    once."""
     wa, wd = list(counters.wrongly_allowed_bins), list(counters.wrongly_denied_bins)
     lags = [c.lag for c in changes]
     seen = [x for x in lags if x is not None]
