@@ -30,7 +30,7 @@ from proxy.control import ProxyControl
 from proxy.mitmdump import MitmProxy, ProxyError, ProxySettings
 from proxy.netfaults import NetworkFault
 from proxy.netns import NetnsError, unavailable_reason
-from proxy.redirect import Redirect
+from proxy.redirect import Redirect, RedirectMode
 
 PLATFORM_HOST = "anypoint.mulesoft.com"
 INGEST_HOST = "analytics-ingest.anypoint.mulesoft.com"
@@ -122,7 +122,7 @@ def _settings(args: argparse.Namespace) -> ProxySettings:
 
 def run_proxy(args: argparse.Namespace) -> int:
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
-    mode = args.redirect or ("netns" if command else "env")
+    mode: RedirectMode = args.redirect or ("netns" if command else "env")
     if mode == "netns" and not command:
         print("asmkit proxy run: --redirect netns needs a COMMAND after --", file=sys.stderr)
         return 2
@@ -144,7 +144,7 @@ def run_proxy(args: argparse.Namespace) -> int:
 async def _run(
     settings: ProxySettings,
     command: list[str],
-    mode: str,
+    mode: RedirectMode,
     isolate: bool,
     faults: list[NetworkFault],
     args: argparse.Namespace,
@@ -152,7 +152,7 @@ async def _run(
     proxy = MitmProxy(settings)
     await asyncio.to_thread(proxy.start)
     control = ProxyControl(proxy)
-    redirect = Redirect(proxy, mode, isolate=isolate and bool(command))  # type: ignore[arg-type]
+    redirect = Redirect(proxy, mode, isolate=isolate and bool(command))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -5,7 +5,7 @@ step, expected vs actual, and the step's ``file:line``; bad files are collection
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -16,6 +16,9 @@ from conformance.session import SESSION_KEY, ConformanceSession
 from live.launch import AdapterError
 from scenarios.loader import SUFFIX, ScenarioFile, lenient_summary, load_scenario
 from scenarios.problems import ScenarioError
+
+if TYPE_CHECKING:  # pytest's own types for repr_failure (not exported as public names)
+    from _pytest._code.code import TerminalRepr, TracebackStyle
 
 
 class ScenarioFailed(Exception):
@@ -39,7 +42,11 @@ class ScenarioYamlFile(pytest.File):
             return
         yield ScenarioItem.from_parent(self, name=source.scenario.name, source=source)
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> Any:  # type: ignore[override]
+    def repr_failure(
+        self,
+        excinfo: pytest.ExceptionInfo[BaseException],
+        style: TracebackStyle | None = None,
+    ) -> str | TerminalRepr:
         if isinstance(excinfo.value, ScenarioError):
             return f"invalid scenario file:\n{excinfo.value}"
         return super().repr_failure(excinfo)
@@ -68,7 +75,11 @@ class InvalidScenarioItem(pytest.Item):
     def runtest(self) -> None:  # pragma: no cover - setup always raises
         raise self.problem
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> Any:  # type: ignore[override]
+    def repr_failure(
+        self,
+        excinfo: pytest.ExceptionInfo[BaseException],
+        style: TracebackStyle | None = None,
+    ) -> str | TerminalRepr:
         return f"invalid scenario file:\n{self.problem}"
 
     def reportinfo(self) -> tuple[Any, int, str]:
@@ -157,7 +168,11 @@ class ScenarioItem(pytest.Item):
                 error=str(exc),
             )
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> Any:  # type: ignore[override]
+    def repr_failure(
+        self,
+        excinfo: pytest.ExceptionInfo[BaseException],
+        style: TracebackStyle | None = None,
+    ) -> str | TerminalRepr:
         if isinstance(excinfo.value, ScenarioFailed):
             result = excinfo.value.result
             verdict = "could not be judged (kit error)" if result.outcome == "error" else "failed"

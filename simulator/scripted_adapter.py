@@ -122,7 +122,7 @@ class ScriptedAdapter:
         return resp
 
 
-class _Servicer(external_auth_pb2_grpc.AuthorizationServicer):  # type: ignore[misc]
+class _Servicer(external_auth_pb2_grpc.AuthorizationServicer):
     def __init__(self, owner: ScriptedAdapter) -> None:
         self._owner = owner
 
