@@ -119,6 +119,7 @@ FUZZ_TARGETS: dict[str, list[str]] = {
             "whatif-spec",
             "snapshot",
             "state-file",
+            "cassette-file",
             "grpc-face",
             "http-face",
         )

@@ -234,3 +234,61 @@ STATE_FILE = Target(
 )
 
 TARGETS = [SCENARIO_FILE, PROFILE_FILE, WHATIF_FILE, SNAPSHOT, STATE_FILE]
+
+
+_CASSETTE: dict[str, Any] = {
+    "format": "asmkit-cassette/1",
+    "recorded_at": "2026-01-01T00:00:00+00:00",
+    "hosts": {"anypoint.mulesoft.com": "platform", "ingest.example": "ingest"},
+    "redaction": {"algorithm": "hmac-sha256-shape/1", "salt": "s"},
+    "interactions": [
+        {
+            "at": float(i),
+            "host": "anypoint.mulesoft.com",
+            "request": {"method": "GET", "path": path, "query": [["limit", "5"]]},
+            "response": {
+                "status": 200,
+                "headers": [["Content-Type", "application/json"]],
+                "body": json.dumps({"data": [{"id": i, "secret": "<redacted>"}]}),
+            },
+        }
+        for i, path in enumerate(
+            ["/apimanager/api/v1/organizations/o/apis", "/unknown/feed/10001", "/x?y"]
+        )
+    ],
+}
+
+
+def _cassette(body: bytes | Any) -> str:
+    """A cassette file: refused with ``CassetteError`` naming the file, or accepted and then
+    replayable (a few requests answered from it without an error)."""
+    from fake_anypoint.cassette import CassetteError, load_cassette
+    from fake_anypoint.replay import Replayer
+
+    path = _WORK / "fuzz.cassette.json"
+    if isinstance(body, bytes):
+        path.write_bytes(body)
+    else:
+        try:
+            path.write_text(json.dumps(body, allow_nan=True), encoding="utf-8", errors="replace")
+        except (TypeError, ValueError):
+            assume(False)
+    try:
+        with time_limit():
+            cassette = load_cassette(path)
+            replay = Replayer(cassette, lambda: 1.0, "reads")
+            for method, target in (("GET", "/unknown/feed/10001"), ("POST", "/x"), ("GET", "/")):
+                replay.answer("platform", method, target, ["limit"], {}, known=False)
+    except CassetteError as exc:
+        assert str(path) in str(exc), f"the error does not name the file: {exc}"
+        return "rejected"
+    return "accepted"
+
+
+CASSETTE_FILE = Target(
+    "cassette-file",
+    st.one_of(st.binary(max_size=2048), mutated_data([_CASSETTE]), VALUES),
+    _cassette,
+)
+
+TARGETS.append(CASSETTE_FILE)

@@ -15,6 +15,7 @@ EXAMPLES = {
     "whatif-spec": 150,
     "snapshot": 100,
     "state-file": 100,
+    "cassette-file": 150,
     "grpc-face": 300,
     "http-face": 300,
 }
