@@ -309,6 +309,33 @@ CHANGES: dict[str, type[Change]] = {
 {...}}``)."""
 
 
+class ChangeFields(BaseModel):
+    """The keys a document writes a change under (``revoke_contract: {...}``), all optional:
+    the documents that embed changes (scenario steps, what-if timeline events) extend this and
+    say how many they take."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    revoke_contract: RevokeContract | None = None
+    approve_contract: ApproveContract | None = None
+    reject_contract: RejectContract | None = None
+    delete_contract: DeleteContract | None = None
+    create_contract: CreateContract | None = None
+    apply_policy: ApplyPolicy | None = None
+    edit_policy: EditPolicy | None = None
+    disable_policy: DisablePolicy | None = None
+    enable_policy: EnablePolicy | None = None
+    remove_policy: RemovePolicy | None = None
+    edit_tier: EditTier | None = None
+    create_application: CreateApplication | None = None
+    bind_service: BindService | None = None
+    discover_service: DiscoverService | None = None
+
+    def given_changes(self) -> list[str]:
+        """The change keys this document gives."""
+        return [key for key in CHANGES if getattr(self, key) is not None]
+
+
 def dry_run(
     seed: ControlPlaneSpec, changes: Sequence[Change], rng_seed: int = 0
 ) -> list[str | None]:

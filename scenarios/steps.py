@@ -10,25 +10,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_val
 
 from common.adapter_settings import SyncName
 from common.durations import Duration
-from fake_anypoint import (
-    ApplyPolicy,
-    ApproveContract,
-    AssetType,
-    BindService,
-    Change,
-    CreateApplication,
-    CreateContract,
-    DeleteContract,
-    DisablePolicy,
-    DiscoverService,
-    EditPolicy,
-    EditTier,
-    EnablePolicy,
-    FaultSpec,
-    RejectContract,
-    RemovePolicy,
-    RevokeContract,
-)
+from fake_anypoint import CHANGES, AssetType, Change, ChangeFields, FaultSpec
 from proxy import NetworkFault
 from scenarios.expectations import MAX_WAIT, AnalyticsExpect, HttpStatus, ResponseExpect
 
@@ -77,36 +59,21 @@ class RequestStep(_Strict):
     capture: dict[str, str] = Field(default_factory=dict)
 
 
-class ControlPlaneChange(_Strict):
+class ControlPlaneChange(ChangeFields):
     """Exactly one change to the control plane, made the way API Manager would make it (the
     change models are the fake control plane's: ``fake_anypoint.changes``)."""
 
-    revoke_contract: RevokeContract | None = None
-    approve_contract: ApproveContract | None = None
-    reject_contract: RejectContract | None = None
-    delete_contract: DeleteContract | None = None
-    create_contract: CreateContract | None = None
-    apply_policy: ApplyPolicy | None = None
-    edit_policy: EditPolicy | None = None
-    disable_policy: DisablePolicy | None = None
-    enable_policy: EnablePolicy | None = None
-    remove_policy: RemovePolicy | None = None
-    edit_tier: EditTier | None = None
-    create_application: CreateApplication | None = None
-    bind_service: BindService | None = None
-    discover_service: DiscoverService | None = None
-
     @model_validator(mode="after")
     def _exactly_one(self) -> ControlPlaneChange:
-        given = [name for name in type(self).model_fields if getattr(self, name) is not None]
+        given = self.given_changes()
         if len(given) != 1:
-            allowed = ", ".join(type(self).model_fields)
+            allowed = ", ".join(CHANGES)
             raise ValueError(f"give exactly one change (got {len(given)}); one of: {allowed}")
         return self
 
     @property
     def kind(self) -> str:
-        return next(n for n in type(self).model_fields if getattr(self, n) is not None)
+        return self.given_changes()[0]
 
     @property
     def change(self) -> Change:

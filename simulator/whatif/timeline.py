@@ -10,26 +10,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from common.durations import Duration
-from fake_anypoint import (
-    CHANGES as CHANGE_MODELS,
-)
-from fake_anypoint import (
-    ApplyPolicy,
-    ApproveContract,
-    BindService,
-    Change,
-    CreateApplication,
-    CreateContract,
-    DeleteContract,
-    DisablePolicy,
-    DiscoverService,
-    EditPolicy,
-    EditTier,
-    EnablePolicy,
-    RejectContract,
-    RemovePolicy,
-    RevokeContract,
-)
+from fake_anypoint import CHANGES as CHANGE_MODELS
+from fake_anypoint import Change, ChangeFields
 
 CHANGE_KINDS: tuple[str, ...] = tuple(CHANGE_MODELS)
 
@@ -115,25 +97,11 @@ PROCESS_EVENTS: tuple[str, ...] = ("adapter_restart", "add_replica", "remove_rep
 """The actions that act on adapter processes (the engine runs them, not the control plane)."""
 
 
-class TimelineEvent(_Strict):
+class TimelineEvent(ChangeFields):
     """``at`` plus exactly one action key."""
 
     at: Duration
     name: str | None = None
-    revoke_contract: RevokeContract | None = None
-    approve_contract: ApproveContract | None = None
-    reject_contract: RejectContract | None = None
-    delete_contract: DeleteContract | None = None
-    create_contract: CreateContract | None = None
-    apply_policy: ApplyPolicy | None = None
-    edit_policy: EditPolicy | None = None
-    disable_policy: DisablePolicy | None = None
-    enable_policy: EnablePolicy | None = None
-    remove_policy: RemovePolicy | None = None
-    edit_tier: EditTier | None = None
-    create_application: CreateApplication | None = None
-    bind_service: BindService | None = None
-    discover_service: DiscoverService | None = None
     control_plane_outage: Window | None = None
     control_plane_latency: LatencyWindow | None = None
     ingest_outage: IngestOutage | None = None
