@@ -20,9 +20,13 @@ BENCHMARKS: dict[str, str] = {
     "load": "benchmarks.load:run",
     "stability": "benchmarks.stability:run",
     "proxy": "benchmarks.proxy:run",
+    "mutation": "benchmarks.mutation:run",
 }
 """Name → ``module:function``; the function takes ``duration_s`` and ``requests`` and returns a
 list of result dicts ``{"name", "figures", "baseline", "ratio"}``."""
+
+ON_REQUEST = frozenset({"mutation"})
+"""Benchmarks that run only when named (``asmkit bench mutation`` takes hours)."""
 
 
 def _load(target: str) -> Callable[..., list[dict[str, Any]]]:
@@ -35,7 +39,7 @@ def run_benchmarks(name: str | None, *, duration_s: float, requests: int) -> int
     if name is not None and name not in BENCHMARKS:
         print(f"unknown benchmark {name!r}; choose from: {', '.join(BENCHMARKS)}", file=sys.stderr)
         return 2
-    names = [name] if name else list(BENCHMARKS)
+    names = [name] if name else [b for b in BENCHMARKS if b not in ON_REQUEST]
     failed = 0
     for bench in names:
         try:

@@ -1,0 +1,410 @@
+"""The mutation run: every in-scope mutant against the scenarios that execute it, in a pool of
+`worker` processes (each mutant in its own forked child), plus the unmutated baseline run
+through the same path. Produces the per-mutant verdicts and the summary figures."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import random
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from hashlib import sha256
+from pathlib import Path
+from typing import Any
+
+from benchmarks.mutation.coverage_map import CACHE, ScenarioCoverage, coverage_for, library_names
+from benchmarks.mutation.operators import ROOT, Mutant
+from benchmarks.mutation.scope import FILES, OPERATORS, all_mutants
+
+HERE = "benchmarks/mutation"
+HTTP_ONLY = ("reference_adapter/http_face.py",)
+"""Files only the HTTP service-mode profile executes (everything else runs with gRPC)."""
+
+
+def deadline_for(seconds: float) -> float:
+    """How long one scenario may take on a mutant before it is killed by timeout: generous,
+    since the machine is shared (a hang, not a slow run, is what this catches)."""
+    return round(15.0 + 8.0 * seconds, 1)
+
+
+@dataclass
+class Plan:
+    """The scenarios able to judge mutants on one profile, with their lines and durations."""
+
+    profile: str
+    judges: list[str]
+    coverage: dict[str, ScenarioCoverage]
+    unknown: set[str] = field(default_factory=set)
+    """Scenarios whose coverage is incomplete (they failed while measured): run for every
+    mutant, after the covering ones."""
+
+    def covering(self, mutant: Mutant) -> list[str]:
+        if mutant.import_time:
+            return list(self.judges)
+        start, end = mutant.lines
+        wanted = set(range(start, end + 1))
+        found = []
+        for name in self.judges:
+            cov = self.coverage.get(name)
+            if (
+                name in self.unknown
+                or cov is None
+                or cov.lines.get(mutant.path, frozenset()) & wanted
+            ):
+                found.append(name)
+        return found
+
+    def job(
+        self, mutant: Mutant, covering: list[str], kills: Counter[str], parallel: int
+    ) -> dict[str, Any]:
+        """The worker job for a mutant: the covering scenarios, likely killers and quick ones
+        first (scenarios of unknown coverage last)."""
+
+        def key(name: str) -> tuple[bool, int, float]:
+            cov = self.coverage.get(name)
+            return (name in self.unknown, -kills[name], cov.seconds if cov else 1.0)
+
+        chosen = sorted(covering, key=key)
+        return {
+            "id": mutant.id,
+            "mutant": {"path": mutant.path, "site": mutant.site},
+            "profile": self.profile,
+            "scenarios": chosen,
+            "deadlines": {
+                n: deadline_for(self.coverage[n].seconds if n in self.coverage else 5.0)
+                for n in chosen
+            },
+            "covering": len(covering),
+            "parallel": parallel,
+        }
+
+
+@dataclass
+class Pool:
+    """``workers`` worker processes fed from one queue."""
+
+    workers: int
+    nice: int = 19
+    _procs: list[subprocess.Popen[str]] = field(default_factory=list)
+
+    def __enter__(self) -> Pool:
+        for _ in range(self.workers):
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "benchmarks.mutation.worker"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+                cwd=ROOT,
+                preexec_fn=(lambda: os.nice(self.nice)) if self.nice else None,
+            )
+            assert proc.stdout is not None
+            ready = proc.stdout.readline()
+            if not ready:
+                raise RuntimeError("a mutation worker failed to start")
+            self._procs.append(proc)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for proc in self._procs:
+            if proc.stdin is not None:
+                proc.stdin.close()
+        for proc in self._procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+    def run(
+        self,
+        jobs: list[Any],
+        make: Callable[[Any], dict[str, Any] | None],
+        done: Callable[[Any, dict[str, Any]], None],
+    ) -> None:
+        """Send each job (built by ``make`` at dispatch time, so it sees the latest kill
+        counts; None skips it) to a free worker; ``done`` gets each result."""
+        todo: queue.Queue[Any] = queue.Queue()
+        for job in jobs:
+            todo.put(job)
+        lock = threading.Lock()
+
+        def serve(proc: subprocess.Popen[str]) -> None:
+            assert proc.stdin is not None and proc.stdout is not None
+            while True:
+                try:
+                    item = todo.get_nowait()
+                except queue.Empty:
+                    return
+                with lock:
+                    job = make(item)
+                if job is None:
+                    continue
+                proc.stdin.write(json.dumps(job) + "\n")
+                proc.stdin.flush()
+                line = proc.stdout.readline()
+                if not line:
+                    raise RuntimeError("a mutation worker died")
+                with lock:
+                    done(item, json.loads(line))
+
+        threads = [threading.Thread(target=serve, args=(p,)) for p in self._procs]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+
+@dataclass
+class Outcome:
+    """One mutant's verdict."""
+
+    mutant: Mutant
+    verdict: str  # killed | survived | not-covered
+    how: str = ""  # failed | timeout | crash
+    by: str = ""
+    detail: str = ""
+    seconds: float = 0.0
+    scenarios_run: int = 0
+    covering: int = 0
+    flaky: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Run:
+    """Everything one mutation run measured."""
+
+    outcomes: list[Outcome]
+    chosen: int
+    """Mutants chosen; fewer have an outcome when the run stopped at its time limit."""
+    baseline_seconds: list[float]
+    baseline_failures: list[list[str]]
+    judges: dict[str, list[str]]
+    seconds: float
+    workers: int
+
+
+PRIOR = CACHE / "kills.json"
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to run: which mutants (``files`` and ``operators``; only ``ids``, or a seeded
+    ``sample``), which scenarios (``only``: name prefixes), how many ``workers`` and scenarios
+    at a time per mutant (``parallel``), unmutated ``baseline`` runs, ``coverage_runs`` (0: every
+    scenario judges every mutant), ``resume`` from the journal, ``limit_s`` to stop starting
+    mutants after that long."""
+
+    files: tuple[str, ...] = FILES
+    operators: frozenset[str] = OPERATORS
+    ids: tuple[str, ...] | None = None
+    sample: int | None = None
+    seed: int = 0
+    only: tuple[str, ...] = ()
+    workers: int = 2
+    parallel: int = 4
+    baseline: int = 1
+    coverage_runs: int = 2
+    resume: bool = True
+    limit_s: float | None = None
+    journal_dir: Path = CACHE
+
+
+def _digest(*places: str) -> str:
+    hasher = sha256()
+    for place in places:
+        found = [ROOT / place] if (ROOT / place).is_file() else sorted((ROOT / place).rglob("*"))
+        for path in found:
+            if path.suffix in (".py", ".yaml") and path.is_file():
+                hasher.update(str(path.relative_to(ROOT)).encode())
+                hasher.update(path.read_bytes())
+    return hasher.hexdigest()[:16]
+
+
+class Journal:
+    """Verdicts appended as they come (``verdicts-<adapter and operators digest>.jsonl``), so
+    an interrupted run resumes. A kill stays valid when the library changes; a survivor is
+    reused only while the library and the kit that runs it are unchanged."""
+
+    def __init__(self, folder: Path) -> None:
+        mutants = _digest(
+            "reference_adapter", *(f"{HERE}/{n}" for n in ("operators.py", "scope.py"))
+        )
+        self.path = folder / f"verdicts-{mutants}.jsonl"
+        self.library = _digest("scenarios", "conformance", "live", "simulator", "fake_anypoint")
+
+    def read(self) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        if not self.path.exists():
+            return found
+        for line in self.path.read_text().splitlines():
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue  # a line cut short by an interrupted run
+            if row["verdict"] == "killed" or row.get("library") == self.library:
+                found[row["id"]] = row
+        return found
+
+    def append(self, outcome: Outcome) -> None:
+        row = {"id": outcome.mutant.id, "verdict": outcome.verdict, "how": outcome.how,
+               "by": outcome.by, "detail": outcome.detail, "seconds": outcome.seconds,
+               "scenarios_run": outcome.scenarios_run, "covering": outcome.covering,
+               "flaky": outcome.flaky, "library": self.library}  # fmt: skip
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a") as handle:
+            handle.write(json.dumps(row) + "\n")
+
+
+def _outcome(mutant: Mutant, row: dict[str, Any]) -> Outcome:
+    return Outcome(mutant, row["verdict"], row.get("how", ""), row.get("by", ""),
+                   row.get("detail", ""), row.get("seconds", 0.0), row.get("scenarios_run", 0),
+                   row.get("covering", 0), row.get("flaky", []))  # fmt: skip
+
+
+def _kill_prior() -> Counter[str]:
+    """Kill counts of earlier runs: only the order in which scenarios are tried (the likely
+    killers first), never a verdict."""
+    try:
+        return Counter({str(k): int(v) for k, v in json.loads(PRIOR.read_text()).items()})
+    except (OSError, ValueError, AttributeError):
+        return Counter()
+
+
+def _save_kill_prior(kills: Counter[str]) -> None:
+    CACHE.mkdir(parents=True, exist_ok=True)
+    PRIOR.write_text(json.dumps(dict(kills.most_common())))
+
+
+def baseline_runs(
+    pool: Pool, profile: str, names: list[str], runs: int, parallel: int
+) -> list[dict[str, Any]]:
+    """The library on the unmutated adapter, ``runs`` times, through the same workers."""
+    results: list[dict[str, Any]] = []
+    size = max(1, -(-len(names) // pool.workers))
+    parts = [names[i : i + size] for i in range(0, len(names), size)]
+    for _ in range(runs):
+        started = time.monotonic()
+        found: list[dict[str, Any]] = []
+
+        def job(part: list[str]) -> dict[str, Any]:
+            deadlines = {n: 120.0 for n in part}
+            return {"id": "baseline", "mutant": None, "profile": profile, "scenarios": part,
+                    "confirm": False, "parallel": parallel, "deadlines": deadlines,
+                    "stop": False}  # fmt: skip
+
+        def keep(_part: list[str], result: dict[str, Any], found: list[Any] = found) -> None:
+            found.append(result)
+
+        pool.run(parts, job, keep)
+        outcomes = [o for r in found for o in r["outcomes"]]
+        results.append({"seconds": time.monotonic() - started, "outcomes": outcomes})
+    return results
+
+
+def choose(options: Options) -> list[Mutant]:
+    """The mutants to judge, in a seeded random order (a run stopped early has judged a
+    random sample)."""
+    mutants = all_mutants(options.files, options.operators)
+    if options.ids is not None:
+        wanted = set(options.ids)
+        return [m for m in mutants if m.id in wanted]
+    count = len(mutants) if options.sample is None else min(options.sample, len(mutants))
+    return random.Random(options.seed).sample(mutants, count)
+
+
+def make_plans(
+    pool: Pool, profiles: list[str], options: Options, say: Callable[[str], None]
+) -> tuple[dict[str, Plan], list[float], list[list[str]]]:
+    """Per profile: coverage, the baseline runs, and the scenarios that may judge (those the
+    unmutated adapter passes)."""
+    plans: dict[str, Plan] = {}
+    seconds: list[float] = []
+    failures: list[list[str]] = []
+    for profile in profiles:
+        names = [n for n in library_names(profile)
+                 if not options.only or n.startswith(options.only)]  # fmt: skip
+        cov: dict[str, ScenarioCoverage] = {}
+        if options.coverage_runs:
+            say(f"coverage of the library ({profile})")
+            cov = {c.name: c for c in coverage_for(profile, runs=options.coverage_runs)}
+        say(f"baseline: the library on the unmutated adapter ({profile}) x{options.baseline}")
+        failing: set[str] = set()
+        for run in baseline_runs(pool, profile, names, options.baseline, options.parallel):
+            failed = sorted(
+                o["scenario"] for o in run["outcomes"] if o["outcome"] in ("failed", "error")
+            )
+            failing.update(failed)
+            if profile == "grpc" or len(profiles) == 1:
+                seconds.append(round(run["seconds"], 2))
+                failures.append(failed)
+        judges = [n for n in names if n not in failing]
+        unknown = {n for n in judges if n not in cov or cov[n].outcome != "passed"}
+        plans[profile] = Plan(profile, judges, cov, unknown)
+    return plans, seconds, failures
+
+
+def run_mutation(options: Options, progress: Callable[[str], None] | None = None) -> Run:
+    """Judge the chosen mutants; verdicts of an earlier run are reused (see `Journal`)."""
+    started = time.monotonic()
+    say = progress or (lambda _text: None)
+    mutants = choose(options)
+    journal = Journal(options.journal_dir)
+    earlier = journal.read() if options.resume else {}
+    outcomes = [_outcome(m, earlier[m.id]) for m in mutants if m.id in earlier]
+    if outcomes:
+        say(f"{len(outcomes)} verdicts reused from {journal.path}")
+    todo = [m for m in mutants if m.id not in earlier]
+    profiles = sorted({"http" if m.path in HTTP_ONLY else "grpc" for m in todo}) or ["grpc"]
+    deadline = started + options.limit_s if options.limit_s else None
+    kills = _kill_prior()
+    with Pool(options.workers) as pool:
+        plans, base_seconds, base_failures = make_plans(pool, profiles, options, say)
+
+        def make(mutant: Mutant) -> dict[str, Any] | None:
+            if deadline is not None and time.monotonic() > deadline:
+                return None
+            plan = plans["http" if mutant.path in HTTP_ONLY else "grpc"]
+            covering = plan.covering(mutant)
+            if not covering:
+                outcomes.append(Outcome(mutant, "not-covered"))
+                journal.append(outcomes[-1])
+                return None
+            return plan.job(mutant, covering, kills, options.parallel)
+
+        def done(mutant: Mutant, result: dict[str, Any]) -> None:
+            outcome = Outcome(
+                mutant, result["verdict"], result.get("how", ""), result.get("by") or "",
+                result.get("detail", ""), result["seconds"],
+                len({o["scenario"] for o in result["outcomes"]}), result["covering"],
+                result.get("flaky", []),
+            )  # fmt: skip
+            if outcome.verdict == "killed" and outcome.by:
+                kills[outcome.by] += 1
+            outcomes.append(outcome)
+            journal.append(outcome)
+            if len(outcomes) % 25 == 0:
+                killed = sum(o.verdict == "killed" for o in outcomes)
+                say(f"{len(outcomes)}/{len(mutants)} mutants, {killed} killed")
+
+        say(f"{len(todo)} mutants to run, {options.workers} workers,"
+            f" {options.parallel} scenarios at a time")  # fmt: skip
+        pool.run(todo, make, done)
+    if options.ids is None:
+        _save_kill_prior(kills)
+    outcomes.sort(key=lambda o: (o.mutant.path, o.mutant.site))
+    return Run(
+        outcomes,
+        len(mutants),
+        base_seconds,
+        base_failures,
+        {p: plan.judges for p, plan in plans.items()},
+        round(time.monotonic() - started, 1),
+        options.workers,
+    )

@@ -1,0 +1,163 @@
+"""Mutation testing of the suite (`benchmarks.mutation`): every mutant compiles, mutants are
+loaded in memory and never written, and a bounded sample runs end to end through the same
+worker as the full run: a mutant the library must catch is killed by the right scenario, a
+hanging mutant is killed by timeout, an equivalent one survives, the unmutated adapter
+passes. The full run is ``asmkit bench mutation`` (docs/mutation.md)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from benchmarks.mutation.operators import ROOT, Mutant, mutants_of, mutated_code
+from benchmarks.mutation.report import DOC, dispositions, matches, summarise
+from benchmarks.mutation.runner import Outcome, Run
+from benchmarks.mutation.scope import FILES, OPERATORS, all_mutants
+
+QUOTA = "rate_limiting/quota-per-api"
+FIXED = "rate_limiting/fixed-window-from-first-request"
+KILLABLE = "windows.py:InMemoryWindows.hit:compare:window[1] < maximum -> window[1] <= maximum"
+EQUIVALENT = "windows.py:InMemoryWindows.hit:compare:now >= window[2] -> now > window[2]"
+HANGS = (
+    "adapter.py:ReferenceAdapter._analytics_loop:drop-call:"
+    "await self._sleep('analytics', max(0.0, self.batcher.next_due() - now)) -> pass"
+)
+
+
+def _mutant(mutant_id: str) -> Mutant:
+    found = [m for m in all_mutants() if m.id == mutant_id]
+    assert found, f"no mutant {mutant_id}"
+    return found[0]
+
+
+def _adapter_digest() -> str:
+    hasher = hashlib.sha256()
+    for path in sorted((ROOT / "reference_adapter").rglob("*.py")):
+        hasher.update(path.read_bytes())
+    return hasher.hexdigest()
+
+
+def test_every_mutant_compiles_and_ids_are_unique() -> None:
+    mutants = all_mutants()
+    assert len(mutants) > 1000
+    assert len({m.id for m in mutants}) == len(mutants)
+    assert {m.operator for m in mutants} == OPERATORS
+    for mutant in mutants:
+        mutated_code(mutant.path, mutant.site)
+
+
+def test_ids_survive_edits_elsewhere_in_the_file() -> None:
+    path = "reference_adapter/windows.py"
+    source = (ROOT / path).read_text()
+    shifted = source.replace('"""Fixed-window', '"""\n\n\nFixed-window', 1)
+    before = {m.id: m.line for m in mutants_of(path, source)}
+    after = {m.id: m.line for m in mutants_of(path, shifted)}
+    assert before.keys() == after.keys()
+    assert all(after[i] == before[i] + 3 for i in before)
+
+
+def test_logging_docstrings_and_raise_messages_are_not_mutated() -> None:
+    for path in FILES:
+        for mutant in mutants_of(path):
+            assert "log." not in mutant.original, mutant.id
+            assert not mutant.original.startswith("raise"), mutant.id
+
+
+@pytest.fixture(scope="module")
+def worker() -> Iterator[subprocess.Popen[str]]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.mutation.worker"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    assert proc.stdout is not None and json.loads(proc.stdout.readline())["event"] == "ready"
+    yield proc
+    assert proc.stdin is not None
+    proc.stdin.close()
+    proc.wait(timeout=60)
+
+
+def _job(proc: subprocess.Popen[str], mutant: Mutant | None, scenarios: list[str],
+         deadline: float = 60.0) -> dict[str, Any]:  # fmt: skip
+    assert proc.stdin is not None and proc.stdout is not None
+    job = {
+        "id": mutant.id if mutant else "baseline",
+        "mutant": {"path": mutant.path, "site": mutant.site} if mutant else None,
+        "profile": "grpc",
+        "scenarios": scenarios,
+        "deadlines": {n: deadline for n in scenarios},
+        "parallel": 2,
+    }
+    proc.stdin.write(json.dumps(job) + "\n")
+    proc.stdin.flush()
+    result: dict[str, Any] = json.loads(proc.stdout.readline())
+    return result
+
+
+def test_the_unmutated_adapter_passes(worker: subprocess.Popen[str]) -> None:
+    result = _job(worker, None, [QUOTA, FIXED])
+    assert result["verdict"] == "survived", result
+    assert [o["outcome"] for o in result["outcomes"]] == ["passed", "passed"]
+
+
+def test_an_off_by_one_window_is_killed_by_the_quota_case(worker: subprocess.Popen[str]) -> None:
+    before = _adapter_digest()
+    result = _job(worker, _mutant(KILLABLE), [QUOTA, FIXED])
+    assert result["verdict"] == "killed", result
+    assert result["how"] == "failed"
+    assert result["by"] in (QUOTA, FIXED)
+    assert [o["outcome"] for o in result["outcomes"] if o["scenario"] == result["by"]] == [
+        "failed",
+        "failed",
+    ]  # the kill repeated alone: no flake counts as a kill
+    assert _adapter_digest() == before  # the mutant lived in memory only
+
+
+def test_a_hanging_mutant_is_killed_by_timeout(worker: subprocess.Popen[str]) -> None:
+    result = _job(worker, _mutant(HANGS), [QUOTA], deadline=6.0)
+    assert result["verdict"] == "killed", result
+    assert result["how"] == "timeout"
+    assert result["by"] == QUOTA
+
+
+def test_an_equivalent_mutant_survives(worker: subprocess.Popen[str]) -> None:
+    result = _job(worker, _mutant(EQUIVALENT), [QUOTA, FIXED])
+    assert result["verdict"] == "survived", result
+
+
+def test_every_disposition_in_the_doc_names_current_mutants() -> None:
+    known = dispositions(DOC)
+    assert known, f"{DOC} lists no equivalent mutants"
+    ids = [m.id for m in all_mutants()]
+    for pattern, (kind, why) in known.items():
+        assert kind in ("equivalent", "contract gap")
+        assert why.strip(), pattern
+        assert any(matches(pattern, i) for i in ids), f"{pattern} names no mutant: stale entry"
+
+
+def test_the_kill_rate_leaves_out_equivalent_and_message_mutants(tmp_path: Path) -> None:
+    mutants = all_mutants(("reference_adapter/windows.py",))[:4]
+    doc = tmp_path / "mutation.md"
+    doc.write_text(f"## Equivalent mutants\n\n| mutant | why |\n| --- | --- |\n"
+                   f"| `{mutants[1].id}` | the same answer |\n")  # fmt: skip
+    outcomes = [
+        Outcome(mutants[0], "killed", "failed", QUOTA),
+        Outcome(mutants[1], "survived"),
+        Outcome(mutants[2], "survived"),
+        Outcome(mutants[3], "killed", "timeout", FIXED),
+    ]
+    summary = summarise(Run(outcomes, 4, [30.0], [[]], {"grpc": [QUOTA, FIXED]}, 60.0, 2), doc)
+    assert summary["equivalent"] == 1
+    assert summary["killed"] == 2
+    assert summary["kill_rate"] == round(2 / 3, 4)
+    assert summary["killed_by_timeout"] == 1
+    assert [r["id"] for r in summary["survivor_list"]] == [mutants[2].id]
