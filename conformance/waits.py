@@ -35,6 +35,17 @@ def delivery_delays(batches: list[IngestBatch]) -> list[float]:
     return delays
 
 
+def undated(batches: list[IngestBatch]) -> list[object]:
+    """The ``replied_ts`` values that are not ISO-8601 timestamps (a delay cannot be bounded
+    for them, so they fail ``delivered_within`` instead of being skipped)."""
+    return [
+        event.get("replied_ts")
+        for batch in batches
+        for event in batch.events
+        if _epoch(event.get("replied_ts")) is None
+    ]
+
+
 def batch_mismatches(
     expect: BatchExpect, batches: list[IngestBatch], waived: frozenset[str] = frozenset()
 ) -> list[Mismatch]:
@@ -76,6 +87,15 @@ def analytics_mismatches(
         out.extend(batch_mismatches(spec.batches, batches, waived))
     if spec.delivered_within is not None:
         slowest = max(delivery_delays(batches), default=0.0)
+        bad = undated(batches)
+        if bad:
+            out.append(
+                Mismatch(
+                    "analytics.replied_ts",
+                    "an ISO-8601 timestamp on every event (delivered_within measures from it)",
+                    f"{len(bad)} events without one, e.g. {bad[0]!r}",
+                )
+            )
         if slowest > spec.delivered_within:
             out.append(
                 Mismatch(
@@ -107,6 +127,25 @@ def analytics_mismatches(
         if twice:
             out.append(
                 Mismatch("analytics.event_id", "each event once", f"sent twice: {twice[:5]}")
+            )
+        anonymous = [
+            e for e in events if not (isinstance(e.get("event_id"), str) and e["event_id"])
+        ]
+        if anonymous:  # without an id a duplicate cannot be told from a new event
+            wanted = "a non-empty string"
+            evidence = tuple(
+                {"event": e, "differences": [
+                    {"field": "event_id", "expected": wanted, "received": e.get("event_id")}
+                ]}
+                for e in anonymous[:3]
+            )  # fmt: skip
+            out.append(
+                Mismatch(
+                    "analytics.event_id",
+                    "an event_id on every event (the ingest deduplicates by it)",
+                    f"{len(anonymous)} events without one",
+                    evidence,
+                )
             )
     return out
 

@@ -35,7 +35,7 @@ def run(duration_s: float = 3.0, requests: int = 20_000) -> list[dict[str, Any]]
     baseline = summary["baseline_seconds_per_run"]
     figures = {k: summary[k] for k in (
         "kill_rate", "mutants", "killed", "killed_by_timeout", "killed_by_crash", "equivalent",
-        "survivors", "survivors_not_covered", "contract_gaps", "message_mutants",
+        "survivors", "survivors_not_covered", "contract_gaps", "unobservable", "message_mutants",
         "message_killed", "flaky_kills_discarded", "seconds", "mutants_per_minute", "workers",
     )}  # fmt: skip
     figures["report"] = str(REPORT_DIR / "mutation.json")

@@ -394,4 +394,7 @@ def mutated_code(path: str, site: int, source: str | None = None) -> CodeType:
 def mutated_source(path: str, site: int, source: str | None = None) -> str:
     """The mutated statement, as source text (for people)."""
     _, chosen = _mutated_tree(path, site, source)
-    return ast.unparse(chosen.stmt)
+    if chosen.node is not chosen.stmt:
+        return ast.unparse(chosen.stmt)
+    holder = getattr(chosen.parent, chosen.field)
+    return ast.unparse(holder[chosen.index] if chosen.index is not None else holder)

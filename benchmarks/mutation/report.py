@@ -15,7 +15,14 @@ from benchmarks.mutation.runner import Outcome, Run
 
 DOC = ROOT / "docs" / "mutation.md"
 _ROW = re.compile(r"^\|\s*`(?P<id>[^`]+)`\s*\|\s*(?P<why>.+?)\s*\|\s*$")
-SECTIONS = {"## Equivalent mutants": "equivalent", "## Contract gaps": "contract gap"}
+SECTIONS = {
+    "## Equivalent mutants": "equivalent",
+    "## Contract gaps": "contract gap",
+    "## Not observable by a scenario": "unobservable",
+}
+"""The doc's tables: equivalent mutants leave the kill rate's denominator; contract gaps
+(behaviour the contract leaves open) and unobservable ones (specified, but the scenario format
+cannot see it) stay in it as survivors, with the reason."""
 
 
 def matches(pattern: str, mutant_id: str) -> bool:
@@ -101,6 +108,7 @@ def summarise(run: Run, doc: Path = DOC) -> dict[str, Any]:
         "survivors": len(survivors),
         "survivors_not_covered": sum(o.verdict == "not-covered" for o in survivors),
         "contract_gaps": sum(kind[o.mutant.id] == "contract gap" for o in survivors),
+        "unobservable": sum(kind[o.mutant.id] == "unobservable" for o in survivors),
         "kill_rate": round(len(killed) / judged, 4) if judged else None,
         "message_mutants": len(messages),
         "message_killed": sum(o.verdict == "killed" for o in messages),
