@@ -84,6 +84,10 @@ LEFT_OUT_SCOPES: dict[tuple[str, str], str] = {
     ("reference_adapter/schedule.py", "SyncSchedule.ever_succeeded"): "what-if engines only",
     ("reference_adapter/batcher.py", "AnalyticsBatcher.is_due"): "what-if engines only",
     ("reference_adapter/batcher.py", "AnalyticsBatcher.pending"): "what-if engines only",
+    ("reference_adapter/engine.py", "DecisionEngine.ready"): "only the readiness hook below"
+    " and the what-if engines ask it",
+    ("reference_adapter/policies/registry.py", "register"): "the extension hook for adding a"
+    " policy implementation; the adapter never calls it",
     ("reference_adapter/adapter.py", "ReferenceAdapter.wait_ready"): "the kit's readiness hook for"
     " in-process adapters, not adapter behaviour (a command adapter is polled instead)",
 }
