@@ -84,6 +84,10 @@ LEFT_OUT_SCOPES: dict[tuple[str, str], str] = {
     ("reference_adapter/schedule.py", "SyncSchedule.ever_succeeded"): "what-if engines only",
     ("reference_adapter/batcher.py", "AnalyticsBatcher.is_due"): "what-if engines only",
     ("reference_adapter/batcher.py", "AnalyticsBatcher.pending"): "what-if engines only",
+    ("reference_adapter/policies/rate_limiting.py", "RateLimiting.check_async"): "the Redis"
+    " counters (redis_url)",
+    ("reference_adapter/policies/rate_limiting_sla.py", "RateLimitingSla.check_async"): "the"
+    " Redis counters (redis_url)",
     ("reference_adapter/engine.py", "DecisionEngine.ready"): "only the readiness hook below"
     " and the what-if engines ask it",
     ("reference_adapter/policies/registry.py", "register"): "the extension hook for adding a"
