@@ -161,3 +161,34 @@ def test_the_kill_rate_leaves_out_equivalent_and_message_mutants(tmp_path: Path)
     assert summary["kill_rate"] == round(2 / 3, 4)
     assert summary["killed_by_timeout"] == 1
     assert [r["id"] for r in summary["survivor_list"]] == [mutants[2].id]
+
+
+def test_a_bounded_run_end_to_end(tmp_path: Path) -> None:
+    """The same path as ``asmkit bench mutation``, on two mutants and two scenarios: the
+    pool, the baseline, the journal (a second run reuses the verdicts) and the report."""
+    from benchmarks.mutation.report import write
+    from benchmarks.mutation.runner import Options, run_mutation
+
+    options = Options(
+        ids=(KILLABLE, EQUIVALENT),
+        only=(QUOTA, FIXED),
+        workers=1,
+        parallel=2,
+        baseline=1,
+        coverage_runs=0,
+        journal_dir=tmp_path,
+    )
+    first = run_mutation(options)
+    verdicts = {o.mutant.id: o.verdict for o in first.outcomes}
+    assert verdicts == {KILLABLE: "killed", EQUIVALENT: "survived"}
+    assert first.baseline_failures == [[]]
+    summary = write(first, tmp_path / "report")
+    assert summary["killed"] == 1
+    assert summary["equivalent"] == 1  # listed in docs/mutation.md
+    assert summary["kill_rate"] == 1.0
+    assert summary["scenario_kills"] in ({QUOTA: 1}, {FIXED: 1})
+    assert (tmp_path / "report" / "mutation.json").exists()
+    again = run_mutation(Options(**{**options.__dict__, "baseline": 0}))
+    assert {o.mutant.id: o.seconds for o in again.outcomes} == {
+        o.mutant.id: o.seconds for o in first.outcomes
+    }  # both verdicts came from the journal
