@@ -104,6 +104,7 @@ def summarise(run: Run, doc: Path = DOC) -> dict[str, Any]:
         "killed_by_failure": by_how.get("failed", 0),
         "killed_by_timeout": by_how.get("timeout", 0),
         "killed_by_crash": by_how.get("crash", 0),
+        "killed_sometimes": by_how.get("failed-sometimes", 0),
         "equivalent": len(equivalent),
         "survivors": len(survivors),
         "survivors_not_covered": sum(o.verdict == "not-covered" for o in survivors),

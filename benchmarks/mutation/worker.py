@@ -232,10 +232,42 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
                 scenarios = [s for s in scenarios if s not in finished]
                 continue
         break
+    if verdict["verdict"] == "survived" and flaky and job.get("doubt", True):
+        verdict = _settle_doubt(job, sorted(set(flaky)), deadlines) or verdict
     verdict["outcomes"] = outcomes
     verdict["flaky"] = flaky
     verdict["seconds"] = round(time.monotonic() - started, 3)
     return verdict
+
+
+DOUBT_RUNS = 3
+
+
+def _settle_doubt(
+    job: dict[str, Any], names: list[str], deadlines: dict[str, float]
+) -> dict[str, Any] | None:
+    """A scenario failed once on the mutant and passed when run again: run it alone
+    `DOUBT_RUNS` times on the mutant and as often on the unmutated adapter. Only failures on
+    the mutant while the unmutated adapter passes every time make a kill (a mutant that fails
+    sometimes is still caught); anything else was a flake."""
+    for name in names:
+        alone = {**job, "scenarios": [name] * DOUBT_RUNS, "stop": False, "confirm": False}
+        mutant = _run_child(alone, alone["scenarios"], 1, deadlines)
+        failed = [r for r in mutant.records if r["event"] == "end" and r["outcome"] != "passed"]
+        if not failed and mutant.timeout is None:
+            continue
+        base = {**alone, "mutant": None}
+        unmutated = _run_child(base, base["scenarios"], 1, deadlines)
+        ends = [r for r in unmutated.records if r["event"] == "end"]
+        clean = len(ends) == DOUBT_RUNS and all(r["outcome"] == "passed" for r in ends)
+        if clean and unmutated.timeout is None and unmutated.crashed is None:
+            times = len(failed) + (mutant.timeout is not None)
+            detail = (failed[0]["detail"] if failed else "timeout") + (
+                f" (failed {times} of {DOUBT_RUNS} runs alone; the unmutated adapter passed"
+                f" all {DOUBT_RUNS})"
+            )
+            return {"verdict": "killed", "how": "failed-sometimes", "by": name, "detail": detail}
+    return None
 
 
 def main() -> int:

@@ -192,3 +192,27 @@ def test_a_bounded_run_end_to_end(tmp_path: Path) -> None:
     assert {o.mutant.id: o.seconds for o in again.outcomes} == {
         o.mutant.id: o.seconds for o in first.outcomes
     }  # both verdicts came from the journal
+
+
+def test_a_doubtful_failure_is_settled_against_the_unmutated_adapter() -> None:
+    """A scenario that failed once and then passed is run alone on the mutant and on the
+    unmutated adapter: failures the unmutated adapter never shows make a kill, else a flake."""
+    killable = _mutant(KILLABLE)
+    script = (
+        "import importlib, json, sys\n"
+        "from benchmarks.mutation import worker\n"
+        "for n in worker.PRELOAD: importlib.import_module(n)\n"
+        "job = json.loads(sys.argv[1])\n"
+        "print(json.dumps(worker._settle_doubt(job, job['scenarios'], {})))\n"
+    )
+
+    def settle(mutant: dict[str, Any] | None) -> Any:
+        job = {"mutant": mutant, "profile": "grpc", "scenarios": [QUOTA]}
+        done = subprocess.run([sys.executable, "-c", script, json.dumps(job)], cwd=ROOT,
+                              capture_output=True, text=True, timeout=300, check=True)  # fmt: skip
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    verdict = settle({"path": killable.path, "site": killable.site})
+    assert verdict["verdict"] == "killed" and verdict["how"] == "failed-sometimes", verdict
+    assert "the unmutated adapter passed all 3" in verdict["detail"]
+    assert settle(None) is None
