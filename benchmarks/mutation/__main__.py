@@ -41,6 +41,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--baseline", type=int, default=1, help="unmutated library runs")
     parser.add_argument("--fresh", action="store_true", help="ignore verdicts of earlier runs")
     parser.add_argument("--minutes", type=float, help="stop starting mutants after this long")
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="report the journaled verdicts (the judged prefix of the order), run nothing",
+    )
     return parser
 
 
@@ -70,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{mutant.path}:{mutant.line}\t{mutant.id}")
         return 0
     from benchmarks.mutation.report import write
-    from benchmarks.mutation.runner import Options, run_mutation
+    from benchmarks.mutation.runner import Options, judged_prefix, run_mutation
 
     options = Options(
         files=files,
@@ -85,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         resume=not args.fresh,
         limit_s=args.minutes * 60 if args.minutes else None,
     )
-    result = run_mutation(options, lambda text: print(f"mutation: {text}", file=sys.stderr))
+    say = lambda text: print(f"mutation: {text}", file=sys.stderr)  # noqa: E731
+    result = judged_prefix(options, say) if args.report_only else run_mutation(options, say)
     summary = write(result, REPORT_DIR)
     print(json.dumps({k: v for k, v in summary.items() if not k.endswith("_list")}, indent=1))
     for row in summary["survivor_list"]:

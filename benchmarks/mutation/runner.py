@@ -253,6 +253,19 @@ class Journal:
                 found[row["id"]] = row
         return found
 
+    def save_baseline(
+        self, seconds: list[float], failures: list[list[str]], judges: dict[str, list[str]]
+    ) -> None:
+        """Keep the last run's baseline for a report built from the journal alone."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        data = {"seconds": seconds, "failures": failures, "judges": judges}
+        self.path.with_suffix(".baseline.json").write_text(json.dumps(data))
+
+    def baseline(self) -> dict[str, Any]:
+        path = self.path.with_suffix(".baseline.json")
+        loaded: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+        return loaded
+
     def append(self, outcome: Outcome) -> None:
         row = {"id": outcome.mutant.id, "verdict": outcome.verdict, "how": outcome.how,
                "by": outcome.by, "detail": outcome.detail, "seconds": outcome.seconds,
@@ -261,6 +274,28 @@ class Journal:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a") as handle:
             handle.write(json.dumps(row) + "\n")
+
+
+def judged_prefix(options: Options, progress: Callable[[str], None] | None = None) -> Run:
+    """The verdicts journaled so far, without running anything: the longest prefix of the
+    seeded order whose mutants all have a verdict (a random sample when the run was stopped
+    early), with the baseline of the last run."""
+    mutants = choose(options)
+    journal = Journal(options.journal_dir)
+    earlier = journal.read()
+    prefix: list[Outcome] = []
+    for mutant in mutants:
+        if mutant.id not in earlier:
+            break
+        prefix.append(_outcome(mutant, earlier[mutant.id]))
+    base = journal.baseline()
+    if progress is not None:
+        progress(f"{len(prefix)} of {len(mutants)} mutants judged in order"
+                 f" ({sum(m.id in earlier for m in mutants)} judged in all)")  # fmt: skip
+    prefix.sort(key=lambda o: (o.mutant.path, o.mutant.site))
+    seconds = sum(o.seconds for o in prefix) / max(1, options.workers)
+    return Run(prefix, len(mutants), base.get("seconds", []), base.get("failures", []),
+               base.get("judges", {}), round(seconds, 1), options.workers)  # fmt: skip
 
 
 def _outcome(mutant: Mutant, row: dict[str, Any]) -> Outcome:
@@ -367,6 +402,7 @@ def run_mutation(options: Options, progress: Callable[[str], None] | None = None
     kills = _kill_prior()
     with Pool(options.workers) as pool:
         plans, base_seconds, base_failures = make_plans(pool, profiles, options, say)
+        journal.save_baseline(base_seconds, base_failures, {p: v.judges for p, v in plans.items()})
 
         def make(mutant: Mutant) -> dict[str, Any] | None:
             if deadline is not None and time.monotonic() > deadline:
