@@ -42,6 +42,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--fresh", action="store_true", help="ignore verdicts of earlier runs")
     parser.add_argument("--minutes", type=float, help="stop starting mutants after this long")
     parser.add_argument(
+        "--baseline-only",
+        action="store_true",
+        help="only run the library on the unmutated adapter (--baseline times): its flakes",
+    )
+    parser.add_argument(
         "--report-only",
         action="store_true",
         help="report the journaled verdicts (the judged prefix of the order), run nothing",
@@ -80,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     options = Options(
         files=files,
         operators=operators,
-        ids=tuple(ids) if ids else None,
+        ids=() if args.baseline_only else tuple(ids) if ids else None,
         sample=args.sample,
         seed=args.seed,
         only=tuple(args.only),

@@ -230,25 +230,36 @@ def _digest(*places: str) -> str:
 
 
 class Journal:
-    """Verdicts appended as they come (``verdicts-<adapter digest>.jsonl``), so an interrupted
-    run resumes. A kill stays valid when the library changes; a survivor is
-    reused only while the library and the kit that runs it are unchanged."""
+    """Verdicts appended as they come (``verdicts.jsonl``), so an interrupted run resumes.
+    A row holds for as long as the mutated file is unchanged (an id names its change: file,
+    function, operator, the text before and after). A kill stays valid when the library
+    changes; a survivor is reused only while the library and the kit that runs it are
+    unchanged."""
 
     def __init__(self, folder: Path) -> None:
-        # an id names its change (file, function, operator, text before and after), so ids
-        # from the same adapter code keep their meaning whatever the operators become
-        self.path = folder / f"verdicts-{_digest('reference_adapter')}.jsonl"
+        self.path = folder / "verdicts.jsonl"
         self.library = _digest("scenarios", "conformance", "live", "simulator", "fake_anypoint")
+        self._code: dict[str, str] = {}
 
-    def read(self) -> dict[str, dict[str, Any]]:
+    def code(self, path: str) -> str:
+        if path not in self._code:
+            self._code[path] = _digest(path)
+        return self._code[path]
+
+    def read(self, mutants: list[Mutant]) -> dict[str, dict[str, Any]]:
+        """The reusable verdicts of ``mutants``."""
         found: dict[str, dict[str, Any]] = {}
         if not self.path.exists():
             return found
+        wanted = {m.id: m for m in mutants}
         for line in self.path.read_text().splitlines():
             try:
                 row = json.loads(line)
             except ValueError:
                 continue  # a line cut short by an interrupted run
+            mutant = wanted.get(row.get("id"))
+            if mutant is None or row.get("code") != self.code(mutant.path):
+                continue
             if row["verdict"] == "killed" or row.get("library") == self.library:
                 found[row["id"]] = row
         return found
@@ -270,7 +281,8 @@ class Journal:
         row = {"id": outcome.mutant.id, "verdict": outcome.verdict, "how": outcome.how,
                "by": outcome.by, "detail": outcome.detail, "seconds": outcome.seconds,
                "scenarios_run": outcome.scenarios_run, "covering": outcome.covering,
-               "flaky": outcome.flaky, "library": self.library}  # fmt: skip
+               "flaky": outcome.flaky, "library": self.library,
+               "code": self.code(outcome.mutant.path)}  # fmt: skip
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a") as handle:
             handle.write(json.dumps(row) + "\n")
@@ -282,7 +294,7 @@ def judged_prefix(options: Options, progress: Callable[[str], None] | None = Non
     early), with the baseline of the last run."""
     mutants = choose(options)
     journal = Journal(options.journal_dir)
-    earlier = journal.read()
+    earlier = journal.read(mutants)
     prefix: list[Outcome] = []
     for mutant in mutants:
         if mutant.id not in earlier:
@@ -392,7 +404,7 @@ def run_mutation(options: Options, progress: Callable[[str], None] | None = None
     say = progress or (lambda _text: None)
     mutants = choose(options)
     journal = Journal(options.journal_dir)
-    earlier = journal.read() if options.resume else {}
+    earlier = journal.read(mutants) if options.resume else {}
     outcomes = [_outcome(m, earlier[m.id]) for m in mutants if m.id in earlier]
     if outcomes:
         say(f"{len(outcomes)} verdicts reused from {journal.path}")

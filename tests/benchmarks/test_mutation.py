@@ -84,6 +84,8 @@ def worker() -> Iterator[subprocess.Popen[str]]:
     assert proc.stdin is not None
     proc.stdin.close()
     proc.wait(timeout=60)
+    assert proc.stdout is not None
+    proc.stdout.close()
 
 
 def _job(proc: subprocess.Popen[str], mutant: Mutant | None, scenarios: list[str],
