@@ -233,7 +233,8 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
                 continue
         break
     if verdict["verdict"] == "survived" and flaky and job.get("doubt", True):
-        verdict = _settle_doubt(job, sorted(set(flaky)), deadlines) or verdict
+        often = sorted(set(flaky), key=lambda n: (-flaky.count(n), flaky.index(n)))
+        verdict = _settle_doubt(job, often[:DOUBT_SCENARIOS], deadlines) or verdict
     verdict["outcomes"] = outcomes
     verdict["flaky"] = flaky
     verdict["seconds"] = round(time.monotonic() - started, 3)
@@ -241,20 +242,25 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
 
 
 DOUBT_RUNS = 3
+DOUBT_KILLS = 2
+DOUBT_SCENARIOS = 4
+"""A doubtful scenario runs `DOUBT_RUNS` times alone on the mutant and on the unmutated
+adapter; `DOUBT_KILLS` failures on the mutant (none on the original) kill it. At most
+`DOUBT_SCENARIOS` scenarios are settled per mutant, those that failed most first."""
 
 
 def _settle_doubt(
     job: dict[str, Any], names: list[str], deadlines: dict[str, float]
 ) -> dict[str, Any] | None:
     """A scenario failed once on the mutant and passed when run again: run it alone
-    `DOUBT_RUNS` times on the mutant and as often on the unmutated adapter. Only failures on
-    the mutant while the unmutated adapter passes every time make a kill (a mutant that fails
-    sometimes is still caught); anything else was a flake."""
+    `DOUBT_RUNS` times on the mutant and as often on the unmutated adapter. Repeated failures
+    on the mutant (`DOUBT_KILLS`) while the unmutated adapter passes every time make a kill (a
+    mutant that breaks a rule only sometimes is still caught); anything else was a flake."""
     for name in names:
         alone = {**job, "scenarios": [name] * DOUBT_RUNS, "stop": False, "confirm": False}
         mutant = _run_child(alone, alone["scenarios"], 1, deadlines)
         failed = [r for r in mutant.records if r["event"] == "end" and r["outcome"] != "passed"]
-        if not failed and mutant.timeout is None:
+        if len(failed) + (mutant.timeout is not None) < DOUBT_KILLS:
             continue
         base = {**alone, "mutant": None}
         unmutated = _run_child(base, base["scenarios"], 1, deadlines)
