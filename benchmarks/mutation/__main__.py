@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from pathlib import Path
 
@@ -54,7 +55,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # so the worker pool closes its workers' input and they exit
+
+
 def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _stop)
     args = _parser().parse_args(argv)
     files = tuple(args.file) if args.file else SCOPES[args.scope]
     unknown = [f for f in files if f not in SCOPES["all"]]

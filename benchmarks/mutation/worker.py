@@ -280,7 +280,10 @@ def main() -> int:
     for name in PRELOAD:
         importlib.import_module(name)
     print(json.dumps({"event": "ready", "pid": os.getpid()}), flush=True)
+    parent = os.getppid()
     for line in sys.stdin:
+        if os.getppid() != parent:
+            return 0  # the run that started this worker is gone: take no more jobs
         if not line.strip():
             continue
         job = json.loads(line)
