@@ -246,8 +246,9 @@ class Journal:
             self._code[path] = _digest(path)
         return self._code[path]
 
-    def read(self, mutants: list[Mutant]) -> dict[str, dict[str, Any]]:
-        """The reusable verdicts of ``mutants``."""
+    def read(self, mutants: list[Mutant], any_library: bool = False) -> dict[str, dict[str, Any]]:
+        """The reusable verdicts of ``mutants`` (``any_library``: every verdict of the current
+        code, whatever library judged it, for a report)."""
         found: dict[str, dict[str, Any]] = {}
         if not self.path.exists():
             return found
@@ -260,7 +261,7 @@ class Journal:
             mutant = wanted.get(row.get("id"))
             if mutant is None or row.get("code") != self.code(mutant.path):
                 continue
-            if row["verdict"] == "killed" or row.get("library") == self.library:
+            if any_library or row["verdict"] == "killed" or row.get("library") == self.library:
                 found[row["id"]] = row
         return found
 
@@ -294,7 +295,7 @@ def judged_prefix(options: Options, progress: Callable[[str], None] | None = Non
     early), with the baseline of the last run."""
     mutants = choose(options)
     journal = Journal(options.journal_dir)
-    earlier = journal.read(mutants)
+    earlier = journal.read(mutants, any_library=True)
     prefix: list[Outcome] = []
     for mutant in mutants:
         if mutant.id not in earlier:
