@@ -84,13 +84,13 @@ def summarise(run: Run, doc: Path = DOC) -> dict[str, Any]:
     behaviour = [o for o in run.outcomes if o.mutant.category == "behaviour"]
     messages = [o for o in run.outcomes if o.mutant.category != "behaviour"]
     kind = {o.mutant.id: (lookup(known, o.mutant.id) or ("", ""))[0] for o in run.outcomes}
-    equivalent = [
-        o for o in behaviour if o.verdict != "killed" and kind[o.mutant.id] == "equivalent"
-    ]
-    killed = [o for o in behaviour if o.verdict == "killed"]
+    # a mutant shown equivalent counts as equivalent even if a flake "killed" it: such kills
+    # are reported (equivalent_but_killed) as evidence of flakes, never counted
+    equivalent = [o for o in behaviour if kind[o.mutant.id] == "equivalent"]
+    killed = [o for o in behaviour if o.verdict == "killed" and kind[o.mutant.id] != "equivalent"]
     judged = len(behaviour) - len(equivalent)
     survivors = [o for o in behaviour if o.verdict != "killed" and o not in equivalent]
-    wrongly_equivalent = [o.mutant.id for o in killed if kind[o.mutant.id] == "equivalent"]
+    false_kills = [o for o in equivalent if o.verdict == "killed"]
     by_how = Counter(o.how for o in killed)
     first_kills = Counter(o.by for o in killed if o.by)
     judges = sorted({n for names in run.judges.values() for n in names})
@@ -114,7 +114,9 @@ def summarise(run: Run, doc: Path = DOC) -> dict[str, Any]:
         "message_mutants": len(messages),
         "message_killed": sum(o.verdict == "killed" for o in messages),
         "flaky_kills_discarded": sum(len(o.flaky) for o in run.outcomes),
-        "listed_equivalent_but_killed": wrongly_equivalent,
+        "equivalent_but_killed": [
+            {"id": o.mutant.id, "by": o.by, "detail": o.detail} for o in false_kills
+        ],
         "seconds": run.seconds,
         "mutants_per_minute": round(len(run.outcomes) / minutes, 1) if minutes else None,
         "workers": run.workers,

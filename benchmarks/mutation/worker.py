@@ -211,6 +211,12 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
             counts[record["scenario"]] = counts.get(record["scenario"], 0) + 1
         confirmed = [name for name, n in counts.items() if n >= 2 or not confirm]
         flaky.extend(name for name, n in counts.items() if n == 1 and confirm)
+        if confirmed and confirm and _unmutated_fails(job, confirmed[0], deadlines):
+            # the unmutated adapter fails it too right now: a flake, not this mutant's doing
+            flaky.append(confirmed[0])
+            finished = {r["scenario"] for r in ends}
+            scenarios = [s for s in scenarios if s not in finished]
+            continue
         if confirmed:
             name = confirmed[0]
             detail = next(r["detail"] for r in failed if r["scenario"] == name)
@@ -239,6 +245,14 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     verdict["flaky"] = flaky
     verdict["seconds"] = round(time.monotonic() - started, 3)
     return verdict
+
+
+def _unmutated_fails(job: dict[str, Any], name: str, deadlines: dict[str, float]) -> bool:
+    """Whether the unmutated adapter fails ``name`` too, run alone once (a kill in doubt)."""
+    base = {**job, "mutant": None, "scenarios": [name], "stop": False, "confirm": False}
+    run = _run_child(base, [name], 1, deadlines)
+    ends = [r for r in run.records if r["event"] == "end"]
+    return run.timeout is not None or not ends or ends[0]["outcome"] != "passed"
 
 
 DOUBT_RUNS = 3
