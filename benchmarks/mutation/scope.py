@@ -66,6 +66,10 @@ LEFT_OUT_FILES: dict[str, str] = {
     "reference_adapter/redis_windows.py": "the Redis counters: behind redis_url, which no scenario"
     " sets (in-process replicas share counters in memory)",
     "reference_adapter/policies/__init__.py": "re-exports only",
+    "reference_adapter/sync_apply.py": "came with a later main, after the measurement in"
+    " docs/mutation.md: to add to the core scope at the next full run",
+    "reference_adapter/metrics.py": "came with a later main, after the measurement in"
+    " docs/mutation.md: to add to the core scope at the next full run",
 }
 
 LEFT_OUT_SCOPES: dict[tuple[str, str], str] = {

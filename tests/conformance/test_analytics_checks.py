@@ -6,6 +6,7 @@ without an ``event_id`` (an adapter sending no ids passed it)."""
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from conformance.waits import analytics_mismatches
 from fake_anypoint.model import IngestBatch
@@ -42,7 +43,7 @@ def test_a_late_event_still_fails_the_bound() -> None:
 
 def test_an_event_without_an_event_id_fails_the_duplicate_check() -> None:
     spec = AnalyticsExpect(no_duplicate_events=True)
-    events = [{"event_id": "a"}, {"event_id": None}, {"client_id": "x"}]
+    events: list[dict[str, Any]] = [{"event_id": "a"}, {"event_id": None}, {"client_id": "x"}]
     found = analytics_mismatches(spec, [], events, [])
     assert [m.field for m in found] == ["analytics.event_id"]
     assert found[0].actual == "2 events without one"
