@@ -7,8 +7,8 @@ passes. The full run is ``asmkit bench mutation`` (docs/mutation.md)."""
 from __future__ import annotations
 
 import hashlib
-import re
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
