@@ -58,6 +58,7 @@ EXTENDED = ConformanceProfile(
     core=frozenset(),
     extended=frozenset(
         {
+            Feature.RATE_LIMITING_KEY_SELECTOR,
             Feature.SPIKE_CONTROL,
             Feature.IP_ALLOWLIST,
             Feature.IP_BLOCKLIST,

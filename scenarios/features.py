@@ -27,6 +27,9 @@ class Feature(StrEnum):
     ANALYTICS_BATCH_INTERVAL = "analytics-batch-interval"
     ANALYTICS_BATCH_SIZE = "analytics-batch-size"
     ROBUSTNESS = "robustness"
+    RATE_LIMITING_KEY_SELECTOR = "rate-limiting-key-selector"
+    """rate-limiting's ``keySelector`` (one bucket per header value): a Mule-gateway extension
+    that the service-mesh policy does not have (research: one bucket per API in ASM)."""
     SPIKE_CONTROL = "spike-control"
     IP_ALLOWLIST = "ip-allowlist"
     IP_BLOCKLIST = "ip-blocklist"
