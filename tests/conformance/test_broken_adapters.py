@@ -47,7 +47,7 @@ CASES = {
     "sliding rate-limit window": Case(
         "create_sliding_window",
         "rate_limiting/fixed-not-sliding-window",
-        "the new window has its whole quota although two requests are under two seconds old"
+        "the new window has its whole quota although two requests are under three seconds old"
         " (a sliding window would refuse them)",
         "statuses",
     ),
