@@ -10,8 +10,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from benchmarks.mutation.journal import Outcome, Run
 from benchmarks.mutation.operators import ROOT
-from benchmarks.mutation.runner import Outcome, Run
 
 DOC = ROOT / "docs" / "mutation.md"
 _ROW = re.compile(r"^\|\s*`(?P<id>[^`]+)`\s*\|\s*(?P<why>.+?)\s*\|\s*$")

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
+from benchmarks.mutation.journal import Outcome, Run
 from benchmarks.mutation.operators import ROOT, Mutant, mutants_of, mutated_code
 from benchmarks.mutation.report import DOC, dispositions, matches, summarise
-from benchmarks.mutation.runner import Outcome, Run
 from benchmarks.mutation.scope import FILES, OPERATORS, all_mutants
 
 QUOTA = "rate_limiting/quota-per-api"
