@@ -1,16 +1,15 @@
 """The simulated Envoy: route a client request, run ext_authz exactly as Envoy 1.40 does
-(gRPC or HTTP service), apply the verdict, forward to the upstream with aiohttp.
+(gRPC or HTTP service), apply the verdict, forward to the upstream with the kit's HTTP/1.1
+client (`simulator.http1`).
 """
 
 from __future__ import annotations
 
 import random
+import ssl
 from collections import Counter
 from typing import Any, Protocol
-
-import aiohttp
-from multidict import CIMultiDict
-from yarl import URL
+from urllib.parse import urlsplit
 
 from common.clock import Clock, MonotonicClock
 from simulator import headers as hdr
@@ -19,6 +18,7 @@ from simulator.echo import EchoUpstream
 from simulator.envoy_config import EXT_AUTHZ
 from simulator.features import apply_mutation_rules, dynamic_metadata, format_dynamic_metadata
 from simulator.grpc_check import BufferedBody, GrpcAuthz
+from simulator.http1 import Http1Client, ProtocolError
 from simulator.listener import Listener
 from simulator.model import (
     ClientRequest,
@@ -32,7 +32,7 @@ from simulator.replies import apply_ops, local_reply
 from simulator.settings import EnvoySettings
 
 FAILURE_MODE_HEADER = "x-envoy-auth-failure-mode-allowed"
-_SKIP_AUTO = ("User-Agent", "Accept", "Accept-Encoding", "Content-Type")
+UPSTREAM_CONNECTIONS = 256
 
 
 class Authz(Protocol):
@@ -72,7 +72,8 @@ class SimulatedEnvoy:
         self._rng = rng or random.Random(0)
         self._echo = echo
         self._record_checks = record_checks
-        self._session: aiohttp.ClientSession | None = None
+        self._upstream: Http1Client | None = None
+        self._upstream_base = ""
         self._authz: Authz = self._make_authz()
         self._listener: Listener | None = None
         # Envoy's ext_authz stats (http.<prefix>.ext_authz.*), by their last name segment.
@@ -87,11 +88,16 @@ class SimulatedEnvoy:
         return GrpcAuthz(self.settings, record=self._record_checks, rng=self._rng)
 
     async def start(self) -> None:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                auto_decompress=False,
-                connector=aiohttp.TCPConnector(limit=256),
-                timeout=aiohttp.ClientTimeout(total=self.settings.route_timeout_ms / 1000.0),
+        if self._upstream is None:
+            url = urlsplit(self.upstream_url)
+            tls = url.scheme == "https"
+            self._upstream_base = url.path
+            self._upstream = Http1Client(
+                url.hostname or "127.0.0.1",
+                url.port or (443 if tls else 80),
+                limit=UPSTREAM_CONNECTIONS,
+                ssl=ssl.create_default_context() if tls else None,
+                timeout=self.settings.route_timeout_ms / 1000.0,
             )
         await self._authz.start()
 
@@ -107,9 +113,9 @@ class SimulatedEnvoy:
             await self._listener.stop()
             self._listener = None
         await self._authz.close()
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self._upstream is not None:
+            await self._upstream.close()
+            self._upstream = None
 
     async def __aenter__(self) -> SimulatedEnvoy:
         await self.start()
@@ -321,7 +327,8 @@ class SimulatedEnvoy:
     async def _forward(
         self, down: Downstream, route: Route, verdict: Verdict, decision: Decision
     ) -> ClientResponse:
-        if self._session is None:
+        upstream = self._upstream
+        if upstream is None:
             raise RuntimeError("SimulatedEnvoy is not started: await envoy.start() first")
         headers = self.upstream_headers(down, verdict)
         path = hdr.mutate_query(down.path, verdict.query_set, verdict.query_remove)
@@ -340,20 +347,9 @@ class SimulatedEnvoy:
                 headers = hdr.set_header(headers, key, value)
         t_up = self._clock.now()
         try:
-            async with self._session.request(
-                down.method,
-                URL(self.upstream_url + path, encoded=True),
-                headers=CIMultiDict(headers),
-                data=down.body or None,
-                skip_auto_headers=_SKIP_AUTO,
-                allow_redirects=False,
-            ) as up:
-                body = await up.read()
-                status = up.status
-                up_headers = [
-                    (k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in up.raw_headers
-                ]
-        except (aiohttp.ClientError, TimeoutError) as err:
+            up = await upstream.request(down.method, self._upstream_base + path, headers, down.body)
+            body, status, up_headers = up.body, up.status, up.headers
+        except (OSError, ProtocolError, TimeoutError) as err:
             resp = self._local(
                 503,
                 [],

@@ -9,14 +9,11 @@ import random
 import re
 from typing import Any
 
-import aiohttp
-from multidict import CIMultiDict
-from yarl import URL
-
 from simulator import headers as hdr
 from simulator.downstream import Downstream, HeaderOp, Verdict
 from simulator.envoy_config import route_metadata
 from simulator.grpc_check import PARTIAL_BODY, BufferedBody
+from simulator.http1 import Http1Client, ProtocolError
 from simulator.model import Headers, Route
 from simulator.settings import EnvoySettings, StringMatcher, any_match
 
@@ -27,7 +24,8 @@ DEFAULT_CLIENT_HEADERS = frozenset(
     {"path", "status", "content-length", "www-authenticate", "location"}
 )
 HEADERS_TO_REMOVE = "x-envoy-auth-headers-to-remove"
-_SKIP_AUTO = ("User-Agent", "Accept", "Accept-Encoding", "Content-Type")
+CONNECTIONS = 256
+"""Keep-alive connections to the authorization service."""
 
 
 _REQ = re.compile(r"%REQ\(([^)]+)\)%")
@@ -120,31 +118,31 @@ def read_auth_response(
 
 
 class HttpAuthz:
-    """The HTTP auth client: aiohttp, one session, `status_on_error` on any failure."""
+    """The HTTP auth client (the kit's `Http1Client`, keep-alive connections to the service),
+    `status_on_error` on any failure."""
 
     def __init__(self, settings: EnvoySettings, rng: random.Random | None = None) -> None:
         self._settings = settings
         self._rng = rng or random.Random(0)
-        self._session: aiohttp.ClientSession | None = None
-        self._base = f"http://{settings.authz_host}:{settings.authz_port}"
+        self._client: Http1Client | None = None
 
     async def start(self) -> None:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                auto_decompress=False, connector=aiohttp.TCPConnector(limit=256)
-            )
+        if self._client is None:
+            s = self._settings
+            self._client = Http1Client(s.authz_host, s.authz_port, limit=CONNECTIONS)
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
 
     async def run(
         self, route: Route, down: Downstream, buffered: BufferedBody | None
     ) -> tuple[Verdict, dict[str, Any] | None, dict[str, Any] | None]:
         """One HTTP-service check with Envoy's retries and timeouts. Long on purpose: Envoy's retry
         loop and its outcomes in one reading."""
-        if self._session is None:
+        client = self._client
+        if client is None:
             raise RuntimeError("SimulatedEnvoy is not started: await envoy.start() first")
         s = self._settings
         path = s.http_service.path_prefix + down.path
@@ -165,25 +163,22 @@ class HttpAuthz:
                 left = deadline - loop.time()
                 if left <= 0:
                     raise TimeoutError
-                async with self._session.request(
+                resp = await client.request(
                     down.method,
-                    URL(self._base + path, encoded=True),
-                    headers=CIMultiDict(headers),
-                    data=data or None,
-                    skip_auto_headers=_SKIP_AUTO,
-                    allow_redirects=False,
-                    timeout=aiohttp.ClientTimeout(total=min(left, s.expected_timeout_ms / 1000.0)),
-                ) as resp:
-                    body = await resp.read()
-                    got = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in resp.raw_headers]
-                    status: int | None = resp.status
+                    path,
+                    headers,
+                    data,
+                    timeout=min(left, s.expected_timeout_ms / 1000.0),
+                )
+                body, got = resp.body, resp.raw_headers
+                status: int | None = resp.status
             except TimeoutError as err:
                 # A per-try timeout is retried like a 504; the overall timeout is final.
                 if policy is None or deadline <= loop.time() or attempt >= policy.num_retries:
                     verdict = Verdict(kind="error", status=s.status_on_error, detail=repr(err))
                     return verdict, sent, None
                 status, body, got = 504, b"", []
-            except aiohttp.ClientError as err:
+            except (OSError, ProtocolError) as err:
                 status, body, got = None, repr(err).encode(), []
             if policy is not None and attempt < policy.num_retries and policy.retries_http(status):
                 attempt += 1

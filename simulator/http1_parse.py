@@ -1,0 +1,366 @@
+"""HTTP/1.1 on the wire for the kit's load client: encoding a request (refusing header
+injection) and an incremental, bounded response parser (Content-Length, chunked, read until
+close; no body for HEAD, 1xx, 204 and 304; interim 1xx answers skipped)."""
+
+from __future__ import annotations
+
+import re
+
+MAX_HEAD = 64 * 1024
+"""Bytes of a response's status line and headers."""
+MAX_HEADERS = 128
+MAX_BODY = 64 * 1024 * 1024
+MAX_CHUNK_LINE = 4096
+"""Bytes of a chunk-size line (with extensions) or of one trailer line."""
+MAX_INTERIM = 8
+"""Interim (1xx) answers skipped before the final one."""
+BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+"""Methods sent without ``content-length: 0`` when they have no body (the others get it, as
+aiohttp sends them)."""
+
+
+class ProtocolError(Exception):
+    """The peer's bytes are not a valid, bounded HTTP/1.1 response."""
+
+
+class Http1Response:
+    """One response. ``headers`` (in order, lowercased names, latin-1 values) are split from
+    the head on first use; the framing headers were read when the head arrived."""
+
+    __slots__ = ("_head", "_headers", "body", "keep_alive", "reason", "status")
+
+    def __init__(self, status: int, reason: str, head: str, keep_alive: bool) -> None:
+        self.status = status
+        self.reason = reason
+        self.body = b""
+        self.keep_alive = keep_alive
+        self._head = head
+        self._headers: list[tuple[str, str]] | None = None
+
+    @property
+    def headers(self) -> list[tuple[str, str]]:
+        if self._headers is None:
+            self._headers = _split_headers(self._head, lower=True)
+        return self._headers
+
+    @property
+    def raw_headers(self) -> list[tuple[str, str]]:
+        """The headers with their names as the peer spelled them."""
+        return _split_headers(self._head, lower=False)
+
+    def header(self, name: str) -> str | None:
+        """The values of ``name`` joined with ',', or None."""
+        low = name.lower()
+        values = [v for k, v in self.headers if k == low]
+        return ",".join(values) if values else None
+
+    def __repr__(self) -> str:
+        return f"Http1Response({self.status}, {len(self.body)} bytes)"
+
+
+def _check(text: str, what: str) -> None:
+    if "\r" in text or "\n" in text:
+        raise ValueError(f"HTTP request {what} {text[:60]!r} contains CR or LF: remove them")
+
+
+def encode_request(
+    method: str,
+    target: str,
+    headers: list[tuple[str, str]],
+    body: bytes = b"",
+    *,
+    version: str = "HTTP/1.1",
+    default_host: str | None = None,
+) -> bytes:
+    """The request's bytes: headers as given (UTF-8), ``host: default_host`` first when they
+    have no Host, ``content-length`` unless present for a body or a method other than GET,
+    HEAD, OPTIONS, TRACE (as aiohttp sends them). CR or LF anywhere is a ValueError."""
+    _check(method, "method")
+    _check(target, "target")
+    if " " in method or " " in target or not method or not target:
+        raise ValueError(f"HTTP request line {method!r} {target!r}: no spaces, neither empty")
+    lines = [f"{method} {target} {version}\r\n", ""]
+    has_length = has_host = False
+    for name, value in headers:
+        _check(name, "header name")
+        _check(value, "header value")
+        if not name or ":" in name or " " in name:
+            raise ValueError(f"HTTP header name {name!r} is not a valid token")
+        low = name.lower()
+        has_length = has_length or low == "content-length"
+        has_host = has_host or low == "host"
+        lines.append(f"{name}: {value}\r\n")
+    if not has_host and default_host:
+        lines[1] = f"host: {default_host}\r\n"
+    if not has_length and (body or method.upper() not in BODYLESS_METHODS):
+        lines.append(f"content-length: {len(body)}\r\n")
+    lines.append("\r\n")
+    head = "".join(lines).encode("utf-8")
+    return head + body if body else head
+
+
+_BAD_LINE = re.compile(r"\r\n(?![!#$%&'*+.^_`|~0-9A-Za-z-]+:)")
+"""A header line that is not ``token:`` (obsolete folding, no colon, space before it)."""
+
+_HEAD, _LENGTH, _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_END, _TRAILERS, _UNTIL_CLOSE = range(7)
+
+
+class ResponseParser:
+    """Parses the responses of one connection, one request at a time: `expect` before each
+    request, then `feed` bytes until it returns the response (`eof` at a close)."""
+
+    def __init__(self, *, max_body: int = MAX_BODY) -> None:
+        self.max_body = max_body
+        self._buf = b""
+        self._state = _HEAD
+        self._head_request = False
+        self._expecting = False
+        self._interim = 0
+        self._left = 0
+        self._parts: list[bytes] = []
+        self._size = 0
+        self._response: Http1Response | None = None
+        self.received = 0
+        """Bytes received for the current request (0: the peer said nothing yet)."""
+
+    def expect(self, head_request: bool = False) -> None:
+        """The next response answers a request just sent (a HEAD one has no body)."""
+        self._head_request = head_request
+        self._expecting = True
+        self._interim = 0
+        self.received = 0
+
+    def feed(self, data: bytes) -> Http1Response | None:
+        """Take ``data``; the response once complete (None: more bytes needed)."""
+        if not self._expecting:
+            raise ProtocolError(f"{len(data)} bytes arrived with no request outstanding")
+        self.received += len(data)
+        if not self._buf and self._state == _HEAD:
+            whole = self._whole(data)
+            if whole is not None:
+                return whole
+        self._buf = self._buf + data if self._buf else data
+        while True:
+            if self._state == _HEAD:
+                if not self._head():
+                    return None
+            elif self._state == _LENGTH:
+                if not self._length():
+                    return None
+            elif self._state == _UNTIL_CLOSE:
+                self._add(self._buf)
+                self._buf = b""
+                return None
+            elif not self._chunked():
+                return None
+            if self._response is not None and self._state == _HEAD:
+                return self._finish()
+
+    def _whole(self, data: bytes) -> Http1Response | None:
+        """The common case, quickly: ``data`` is exactly one final response with a
+        Content-Length body (None: take the general path)."""
+        end = data.find(b"\r\n\r\n")
+        if end < 0 or end > MAX_HEAD or self._head_request:
+            return None
+        parsed = _Head(data[:end].decode("latin-1"))
+        length, response = parsed.length, parsed.response
+        if (
+            parsed.coding is not None
+            or length is None
+            or not length.isdigit()
+            or response.status < 200
+            or response.status in (204, 304)
+            or len(data) - end - 4 != int(length)
+            or int(length) > self.max_body
+        ):
+            return None
+        response.body = data[end + 4 :]
+        self._expecting = False
+        return response
+
+    def eof(self) -> Http1Response | None:
+        """The connection closed: the response if its body ran until the close."""
+        if self._expecting and self._state == _UNTIL_CLOSE and self._response is not None:
+            self._state = _HEAD
+            return self._finish()
+        return None
+
+    def _finish(self) -> Http1Response:
+        response = self._response
+        assert response is not None
+        response.body = b"".join(self._parts) if len(self._parts) != 1 else self._parts[0]
+        self._parts, self._size, self._response = [], 0, None
+        self._expecting = False
+        if self._buf:  # unsolicited bytes (no pipelining here): the connection is not reused
+            response.keep_alive, self._buf = False, b""
+        return response
+
+    def _add(self, data: bytes) -> None:
+        self._size += len(data)
+        if self._size > self.max_body:
+            raise ProtocolError(f"response body over {self.max_body} bytes")
+        if data:
+            self._parts.append(data)
+
+    def _head(self) -> bool:
+        end = self._buf.find(b"\r\n\r\n")
+        if end < 0:
+            if len(self._buf) > MAX_HEAD:
+                raise ProtocolError(f"response head over {MAX_HEAD} bytes")
+            return False
+        if end > MAX_HEAD:
+            raise ProtocolError(f"response head over {MAX_HEAD} bytes")
+        head, self._buf = self._buf[:end], self._buf[end + 4 :]
+        parsed = _Head(head.decode("latin-1"))
+        response = parsed.response
+        status = response.status
+        if 100 <= status < 200 and status != 101:
+            self._interim += 1
+            if self._interim > MAX_INTERIM:
+                raise ProtocolError(f"more than {MAX_INTERIM} interim (1xx) responses")
+            return True  # skipped: the final response follows
+        self._response = response
+        self._parts, self._size = [], 0
+        if self._head_request or status in (204, 304) or status == 101:
+            self._state = _HEAD
+            response.keep_alive = response.keep_alive and status != 101
+            return True
+        coding, length = parsed.coding, parsed.length
+        if coding is not None:
+            if coding.rsplit(",", 1)[-1].strip().lower() != "chunked":
+                self._state, response.keep_alive = _UNTIL_CLOSE, False
+            else:
+                self._state = _CHUNK_SIZE
+        elif length is not None:
+            self._left = _content_length(length)
+            if self._left > self.max_body:
+                raise ProtocolError(f"content-length {self._left} over {self.max_body} bytes")
+            self._state = _LENGTH if self._left else _HEAD
+        else:
+            self._state, response.keep_alive = _UNTIL_CLOSE, False
+        return True
+
+    def _length(self) -> bool:
+        take = self._buf[: self._left]
+        self._buf = self._buf[len(take) :]
+        self._left -= len(take)
+        self._add(take)
+        if self._left:
+            return False
+        self._state = _HEAD
+        return True
+
+    def _line(self) -> bytes | None:
+        end = self._buf.find(b"\r\n")
+        if end < 0:
+            if len(self._buf) > MAX_CHUNK_LINE:
+                raise ProtocolError(f"chunk line over {MAX_CHUNK_LINE} bytes")
+            return None
+        if end > MAX_CHUNK_LINE:
+            raise ProtocolError(f"chunk line over {MAX_CHUNK_LINE} bytes")
+        line, self._buf = self._buf[:end], self._buf[end + 2 :]
+        return line
+
+    def _chunked(self) -> bool:
+        """One step of a chunked body; False when more bytes are needed."""
+        if self._state == _CHUNK_SIZE:
+            line = self._line()
+            if line is None:
+                return False
+            size = line.split(b";", 1)[0].strip()
+            if not size or len(size) > 16 or size.strip(b"0123456789abcdefABCDEF"):
+                raise ProtocolError(f"chunk size {line[:40]!r} is not hexadecimal")
+            self._left = int(size, 16)
+            self._state = _CHUNK_DATA if self._left else _TRAILERS
+            return True
+        if self._state == _CHUNK_DATA:
+            take = self._buf[: self._left]
+            self._buf = self._buf[len(take) :]
+            self._left -= len(take)
+            self._add(take)
+            if self._left:
+                return False
+            self._state = _CHUNK_END
+            return True
+        line = self._line()
+        if line is None:
+            return False
+        if self._state == _CHUNK_END:
+            if line:
+                raise ProtocolError(f"chunk data not followed by CRLF: {line[:40]!r}")
+            self._state = _CHUNK_SIZE
+        elif not line:  # _TRAILERS: the empty line ends the message (trailers are dropped)
+            self._state = _HEAD
+        else:
+            self._interim += 1  # counts trailer lines too: bounded
+            if self._interim > MAX_HEADERS:
+                raise ProtocolError(f"more than {MAX_HEADERS} trailer lines")
+        return True
+
+
+def _content_length(value: str) -> int:
+    values = {v.strip() for v in value.split(",")}
+    if len(values) != 1:
+        raise ProtocolError(f"content-length {value!r} has differing values")
+    (text,) = values
+    if not text.isdigit() or len(text) > 18:
+        raise ProtocolError(f"content-length {value!r} is not a number")
+    return int(text)
+
+
+def _framing(low: str, key: str) -> str | None:
+    """The values of the header whose ``key`` is ``"\\r\\nname:"`` in the lowercased head
+    ``low`` (comma-joined when repeated), or None."""
+    at = low.find(key)
+    if at < 0:
+        return None
+    values = []
+    while at >= 0:
+        start = at + len(key)
+        end = low.find("\r\n", start)
+        values.append(low[start:] if end < 0 else low[start:end])
+        at = low.find(key, start)
+    return values[0].strip(" \t") if len(values) == 1 else ",".join(values)
+
+
+class _Head:
+    """What the parser needs from a head: the response and its framing headers."""
+
+    __slots__ = ("coding", "length", "response")
+
+    def __init__(self, text: str) -> None:
+        line_end = text.find("\r\n")
+        status_line = text if line_end < 0 else text[:line_end]
+        version, code, reason = status_line[:8], status_line[9:12], status_line[13:]
+        if (
+            version not in ("HTTP/1.1", "HTTP/1.0")
+            or status_line[8:9] != " "
+            or not code.isdigit()
+            or len(code) != 3
+            or status_line[12:13] not in ("", " ")
+        ):
+            raise ProtocolError(f"status line {status_line[:80]!r} is not HTTP/1.x NNN")
+        if text.count("\r\n") > MAX_HEADERS:
+            raise ProtocolError(f"more than {MAX_HEADERS} response headers")
+        bad = _BAD_LINE.search(text)
+        if bad is not None:
+            line = text[bad.start() + 2 :].split("\r\n", 1)[0]
+            raise ProtocolError(f"header line {line[:80]!r} is not 'name: value'")
+        low = text.lower()
+        connection = _framing(low, "\r\nconnection:") or ""
+        if version == "HTTP/1.1":
+            keep_alive = "close" not in connection
+        else:
+            keep_alive = "keep-alive" in connection
+        self.response = Http1Response(int(code), reason, text, keep_alive)
+        self.coding = _framing(low, "\r\ntransfer-encoding:")
+        self.length = _framing(low, "\r\ncontent-length:")
+
+
+def _split_headers(head: str, *, lower: bool) -> list[tuple[str, str]]:
+    """The header lines of a head `_Head` accepted (each is ``token: value``)."""
+    headers: list[tuple[str, str]] = []
+    for line in head.split("\r\n")[1:]:
+        name, _, value = line.partition(":")
+        headers.append((name.lower() if lower else name, value.strip(" \t")))
+    return headers
