@@ -45,8 +45,12 @@ class _Connection(asyncio.Protocol):
 
     def send(self, raw: bytes, head: bool, waiter: asyncio.Future[Http1Response]) -> None:
         assert self.transport is not None
-        self.waiter = waiter
         self.parser.expect(head)
+        if self.transport.is_closing():  # closed, and connection_lost is still to come
+            self.closed = True
+            waiter.set_exception(ConnectionResetError("connection closed before the request"))
+            return
+        self.waiter = waiter
         self.transport.write(raw)
 
     def data_received(self, data: bytes) -> None:

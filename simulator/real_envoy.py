@@ -238,22 +238,22 @@ class RealEnvoy:
         ``source_ip`` (127.0.0.0/8 all reach Envoy on loopback) is the connections' local
         address, so Envoy sees that client address; other addresses cannot be sent from here
         and use 127.0.0.1."""
-        try:
-            loopback = ipaddress.ip_address(request.source_ip).is_loopback
-        except ValueError:
-            loopback = False
-        source = None
-        if loopback and request.source_ip not in ("127.0.0.1", "::1"):
-            source = request.source_ip
         tls = self.settings.listener_tls is not None
         key: ClientKey = (
-            source,
+            request.source_ip,
             request.client_cert_pem if tls else None,
             request.client_key_pem if tls else None,
             request.sni if tls else None,
         )
         client = self._clients.get(key)
         if client is None:
+            try:
+                loopback = ipaddress.ip_address(request.source_ip).is_loopback
+            except ValueError:
+                loopback = False
+            source = None
+            if loopback and request.source_ip not in ("127.0.0.1", "::1"):
+                source = request.source_ip
             host, _, port = self.listener_url.partition("://")[2].rpartition(":")
             client = Http1Client(
                 host,
@@ -271,10 +271,11 @@ class RealEnvoy:
             raise RuntimeError("RealEnvoy is not started: await envoy.start() first")
         # Lowercased as before (Envoy lowercases anyway); the Host header first.
         headers = [(k.lower(), v) for k, v in request.headers]
-        if not any(k.lower() == "host" for k, _ in headers):
+        if not any(k == "host" for k, _ in headers):
             headers.insert(0, ("host", request.authority))
-        request_id = next((v for k, v in headers if k.lower() == "x-request-id"), None)
-        if request_id is None:
+        given = next((v for k, v in headers if k == "x-request-id"), None)
+        request_id = given if given is not None else ""
+        if given is None and self._track:  # the id finds the log line and the upstream
             request_id = str(uuid.uuid4())
             headers.append(("x-request-id", request_id))
         # A fail-open error and a disabled filter look like an OK (or a plain error) in the

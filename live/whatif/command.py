@@ -17,6 +17,7 @@ from rich.live import Live
 from rich.table import Table
 
 from live.profile import BUNDLED_PROFILE, load_profile
+from live.whatif.capacity import capacity_from_metrics
 from live.whatif.driver import LiveProgress
 from live.whatif.engine import Load
 from live.whatif.report import live_report_data
@@ -24,6 +25,7 @@ from live.whatif.runner import STARTUP_S, LiveWhatIf, planned_wall_s, run_live
 from scenarios.problems import ScenarioError
 from simulator.whatif.commands import DEFAULT_DIR, cell, write_outputs
 from simulator.whatif.loader import WhatIfFile, load_whatif
+from simulator.whatif.result import RunResult
 
 ReportWriter = Callable[..., list[Path]]
 
@@ -142,6 +144,28 @@ def run_worker(args: argparse.Namespace, err: Console) -> int:
     return subprocess.call(argv)
 
 
+LIVE_ONLY = (
+    "wrong_beyond_lag",
+    "intended_rate",
+    "achieved_rate",
+    "send_late_p99_ms",
+    "adapter_p99_ms",
+    "generator_bound",
+)
+
+
+def _generator_sentences(runs: list[RunResult]) -> set[str]:
+    """What to say about the generator, once per distinct case over the replications."""
+    out: set[str] = set()
+    for number, result in enumerate(runs, 1):
+        cap = capacity_from_metrics(result.metrics)
+        sentence = cap.sentence() if cap is not None else None
+        if sentence is not None:
+            where = f"replication {number}: " if len(runs) > 1 else ""
+            out.add(where + sentence)
+    return out
+
+
 def _print(run: LiveWhatIf, console: Console) -> None:
     spec = run.file.spec
     for point in run.points:
@@ -163,9 +187,11 @@ def _print(run: LiveWhatIf, console: Console) -> None:
                 "-" if diff is None else f"{diff:+,.4g}",
                 within,
             )
-        for name in ("wrong_beyond_lag", "achieved_rate", "send_late_p99_ms"):
+        for name in LIVE_ONLY:
             table.add_row(name, cell(point.live.get(name)), "", "", "")
         console.print(table)
+        for sentence in sorted(_generator_sentences(point.runs)):
+            console.print(sentence, highlight=False)
     console.print(
         f"{run.requests:,} live requests in {run.wall_s:.1f} s wall; times x{run.time_scale:g}, "
         f"rates x{run.rate_scale:g}",

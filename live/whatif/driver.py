@@ -52,6 +52,8 @@ class LiveProgress:
     recent: LogHistogram = field(default_factory=LogHistogram)
     latency: LogHistogram = field(default_factory=LogHistogram)
     lateness: LogHistogram = field(default_factory=LogHistogram)
+    answer: LogHistogram = field(default_factory=LogHistogram)
+    """Seconds from sending to the answer (the adapter through the data plane)."""
     elapsed: float = 0.0
     event: str = ""
 
@@ -79,27 +81,38 @@ class Driver:
         self.observed: list[Observed] = []
 
     async def _one(
-        self, t: float, client: int, request: int, plane: DataPlane | None, at: float, late: float
+        self, t: float, client: int, request: int, plane: DataPlane | None, at: float
     ) -> None:
+        """One request, sent when the generator gets to it (how late that is, is its own
+        lag). Its latency runs from the intended time ``at`` to the answer: the lag, the wait
+        for a free slot, then the exchange as the data plane timed it (`duration_s`: without
+        the plane's own bookkeeping afterwards, such as reading Envoy's access log)."""
         loop = asyncio.get_running_loop()
-        outcome, status = "error", 0
+        began = loop.time()
+        late = max(0.0, began - at)
+        p = self.progress
+        p.lateness.add(late)
+        p.late_sends += late > 0.01
+        outcome, status, took = "error", 0, -1.0
         async with self.slots:
             if plane is not None:
+                sent = loop.time()
                 try:
-                    response = await asyncio.wait_for(
-                        plane.handle(self.requests[request]), self.request_timeout
-                    )
+                    async with asyncio.timeout(self.request_timeout):
+                        response = await plane.handle(self.requests[request])
                 except Exception:  # a failed request is a measured outcome
                     pass
                 else:
                     outcome, status = outcome_of(response), response.status
-        latency = loop.time() - at
-        p = self.progress
+                    if response.duration_s > 0:
+                        took = sent - at + response.duration_s
+        latency = took if took >= 0 else loop.time() - at
+        p.answer.add(max(0.0, latency - late))
         p.completed += 1
         p.errors += outcome == "error"
         p.recent.add(latency)
         p.latency.add(latency)
-        self.observed.append(Observed(t, client, request, outcome, status, t + max(0.0, late)))
+        self.observed.append(Observed(t, client, request, outcome, status, t + late))
 
     async def run(
         self, stream: ArrivalStream, start: float, end: float, drain: float
@@ -117,11 +130,8 @@ class Driver:
                 delay = at - loop.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
-                late = loop.time() - at
-                self.progress.lateness.add(max(0.0, late))
-                self.progress.late_sends += late > 0.01
                 plane = self.route(n, client, draw)
-                task = asyncio.ensure_future(self._one(t, client, request, plane, at, late))
+                task = asyncio.ensure_future(self._one(t, client, request, plane, at))
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
                 n += 1

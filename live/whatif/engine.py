@@ -21,6 +21,7 @@ from common.histogram import LogHistogram
 from fake_anypoint import ControlPlaneState
 from live.profile import AdapterProfile
 from live.stack import Stack, bring_up
+from live.whatif.capacity import capacity_of
 from live.whatif.chaos import Chaos
 from live.whatif.driver import Driver, LiveProgress, client_request
 from live.whatif.plan import SeededIds, plan_for_whatif, unpassable
@@ -35,8 +36,11 @@ from simulator.whatif.traffic import Request, build_pools
 
 LIVE_METRICS: dict[str, str] = {
     "wrong_beyond_lag": "wrong decisions no state within the documented sync lag explains",
-    "achieved_rate": "requests sent per second of wall time",
+    "intended_rate": "requests per second the arrivals asked for (over the traffic window)",
+    "achieved_rate": "requests per second the generator really sent them at",
     "send_late_p99_ms": "99th percentile of how late the generator sent (its own lag)",
+    "adapter_p99_ms": "99th percentile of the time from sending to the answer",
+    "generator_bound": "1 when the generator, not the adapter, was the bottleneck",
 }
 """Figures only a live run has (beside the engine-independent `METRICS`)."""
 SYNC_DATA = ("apis", "policies", "contracts")
@@ -223,13 +227,8 @@ async def run_live_once(
         sync_failures=_sync_failures(stack.state, cp_start, cp_end),
         utilisation=None,
     )
-    late = load.progress.lateness.percentile(99)
     result.metrics.update(
-        {
-            "wrong_beyond_lag": verdict.wrong_beyond_lag,
-            "achieved_rate": len(observed) / until if until > 0 else None,
-            "send_late_p99_ms": None if late is None else late * 1000.0,
-        }
+        {"wrong_beyond_lag": verdict.wrong_beyond_lag, **_capacity(feed, observed, load)}
     )
     result.warnings = [
         *chaos.errors,
@@ -237,6 +236,20 @@ async def run_live_once(
     ]
     result.wall_s = time.perf_counter() - started
     return result
+
+
+def _capacity(feed: Feed, observed: list[Observed], load: Load) -> dict[str, Any]:
+    answers = load.progress.answer
+    cap = capacity_of(observed, feed.until, answers if answers.total else None)
+    if cap is None:
+        return dict.fromkeys(("intended_rate", "achieved_rate", "send_late_p99_ms"))
+    return {
+        "intended_rate": cap.intended_rate,
+        "achieved_rate": cap.achieved_rate,
+        "send_late_p99_ms": cap.send_late_p99_ms,
+        "adapter_p99_ms": cap.adapter_p99_ms,
+        "generator_bound": int(cap.generator_bound),
+    }
 
 
 def summary_line(result: RunResult) -> dict[str, Any]:

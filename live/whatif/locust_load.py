@@ -245,6 +245,7 @@ class LocustLoad:
                 )
             )
             self.progress.latency.add(max(0.0, float(latency)))
+            self.progress.answer.add(max(0.0, float(t) + float(latency) - float(sent)))
             self.progress.completed += 1
             self.progress.errors += outcome == "error"
         self.progress.sent = len(observed)
