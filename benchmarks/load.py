@@ -1,9 +1,9 @@
 """``asmkit bench load``: the kit's load generator against fast targets, side by side with the
-reference tools in the same run: HTTP through a real Envoy to the echo upstream (the kit's
-aiohttp driver versus ``wrk``), ext_authz gRPC to a trivial allow-all server (the kit's grpc.aio
-driver versus ``h2load``), and Locust with one versus two workers. Rates are compared per
-CPU-second of the generator (the machine is shared), and each row says whether the generator,
-not the target, was the bottleneck."""
+reference tools in the same run: HTTP through a real Envoy to the echo upstream (the kit's live
+driver, `RealEnvoy.handle`, versus ``wrk``; aiohttp beside them for context), ext_authz gRPC to
+a trivial allow-all server (the kit's grpc.aio driver versus ``h2load``), and Locust with one
+versus two workers. Rates are compared per CPU-second of the generator (the machine is shared),
+and each row says whether the generator, not the target, was the bottleneck."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ import grpc
 from envoy.service.auth.v3 import external_auth_pb2, external_auth_pb2_grpc
 
 from simulator.bench import backends
-from simulator.model import Route
+from simulator.model import ClientRequest, Route
 from simulator.real_envoy import RealEnvoy, find_envoy
 from simulator.settings import EnvoySettings
 
@@ -113,9 +113,29 @@ def h2load(port: int, body: Path, requests: int) -> dict[str, Any] | None:
     return _figures(int(done.group(1)), seconds, after - before, "h2load")
 
 
-async def kit_http(url: str, duration: float, requests: int) -> dict[str, Any]:
-    """The kit's HTTP driver: aiohttp, 32 concurrent, closed loop (as the simulated Envoy's
-    client and the live driver send)."""
+async def kit_http(envoy: RealEnvoy, duration: float, requests: int) -> dict[str, Any]:
+    """The kit's HTTP driver as live runs use it through a real Envoy (``--data-plane envoy``):
+    `RealEnvoy.handle` on its asyncio HTTP/1.1 client, 32 concurrent, closed loop."""
+    done = 0
+    request = ClientRequest(path="/orders/1", authority=AUTHORITY)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + duration
+
+    async def worker() -> None:
+        nonlocal done
+        while done < requests and loop.time() < deadline:
+            await envoy.handle(request)
+            done += 1
+
+    cpu, wall = time.process_time(), time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+    return _figures(
+        done, time.perf_counter() - wall, time.process_time() - cpu, "asmkit (RealEnvoy.handle)"
+    )
+
+
+async def aiohttp_http(url: str, duration: float, requests: int) -> dict[str, Any]:
+    """The same load from aiohttp (the kit's client before its own): the reason it changed."""
     done = 0
     connector = aiohttp.TCPConnector(limit=CONCURRENCY)
     async with aiohttp.ClientSession(connector=connector) as session:
@@ -131,9 +151,7 @@ async def kit_http(url: str, duration: float, requests: int) -> dict[str, Any]:
 
         cpu, wall = time.process_time(), time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-        return _figures(
-            done, time.perf_counter() - wall, time.process_time() - cpu, "asmkit (aiohttp)"
-        )
+        return _figures(done, time.perf_counter() - wall, time.process_time() - cpu, "aiohttp")
 
 
 def check_request() -> external_auth_pb2.CheckRequest:
@@ -256,7 +274,7 @@ async def _bench(duration_s: float, requests: int) -> list[dict[str, Any]]:
             await envoy.start()
             try:
                 url = envoy.listener_url + "/orders/1"
-                kit = await kit_http(url, duration_s, requests)
+                kit = await kit_http(envoy, duration_s, requests)
                 base = await asyncio.to_thread(wrk, url, duration_s)
                 out.append(
                     _row(
@@ -265,6 +283,10 @@ async def _bench(duration_s: float, requests: int) -> list[dict[str, Any]]:
                         base,
                         0.5,
                     )
+                )
+                old = await aiohttp_http(url, duration_s, requests)
+                out.append(
+                    _row("HTTP through real Envoy: aiohttp vs wrk (context)", old, base, 0.0)
                 )
                 one = await asyncio.to_thread(locust, url, 1, duration_s)
                 two = await asyncio.to_thread(locust, url, 2, duration_s)
