@@ -1,6 +1,7 @@
 """The control-plane seed: the one model of "what the control plane holds at the start" that
 scenarios and what-ifs embed (``control_plane:``) and the admin API accepts, its reference
-checks, and ``apply_seed`` that creates it on a state.
+checks, and ``apply_seed`` that creates it on a state (all or nothing:
+``seed_all_or_nothing``).
 
 Keys are document-local names (``apis.orders``, ``orders/gold``); the state assigns ids.
 """
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from .model import SeedResult
+from .persist import dump_state, load_parts
 
 if TYPE_CHECKING:
     from .state import ControlPlaneState
@@ -172,9 +174,29 @@ def dotted(loc: Loc) -> str:
     return text
 
 
+def seed_all_or_nothing(
+    state: ControlPlaneState, spec: ControlPlaneSpec | dict[str, Any] | None
+) -> SeedResult:
+    """`apply_seed` as one change: a partial seed is undone (the state restored from its
+    snapshot before) and the change hooks fire once, after the whole document."""
+    if not isinstance(spec, ControlPlaneSpec):
+        spec = ControlPlaneSpec.model_validate(spec if spec is not None else {})
+    before = dump_state(state)
+    hook, state.hooks.on_change = state.hooks.on_change, None
+    try:
+        result = apply_seed(state, spec)
+    except BaseException:
+        state.parts = load_parts(state, before)
+        raise
+    finally:
+        state.hooks.on_change = hook
+    state.hooks.changed()
+    return result
+
+
 def apply_seed(state: ControlPlaneState, spec: ControlPlaneSpec) -> SeedResult:
     """Create everything ``spec`` describes on ``state``; ValueError naming the first problem
-    (``ControlPlaneState.seed`` undoes a partial seed)."""
+    (`seed_all_or_nothing` undoes a partial seed)."""
     problems = spec.problems()
     if problems:
         loc, message = problems[0]

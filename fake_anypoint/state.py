@@ -143,21 +143,9 @@ class ControlPlaneState:
     def seed(self, spec: ControlPlaneSpec | dict[str, Any]) -> SeedResult:
         """Add a ``control_plane:`` document (a ``ControlPlaneSpec`` or its JSON form); all or
         nothing (ValueError, or pydantic's ValidationError for a malformed document)."""
-        from .seed import ControlPlaneSpec, apply_seed
+        from .seed import seed_all_or_nothing
 
-        if not isinstance(spec, ControlPlaneSpec):
-            spec = ControlPlaneSpec.model_validate(spec if spec is not None else {})
-        before = dump_state(self)
-        hook, self.hooks.on_change = self.hooks.on_change, None
-        try:
-            result = apply_seed(self, spec)
-        except BaseException:
-            self.parts = load_parts(self, before)
-            raise
-        finally:
-            self.hooks.on_change = hook
-        self.hooks.changed()
-        return result
+        return seed_all_or_nothing(self, spec)
 
     # -- environments, APIs and policies (``Organization``, ``Catalog``) ----------------------
 

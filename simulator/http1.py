@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import ssl as ssl_module
 from collections import deque
-from typing import Any
+from typing import Any, cast
 
 from simulator.http1_parse import (
     MAX_BODY,
@@ -41,7 +41,8 @@ class _Connection(asyncio.Protocol):
         self.used = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]  # uvloop's is not a subclass
+        # A stream transport (uvloop's is one without subclassing asyncio.Transport).
+        self.transport = cast("asyncio.Transport", transport)
 
     def send(self, raw: bytes, head: bool, waiter: asyncio.Future[Http1Response]) -> None:
         assert self.transport is not None
