@@ -53,6 +53,29 @@ JAVA_PROBE = textwrap.dedent(
     }
     """
 )
+GO_PROBE = textwrap.dedent(
+    """
+    package main
+
+    import (
+        "fmt"
+        "io"
+        "net/http"
+        "os"
+    )
+
+    func main() {
+        answer, err := http.Get(os.Args[1])
+        if err != nil {
+            fmt.Println("ERROR", err)
+            os.Exit(3)
+        }
+        defer answer.Body.Close()
+        body, _ := io.ReadAll(answer.Body)
+        fmt.Println(string(body))
+    }
+    """
+)
 
 
 @pytest.fixture(scope="module")
@@ -149,6 +172,28 @@ def test_java_trusts_a_truststore_made_from_the_kit_ca(
     )
     assert code == 0, err
     _reached(out)
+
+
+@pytest.mark.parametrize("mode", ["netns", "env"])
+def test_go_trusts_the_kit_ca_through_ssl_cert_file(
+    proxy: MitmProxy, ca: CaPaths, tmp_path: Path, mode: str
+) -> None:
+    """Go's net/http: crypto/x509 reads SSL_CERT_FILE; the default transport honours
+    HTTPS_PROXY, so both redirects work."""
+    go = require_tool("go", "apt-get install golang-go")
+    (tmp_path / "probe.go").write_text(GO_PROBE)
+    build_env = {**os.environ, "GOCACHE": str(tmp_path / "cache"), "GOPATH": str(tmp_path)}
+    code, _, err = asyncio.run(
+        run(go, "build", "-o", str(tmp_path / "probe"), str(tmp_path / "probe.go"), env=build_env)
+    )
+    assert code == 0, err
+    env = {"SSL_CERT_FILE": str(ca.cert)}
+    code, out, err = asyncio.run(_through(proxy, mode, [str(tmp_path / "probe"), URL], env))
+    assert code == 0, out + err
+    _reached(out)
+    # Without the kit CA it refuses the proxy's certificate: trust comes from SSL_CERT_FILE.
+    code, out, _ = asyncio.run(_through(proxy, mode, [str(tmp_path / "probe"), URL], {}))
+    assert code == 3 and "certificate" in out, out
 
 
 def test_everything_else_fails_closed(proxy: MitmProxy, ca: CaPaths) -> None:
