@@ -202,15 +202,21 @@ class ResponseParser:
         if data:
             self._parts.append(data)
 
-    def _head(self) -> bool:
-        end = self._buf.find(b"\r\n\r\n")
+    def _take_until(self, separator: bytes, limit: int, what: str) -> bytes | None:
+        """The bytes before ``separator`` (consumed with it), None until it arrives;
+        ProtocolError once more than ``limit`` bytes come without it."""
+        end = self._buf.find(separator)
+        if end > limit or (end < 0 and len(self._buf) > limit):
+            raise ProtocolError(f"{what} over {limit} bytes")
         if end < 0:
-            if len(self._buf) > MAX_HEAD:
-                raise ProtocolError(f"response head over {MAX_HEAD} bytes")
+            return None
+        taken, self._buf = self._buf[:end], self._buf[end + len(separator) :]
+        return taken
+
+    def _head(self) -> bool:
+        head = self._take_until(b"\r\n\r\n", MAX_HEAD, "response head")
+        if head is None:
             return False
-        if end > MAX_HEAD:
-            raise ProtocolError(f"response head over {MAX_HEAD} bytes")
-        head, self._buf = self._buf[:end], self._buf[end + 4 :]
         parsed = _Head(head.decode("latin-1"))
         response = parsed.response
         status = response.status
@@ -251,15 +257,7 @@ class ResponseParser:
         return True
 
     def _line(self) -> bytes | None:
-        end = self._buf.find(b"\r\n")
-        if end < 0:
-            if len(self._buf) > MAX_CHUNK_LINE:
-                raise ProtocolError(f"chunk line over {MAX_CHUNK_LINE} bytes")
-            return None
-        if end > MAX_CHUNK_LINE:
-            raise ProtocolError(f"chunk line over {MAX_CHUNK_LINE} bytes")
-        line, self._buf = self._buf[:end], self._buf[end + 2 :]
-        return line
+        return self._take_until(b"\r\n", MAX_CHUNK_LINE, "chunk line")
 
     def _chunked(self) -> bool:
         """One step of a chunked body; False when more bytes are needed."""
