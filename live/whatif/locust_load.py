@@ -125,6 +125,12 @@ class LocustLoad:
     def _path(self, name: str) -> Path:
         return self._dir / name
 
+    @property
+    def plan_path(self) -> Path:
+        """The run's plan (written when the run begins): what the master hands its workers,
+        with the ``targets`` they send to (a remote worker needs a way to each)."""
+        return self._path("plan.json")
+
     async def begin(self, stack: Stack, feed: Feed) -> float:
         transport = self.transport or stack.replicas.transport
         arrivals: dict[str, list[Any]] = {"t": [], "client": [], "request": [], "route": []}

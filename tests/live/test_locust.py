@@ -1,11 +1,15 @@
 """Load from Locust processes: a two-worker run of a short what-if (the same requests as the
-virtual replication, judged the same way) with Locust's web UI up meanwhile; and Locust stays in
+virtual replication, judged the same way) with Locust's web UI up meanwhile; a worker on another
+"machine" (its own network namespace, reaching the master through tunnels); and Locust stays in
 its own processes: nothing in the kit imports it."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import sys
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +20,8 @@ from live.whatif.engine import run_live_once
 from live.whatif.locust_load import LocustLoad, LocustOptions, locust_available
 from simulator.whatif import replication_seed, run_once
 from tests.conftest import REQUIRE_ALL
-from tests.simulator.whatif.helpers import spec
+from tests.proxy.helpers import require_netns
+from tests.simulator.whatif.helpers import base, spec, write
 from tests.test_layering import ROOT, imports_of
 
 needs_locust = pytest.mark.skipif(
@@ -60,6 +65,67 @@ def test_two_locust_workers_drive_a_live_whatif() -> None:
     assert m["wrongly_allowed"] <= (0.5 + 1.0) * 250 and m["wrong_beyond_lag"] == 0
     assert m["analytics_delivered"] + m["analytics_in_buffer_end"] <= m["requests"]
     assert 200 in pages  # Locust's web UI answered during the run
+
+
+@needs_locust
+def test_a_worker_on_another_machine(tmp_path: Path) -> None:
+    """``--master`` here, ``asmkit whatif SPEC --live --worker`` on a load machine: the worker
+    runs in a network namespace of its own (its own loopback, no route out) and reaches the
+    master and the adapters only through tunnels into it, as docs/whatif.md tells users to set
+    up with ``ssh -L``. Its whole share arrives and is judged like a local worker's."""
+    from proxy.netns import Namespace
+    from proxy.relay import Relay, opener_to
+
+    require_netns()
+    data = {
+        "duration": 3.0,
+        "adapter": {"contracts_interval": 0.5, "policies_interval": 1.0},
+        "traffic": {"arrival": {"process": "poisson", "rate": 100}},
+    }
+    s = spec(**data)
+    path = write(tmp_path, base(**data))
+    port = free_port()
+    load = LocustLoad(LocustOptions(expect_workers=1, port=port))
+    namespace = Namespace()
+    relays: list[Relay] = []
+
+    async def tunnel(to_port: int) -> None:
+        listener = await namespace.listen("127.0.0.1", to_port)
+        relay = Relay(listener, opener_to("127.0.0.1", to_port), f"tunnel:{to_port}")
+        await relay.start()
+        relays.append(relay)
+
+    async def go() -> tuple[Any, int]:
+        run = asyncio.ensure_future(
+            run_live_once(s, load_profile(BUNDLED_PROFILE), replication_seed(s, 0, 0), load=load)
+        )
+        async with asyncio.timeout(60):
+            while not load.plan_path.exists() and not run.done():
+                await asyncio.sleep(0.05)
+        targets = json.loads(load.plan_path.read_text())["targets"]
+        await asyncio.to_thread(namespace.create)
+        try:
+            for target in [f"127.0.0.1:{port}", *targets]:
+                await tunnel(int(target.rsplit(":", 1)[1]))
+            argv = [sys.executable, "-m", "asmkit", "whatif", str(path), "--live", "--worker"]
+            argv += ["--master-host=127.0.0.1", f"--master-port={port}"]
+            worker = await asyncio.create_subprocess_exec(
+                *namespace.prefix(), *argv, stdout=asyncio.subprocess.DEVNULL
+            )
+            result = await run
+            async with asyncio.timeout(30):
+                code = await worker.wait()
+        finally:
+            for relay in relays:
+                await relay.close()
+            await asyncio.to_thread(namespace.delete)
+        return result, code
+
+    result, code = asyncio.run(go())
+    m: dict[str, Any] = result.metrics
+    assert m["requests"] == run_once(s, replication_seed(s, 0, 0)).metrics["requests"]
+    assert m["errors"] == 0 and m["wrong_beyond_lag"] == 0
+    assert code == 0
 
 
 def test_nothing_in_the_kit_imports_locust() -> None:
