@@ -43,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--fresh", action="store_true", help="ignore verdicts of earlier runs")
     parser.add_argument("--minutes", type=float, help="stop starting mutants after this long")
     parser.add_argument(
+        "--nice", type=int, default=19, help="the workers' niceness (0 beside a CPU hog)"
+    )
+    parser.add_argument(
         "--baseline-only",
         action="store_true",
         help="only run the library on the unmutated adapter (--baseline times): its flakes",
@@ -100,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         baseline=args.baseline,
         resume=not args.fresh,
         limit_s=args.minutes * 60 if args.minutes else None,
+        nice=args.nice,
     )
     say = lambda text: print(f"mutation: {text}", file=sys.stderr)  # noqa: E731
     result = judged_prefix(options, say) if args.report_only else run_mutation(options, say)

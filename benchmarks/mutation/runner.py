@@ -172,7 +172,7 @@ class Options:
     ``sample``), which scenarios (``only``: name prefixes), how many ``workers`` and scenarios
     at a time per mutant (``parallel``), unmutated ``baseline`` runs, ``coverage_runs`` (0: every
     scenario judges every mutant), ``resume`` from the journal, ``limit_s`` to stop starting
-    mutants after that long."""
+    mutants after that long, the workers' ``nice``."""
 
     files: tuple[str, ...] = FILES
     operators: frozenset[str] = OPERATORS
@@ -187,6 +187,9 @@ class Options:
     resume: bool = True
     limit_s: float | None = None
     journal_dir: Path = CACHE
+    nice: int = 19
+    """The workers' niceness: a long run yields the machine to other work (then a CPU hog at
+    normal priority starves it, and timing scenarios fail in the baseline: use 0 beside one)."""
 
 
 def judged_prefix(options: Options, progress: Callable[[str], None] | None = None) -> Run:
@@ -307,7 +310,7 @@ def run_mutation(options: Options, progress: Callable[[str], None] | None = None
     profiles = sorted({"http" if m.path in HTTP_ONLY else "grpc" for m in todo}) or ["grpc"]
     deadline = started + options.limit_s if options.limit_s else None
     kills = _kill_prior()
-    with Pool(options.workers) as pool:
+    with Pool(options.workers, options.nice) as pool:
         plans, base_seconds, base_failures = make_plans(pool, profiles, options, say)
         journal.save_baseline(base_seconds, base_failures, {p: v.judges for p, v in plans.items()})
 
