@@ -246,6 +246,24 @@ class BindService(_Change):
         return f"service {self.service} bound to {self.api}"
 
 
+class DeleteApi(_Change):
+    """Delete an API instance with its policies, tiers and contracts: it leaves the API list."""
+
+    carried_by: ClassVar[SyncKind] = "apis"
+    api: str
+
+    def apply(self, state: ControlPlaneState, refs: SeedResult) -> str:
+        api_id: int = _look(refs.apis, self.api, "API")
+        state.delete_api(api_id)
+        del refs.apis[self.api]
+        for table in (refs.policies, refs.tiers):
+            for key in [k for k in table if k.startswith(f"{self.api}/")]:
+                del table[key]
+        for key in [k for k in refs.contracts if k.endswith(f"/{self.api}")]:
+            del refs.contracts[key]
+        return f"API {self.api} (id {api_id}) deleted"
+
+
 class DiscoverService(_Change):
     """Service discovery: a mesh service of an asset type (``http``, ``rest``, ``soap``) gets an
     Exchange asset and an API instance under a new key ``api``, bound to the service."""
@@ -286,6 +304,7 @@ Change = (
     | CreateApplication
     | BindService
     | DiscoverService
+    | DeleteApi
 )
 """Any control-plane change."""
 
@@ -304,6 +323,7 @@ CHANGES: dict[str, type[Change]] = {
     "create_application": CreateApplication,
     "bind_service": BindService,
     "discover_service": DiscoverService,
+    "delete_api": DeleteApi,
 }
 """The key each change is written under in documents (``control_plane: {revoke_contract:
 {...}}``)."""
@@ -330,6 +350,7 @@ class ChangeFields(BaseModel):
     create_application: CreateApplication | None = None
     bind_service: BindService | None = None
     discover_service: DiscoverService | None = None
+    delete_api: DeleteApi | None = None
 
     def given_changes(self) -> list[str]:
         """The change keys this document gives."""

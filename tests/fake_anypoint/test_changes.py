@@ -12,6 +12,7 @@ from fake_anypoint import (
     ApplyPolicy,
     ChangeError,
     CreateContract,
+    DeleteApi,
     EditTier,
     RemovePolicy,
     RevokeContract,
@@ -49,10 +50,23 @@ def test_an_unknown_key_names_the_known_ones() -> None:
 
 
 def test_every_change_is_written_under_one_key() -> None:
-    assert len(set(CHANGES.values())) == len(CHANGES) == 14
+    assert len(set(CHANGES.values())) == len(CHANGES) == 15
     assert {model.carried_by for model in CHANGES.values()} == {
         "contracts",
         "policies",
         "applications",
         "apis",
     }
+
+
+def test_a_deleted_api_leaves_the_list_with_its_policies_and_contracts() -> None:
+    state, _ = new_state()
+    refs = state.seed(copy.deepcopy(SEED))
+    api_id = refs.apis["billing"]
+    assert "deleted" in DeleteApi(api="billing").apply(state, refs)
+    assert api_id not in state.apis
+    assert not [c for c in state.contracts.values() if c.api_id == api_id]
+    assert "billing" not in refs.apis
+    assert not [key for key in refs.contracts if key.endswith("/billing")]
+    with pytest.raises(ChangeError, match="no API named 'billing'"):
+        DeleteApi(api="billing").apply(state, refs)
