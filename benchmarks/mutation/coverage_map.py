@@ -31,7 +31,8 @@ class ScenarioCoverage:
 
 
 def library_names(profile: str) -> list[str]:
-    """The library's scenarios the profile runs (its transport, its needs; not provisional)."""
+    """The library's scenarios the profile runs (its transport, its features, its needs; not
+    provisional)."""
     from benchmarks.mutation.worker import PROFILES
     from live.profile import load_profile
     from scenarios import LIBRARY, SUFFIX, load_scenario
@@ -44,6 +45,8 @@ def library_names(profile: str) -> list[str]:
             continue
         if loaded.unmet_needs(scenario.adapter.given()):
             continue
+        if not set(scenario.features) <= set(loaded.features.supported):
+            continue  # not_supported in a conformance run (network faults need the proxy)
         names.append(f"{path.parent.relative_to(LIBRARY)}/{scenario.name}")
     return names
 
