@@ -105,7 +105,7 @@ class ReferenceAdapter:
         )
         self.events = EventFactory(settings.org_id, settings.adapter_id, self.rng)
         self.loss_log = LossLog(self.clock, log)
-        self.metrics = registry_for(self.batcher)  # type: ignore[arg-type]
+        self.metrics = registry_for(self.batcher)
         self._metrics_runner: Any = None
         self._metrics_port: int | None = None
         self._undelivered_at_stop = 0
@@ -245,7 +245,7 @@ class ReferenceAdapter:
             self._undelivered_at_stop = await self.flush_analytics(self.settings.stop_flush_timeout)
         else:
             self._undelivered_at_stop = self.batcher.held
-        self._log_losses()
+        self.loss_log.at_stop(self.batcher.stats, self._undelivered_at_stop)
         if self._metrics_runner is not None:
             await self._metrics_runner.cleanup()
             self._metrics_runner = None
@@ -275,21 +275,6 @@ class ReferenceAdapter:
             if not ok:
                 await asyncio.sleep(min(0.2, max(0.0, deadline - loop.time())))
         return self.batcher.held
-
-    def _log_losses(self) -> None:
-        stats = self.batcher.stats
-        if not self.lost_events:
-            return
-        log.error(
-            "%s analytics events lost: %s dropped while the buffer was full, %s in batches the"
-            " ingest refused, %s still undelivered at stop (of %s recorded, %s delivered)",
-            f"{self.lost_events:,}",
-            f"{stats.dropped:,}",
-            f"{stats.rejected:,}",
-            f"{self._undelivered_at_stop:,}",
-            f"{stats.recorded:,}",
-            f"{stats.sent:,}",
-        )
 
     # ---- loops ----
 

@@ -91,14 +91,14 @@ def check_response(decision: Decision) -> external_auth_pb2.CheckResponse:
     return external_auth_pb2.CheckResponse(
         status=status_pb2.Status(code=code, message=decision.message),
         denied_response=external_auth_pb2.DeniedHttpResponse(
-            status=http_status_pb2.HttpStatus(code=decision.status),  # type: ignore[arg-type]
+            status=http_status_pb2.HttpStatus(code=decision.status),
             headers=[_header(k, v) for k, v in decision.headers],
             body=decision.body.decode("utf-8", "replace"),
         ),
     )
 
 
-class AuthorizationService(external_auth_pb2_grpc.AuthorizationServicer):  # type: ignore[misc]
+class AuthorizationService(external_auth_pb2_grpc.AuthorizationServicer):
     """The servicer: one `Handler` call per Check."""
 
     def __init__(self, handler: Handler) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, generate_latest
@@ -16,7 +16,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from common.clock import Clock
 
 if TYPE_CHECKING:
-    from reference_adapter.batcher import AnalyticsBatcher
+    from reference_adapter.batcher import AnalyticsBatcher, BatcherStats
 
 LOSS_LOG_INTERVAL_S = 10.0
 """At most one warning about dropped events per this many seconds."""
@@ -28,7 +28,7 @@ class AnalyticsCollector:
     ``asm_analytics_events_dropped_total{reason=buffer_full|rejected}``,
     ``asm_analytics_events_buffered`` (held, not yet delivered), and batch counters."""
 
-    def __init__(self, batcher: AnalyticsBatcher[object]) -> None:
+    def __init__(self, batcher: AnalyticsBatcher[Any]) -> None:
         self._batcher = batcher
 
     def collect(self) -> Iterator[Metric]:
@@ -63,7 +63,7 @@ def _counter(name: str, documentation: str, value: float) -> CounterMetricFamily
     return CounterMetricFamily(name, documentation, value=value)
 
 
-def registry_for(batcher: AnalyticsBatcher[object]) -> CollectorRegistry:
+def registry_for(batcher: AnalyticsBatcher[Any]) -> CollectorRegistry:
     """A registry of its own per adapter (never the process-global one)."""
     registry = CollectorRegistry(auto_describe=True)
     registry.register(AnalyticsCollector(batcher))
@@ -112,6 +112,22 @@ class LossLog:
         if self._last is None or now - self._last >= self._interval:
             self._report(held, reason)
             self._last = now
+
+    def at_stop(self, stats: BatcherStats, undelivered: int) -> None:
+        """The whole run's loss in one line at a clean stop (nothing when nothing was lost)."""
+        lost = stats.dropped + stats.rejected + undelivered
+        if not lost:
+            return
+        self._log.error(
+            "%s analytics events lost: %s dropped while the buffer was full, %s in batches the"
+            " ingest refused, %s still undelivered at stop (of %s recorded, %s delivered)",
+            f"{lost:,}",
+            f"{stats.dropped:,}",
+            f"{stats.rejected:,}",
+            f"{undelivered:,}",
+            f"{stats.recorded:,}",
+            f"{stats.sent:,}",
+        )
 
     def _report(self, held: int, reason: str) -> None:
         count = self._unreported

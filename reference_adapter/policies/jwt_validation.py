@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import jwt
+import jwt.types
 from cryptography.hazmat.primitives import serialization
 
 from reference_adapter.contracts import Contract
@@ -160,7 +161,7 @@ class JwtValidation:
             if config.jwks_url
             else None
         )
-        self._options = {
+        self._options: jwt.types.Options = {
             "verify_signature": config.algorithm != "none",
             "verify_exp": False,
             "verify_nbf": False,
@@ -213,7 +214,7 @@ class JwtValidation:
                 token,
                 key,
                 algorithms=[config.algorithm] if config.algorithm != "none" else None,
-                options=self._options,  # type: ignore[arg-type]
+                options=self._options,
             )
         except jwt.InvalidTokenError as exc:
             return Denial.of(401, f"invalid JWT: {exc}")
