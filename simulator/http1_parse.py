@@ -246,12 +246,16 @@ class ResponseParser:
             self._state, response.keep_alive = _UNTIL_CLOSE, False
         return True
 
-    def _length(self) -> bool:
+    def _take_left(self) -> bool:
+        """Up to ``_left`` body bytes from the buffer; True once all of them have come."""
         take = self._buf[: self._left]
         self._buf = self._buf[len(take) :]
         self._left -= len(take)
         self._add(take)
-        if self._left:
+        return not self._left
+
+    def _length(self) -> bool:
+        if not self._take_left():
             return False
         self._state = _HEAD
         return True
@@ -272,11 +276,7 @@ class ResponseParser:
             self._state = _CHUNK_DATA if self._left else _TRAILERS
             return True
         if self._state == _CHUNK_DATA:
-            take = self._buf[: self._left]
-            self._buf = self._buf[len(take) :]
-            self._left -= len(take)
-            self._add(take)
-            if self._left:
+            if not self._take_left():
                 return False
             self._state = _CHUNK_END
             return True

@@ -218,15 +218,17 @@ def test_timeouts_drop_the_connection() -> None:
     asyncio.run(main())
 
 
-def test_the_connection_limit_holds_and_waiters_time_out() -> None:
-    async def reply(_: bytes, writer: asyncio.StreamWriter) -> bool:
-        await asyncio.sleep(0.05)
-        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
-        await writer.drain()
-        return True
+async def slow_ok(_: bytes, writer: asyncio.StreamWriter) -> bool:
+    """Answers ``ok`` after 50 ms."""
+    await asyncio.sleep(0.05)
+    writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+    await writer.drain()
+    return True
 
+
+def test_the_connection_limit_holds_and_waiters_time_out() -> None:
     async def main() -> None:
-        async with scripted(reply) as (server, port):
+        async with scripted(slow_ok) as (server, port):
             client = Http1Client("127.0.0.1", port, limit=2)
             out = await asyncio.gather(*(client.request("GET", "/", []) for _ in range(10)))
             assert [r.body for r in out] == [b"ok"] * 10
@@ -243,14 +245,8 @@ def test_the_connection_limit_holds_and_waiters_time_out() -> None:
 
 
 def test_cancelled_requests_give_their_connection_back() -> None:
-    async def reply(_: bytes, writer: asyncio.StreamWriter) -> bool:
-        await asyncio.sleep(0.05)
-        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
-        await writer.drain()
-        return True
-
     async def main() -> None:
-        async with scripted(reply) as (_, port):
+        async with scripted(slow_ok) as (_, port):
             client = Http1Client("127.0.0.1", port, limit=1)
             tasks = [asyncio.ensure_future(client.request("GET", "/", [])) for _ in range(3)]
             await asyncio.sleep(0.01)
