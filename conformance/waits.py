@@ -86,22 +86,7 @@ def analytics_mismatches(
     if spec.batches is not None:
         out.extend(batch_mismatches(spec.batches, batches, waived))
     if spec.delivered_within is not None:
-        slowest = max(delivery_delays(batches), default=0.0)
-        bad = undated(batches)
-        if bad:
-            out.append(
-                Mismatch(
-                    "analytics.replied_ts",
-                    "an ISO-8601 timestamp on every event (delivered_within measures from it)",
-                    f"{len(bad)} events without one, e.g. {bad[0]!r}",
-                )
-            )
-        if slowest > spec.delivered_within:
-            out.append(
-                Mismatch(
-                    "analytics.delivered_within", f"{spec.delivered_within:g}s", f"{slowest:.3f}s"
-                )
-            )
+        out.extend(delivery_mismatches(spec.delivered_within, batches))
     for i, (expect, fields) in enumerate(zip(spec.events, where, strict=True)):
         fields = waive(fields, set(waived))
         n = sum(1 for e in events if not field_differences(fields, e))
@@ -122,31 +107,54 @@ def analytics_mismatches(
             out.append(Mismatch(label, f"{wanted} where {fields}", f"{n} events", evidence))
     out.extend(loss_mismatches(spec, events, dropped))
     if spec.no_duplicate_events:
-        ids = Counter(e.get("event_id") for e in events if e.get("event_id") is not None)
-        twice = sorted(str(i) for i, c in ids.items() if c > 1)
-        if twice:
-            out.append(
-                Mismatch("analytics.event_id", "each event once", f"sent twice: {twice[:5]}")
+        out.extend(duplicate_mismatches(events))
+    return out
+
+
+def delivery_mismatches(within: float, batches: list[IngestBatch]) -> list[Mismatch]:
+    """Events delivered later than ``within`` after their ``replied_ts``, or without a
+    readable ``replied_ts`` to measure from."""
+    out: list[Mismatch] = []
+    bad = undated(batches)
+    if bad:
+        out.append(
+            Mismatch(
+                "analytics.replied_ts",
+                "an ISO-8601 timestamp on every event (delivered_within measures from it)",
+                f"{len(bad)} events without one, e.g. {bad[0]!r}",
             )
-        anonymous = [
-            e for e in events if not (isinstance(e.get("event_id"), str) and e["event_id"])
-        ]
-        if anonymous:  # without an id a duplicate cannot be told from a new event
-            wanted = "a non-empty string"
-            evidence = tuple(
-                {"event": e, "differences": [
-                    {"field": "event_id", "expected": wanted, "received": e.get("event_id")}
-                ]}
-                for e in anonymous[:3]
-            )  # fmt: skip
-            out.append(
-                Mismatch(
-                    "analytics.event_id",
-                    "an event_id on every event (the ingest deduplicates by it)",
-                    f"{len(anonymous)} events without one",
-                    evidence,
-                )
+        )
+    slowest = max(delivery_delays(batches), default=0.0)
+    if slowest > within:
+        out.append(Mismatch("analytics.delivered_within", f"{within:g}s", f"{slowest:.3f}s"))
+    return out
+
+
+def duplicate_mismatches(events: list[dict[str, Any]]) -> list[Mismatch]:
+    """Events delivered twice (by ``event_id``), and events without an id (without one a
+    duplicate cannot be told from a new event)."""
+    out: list[Mismatch] = []
+    ids = Counter(e.get("event_id") for e in events if e.get("event_id") is not None)
+    twice = sorted(str(i) for i, c in ids.items() if c > 1)
+    if twice:
+        out.append(Mismatch("analytics.event_id", "each event once", f"sent twice: {twice[:5]}"))
+    anonymous = [e for e in events if not (isinstance(e.get("event_id"), str) and e["event_id"])]
+    if anonymous:
+        wanted = "a non-empty string"
+        evidence = tuple(
+            {"event": e, "differences": [
+                {"field": "event_id", "expected": wanted, "received": e.get("event_id")}
+            ]}
+            for e in anonymous[:3]
+        )  # fmt: skip
+        out.append(
+            Mismatch(
+                "analytics.event_id",
+                "an event_id on every event (the ingest deduplicates by it)",
+                f"{len(anonymous)} events without one",
+                evidence,
             )
+        )
     return out
 
 

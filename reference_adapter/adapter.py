@@ -47,7 +47,8 @@ class ReferenceAdapter:
         shared_windows: WindowCounters | None = None,
     ) -> None:
         """``shared_windows``: rate-limit counters shared with other replicas in this process
-        (``redis_url`` shares them across processes instead)."""
+        (``redis_url`` shares them across processes instead). Long because it wires every part
+        from the settings in one place, in the order they depend on each other."""
         self.settings = settings
         self.clock: Clock = clock or MonotonicClock()
         seed = settings.seed
