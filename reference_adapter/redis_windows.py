@@ -56,6 +56,10 @@ return result
 """
 
 
+REDIS_TIMEOUT_S = 2.0
+"""How long a rate-limit check waits for Redis before counting per replica."""
+
+
 class RedisWindows:
     """A shared `AsyncWindowCounters` store on Redis (redis-py asyncio)."""
 
@@ -70,7 +74,13 @@ class RedisWindows:
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "asmkit:rl:") -> RedisWindows:
-        return cls(aioredis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5), prefix)
+        """A store on ``url``. Redis counts as unreachable when it refuses the connection (at
+        once) or does not answer within ``REDIS_TIMEOUT_S``: long enough that a busy machine
+        is not taken for an outage (a timed-out script may still have counted in Redis, and
+        then the fallback counts the request a second time)."""
+        timeout = REDIS_TIMEOUT_S
+        client = aioredis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+        return cls(client, prefix)
 
     async def aclose(self) -> None:
         await self.client.aclose()
