@@ -59,6 +59,10 @@ def cpu_hog(enabled: bool = True) -> Iterator[str]:
                 proc.wait()
 
 
+EVIDENCE = ROOT / "build" / "reports" / "stability"
+"""Where the reports of runs with a failed or errored case are kept."""
+
+
 def run_library(
     adapter: str | None, report_dir: Path, timeout_s: float, root: Path = ROOT
 ) -> dict[str, str]:
@@ -89,6 +93,7 @@ def measure(
     changed between runs, and the outcome counts of each run."""
     seen: dict[str, Counter[str]] = defaultdict(Counter)
     per_run: list[dict[str, int]] = []
+    kept: list[str] = []
     started = time.monotonic()
     with cpu_hog(hog) as load, tempfile.TemporaryDirectory(prefix="asmkit-stability-") as tmp:
         for i in range(runs):
@@ -96,6 +101,11 @@ def measure(
             for name, outcome in outcomes.items():
                 seen[name][outcome] += 1
             per_run.append(dict(Counter(outcomes.values())))
+            if {"failed", "error"} & set(outcomes.values()):  # keep the evidence of a flake
+                keep = EVIDENCE / f"run-{i}"
+                shutil.rmtree(keep, ignore_errors=True)
+                shutil.copytree(Path(tmp) / f"run-{i}", keep)
+                kept.append(str(keep))
     flaky = {name: dict(c) for name, c in sorted(seen.items()) if len(c) > 1}
     return {
         "runs": runs,
@@ -105,6 +115,7 @@ def measure(
         "flaky_cases": len(flaky),
         "flaky": flaky,
         "outcomes_per_run": per_run,
+        "failed_run_reports": kept,
         "seconds_per_run": round((time.monotonic() - started) / max(1, runs), 1),
     }
 
