@@ -12,6 +12,7 @@ import pytest
 from common.redaction import Redactor
 from conformance.results import Outcome, ScenarioResult
 from conformance.runner import run_scenario
+from conformance.selection import not_run
 from conformance.session import SESSION_KEY, ConformanceSession
 from live.launch import AdapterError
 from scenarios.loader import SUFFIX, ScenarioFile, lenient_summary, load_scenario
@@ -122,21 +123,9 @@ class ScenarioItem(pytest.Item):
             self._skip(Outcome.SKIPPED, f"only {options.run_test} was asked for (--asm-run-test)")
         if scenario.name in options.skip_tests or scenario.name in session.profile.skip:
             self._skip(Outcome.SKIPPED, "explicitly skipped")
-        transport = session.profile.ext_authz.transport
-        if transport not in scenario.transports:
-            self._skip(
-                Outcome.NOT_SUPPORTED,
-                f"the scenario applies to {'/'.join(scenario.transports)} ext_authz,"
-                f" the adapter uses {transport}",
-            )
-        missing = sorted(set(scenario.features) - session.claimed)
-        if missing and not chosen:
-            self._skip(Outcome.NOT_SUPPORTED, f"adapter does not claim {', '.join(missing)}")
-        unmet = session.profile.unmet_needs(scenario.adapter.given())
-        if unmet:
-            self._skip(Outcome.NOT_SUPPORTED, "; ".join(unmet))
-        if scenario.provisional and not chosen:
-            self._skip(Outcome.PROVISIONAL, "provisional scenario")
+        reason = not_run(scenario, session.profile, chosen=chosen)
+        if reason is not None:
+            self._skip(*reason)
         for attempt in range(1, options.retries + 2):
             result = self._run_once()
             result.attempts = attempt

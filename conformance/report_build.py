@@ -12,6 +12,7 @@ from asmkit import __version__
 from conformance.features import PROFILES, ConformanceProfile, Feature
 from conformance.options import RunOptions
 from conformance.results import Outcome, ScenarioResult
+from conformance.selection import claimed_features
 from live.profile import AdapterProfile
 from reports import (
     CaseReport,
@@ -117,9 +118,7 @@ def build_report(
 ) -> ConformanceReport:
     """The report of a run: ``options`` give the data plane, the command line, and the
     command that reproduces each case."""
-    claimed = {str(f) for f in profile.features.supported} - {
-        str(f) for f in profile.features.exempt
-    }
+    claimed = claimed_features(profile)
     per_feature: dict[str, int] = {f.value: 0 for f in Feature}
     for result in results:
         for feature in result.features:

@@ -15,6 +15,7 @@ from conformance.interrupts import Interrupts
 from conformance.options import RunOptions
 from conformance.report_build import build_report, report_paths
 from conformance.results import Outcome, ScenarioResult
+from conformance.selection import claimed_features
 from live.launch import kill_leftovers
 from live.profile import AdapterProfile, load_profile
 from reports import ConformanceReport, write_html, write_junit, write_yaml
@@ -63,8 +64,7 @@ class ConformanceSession:
 
     @property
     def claimed(self) -> set[str]:
-        f = self.profile.features
-        return {str(x) for x in f.supported} - {str(x) for x in f.exempt}
+        return claimed_features(self.profile)
 
     def log_dir(self) -> Path | None:
         if self.options.report_dir is None:

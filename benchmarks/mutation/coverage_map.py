@@ -34,6 +34,7 @@ def library_names(profile: str) -> list[str]:
     """The library's scenarios the profile runs (its transport, its features, its needs; not
     provisional)."""
     from benchmarks.mutation.worker import PROFILES
+    from conformance.selection import not_run
     from live.profile import load_profile
     from scenarios import LIBRARY, SUFFIX, load_scenario
 
@@ -41,13 +42,8 @@ def library_names(profile: str) -> list[str]:
     names = []
     for path in sorted(LIBRARY.rglob(f"*{SUFFIX}")):
         scenario = load_scenario(path).scenario
-        if loaded.ext_authz.transport not in scenario.transports or scenario.provisional:
-            continue
-        if loaded.unmet_needs(scenario.adapter.given()):
-            continue
-        if not set(scenario.features) <= set(loaded.features.supported):
-            continue  # not_supported in a conformance run (network faults need the proxy)
-        names.append(f"{path.parent.relative_to(LIBRARY)}/{scenario.name}")
+        if not_run(scenario, loaded) is None:  # as a conformance run of the profile decides
+            names.append(f"{path.parent.relative_to(LIBRARY)}/{scenario.name}")
     return names
 
 

@@ -1,0 +1,37 @@
+"""Whether an adapter profile runs a scenario, and why not: the one rule that the pytest items,
+the mutation harness and the test that every library scenario runs somewhere in CI share."""
+
+from __future__ import annotations
+
+from conformance.results import Outcome
+from live.profile import AdapterProfile
+from scenarios.model import Scenario
+
+
+def claimed_features(profile: AdapterProfile) -> set[str]:
+    """The features the profile claims, minus those it exempts from this run."""
+    features = profile.features
+    return {str(f) for f in features.supported} - {str(f) for f in features.exempt}
+
+
+def not_run(
+    scenario: Scenario, profile: AdapterProfile, *, chosen: bool = False
+) -> tuple[Outcome, str] | None:
+    """Why ``profile`` does not run ``scenario`` (its outcome and the reason), or None when it
+    does. ``chosen``: asked for by name, so unclaimed features and provisional do not stop it."""
+    transport = profile.ext_authz.transport
+    if transport not in scenario.transports:
+        return (
+            Outcome.NOT_SUPPORTED,
+            f"the scenario applies to {'/'.join(scenario.transports)} ext_authz,"
+            f" the adapter uses {transport}",
+        )
+    missing = sorted(set(scenario.features) - claimed_features(profile))
+    if missing and not chosen:
+        return Outcome.NOT_SUPPORTED, f"adapter does not claim {', '.join(missing)}"
+    unmet = profile.unmet_needs(scenario.adapter.given())
+    if unmet:
+        return Outcome.NOT_SUPPORTED, "; ".join(unmet)
+    if scenario.provisional and not chosen:
+        return Outcome.PROVISIONAL, "provisional scenario"
+    return None
