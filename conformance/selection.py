@@ -29,6 +29,10 @@ def not_run(
     missing = sorted(set(scenario.features) - claimed_features(profile))
     if missing and not chosen:
         return Outcome.NOT_SUPPORTED, f"adapter does not claim {', '.join(missing)}"
+    waived = sorted(set(scenario.conventions) & set(profile.waive))
+    if waived:
+        reasons = (f"relies on the kit convention {c}, waived: {profile.waive[c]}" for c in waived)
+        return Outcome.NOT_SUPPORTED, "; ".join(reasons)
     unmet = profile.unmet_needs(scenario.adapter.given())
     if unmet:
         return Outcome.NOT_SUPPORTED, "; ".join(unmet)

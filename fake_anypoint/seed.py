@@ -90,16 +90,19 @@ class ApiSpec(_Strict):
     instance_label: str | None = Field(None, max_length=200)
     services: list[str] | None = Field(
         None,
-        min_length=1,
         max_length=100,
-        description="Mesh services bound to the API; default <key>.default.svc.cluster.local",
+        description="Mesh services bound to the API; default <key>.default.svc.cluster.local. "
+        "[]: the instance exists in API Manager but no service is bound to it yet, so no "
+        "adapter enforces it until a bind_service step binds one",
     )
     policies: list[PolicySpec] = Field(default_factory=list, max_length=100)
     tiers: list[TierSpec] = Field(default_factory=list, max_length=100)
 
     @property
     def bound_services(self) -> list[str]:
-        return self.services or [f"{self.key}.default.svc.cluster.local"]
+        if self.services is None:
+            return [f"{self.key}.default.svc.cluster.local"]
+        return list(self.services)
 
 
 class ApplicationSpec(_Strict):

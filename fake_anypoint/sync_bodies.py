@@ -20,8 +20,9 @@ def ccs_base(org_id: str, env_id: str) -> str:
 
 
 def sync_apis(state: ControlPlaneState, env_id: str | None = None) -> dict[str, Any]:
-    """``GET …/apis``: ``{"data": [{apiId, assetId, ..., policiesVersion, services}]}``."""
-    apis = sorted(state.list_apis(env_id), key=lambda a: a.id)
+    """``GET …/apis``: ``{"data": [{apiId, assetId, ..., policiesVersion, services}]}``: the
+    instances bound to a mesh service, the ones an ASM adapter enforces."""
+    apis = sorted((a for a in state.list_apis(env_id) if a.services), key=lambda a: a.id)
     return {"data": [sync_api(a) for a in apis]}
 
 

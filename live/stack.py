@@ -311,7 +311,8 @@ async def bring_up(
         if plan.data_plane.timeout is None and profile.ext_authz.late_grace > 0:
             stack.late_after = profile.ext_authz.timeout
         if plan.wait_ready if wait_ready is None else wait_ready:
-            await _wait_synced(stack, list(seed.apis.values()), profile.adapter.ready_timeout)
+            bound = [seed.apis[a.key] for a in plan.control_plane.apis if a.bound_services]
+            await _wait_synced(stack, bound, profile.adapter.ready_timeout)
         cleanup.pop_all()  # up: from now on the caller stops it with stack.down()
     return stack
 

@@ -62,7 +62,8 @@ class Convention:
     fields: tuple[str, ...] = ()
     """Event fields whose ``null`` expectation it governs (dropped when waived)."""
     checks: tuple[str, ...] = ()
-    """Batch checks it governs (skipped when waived)."""
+    """Batch checks it governs (skipped when waived). A scenario that relies on a convention
+    as a whole names it under ``conventions:`` and is not run when it is waived."""
 
 
 CONVENTIONS: dict[str, Convention] = {
@@ -77,6 +78,12 @@ CONVENTIONS: dict[str, Convention] = {
             "batch-id-reused-on-retry",
             "a retried analytics POST repeats its X-Batch-Id, so the ingest can count retries",
             checks=("min_retried",),
+        ),
+        Convention(
+            "bound-api-served-within-policy-sync",
+            "an API newly bound to a mesh service serves its approved clients within one "
+            "policy sync: its contracts are read when it appears, not at the next contracts "
+            "interval",
         ),
     )
 }

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from common.adapter_settings import AdapterSettings
 from common.durations import Duration
 from fake_anypoint import ControlPlaneSpec, FaultSpec
+from scenarios.analytics_fields import CONVENTIONS
 from scenarios.expectations import MAX_WAIT, HttpStatus
 from scenarios.features import Feature
 from scenarios.steps import AnalyticsStep, Step
@@ -73,6 +74,12 @@ class Scenario(BaseModel):
         min_length=1, description="What the case exercises; the first decides its profile"
     )
     provisional: bool = False
+    conventions: list[str] = Field(
+        default_factory=list,
+        max_length=len(CONVENTIONS),
+        description="Kit conventions the whole case relies on (docs/adapter-contract.md §2.6): a "
+        "profile that waives one reports the case not_supported",
+    )
     transports: list[Transport] = Field(
         default_factory=lambda: list(TRANSPORTS),
         description="ext_authz transports the scenario applies to; e.g. [grpc] when it needs "
@@ -89,6 +96,16 @@ class Scenario(BaseModel):
     )
     steps: list[Step] = Field(min_length=1)
     finally_steps: list[Step] = Field(default_factory=list, alias="finally")
+
+    @model_validator(mode="after")
+    def _known_conventions(self) -> Scenario:
+        unknown = sorted(set(self.conventions) - set(CONVENTIONS))
+        if unknown:
+            raise ValueError(
+                f"conventions: {', '.join(unknown)} is not a kit convention: use one of "
+                + ", ".join(sorted(CONVENTIONS))
+            )
+        return self
 
     @model_validator(mode="after")
     def _loss_checks_declare_their_feature(self) -> Scenario:
