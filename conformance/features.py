@@ -59,6 +59,7 @@ EXTENDED = ConformanceProfile(
     extended=frozenset(
         {
             Feature.RATE_LIMITING_KEY_SELECTOR,
+            Feature.RATE_LIMITING_EXPOSE_HEADERS,
             Feature.SPIKE_CONTROL,
             Feature.IP_ALLOWLIST,
             Feature.IP_BLOCKLIST,

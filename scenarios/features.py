@@ -30,6 +30,9 @@ class Feature(StrEnum):
     RATE_LIMITING_KEY_SELECTOR = "rate-limiting-key-selector"
     """rate-limiting's ``keySelector`` (one bucket per header value): a Mule-gateway extension
     that the service-mesh policy does not have (research: one bucket per API in ASM)."""
+    RATE_LIMITING_EXPOSE_HEADERS = "rate-limiting-expose-headers"
+    """``exposeHeaders`` of rate-limiting and rate-limiting-sla-based (``X-Ratelimit-*`` for the
+    most restrictive limit): a Mule-gateway option the service-mesh policies do not offer."""
     SPIKE_CONTROL = "spike-control"
     IP_ALLOWLIST = "ip-allowlist"
     IP_BLOCKLIST = "ip-blocklist"
