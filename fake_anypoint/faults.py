@@ -76,6 +76,8 @@ class FaultSpec(BaseModel):
 
     - ``status``: answer this HTTP status with ``{"message": "injected fault <name>"}``;
     - ``drop``: close the connection without an answer; ``malformed``: 200 with truncated JSON;
+      ``wrong_shape``: the real 200 answer, well-formed JSON whose arrays and objects have
+      swapped places (`swap_shape`), as from a proxy or an API version the adapter does not know;
     - ``latency`` (+ a seeded uniform ``[0, jitter]``): delay, then the above or a normal answer;
     - ``lose_response``: serve the request (its effects stay), then answer ``status`` or drop
       instead of the real answer, as when a proxy cuts the reply;
@@ -93,6 +95,7 @@ class FaultSpec(BaseModel):
     status: int | None = Field(None, ge=400, le=599)
     drop: bool = False
     malformed: bool = False
+    wrong_shape: bool = False
     lose_response: bool = False
     latency: Duration = Field(0.0, le=3600)
     jitter: Duration = Field(0.0, le=3600)
@@ -116,10 +119,12 @@ class FaultSpec(BaseModel):
     def _does_something(self) -> FaultSpec:
         if self.lose_response and self.status is None and not self.drop:
             raise ValueError("lose_response needs status or drop: what replaces the answer")
-        if self.status is None and not (self.drop or self.malformed or self.latency):
+        if self.status is None and not (
+            self.drop or self.malformed or self.wrong_shape or self.latency
+        ):
             raise ValueError(
-                "say what the fault does: status (e.g. 503), drop: true, malformed: true "
-                "or latency (e.g. 2s)"
+                "say what the fault does: status (e.g. 503), drop: true, malformed: true, "
+                "wrong_shape: true or latency (e.g. 2s)"
             )
         if self.lasting is not None and self.lasting <= 0:
             raise ValueError("lasting must be more than 0s (leave it out to last until cleared)")
@@ -135,6 +140,8 @@ class FaultSpec(BaseModel):
             if self.drop and not self.lose_response
             else "malformed"
             if self.malformed
+            else "wrong-shape"
+            if self.wrong_shape
             else f"lost-response-{self.status or 'drop'}"
             if self.lose_response
             else f"status-{self.status}"
@@ -212,6 +219,24 @@ class FaultAction:
     drop: bool
     malformed: bool
     lose_response: bool = False
+    wrong_shape: bool = False
+
+
+def swap_shape(body: Any) -> Any:
+    """The answer with its shape wrong but its JSON well-formed: a top-level array becomes an
+    object keyed by index; in a top-level object, every array value becomes such an object
+    and every object value the list of its values. Scalars stay."""
+
+    def swap(value: Any) -> Any:
+        if isinstance(value, list):
+            return {str(i): item for i, item in enumerate(value)}
+        if isinstance(value, dict):
+            return list(value.values())
+        return value
+
+    if isinstance(body, dict):
+        return {key: swap(value) for key, value in body.items()}
+    return swap(body)
 
 
 def pick_fault(
@@ -232,6 +257,12 @@ def pick_fault(
         fault.hit(now)
         delay = spec.latency + (rng.uniform(0.0, spec.jitter) if spec.jitter > 0 else 0.0)
         return FaultAction(
-            spec.label, delay, spec.status, spec.drop, spec.malformed, spec.lose_response
+            spec.label,
+            delay,
+            spec.status,
+            spec.drop,
+            spec.malformed,
+            spec.lose_response,
+            spec.wrong_shape,
         )
     return None

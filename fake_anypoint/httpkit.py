@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from .bounded import TooLargeError
 from .exchange import GoneError
-from .faults import DataKind
+from .faults import DataKind, swap_shape
 from .model import ConflictError, JournalEntry, NotFoundError
 from .quotas import ANALYTICS_LIMIT, PLATFORM_LIMIT, Quota, Quotas, Verdict, quota_kind
 from .records import AuthError
@@ -220,6 +220,10 @@ async def control_plane_middleware(request: web.Request, handler: Handler) -> we
                 )
                 status = 200
                 return faulted
+            if action.wrong_shape:
+                resp = await _dispatch(request, handler, state, route.auth)
+                resp, status = _wrong_shape(resp), resp.status
+                return resp
         answer = await _replayed(request, handler, state, route)
         if answer is not None:
             replayed, status = True, answer.status
@@ -273,6 +277,17 @@ def _over_quota(request: web.Request, verdict: Verdict) -> web.Response:
     response.headers.update(verdict.headers())
     response.headers["Retry-After"] = str(verdict.retry_after_s)
     return response
+
+
+def _wrong_shape(resp: web.StreamResponse) -> web.StreamResponse:
+    """A 200 JSON answer with its shape swapped (`faults.swap_shape`); others unchanged."""
+    body = getattr(resp, "body", None)
+    if resp.status != 200 or resp.content_type != "application/json":
+        return resp
+    if not isinstance(body, bytes):
+        return resp
+    swapped = json.dumps(swap_shape(json.loads(body))).encode()
+    return web.Response(status=200, body=swapped, content_type="application/json")
 
 
 async def _replayed(

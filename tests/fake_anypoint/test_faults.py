@@ -12,7 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from fake_anypoint import DataKind, FaultSpec
-from fake_anypoint.faults import FaultAction, anchor, pick_fault
+from fake_anypoint.faults import FaultAction, anchor, pick_fault, swap_shape
 
 from .conftest import SEED, client, new_state
 
@@ -271,3 +271,47 @@ def test_a_fault_at_start_lasts_from_the_adapters_first_request():
     later = anchor(FaultSpec(data=["policies"], status=503, after=1, lasting=1), now=10.0)
     later.at_start(14.0)  # up at 14s: the window is 15s-16s
     assert (later.start, later.end) == (15.0, 16.0)
+
+
+def test_swap_shape_swaps_arrays_and_objects_one_level_down():
+    assert swap_shape({"data": [{"a": 1}], "links": {"next": "x"}, "cursor": "3"}) == {
+        "data": {"0": {"a": 1}},
+        "links": ["x"],
+        "cursor": "3",
+    }
+    assert swap_shape([{"id": 1}, {"id": 2}]) == {"0": {"id": 1}, "1": {"id": 2}}
+    assert swap_shape("text") == "text"
+
+
+def test_wrong_shape_fault_serves_the_real_answer_misshapen_on_public_and_kit_endpoints():
+    state, _ = new_state()
+    r = state.seed(copy.deepcopy(SEED))
+    orders = r.apis["orders"]
+    public = (
+        f"/apimanager/api/v1/organizations/{state.org_id}/environments/{state.env_id}"
+        f"/apis/{orders}/policies"
+    )
+
+    async def main() -> None:
+        async with client(state) as (server, s):
+            async with s.get(server.base_url + ccs(state, f"/apis/{orders}/policies")) as resp:
+                good = await resp.json()
+            state.add_fault(FaultSpec(data=["policies"], wrong_shape=True))
+            async with s.get(server.base_url + ccs(state, f"/apis/{orders}/policies")) as resp:
+                assert resp.status == 200
+                assert await resp.json() == swap_shape(good)
+                assert isinstance((await resp.json())["policies"], dict)
+            async with s.get(server.base_url + public) as resp:
+                assert resp.status == 200
+                assert not isinstance((await resp.json())["policies"], list)
+            # other data is served as it is
+            async with s.get(server.base_url + ccs(state, "/apis")) as resp:
+                assert isinstance((await resp.json())["data"], list)
+
+    asyncio.run(main())
+    assert [e.fault for e in state.journal("policies")][-2:] == ["policies-wrong-shape"] * 2
+
+
+def test_a_fault_must_say_what_it_does():
+    with pytest.raises(ValidationError, match="wrong_shape: true"):
+        FaultSpec(data=["apis"])
