@@ -44,6 +44,8 @@ class SeenResponse(Protocol):
     def decision(self) -> str: ...
     @property
     def upstream(self) -> SeenUpstream | None: ...
+    @property
+    def duration_s(self) -> float: ...
 
 
 def check_response(expect: ResponseExpect, response: SeenResponse) -> list[Mismatch]:
@@ -60,6 +62,9 @@ def check_response(expect: ResponseExpect, response: SeenResponse) -> list[Misma
         out.extend(check_body("body", expect.body, response.body))
     if expect.upstream is not None:
         out.extend(check_upstream(expect.upstream, response.upstream))
+    if expect.took_at_least is not None and response.duration_s < expect.took_at_least:
+        waited = f"{1000 * response.duration_s:.1f}ms"
+        out.append(Mismatch("took", f"at least {1000 * expect.took_at_least:g}ms", waited))
     return out
 
 

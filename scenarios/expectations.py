@@ -72,6 +72,13 @@ class ResponseExpect(_Strict):
     headers: dict[str, HeaderExpect] = Field(default_factory=dict)
     body: BodyExpect | None = None
     upstream: UpstreamExpect | None = None
+    took_at_least: Duration | None = Field(
+        None,
+        ge=0,
+        le=MAX_WAIT,
+        description="The client waited at least this long for the answer (e.g. a request spike "
+        "control held): a lower bound, which a loaded machine can only make easier to meet",
+    )
 
 
 class CountExpect(_Strict):

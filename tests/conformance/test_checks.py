@@ -24,6 +24,7 @@ class Response:
     body: bytes = b""
     decision: str = "allowed"
     upstream: Upstream | None = None
+    duration_s: float = 0.01
 
 
 def expect(**data: object) -> ResponseExpect:
@@ -36,6 +37,14 @@ def test_status_and_decision() -> None:
     assert [(m.field, m.expected, m.actual) for m in found] == [
         ("status", [401, 403], 200),
         ("decision", "denied", "allowed"),
+    ]
+
+
+def test_took_at_least_is_a_lower_bound_on_the_answer_time() -> None:
+    assert check_response(expect(took_at_least="200ms"), Response(duration_s=0.25)) == []
+    found = check_response(expect(took_at_least="200ms"), Response(duration_s=0.0123))
+    assert [(m.field, m.expected, m.actual) for m in found] == [
+        ("took", "at least 200ms", "12.3ms")
     ]
 
 
