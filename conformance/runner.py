@@ -312,8 +312,9 @@ def check_faults_fired(
 
 
 def record_control_plane(result: ScenarioResult, stack: Stack, started: float) -> None:
-    """Add what the control plane saw (the adapter's sync calls and analytics batches) to the
-    result's journal and, interleaved by time, to its trace."""
+    """Add what the control plane saw (the adapter's sync calls, its analytics batches and the
+    posts the ingest refused or lost) to the result's journal and, interleaved by time, to its
+    trace."""
     journal = stack.state.journal()
     result.journal = [
         {
@@ -330,12 +331,12 @@ def record_control_plane(result: ScenarioResult, stack: Stack, started: float) -
     flow = [
         TraceEntry(
             round(e.started - started, 4),
-            "sync",
+            "analytics" if "ingest" in e.data else "sync",
             f"adapter {e.method} {e.path.replace(scope, '/…')} -> {e.status or 'dropped'}"
             + (f" [fault: {e.fault}]" if e.fault else ""),
         )
         for e in journal
-        if "ingest" not in e.data
+        if "ingest" not in e.data or not 200 <= e.status < 300  # posts that failed, and why
     ]
     flow += [
         TraceEntry(

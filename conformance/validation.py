@@ -11,8 +11,8 @@ from typing import Any
 from common.yaml_source import load_yaml, position_of
 from conformance.variables import faker_providers, references
 from fake_anypoint import (
+    AnyChange,
     ApplyPolicy,
-    Change,
     CreateApplication,
     CreateContract,
     DiscoverService,
@@ -153,7 +153,7 @@ def _change_problems(path: Path, scenario: Scenario) -> list[Problem]:
     """Control-plane changes that cannot be made when their step comes: each is made, in step
     order, on a scratch control plane seeded like the scenario (the code that makes it at run
     time; a change whose fields hold ${...} variables is left to the run)."""
-    located: list[tuple[tuple[str | int, ...], Change]] = []
+    located: list[tuple[tuple[str | int, ...], AnyChange]] = []
     for section, steps in (("steps", scenario.steps), ("finally", scenario.finally_steps)):
         for i, step in enumerate(steps):
             if isinstance(step, ControlPlaneStep):

@@ -4,6 +4,7 @@ analytics ingest, faults and an admin API over one injected ``ControlPlaneState`
 
 from .changes import (
     CHANGES,
+    AnyChange,
     ApplyPolicy,
     ApproveContract,
     BindService,
@@ -19,6 +20,7 @@ from .changes import (
     EditPolicy,
     EditTier,
     EnablePolicy,
+    ExpireTokens,
     RejectContract,
     RemovePolicy,
     RevokeContract,
@@ -43,6 +45,7 @@ from .state import ControlPlaneState
 __all__ = [
     "CHANGES",
     "ActiveFault",
+    "AnyChange",
     "ApiSpec",
     "Application",
     "ApplicationSpec",
@@ -67,6 +70,7 @@ __all__ = [
     "EditPolicy",
     "EditTier",
     "EnablePolicy",
+    "ExpireTokens",
     "FaultSpec",
     "IngestBatch",
     "InstanceSummary",

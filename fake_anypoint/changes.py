@@ -329,6 +329,23 @@ CHANGES: dict[str, type[Change]] = {
 {...}}``)."""
 
 
+class ExpireTokens(BaseModel):
+    """Every access token issued so far expires now, as a real one does ``expires_in`` seconds
+    (about an hour) after its login: calls bearing one get 401 ``{message}`` on every
+    endpoint until the client logs in again. Not an API Manager change: what-if timelines,
+    whose virtual adapters never log in, do not take it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def apply(self, state: ControlPlaneState, refs: SeedResult) -> str:
+        live = state.expire_tokens()
+        return f"access tokens expired ({live} still valid until now): clients must log in again"
+
+
+AnyChange = Change | ExpireTokens
+"""What a scenario's ``control_plane`` step makes: a change or a token expiry."""
+
+
 class ChangeFields(BaseModel):
     """The keys a document writes a change under (``revoke_contract: {...}``), all optional:
     the documents that embed changes (scenario steps, what-if timeline events) extend this and
@@ -358,7 +375,7 @@ class ChangeFields(BaseModel):
 
 
 def dry_run(
-    seed: ControlPlaneSpec, changes: Sequence[Change], rng_seed: int = 0
+    seed: ControlPlaneSpec, changes: Sequence[AnyChange], rng_seed: int = 0
 ) -> list[str | None]:
     """Apply ``changes`` in order to a scratch state seeded with ``seed``: for each change,
     None or why it cannot be made (an object it names does not exist by then). Documents check

@@ -82,11 +82,15 @@ class Records:
             raise AuthError("access token expired: log in again")
         return token
 
-    def expire_tokens(self) -> None:
-        """Make every issued token expire now (clients must log in again)."""
+    def expire_tokens(self) -> int:
+        """Make every issued token expire now (clients must log in again); returns how many
+        were still valid."""
         now = self.clock.now()
+        live = 0
         for token in self.tokens.values():
+            live += now < token.expires_at
             token.expires_at = min(token.expires_at, now)
+        return live
 
     # -- faults -------------------------------------------------------------------------------
 

@@ -365,8 +365,8 @@ class ControlPlaneState:
     def issue_token(self, client_id: Any, client_secret: Any) -> Token:
         return self.parts.records.issue_token(client_id, client_secret)
 
-    def expire_tokens(self) -> None:
-        self.parts.records.expire_tokens()
+    def expire_tokens(self) -> int:
+        return self.parts.records.expire_tokens()
 
     def add_fault(self, spec: FaultSpec) -> ActiveFault:
         return self.parts.records.add_fault(spec)

@@ -10,7 +10,14 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_val
 
 from common.adapter_settings import SyncName
 from common.durations import Duration
-from fake_anypoint import CHANGES, AssetType, Change, ChangeFields, FaultSpec
+from fake_anypoint import (
+    CHANGES,
+    AnyChange,
+    AssetType,
+    ChangeFields,
+    ExpireTokens,
+    FaultSpec,
+)
 from proxy import NetworkFault
 from scenarios.expectations import MAX_WAIT, AnalyticsExpect, HttpStatus, ResponseExpect
 
@@ -61,13 +68,20 @@ class RequestStep(_Strict):
 
 class ControlPlaneChange(ChangeFields):
     """Exactly one change to the control plane, made the way API Manager would make it (the
-    change models are the fake control plane's: ``fake_anypoint.changes``)."""
+    change models are the fake control plane's: ``fake_anypoint.changes``), or
+    ``expire_tokens: {}``: every access token issued so far expires now."""
+
+    expire_tokens: ExpireTokens | None = None
+
+    def given_changes(self) -> list[str]:
+        given = super().given_changes()
+        return [*given, "expire_tokens"] if self.expire_tokens is not None else given
 
     @model_validator(mode="after")
     def _exactly_one(self) -> ControlPlaneChange:
         given = self.given_changes()
         if len(given) != 1:
-            allowed = ", ".join(CHANGES)
+            allowed = ", ".join([*CHANGES, "expire_tokens"])
             raise ValueError(f"give exactly one change (got {len(given)}); one of: {allowed}")
         return self
 
@@ -76,9 +90,9 @@ class ControlPlaneChange(ChangeFields):
         return self.given_changes()[0]
 
     @property
-    def change(self) -> Change:
+    def change(self) -> AnyChange:
         """The one change given (it applies itself to a control-plane state)."""
-        value: Change = getattr(self, self.kind)
+        value: AnyChange = getattr(self, self.kind)
         return value
 
 
