@@ -199,3 +199,24 @@ class SilentDrops(ReferenceAdapter):
 
 def create_silent_drops(settings: Mapping[str, Any]) -> ReferenceAdapter:
     return SilentDrops(_settings(settings))
+
+
+class KeepsItsFirstToken(ReferenceAdapter):
+    """Logs in once and never again: once its token expires (an hour after start on the real
+    platform) every sync and every analytics post is refused with 401, for good."""
+
+    def __init__(self, settings: ReferenceAdapterConfig) -> None:
+        super().__init__(settings)
+        login = self.client.login
+        first: list[str] = []
+
+        async def once() -> str:
+            if not first:
+                first.append(await login())
+            return first[0]
+
+        self.client.login = once  # type: ignore[method-assign]
+
+
+def create_keeps_its_first_token(settings: Mapping[str, Any]) -> ReferenceAdapter:
+    return KeepsItsFirstToken(_settings(settings))

@@ -81,6 +81,24 @@ CASES = {
         "the adapter reports that it dropped events",
         "analytics.dropped",
     ),
+    "first token kept: policies stop syncing": Case(
+        "create_keeps_its_first_token",
+        "policy_sync/policy-applied-after-tokens-expire",
+        "the adapter logs in again and rejects anonymous requests within one policy sync",
+        "status",
+    ),
+    "first token kept: contracts stop syncing": Case(
+        "create_keeps_its_first_token",
+        "contract_sync/contract-revoked-after-tokens-expire",
+        "the adapter logs in again and rejects the client within one contract sync",
+        "status",
+    ),
+    "first token kept: analytics stop arriving": Case(
+        "create_keeps_its_first_token",
+        "analytics/delivered-after-tokens-expire",
+        "the adapter logs in again and their events arrive, each once",
+        "analytics.events[0]",
+    ),
     "no gatekeeper": Case(
         "create_no_gatekeeper",
         "gatekeeper/blocked-until-first-sync",
@@ -122,3 +140,19 @@ def test_reference_adapter_passes_the_same_cases() -> None:
     for case in CASES.values():
         result = run(case.scenario, profile)
         assert result.outcome == Outcome.PASSED, result.failure and result.failure.render()
+
+
+def test_the_trace_shows_the_refused_calls_and_the_new_login() -> None:
+    """After ``expire_tokens`` the trace shows the first call refused with 401 (a sync call or
+    an analytics post: failed posts are shown, not only delivered batches), then the adapter's
+    new login, then a delivered batch."""
+    result = run("analytics/delivered-after-tokens-expire", load_profile(BUNDLED_PROFILE))
+    assert result.outcome == Outcome.PASSED, result.failure and result.failure.render()
+    lines = [t.summary for t in result.trace]
+    expired = next(i for i, s in enumerate(lines) if s.startswith("access tokens expired"))
+    after = lines[expired:]
+    refused = next(i for i, s in enumerate(after) if s.startswith("adapter ") and "-> 401" in s)
+    login = after.index("adapter POST /accounts/api/v2/oauth2/token -> 200")
+    batch = next(i for i, s in enumerate(after) if i > login and s.startswith("ingest batch"))
+    assert refused < login < batch, after
+    assert sum(e["status"] == 401 for e in result.journal) >= 1

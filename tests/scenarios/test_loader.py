@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from fake_anypoint import ExpireTokens
 from scenarios import LIBRARY, SUFFIX, ScenarioError, load_scenario
-from scenarios.steps import EventuallyStep, RequestStep
+from scenarios.steps import ControlPlaneStep, EventuallyStep, RequestStep
 
 VALID = """\
 name: sample
@@ -105,6 +106,19 @@ def test_yaml_anchors_work(tmp_path: Path) -> None:
 def test_control_plane_change_needs_exactly_one(tmp_path: Path) -> None:
     text = VALID + "  - control_plane: {}\n"
     assert "give exactly one change (got 0)" in problems(tmp_path, text)
+    both = VALID + "  - control_plane: {expire_tokens: {}, delete_api: {api: orders}}\n"
+    assert "give exactly one change (got 2); one of: revoke_contract" in problems(tmp_path, both)
+    assert "expire_tokens" in problems(tmp_path, both)
+
+
+def test_expire_tokens_is_a_control_plane_step(tmp_path: Path) -> None:
+    source = load_scenario(write(tmp_path, VALID + "  - control_plane: {expire_tokens: {}}\n"))
+    step = source.scenario.steps[-1]
+    assert isinstance(step, ControlPlaneStep)
+    assert step.control_plane.kind == "expire_tokens"
+    assert isinstance(step.control_plane.change, ExpireTokens)
+    bad = VALID + "  - control_plane: {expire_tokens: {after: 1s}}\n"
+    assert "expire_tokens.after" in problems(tmp_path, bad)
 
 
 @pytest.mark.parametrize("path", sorted(LIBRARY.rglob(f"*{SUFFIX}")), ids=lambda p: p.stem)
