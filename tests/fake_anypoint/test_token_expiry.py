@@ -51,6 +51,7 @@ def _authenticated_routes(
                 continue
             resource = route.resource.get_info() if route.resource else {}
             path = resource.get("path") or resource.get("formatter")
+            assert isinstance(path, str), route
             out.append((origin, route.method, path.format(**ids)))
     return out
 
