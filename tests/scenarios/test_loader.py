@@ -130,8 +130,7 @@ def test_library_scenarios_load(path: Path) -> None:
 
 RAW = VALID.replace(
     "features: [client-id-enforcement]",
-    "features: [envoy-raw-headers, client-id-enforcement]\ndata_plane:\n"
-    "  encode_raw_headers: true",
+    "features: [envoy-raw-headers, client-id-enforcement]\ndata_plane:\n  encode_raw_headers: true",
 )
 
 
