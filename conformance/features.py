@@ -49,6 +49,8 @@ ASM_CORE = ConformanceProfile(
             Feature.ANALYTICS_BATCH_SIZE,
             Feature.NETWORK_FAULTS,
             Feature.ANALYTICS_LOSS_REPORTING,
+            Feature.ENVOY_RAW_HEADERS,
+            Feature.ENVOY_RAW_BODY,
         }
     ),
 )

@@ -251,6 +251,7 @@ def envoy_settings(profile: AdapterProfile, needs: DataPlaneNeeds, port: int) ->
             if needs.with_request_body is not None
             else None
         ),
+        encode_raw_headers=needs.encode_raw_headers,
     )
 
 

@@ -51,6 +51,11 @@ class Feature(StrEnum):
     adapters run through the proxy (``control_plane: {via: proxy}``) can claim it."""
     ANALYTICS_LOSS_REPORTING = "analytics-loss-reporting"
     """Events the adapter drops are counted on its Prometheus metrics endpoint."""
+    ENVOY_RAW_HEADERS = "envoy-raw-headers"
+    """Reads the CheckRequest's ``header_map`` (Envoy's ``encode_raw_headers``: one raw entry
+    per header line, duplicates not merged) and decides exactly as for ``headers``."""
+    ENVOY_RAW_BODY = "envoy-raw-body"
+    """Reads the body from ``raw_body`` (Envoy's ``with_request_body.pack_as_bytes``)."""
 
 
 KNOWN_FEATURES: frozenset[str] = frozenset(f.value for f in Feature)

@@ -130,6 +130,64 @@ def _cross_checks(path: Path, scenario: Scenario) -> list[Problem]:
             )
         )
     problems.extend(seed_problems(path, scenario.control_plane))
+    problems.extend(raw_encoding_problems(path, scenario))
+    return problems
+
+
+def raw_encoding_problems(path: Path, scenario: Scenario) -> list[Problem]:
+    """Envoy's raw encodings and the features that declare them go together: an adapter that
+    does not claim the feature is never sent the encoding. ``pack_as_bytes`` is gRPC only."""
+    problems: list[Problem] = []
+    body = scenario.data_plane.with_request_body
+    packed = body is not None and body.pack_as_bytes
+    pairs = (
+        (
+            scenario.data_plane.encode_raw_headers,
+            Feature.ENVOY_RAW_HEADERS,
+            ("data_plane", "encode_raw_headers"),
+            "sends the headers as header_map",
+        ),
+        (
+            packed,
+            Feature.ENVOY_RAW_BODY,
+            ("data_plane", "with_request_body", "pack_as_bytes"),
+            "sends the body as raw_body",
+        ),
+    )
+    for on, feature, loc, what in pairs:
+        setting = dotted(loc)
+        if on and feature not in scenario.features:
+            problems.append(
+                Problem(
+                    path,
+                    position_of(path, loc),
+                    setting,
+                    f"true {what}, which only adapters claiming {feature} read",
+                    f"add {feature} to features",
+                )
+            )
+        elif feature in scenario.features and not on:
+            problems.append(
+                Problem(
+                    path,
+                    position_of(path, ("features",)),
+                    "features",
+                    f"{feature} is declared but {setting} is not true",
+                    f"set {setting}: true, or drop {feature} from features",
+                )
+            )
+    if packed and "http" in scenario.transports:
+        loc = ("data_plane", "with_request_body", "pack_as_bytes")
+        problems.append(
+            Problem(
+                path,
+                position_of(path, loc),
+                dotted(loc),
+                "true has no effect in HTTP service mode (Envoy sends the body as it came), "
+                f"but the scenario applies to {'/'.join(scenario.transports)}",
+                "add transports: [grpc]",
+            )
+        )
     return problems
 
 

@@ -45,7 +45,11 @@ class RequestBody(BaseModel):
 
     max_request_bytes: int = Field(8192, gt=0, le=64 * 1024 * 1024)
     allow_partial_message: bool = False
-    pack_as_bytes: bool = False
+    pack_as_bytes: bool = Field(
+        False,
+        description="Send the body as bytes in raw_body instead of text in body (gRPC only; "
+        "the scenario then declares envoy-raw-body and transports: [grpc])",
+    )
 
 
 class DataPlaneNeeds(BaseModel):
@@ -57,6 +61,12 @@ class DataPlaneNeeds(BaseModel):
     failure_mode_allow: bool | None = None
     status_on_error: HttpStatus | None = None
     with_request_body: RequestBody | None = None
+    encode_raw_headers: bool = Field(
+        False,
+        description="Send the headers as header_map (one raw entry per line, duplicates not "
+        "merged) instead of the merged headers map; the scenario then declares "
+        "envoy-raw-headers",
+    )
 
 
 class Scenario(BaseModel):

@@ -76,6 +76,7 @@ def node_profile(node: str) -> AdapterProfile:
         "contract_sync/tier-change-applies",  # SLA tiers from the contracts
         "gatekeeper/strict-blocks-while-unreachable",  # {gatekeeper} passed, faults on every path
         "analytics/lost-response-not-duplicated",  # the X-Batch-Id reused on retry
+        "envoy_raw_headers/client-id-from-header-map",  # header_map, repeated lines joined
     ],
 )
 def test_scenarios_pass_through_the_command_profile(node: str, name: str, tmp_path: Path) -> None:

@@ -126,3 +126,55 @@ def test_library_scenarios_load(path: Path) -> None:
     source = load_scenario(path)
     assert source.scenario.description.endswith(".")
     assert path.read_text().startswith("# yaml-language-server: $schema=")
+
+
+RAW = VALID.replace(
+    "features: [client-id-enforcement]",
+    "features: [envoy-raw-headers, client-id-enforcement]\ndata_plane:\n  encode_raw_headers: true",
+)
+
+
+def test_raw_encodings_load_with_their_features(tmp_path: Path) -> None:
+    assert load_scenario(write(tmp_path, RAW)).scenario.data_plane.encode_raw_headers
+    text = VALID.replace(
+        "features: [client-id-enforcement]",
+        "features: [envoy-raw-body, json-threat-protection]\ntransports: [grpc]\n"
+        "data_plane:\n  with_request_body: {max_request_bytes: 64, pack_as_bytes: true}",
+    )
+    body = load_scenario(write(tmp_path, text)).scenario.data_plane.with_request_body
+    assert body is not None and body.pack_as_bytes
+
+
+def test_raw_headers_without_their_feature(tmp_path: Path) -> None:
+    text = problems(tmp_path, RAW.replace("envoy-raw-headers, ", ""))
+    assert (
+        "sample.scenario.yaml:5:3: data_plane.encode_raw_headers: true sends the headers as"
+        " header_map, which only adapters claiming envoy-raw-headers read" in text
+    )
+    assert "hint: add envoy-raw-headers to features" in text
+
+
+def test_raw_headers_feature_without_the_setting(tmp_path: Path) -> None:
+    text = problems(tmp_path, RAW.replace("true", "false"))
+    assert (
+        "sample.scenario.yaml:3:1: features: envoy-raw-headers is declared but"
+        " data_plane.encode_raw_headers is not true" in text
+    )
+    assert "hint: set data_plane.encode_raw_headers: true, or drop envoy-raw-headers" in text
+
+
+def test_pack_as_bytes_needs_its_feature_and_grpc(tmp_path: Path) -> None:
+    text = problems(
+        tmp_path,
+        VALID + "data_plane:\n  with_request_body: {max_request_bytes: 64, pack_as_bytes: true}\n",
+    )
+    assert (
+        "sample.scenario.yaml:16:46: data_plane.with_request_body.pack_as_bytes: true sends the"
+        " body as raw_body, which only adapters claiming envoy-raw-body read" in text
+    )
+    assert "hint: add envoy-raw-body to features" in text
+    assert (
+        "data_plane.with_request_body.pack_as_bytes: true has no effect in HTTP service mode"
+        " (Envoy sends the body as it came), but the scenario applies to grpc/http" in text
+    )
+    assert "hint: add transports: [grpc]" in text
