@@ -25,14 +25,17 @@ PATH = "/envoy.service.auth.v3.Authorization/Check"
 pytestmark = pytest.mark.envoy
 
 
+HTTP_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
+
+
 def _cluster(name: str, port: int) -> dict[str, Any]:
     return {
         "name": name,
         "type": "STATIC",
         "connect_timeout": "1s",
         "typed_extension_protocol_options": {
-            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
-                "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+            HTTP_OPTIONS: {
+                "@type": f"type.googleapis.com/{HTTP_OPTIONS}",
                 "explicit_http_config": {"http2_protocol_options": {}},
             }
         },
@@ -157,7 +160,8 @@ def _request_of(body: bytes) -> bytes:
 
     req = external_auth_pb2.CheckRequest()
     req.attributes.request.http.body = body.decode()
-    return req.SerializeToString()
+    raw: bytes = req.SerializeToString()
+    return raw
 
 
 def _echo(request: Any) -> Any:
