@@ -18,6 +18,9 @@ OUR_WINDOW = 1 << 20
 """SETTINGS_INITIAL_WINDOW_SIZE we send: each stream may receive this much before an update."""
 OUR_CONN_WINDOW = 16 << 20
 """The connection receive window we open at the start (and keep open)."""
+MAX_UNREAD = 1 << 20
+"""Bytes of ours the peer has not read (our write buffer) above which its PING or SETTINGS,
+which need an answer, end the connection: a peer that sends but never reads is not served."""
 MAX_STREAMS = 1000
 """Streams we open at once on one connection, whatever the peer allows."""
 TRANSPARENT = -1
@@ -71,6 +74,7 @@ class H2Connection(asyncio.Protocol):
         self._headers_in: tuple[int, int, list[bytes], int] | None = None
         self._out: list[bytes] = []
         self._flushing = False
+        self._peer_settings = False
         self._loop = asyncio.get_running_loop()
 
     # -- what the client uses
@@ -149,6 +153,13 @@ class H2Connection(asyncio.Protocol):
             for kind, flags, sid, payload in self._reader.feed(data):
                 if self.closed:
                     return
+                if not self._peer_settings:  # the server's preface is a SETTINGS frame
+                    if kind != hw.SETTINGS or flags & hw.ACK:
+                        raise ProtocolError(
+                            hw.PROTOCOL_ERROR,
+                            f"the server's first frame (type {kind}) is not SETTINGS",
+                        )
+                    self._peer_settings = True
                 if self._headers_in is not None and kind != hw.CONTINUATION:
                     raise ProtocolError(hw.PROTOCOL_ERROR, "a header block is not continued")
                 if kind == hw.HEADERS and flags & _PLAIN_HEADERS == hw.END_HEADERS and sid:
@@ -421,6 +432,7 @@ class H2Connection(asyncio.Protocol):
         for at in range(0, len(payload), 6):
             key, value = struct.unpack_from(">HI", payload, at)
             self._setting(key, value)
+        self._check_reading("SETTINGS")
         self._write(hw.frame(hw.SETTINGS, hw.ACK, 0))
         self._unblock()
         self._on_change()
@@ -451,7 +463,15 @@ class H2Connection(asyncio.Protocol):
         if len(payload) != 8:
             raise ProtocolError(hw.FRAME_SIZE_ERROR, "PING payload is not 8 bytes")
         if not flags & hw.ACK:
+            self._check_reading("PING")
             self._write(hw.frame(hw.PING, hw.ACK, 0, payload))
+
+    def _check_reading(self, what: str) -> None:
+        if self.transport is not None and self.transport.get_write_buffer_size() > MAX_UNREAD:
+            raise ProtocolError(
+                hw.ENHANCE_YOUR_CALM,
+                f"{what} keeps coming but the server reads none of our answers",
+            )
 
     def _on_goaway(self, flags: int, sid: int, payload: bytes) -> None:
         if sid:

@@ -21,6 +21,8 @@ CONNECT_TIMEOUT = 20.0
 """Seconds a connection attempt may take, whatever the calls waiting for it allow."""
 TRANSPARENT_RETRIES = 1
 """Times a call the server never processed is sent again on a new connection."""
+COMPACT_AT = 4096
+"""Calls the deadline queue holds before it drops those that ended behind one still running."""
 MAX_PATHS = 64
 """Distinct (path, metadata) header blocks kept encoded."""
 _RESERVED = frozenset({"content-type", "te", "grpc-timeout", "user-agent", "host"})
@@ -206,11 +208,15 @@ class Deadlines:
         self._at = 0.0
         self._last = 0.0
         self._ordered = True
+        self._compact_at = COMPACT_AT
 
     def add(self, deadline: float, conn: H2Connection, stream: Stream) -> None:
         queue = self._queue
         while queue and queue[0][2].waiter.done():
             queue.popleft()
+        if len(queue) > self._compact_at:  # a call that hangs at the front: drop ended ones
+            self._queue = queue = deque(i for i in queue if not i[2].waiter.done())
+            self._compact_at = max(COMPACT_AT, 2 * len(queue))
         if deadline < self._last:
             self._ordered = False
         self._last = deadline

@@ -82,9 +82,16 @@ Handler = Callable[[PeerConn], Awaitable[Any]]
 class Peer:
     """Serves each connection with ``handler`` (after checking the client preface)."""
 
-    def __init__(self, handler: Handler, settings: list[tuple[int, int]] | None = None) -> None:
+    def __init__(
+        self,
+        handler: Handler,
+        settings: list[tuple[int, int]] | None = None,
+        *,
+        preface: bool = True,
+    ) -> None:
         self.handler = handler
         self.settings = settings or []
+        self.preface = preface
         self.conns: list[PeerConn] = []
         self.port = 0
         self._server: asyncio.Server | None = None
@@ -107,7 +114,8 @@ class Peer:
         self.conns.append(conn)
         try:
             assert await reader.readexactly(len(hw.PREFACE)) == hw.PREFACE
-            conn.send(hw.settings_frame(self.settings))
+            if self.preface:
+                conn.send(hw.settings_frame(self.settings))
             await self.handler(conn)
             await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):

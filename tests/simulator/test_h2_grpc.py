@@ -18,7 +18,8 @@ from hpack import Decoder
 from simulator import ScriptedAdapter
 from simulator import grpc_wire as gw
 from simulator import h2_wire as hw
-from simulator.h2_grpc import GrpcChannel, GrpcError
+from simulator.h2_conn import MAX_UNREAD, H2Connection, Stream
+from simulator.h2_grpc import COMPACT_AT, Deadlines, GrpcChannel, GrpcError
 from tests.simulator.h2_peer import OK_HEADERS, Peer, PeerConn, answer_all, headers, reply
 
 T = TypeVar("T")
@@ -511,6 +512,79 @@ def test_protocol_violations_end_the_connection(answer, words: str) -> None:
             assert time.monotonic() - started < 5
             await asyncio.sleep(0.05)
             assert not peer.errors
+
+    run(main())
+
+
+def test_a_server_preface_without_settings_is_refused() -> None:
+    async def handler(conn: PeerConn) -> None:
+        sid, _ = await conn.request()
+        conn.send(reply(sid, b"no settings first"))
+        await conn.until(hw.GOAWAY)
+
+    async def main() -> None:
+        async with Peer(handler, preface=False) as peer:
+            err = await failure(peer.port)
+            assert err.code == gw.INTERNAL and "is not SETTINGS" in err.message
+            await asyncio.sleep(0.05)
+            assert not peer.errors
+
+    run(main())
+
+
+class _StuckTransport(asyncio.Transport):
+    """A transport whose peer reads nothing: its write buffer only grows."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.written = 0
+        self.closed = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.written += len(data)
+
+    def get_write_buffer_size(self) -> int:
+        return self.written
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_peer_that_pings_but_never_reads_is_dropped() -> None:
+    async def main() -> None:
+        conn = H2Connection(lambda: None)
+        transport = _StuckTransport()
+        conn.connection_made(transport)
+        conn.data_received(hw.settings_frame([]))
+        ping = hw.frame(hw.PING, 0, 0, b"12345678")
+        for _ in range(MAX_UNREAD // 17 + 10):
+            conn.data_received(ping * 64)
+            conn._flush()
+            if conn.closed:
+                break
+        assert conn.closed and transport.closed and "reads none" in conn.error
+        assert transport.written < MAX_UNREAD + 64 * 17 + 200
+
+    run(main())
+
+
+def test_deadline_queue_stays_bounded_behind_a_hung_call() -> None:
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        conn = H2Connection(lambda: None)
+        deadlines = Deadlines()
+        hung = Stream(1, loop.create_future(), 0)
+        deadlines.add(loop.time() + 600, conn, hung)
+        for i in range(20_000):
+            ended = Stream(3 + 2 * i, loop.create_future(), 0)
+            ended.waiter.set_result((0, "", b""))
+            deadlines.add(loop.time() + 600, conn, ended)
+        assert len(deadlines._queue) <= 2 * COMPACT_AT
+        assert deadlines._queue[0][2] is hung
+        deadlines.clear()
 
     run(main())
 
