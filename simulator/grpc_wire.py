@@ -84,6 +84,34 @@ def rst_stream_code(error_code: int) -> int:
     return _RST_TO_GRPC.get(error_code, INTERNAL)
 
 
+def refused_head(status: str, content_type: str | None) -> tuple[int, str] | None:
+    """None when a final response head (``:status``, ``content-type``) starts a gRPC answer;
+    else the call's status: a non-200 ``:status`` as `http_status_code` maps it, a content
+    type other than ``application/grpc[+proto|;...]`` UNKNOWN."""
+    if status != "200":
+        return http_status_code(int(status)), f"Received http2 header with status: {status}"
+    ctype = content_type or ""
+    if ctype != "application/grpc" and not ctype.startswith(
+        ("application/grpc+", "application/grpc;")
+    ):
+        return UNKNOWN, f"invalid content-type {ctype[:60]!r}"
+    return None
+
+
+def unary_result(
+    grpc_status: str | None, grpc_message: str | None, body: bytes
+) -> tuple[int, str, bytes]:
+    """A unary call's outcome from its trailers and its response body: (code, message,
+    response message); OK needs exactly one message in the body."""
+    if grpc_status is None or not grpc_status.isdigit() or len(grpc_status) > 3:
+        return UNKNOWN, f"grpc-status {grpc_status!r} missing or invalid", b""
+    code = int(grpc_status)
+    if code != OK:
+        return (code if code < len(CODE_NAMES) else UNKNOWN), status_message(grpc_message), b""
+    message, why = read_message(body)
+    return (INTERNAL, why, b"") if message is None else (OK, "", message)
+
+
 def timeout_value(seconds: float) -> str:
     """A ``grpc-timeout`` value: at most 8 digits and a unit, rounded up to it."""
     if 0 < seconds < 99.0:

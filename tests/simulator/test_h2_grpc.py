@@ -325,6 +325,23 @@ def test_refused_stream_is_retried() -> None:
     run(main())
 
 
+def test_stream_ids_run_out_then_a_new_connection() -> None:
+    async def main() -> None:
+        async with Peer(answer_all) as peer:
+            channel = GrpcChannel("127.0.0.1", peer.port)
+            assert await channel.unary(PATH, b"1", timeout=5) == b"1"
+            first = channel._conn
+            assert first is not None
+            first.next_id = hw.MAX_STREAM_ID  # the last id a client may use
+            assert await channel.unary(PATH, b"2", timeout=5) == b"2"
+            assert await channel.unary(PATH, b"3", timeout=5) == b"3"
+            assert first.closed and channel._conn is not first and len(peer.conns) == 2
+            assert peer.conns[0].frames(hw.HEADERS)[-1][2] == hw.MAX_STREAM_ID
+            await channel.close()
+
+    run(main())
+
+
 def test_closed_connection_is_unavailable_and_the_next_call_reconnects() -> None:
     async def handler(conn: PeerConn) -> None:
         sid, _ = await conn.request()
