@@ -62,66 +62,70 @@ class GrpcChannel:
         self._all: set[H2Connection] = set()
         self._connecting: asyncio.Task[H2Connection] | None = None
         self._slot_waiters: deque[asyncio.Future[None]] = deque()
-        self._blocks: dict[tuple[str, tuple[tuple[str, str], ...]], bytes] = {}
+        self._blocks: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[bytes, bytes]] = {}
+        """(path, metadata) → the request header block without and with ``grpc-timeout``'s
+        name (its value follows per call)."""
         self._deadlines = Deadlines()
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None
         """The event loop of the first call: the channel's connections live in it."""
 
-    def _block(self, path: str, metadata: tuple[tuple[str, str], ...]) -> bytes:
+    def _block(self, path: str, metadata: tuple[tuple[str, str], ...]) -> tuple[bytes, bytes]:
         key = (path, metadata)
-        block = self._blocks.get(key)
-        if block is None:
+        blocks = self._blocks.get(key)
+        if blocks is None:
             _check_metadata(metadata)
-            block = (
-                hw.encode_block(
-                    [
-                        (":method", "POST"),
-                        (":scheme", "http"),
-                        (":path", path),
-                        (":authority", self.authority),
-                        ("content-type", "application/grpc"),
-                        ("te", "trailers"),
-                        ("user-agent", USER_AGENT),
-                        *self._metadata,
-                        *metadata,
-                    ]
-                )
-                + _TIMEOUT_FIELD
+            block = hw.encode_block(
+                [
+                    (":method", "POST"),
+                    (":scheme", "http"),
+                    (":path", path),
+                    (":authority", self.authority),
+                    ("content-type", "application/grpc"),
+                    ("te", "trailers"),
+                    ("user-agent", USER_AGENT),
+                    *self._metadata,
+                    *metadata,
+                ]
             )
+            blocks = (block, block + _TIMEOUT_FIELD)
             if len(self._blocks) < MAX_PATHS:
-                self._blocks[key] = block
-        return block
+                self._blocks[key] = blocks
+        return blocks
 
     async def unary(
         self,
         path: str,
         request: bytes,
         *,
-        timeout: float,
+        timeout: float | None,
         metadata: tuple[tuple[str, str], ...] = (),
     ) -> bytes:
         """Call ``path`` (``/package.Service/Method``) with a serialized request; the serialized
         response. Raises `GrpcError` for every status but OK (DEADLINE_EXCEEDED once
-        ``timeout`` seconds have passed, UNAVAILABLE when the server cannot be reached)."""
+        ``timeout`` seconds have passed, UNAVAILABLE when the server cannot be reached).
+        ``timeout=None``: no deadline and no ``grpc-timeout`` (as grpc.aio without one)."""
         if self._closed:
             raise GrpcError(gw.UNAVAILABLE, "the channel is closed")
-        if timeout <= 0:
+        if timeout is not None and timeout <= 0:
             raise GrpcError(gw.DEADLINE_EXCEEDED, "Deadline Exceeded")
         loop = self._loop
         if loop is None:
             loop = self._loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        block = self._blocks.get((path, metadata)) or self._block(path, metadata)
+        deadline = None if timeout is None else loop.time() + timeout
+        bare, block = self._blocks.get((path, metadata)) or self._block(path, metadata)
         payload = gw.frame_message(request)
         for attempt in range(TRANSPARENT_RETRIES + 1):
             conn = self._conn
             if conn is None or not conn.usable or not conn.has_slot:
                 conn = await self._ready(loop, deadline)
-            value = gw.timeout_value(deadline - loop.time()).encode()
             waiter: asyncio.Future[tuple[int, str, bytes]] = loop.create_future()
-            stream = conn.open(block + _LENGTHS[len(value)] + value, payload, waiter)
-            self._deadlines.add(deadline, conn, stream)
+            if deadline is None:
+                stream = conn.open(bare, payload, waiter)
+            else:
+                value = gw.timeout_value(deadline - loop.time()).encode()
+                stream = conn.open(block + _LENGTHS[len(value)] + value, payload, waiter)
+                self._deadlines.add(deadline, conn, stream)
             try:
                 code, message, body = await waiter
             except BaseException:
@@ -134,7 +138,7 @@ class GrpcChannel:
             raise GrpcError(gw.UNAVAILABLE if code == TRANSPARENT else code, message)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _ready(self, loop: asyncio.AbstractEventLoop, deadline: float) -> H2Connection:
+    async def _ready(self, loop: asyncio.AbstractEventLoop, deadline: float | None) -> H2Connection:
         """A connection with a free stream slot: the current one, or a new one."""
         for _ in range(1000):  # each round waits for a change: a slot, a close, a connection
             conn = self._conn
@@ -267,7 +271,7 @@ def _retrieve(task: asyncio.Task[H2Connection]) -> None:
 async def _before(
     awaitable: asyncio.Future[object] | asyncio.Future[H2Connection] | asyncio.Future[None],
     loop: asyncio.AbstractEventLoop,
-    deadline: float,
+    deadline: float | None,
     what: str,
 ) -> None:
     try:
