@@ -113,15 +113,16 @@ def unary_result(
 
 
 def timeout_value(seconds: float) -> str:
-    """A ``grpc-timeout`` value: at most 8 digits and a unit, rounded up to it."""
-    if 0 < seconds < 99.0:
-        return f"{int(seconds * 1_000_000) + 1}u"
-    micros = max(1, -int(-seconds * 1_000_000 // 1))
-    for unit, per in (("u", 1), ("m", 1000), ("S", 1_000_000), ("M", 60_000_000)):
-        value = -(-micros // per)
+    """A ``grpc-timeout`` value as Envoy writes it: whole milliseconds (rounded up, at least
+    1), in seconds, minutes or hours only when milliseconds would take over 8 digits."""
+    millis = max(1, -int(-seconds * 1000 // 1))
+    if millis < 100_000_000:
+        return f"{millis}m"
+    for unit, per in (("S", 1000), ("M", 60_000)):
+        value = -(-millis // per)
         if value < 100_000_000:
             return f"{value}{unit}"
-    return f"{min(-(-micros // 3_600_000_000), 99_999_999)}H"
+    return f"{min(-(-millis // 3_600_000), 99_999_999)}H"
 
 
 def frame_message(message: bytes) -> bytes:
