@@ -62,7 +62,7 @@ class SimulatedEnvoy:
     ) -> None:
         """`record_checks=False` leaves `check_request`/`check_response` None (faster);
         ``grpc_client`` is the gRPC ext_authz client: "grpcio" (grpc.aio) or "asmkit" (the
-        kit's own HTTP/2 client: the same verdicts for a third of the CPU per check); by
+        kit's own HTTP/2 client: the same verdicts for under half the CPU per check); by
         default grpc.aio, and the kit's own client for load runs (``record_checks=False``)."""
         if not upstream_url.startswith(("http://", "https://")):
             raise ValueError(

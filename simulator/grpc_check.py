@@ -153,7 +153,7 @@ RECONNECT = (
 CHECK_PATH = "/envoy.service.auth.v3.Authorization/Check"
 GRPC_CLIENTS = ("grpcio", "asmkit")
 """The gRPC clients the simulated Envoy can call the adapter with: grpc.aio (the default) or
-the kit's own HTTP/2 client (`simulator.h2_grpc`, a third of grpc.aio's CPU per check)."""
+the kit's own HTTP/2 client (`simulator.h2_grpc`, under half of grpc.aio's CPU per check)."""
 
 
 class _RpcFailure(Exception):
