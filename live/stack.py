@@ -368,7 +368,10 @@ def _plane(kind: str, settings: EnvoySettings, echo: EchoUpstream, routes: list[
         from simulator.real_envoy import RealEnvoy
 
         return RealEnvoy(settings, upstream_url=echo.url, routes=routes, echo=echo)
-    return SimulatedEnvoy(settings, upstream_url=echo.url, routes=routes, echo=echo)
+    client = "asmkit" if kind == "simulated-h2" else "grpcio"
+    return SimulatedEnvoy(
+        settings, upstream_url=echo.url, routes=routes, echo=echo, grpc_client=client
+    )
 
 
 def synced_callers(journal: list[JournalEntry], needed: list[str]) -> int:

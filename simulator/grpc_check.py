@@ -1,5 +1,6 @@
 """gRPC ext_authz as Envoy 1.40 does it: build the CheckRequest, call
-`envoy.service.auth.v3.Authorization/Check` with grpc.aio, and read the CheckResponse.
+`envoy.service.auth.v3.Authorization/Check` (with grpc.aio or the kit's own HTTP/2 client), and
+read the CheckResponse.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ import grpc
 from envoy.config.core.v3 import base_pb2
 from envoy.service.auth.v3 import attribute_context_pb2, external_auth_pb2, external_auth_pb2_grpc
 from google.protobuf import json_format, struct_pb2
+from google.protobuf.message import DecodeError
 
 from simulator import headers as hdr
 from simulator.downstream import Downstream, HeaderOp, Verdict
 from simulator.envoy_config import route_metadata
+from simulator.h2_grpc import GrpcChannel, GrpcError
 from simulator.model import Headers, Route
 from simulator.settings import EnvoySettings, any_match
 from simulator.tls import principal_of, url_encoded_pem
@@ -136,6 +139,9 @@ def to_dict(msg: Any) -> dict[str, Any]:
     return out
 
 
+DESERIALIZE_ERROR = "Exception deserializing response!"
+"""grpc.aio's details for a response that is not a CheckResponse."""
+
 RECONNECT = (
     ("grpc.initial_reconnect_backoff_ms", 50),
     ("grpc.min_reconnect_backoff_ms", 50),
@@ -144,22 +150,56 @@ RECONNECT = (
 """Reconnect quickly after the adapter went away, as Envoy's connection pool does."""
 
 
+CHECK_PATH = "/envoy.service.auth.v3.Authorization/Check"
+GRPC_CLIENTS = ("grpcio", "asmkit")
+"""The gRPC clients the simulated Envoy can call the adapter with: grpc.aio (the default) or
+the kit's own HTTP/2 client (`simulator.h2_grpc`, under half of grpc.aio's CPU per check)."""
+
+
+class _RpcFailure(Exception):
+    """A check that ended with a gRPC status other than OK, whichever client made it."""
+
+    def __init__(self, code: int, name: str, details: str) -> None:
+        super().__init__(f"{name}: {details}")
+        self.code, self.name, self.details = code, name, details
+
+
 class GrpcAuthz:
-    """One grpc.aio channel to the adapter; `check` never raises for RPC failures."""
+    """One gRPC channel to the adapter; `check` never raises for RPC failures. ``client`` picks
+    the gRPC client (`GRPC_CLIENTS`); both give the same verdicts."""
 
     def __init__(
-        self, settings: EnvoySettings, *, record: bool = True, rng: random.Random | None = None
+        self,
+        settings: EnvoySettings,
+        *,
+        record: bool = True,
+        rng: random.Random | None = None,
+        client: str = "grpcio",
     ) -> None:
+        if client not in GRPC_CLIENTS:
+            raise ValueError(f"gRPC client {client!r} is not one of {', '.join(GRPC_CLIENTS)}")
         self._settings = settings
         # (RECONNECT: Envoy tries a new connection for the next check, it does not wait out
         # gRPC's default 1-120 s reconnect backoff after an adapter restart)
         self._record = record  # False: skip the dict copies (load runs)
         self._rng = rng or random.Random(0)
+        self.client = client
         self._channel: grpc.aio.Channel | None = None
         self._stub: Any = None
+        self._h2: GrpcChannel | None = None
+        self._metadata: tuple[tuple[str, str], ...] = (
+            ("x-forwarded-for", "192.0.2.2"),
+            ("x-envoy-internal", "true"),
+            ("x-envoy-expected-rq-timeout-ms", str(settings.expected_timeout_ms)),
+        )
 
     async def start(self) -> None:
         s = self._settings
+        if self.client == "asmkit":
+            self._h2 = GrpcChannel(
+                s.authz_host, s.authz_port, authority=s.grpc_authority, metadata=self._metadata
+            )
+            return
         self._channel = grpc.aio.insecure_channel(
             f"{s.authz_host}:{s.authz_port}",
             options=[("grpc.default_authority", s.grpc_authority), *RECONNECT],
@@ -170,6 +210,9 @@ class GrpcAuthz:
         if self._channel is not None:
             await self._channel.close()
             self._channel = None
+        if self._h2 is not None:
+            await self._h2.close()
+            self._h2 = None
 
     async def run(
         self, route: Route, down: Downstream, buffered: BufferedBody | None
@@ -185,11 +228,35 @@ class GrpcAuthz:
             return verdict, None, None
         return verdict, to_dict(creq), to_dict(resp)
 
+    async def _call(
+        self, request: external_auth_pb2.CheckRequest, left: float
+    ) -> external_auth_pb2.CheckResponse:
+        """One attempt with ``left`` seconds (grpc-timeout: the whole budget, as Envoy sends
+        it). Raises `_RpcFailure`."""
+        if self._h2 is not None:
+            try:
+                body = await self._h2.unary(CHECK_PATH, request.SerializeToString(), timeout=left)
+            except GrpcError as err:
+                raise _RpcFailure(err.code, err.name, err.message) from None
+            try:
+                return external_auth_pb2.CheckResponse.FromString(body)
+            except DecodeError:
+                code = grpc.StatusCode.INTERNAL  # what grpc.aio reports for it
+                raise _RpcFailure(code.value[0], code.name, DESERIALIZE_ERROR) from None
+        try:
+            resp: external_auth_pb2.CheckResponse = await self._stub.Check(
+                request, timeout=left, metadata=self._metadata
+            )
+        except grpc.aio.AioRpcError as err:
+            code = err.code()
+            raise _RpcFailure(code.value[0], code.name, err.details() or "") from None
+        return resp
+
     async def check(
         self, request: external_auth_pb2.CheckRequest
     ) -> tuple[external_auth_pb2.CheckResponse | None, str]:
         """(response, "") or (None, reason) on an RPC error or timeout."""
-        if self._stub is None:
+        if self._stub is None and self._h2 is None:
             raise RuntimeError("SimulatedEnvoy is not started: await envoy.start() first")
         s = self._settings
         loop = asyncio.get_running_loop()
@@ -201,19 +268,11 @@ class GrpcAuthz:
             try:
                 if left <= 0:
                     raise TimeoutError
-                call = self._stub.Check(
-                    request,
-                    timeout=left,  # grpc-timeout: the whole budget, as Envoy sends it
-                    metadata=(
-                        ("x-forwarded-for", "192.0.2.2"),
-                        ("x-envoy-internal", "true"),
-                        ("x-envoy-expected-rq-timeout-ms", str(s.expected_timeout_ms)),
-                    ),
-                )
                 if policy is None:
-                    resp = await call
+                    resp = await self._call(request, left)
                 else:
-                    resp = await asyncio.wait_for(call, policy.per_try_timeout_ms / 1000.0)
+                    per_try = policy.per_try_timeout_ms / 1000.0
+                    resp = await asyncio.wait_for(self._call(request, left), per_try)
             except TimeoutError:
                 if (
                     policy is not None
@@ -224,16 +283,15 @@ class GrpcAuthz:
                     attempt += 1
                     continue
                 return None, "rpc DEADLINE_EXCEEDED: timeout"
-            except grpc.aio.AioRpcError as err:
-                code = err.code()
+            except _RpcFailure as err:
                 retry = (
                     policy is not None
                     and attempt < policy.num_retries
-                    and code != grpc.StatusCode.DEADLINE_EXCEEDED
-                    and policy.retries_grpc(code.value[0])
+                    and err.code != grpc.StatusCode.DEADLINE_EXCEEDED.value[0]
+                    and policy.retries_grpc(err.code)
                 )
                 if not retry:
-                    return None, f"rpc {code.name}: {err.details()}"
+                    return None, f"rpc {err.name}: {err.details}"
                 assert policy is not None
                 attempt += 1
                 # Envoy's jittered exponential back-off: uniform in [0, base * 2^(n-1)).

@@ -94,7 +94,13 @@ def add_live_arguments(parser: argparse.ArgumentParser) -> None:
     live = parser.add_argument_group("live runs")
     live.add_argument("--live", action="store_true", help="run in wall time against an adapter")
     live.add_argument("--adapter", metavar="PROFILE.yaml", help="default: the reference adapter")
-    live.add_argument("--data-plane", choices=("simulated", "envoy"), default="simulated")
+    live.add_argument(
+        "--data-plane",
+        choices=("simulated", "simulated-h2", "envoy"),
+        default="simulated",
+        help="simulated Envoy (simulated-h2: gRPC checks on the kit's own HTTP/2 client) or "
+        "a real Envoy",
+    )
     live.add_argument(
         "--time-scale", type=float, default=1.0, metavar="X", help="multiply every time by X"
     )
