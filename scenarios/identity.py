@@ -127,21 +127,12 @@ class IdentityProviderSpec(_Strict):
         default_factory=dict, max_length=MAX_TOKENS
     )
 
-    @model_validator(mode="after")
-    def _references(self) -> IdentityProviderSpec:
-        kids = [k.kid for k in self.keys]
-        twice = sorted({k for k in kids if kids.count(k) > 1})
-        if twice:
-            raise ValueError(f"keys: kid {', '.join(twice)} is used twice; give each key its own")
-        for name, token in self.tokens.items():
-            if token.key not in kids:
-                raise ValueError(
-                    f"tokens.{name}.key: no key with kid {token.key!r}; keys: {', '.join(kids)}"
-                )
-        return self
-
     def key(self, kid: str) -> IdpKey:
-        return next(k for k in self.keys if k.kid == kid)
+        """The key ``kid`` (a loaded scenario names only keys it has: ``identity_problems``)."""
+        found = [k for k in self.keys if k.kid == kid]
+        if not found:
+            raise KeyError(f"no key with kid {kid!r}")
+        return found[0]
 
 
 class IdentityProviderChange(_Strict):
@@ -176,10 +167,21 @@ class IdentityProviderStep(_Strict):
 def identity_problems(
     spec: IdentityProviderSpec | None, sections: dict[str, list[Step]]
 ) -> list[tuple[tuple[str | int, ...], str]]:
-    """Steps that change an identity provider the scenario does not have, or name a kid it
-    does not hold (``sections``: ``steps`` and ``finally``)."""
+    """Keys used twice, tokens signed by no key, steps that change an identity provider the
+    scenario does not have or name a kid it does not hold (``sections``: ``steps`` and
+    ``finally``), each with its place."""
     found: list[tuple[tuple[str | int, ...], str]] = []
     kids = [k.kid for k in spec.keys] if spec is not None else []
+    at: tuple[str | int, ...] = ("identity_provider",)
+    for i, kid in enumerate(kids):
+        if kid in kids[:i]:
+            found.append(
+                ((*at, "keys", i, "kid"), f"kid {kid!r} is used twice; give each key its own")
+            )
+    for name, token in spec.tokens.items() if spec is not None else []:
+        if token.key not in kids:
+            message = f"no key with kid {token.key!r}; keys: {', '.join(kids)}"
+            found.append(((*at, "tokens", name, "key"), message))
     for section, steps in sections.items():
         for i, step in enumerate(steps):
             if not isinstance(step, IdentityProviderStep):
