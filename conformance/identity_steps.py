@@ -1,6 +1,7 @@
 """The scenario's identity provider in a run: ``${jwt.<name>}`` tokens made when a step uses
-them (claims' variables filled in, times relative to the wall clock, as JWTs carry it) and the
-``identity_provider`` step that publishes or withdraws keys."""
+them (claims' variables filled in, times relative to the wall clock, as JWTs carry it), the
+``identity_provider`` step that publishes or withdraws keys, and the check that the adapter never
+sent its Anypoint access token there."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from conformance.results import StepFailed
+from conformance.results import ScenarioResult, StepFailed, StepFailure
 from conformance.variables import VariableError, Variables
 from live.identity_provider import IdentityProvider, TokenError
 from scenarios.identity import IdentityProviderStep
@@ -56,3 +57,20 @@ def run_identity_provider(run: ScenarioRun, step: IdentityProviderStep) -> None:
     except TokenError as exc:
         raise StepFailed(str(exc)) from None
     run.note("identity_provider", summary, published=list(idp.published))
+
+
+def check_platform_token_kept(run: ScenarioRun, result: ScenarioResult) -> None:
+    """Fail a case whose adapter sent its Anypoint access token to the identity provider (a
+    JWKS endpoint is public, and a third-party host must never receive the platform token)."""
+    idp = run.stack.identity_provider
+    if idp is None or not idp.leaks or result.failure is not None:
+        return
+    steps = len(run.source.scenario.steps)
+    result.failure = StepFailure(
+        steps,
+        "the platform token stays with the platform",
+        str(run.source.path),
+        f"the adapter sent its Anypoint access token to the identity provider"
+        f" ({', '.join(idp.leaks[:3])}): JWKS endpoints are public, and a credential of the"
+        " platform must never reach another host",
+    )

@@ -13,7 +13,11 @@ from common.clock import MonotonicClock
 from common.redaction import Redactor
 from conformance.control_plane_steps import object_namespaces, seed_variables
 from conformance.discovery_steps import run_adapter, run_api_instance
-from conformance.identity_steps import run_identity_provider, token_maker
+from conformance.identity_steps import (
+    check_platform_token_kept,
+    run_identity_provider,
+    token_maker,
+)
 from conformance.proxy_steps import (
     NetworkFaultError,
     NetworkFaultUse,
@@ -276,6 +280,7 @@ async def _run_steps(run: ScenarioRun, logs: list[Path | None], log_dir: Path | 
         await run.run_steps(list(scenario.steps))
         await run.run_steps(list(scenario.finally_steps), in_finally=True)
         check_faults_fired(result, run.faults, run.failed_at)
+        check_platform_token_kept(run, result)
     finally:
         running = stack.adapters
         await stack.down()  # the adapter's final analytics flush lands before the journal is read

@@ -46,6 +46,8 @@ class IdentityProvider:
         self.state = state
         self.published: list[str] = [k.kid for k in spec.keys if k.published]
         self.fetches = 0
+        self.leaks: list[str] = []
+        """Requests that carried an access token the control plane issued (never the token)."""
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -152,6 +154,9 @@ class IdentityProvider:
         drop, status, malformed), then the answer; every request journaled."""
         state = self.state
         started, status, fault_name = state.clock.now(), 0, None
+        scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and value.strip() in state.records.tokens:
+            self.leaks.append(f"{request.method} {request.path}")
         try:
             faults = [f for f in state.faults() if DataKind.JWKS in f.spec.data]
             action = pick_fault(faults, _SERVED, started, state.records.fault_rng)

@@ -198,3 +198,17 @@ async def _test_the_seed_gets_the_identity_providers_urls(idp: IdentityProvider)
         fill_identity_provider(seed("${identity_provider.jwks_url}"), None)
     with pytest.raises(IdentityProviderMissing, match="names nothing; known: url, jwks_url"):
         fill_identity_provider(seed("${identity_provider.keys}"), idp)
+
+
+def test_a_platform_token_sent_to_it_is_recorded_never_kept() -> None:
+    async def body(idp: IdentityProvider) -> None:
+        app = idp.state.connected_app
+        token = idp.state.records.issue_token(app.client_id, app.client_secret).value
+        async with httpx.AsyncClient(timeout=5) as client:
+            await client.get(idp.jwks_url, headers={"Authorization": "Bearer someone-elses"})
+            assert idp.leaks == []
+            await client.get(idp.jwks_url, headers={"Authorization": f"Bearer {token}"})
+        assert idp.leaks == ["GET /.well-known/jwks.json"]
+        assert all(token not in repr(e) for e in idp.state.journal("jwks"))
+
+    with_idp(body)

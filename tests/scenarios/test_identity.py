@@ -5,6 +5,7 @@ what it holds; the seed may only use its URLs; tokens are made with their claims
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import jwt
@@ -12,7 +13,8 @@ import pytest
 from pydantic import ValidationError
 
 from common.clock import MonotonicClock
-from conformance.identity_steps import token_maker
+from conformance.identity_steps import check_platform_token_kept, token_maker
+from conformance.results import ScenarioResult
 from conformance.validation import check_scenario_file
 from conformance.variables import VariableError, Variables
 from fake_anypoint import ControlPlaneState
@@ -165,3 +167,20 @@ def test_tokens_are_made_with_their_claims_variables_filled_in() -> None:
         variables.substitute("${jwt.nobody}")
     with pytest.raises(VariableError, match="has no identity_provider"):
         Variables({}).substitute("${jwt.alice}")
+
+
+def test_a_case_whose_adapter_leaked_its_platform_token_fails() -> None:
+    idp = SimpleNamespace(leaks=["GET /.well-known/jwks.json"])
+    scenario = SimpleNamespace(steps=[1, 2])
+    run: Any = SimpleNamespace(
+        stack=SimpleNamespace(identity_provider=idp),
+        source=SimpleNamespace(scenario=scenario, path=Path("x.scenario.yaml")),
+    )
+    result = ScenarioResult(name="x", path="x", description="", features=[], seed=0)
+    check_platform_token_kept(run, result)
+    assert result.failure is not None and result.failure.step_index == 2
+    assert "sent its Anypoint access token to the identity provider" in result.failure.message
+    idp.leaks = []
+    clean = ScenarioResult(name="x", path="x", description="", features=[], seed=0)
+    check_platform_token_kept(run, clean)
+    assert clean.failure is None
