@@ -35,5 +35,8 @@ def object_namespaces(stack: Stack) -> dict[str, Any]:
 
 
 def seed_variables(stack: Stack, scenario: Scenario) -> dict[str, Any]:
-    """The ``${...}`` namespace at the start of a run."""
-    return {**object_namespaces(stack), "run": {"seed": scenario.seed}}
+    """The ``${...}`` namespace at the start of a run (``identity_provider``: its URLs)."""
+    values = {**object_namespaces(stack), "run": {"seed": scenario.seed}}
+    if stack.identity_provider is not None:
+        values["identity_provider"] = stack.identity_provider.variables()
+    return values

@@ -13,6 +13,11 @@ from common.clock import MonotonicClock
 from common.redaction import Redactor
 from conformance.control_plane_steps import object_namespaces, seed_variables
 from conformance.discovery_steps import run_adapter, run_api_instance
+from conformance.identity_steps import (
+    check_platform_token_kept,
+    run_identity_provider,
+    token_maker,
+)
 from conformance.proxy_steps import (
     NetworkFaultError,
     NetworkFaultUse,
@@ -29,6 +34,7 @@ from conformance.waits import check_analytics
 from fake_anypoint import ActiveFault, ChangeError, ControlPlaneState
 from live.profile import AdapterProfile
 from live.stack import Stack, StackError, bring_up
+from scenarios.identity import IdentityProviderStep
 from scenarios.loader import ScenarioFile
 from scenarios.steps import (
     AdapterStep,
@@ -65,6 +71,8 @@ class ScenarioRun:
         self.result = result
         self.started = started
         self.variables = Variables(seed_variables(stack, source.scenario))
+        if stack.identity_provider is not None:
+            self.variables.tokens = token_maker(stack.identity_provider, self.variables)
         self.failed_at: float | None = None
         """The control plane's clock when the first step failed."""
         self.faults: list[ActiveFault] = list(stack.faults)
@@ -123,6 +131,8 @@ class ScenarioRun:
             await run_api_instance(self, step)
         elif isinstance(step, AdapterStep):
             await run_adapter(self, step)
+        elif isinstance(step, IdentityProviderStep):
+            run_identity_provider(self, step)
         else:
             await self.run_analytics(step)
 
@@ -270,6 +280,7 @@ async def _run_steps(run: ScenarioRun, logs: list[Path | None], log_dir: Path | 
         await run.run_steps(list(scenario.steps))
         await run.run_steps(list(scenario.finally_steps), in_finally=True)
         check_faults_fired(result, run.faults, run.failed_at)
+        check_platform_token_kept(run, result)
     finally:
         running = stack.adapters
         await stack.down()  # the adapter's final analytics flush lands before the journal is read
@@ -332,8 +343,8 @@ def record_control_plane(result: ScenarioResult, stack: Stack, started: float) -
         TraceEntry(
             round(e.started - started, 4),
             "analytics" if "ingest" in e.data else "sync",
-            f"adapter {e.method} {e.path.replace(scope, '/…')} -> {e.status or 'dropped'}"
-            + (f" [fault: {e.fault}]" if e.fault else ""),
+            f"adapter {e.method} {_where(e)}{e.path.replace(scope, '/…')}"
+            f" -> {e.status or 'dropped'}" + (f" [fault: {e.fault}]" if e.fault else ""),
         )
         for e in journal
         if "ingest" not in e.data or not 200 <= e.status < 300  # posts that failed, and why
@@ -348,6 +359,11 @@ def record_control_plane(result: ScenarioResult, stack: Stack, started: float) -
         for b in stack.state.analytics_batches()
     ]
     result.trace = sorted([*result.trace, *flow], key=lambda t: t.at)
+
+
+def _where(entry: Any) -> str:
+    """Who served a journaled request: the identity provider's are not the platform's."""
+    return "(identity provider) " if "jwks" in entry.data else ""
 
 
 def _default_name(step: Step) -> str:
@@ -365,4 +381,6 @@ def _default_name(step: Step) -> str:
         return f"api instance {step.api_instance.api}"
     if isinstance(step, AdapterStep):
         return f"adapters {step.adapters}"
+    if isinstance(step, IdentityProviderStep):
+        return step.identity_provider.describe()
     return "analytics"

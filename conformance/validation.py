@@ -18,6 +18,7 @@ from fake_anypoint import (
     DiscoverService,
     dry_run,
 )
+from live.identity_provider import IDP_VARIABLES
 from scenarios.loader import load_scenario
 from scenarios.model import Scenario
 from scenarios.problems import Problem, dotted
@@ -45,6 +46,9 @@ def known_names(scenario: Scenario) -> dict[str, set[str]]:
         "contracts": {f"{c.application}/{c.api}" for c in cp.contracts},
         "captures": set(),
     }
+    if scenario.identity_provider is not None:
+        names["identity_provider"] = set(IDP_VARIABLES)
+        names["jwt"] = set(scenario.identity_provider.tokens)
     for step in [*scenario.steps, *scenario.finally_steps]:
         change = getattr(step, "control_plane", None)
         if change is None:
@@ -76,6 +80,14 @@ def _check_ref(reference: str, names: dict[str, set[str]]) -> str | None:
         )
     if head == "run":
         return None
+    if head in ("jwt", "identity_provider") and head not in names:
+        return f"${{{reference}}}: the scenario has no identity_provider; add one with its keys"
+    if head in ("jwt", "identity_provider"):
+        if rest in names[head]:
+            return None
+        what = "token" if head == "jwt" else "value"
+        known = ", ".join(sorted(names[head])) or "none"
+        return f"${{{reference}}}: no {what} named {rest!r}; known: {known}"
     if head not in names:
         return (
             f"${{{reference}}}: unknown namespace {head!r}; use one of {', '.join(sorted(names))}"
@@ -88,6 +100,21 @@ def _check_ref(reference: str, names: dict[str, set[str]]) -> str | None:
     if key not in names[head]:
         known = ", ".join(sorted(names[head])) or "none"
         return f"${{{reference}}}: no {head} named {key!r}; known: {known}"
+    return None
+
+
+def _misplaced(loc: tuple[str | int, ...], reference: str) -> str | None:
+    """References that exist but cannot be filled where they stand: the seed is made before
+    any object exists (only the identity provider's URLs), and a token's claims cannot hold a
+    token."""
+    head = reference.partition(".")[0]
+    if loc[:1] == ("control_plane",) and head != "identity_provider":
+        return (
+            f"${{{reference}}}: the control-plane seed can only use ${{identity_provider...}};"
+            " set other values in a control_plane step"
+        )
+    if loc[:2] == ("identity_provider", "tokens") and head == "jwt":
+        return f"${{{reference}}}: a token's claims cannot hold another token"
     return None
 
 
@@ -112,7 +139,7 @@ def check_scenario_file(path: Path) -> list[Problem]:
     names = known_names(scenario)
     data = load_yaml(path)
     for loc, reference in _walk_refs(data, ()):
-        message = _check_ref(reference, names)
+        message = _check_ref(reference, names) or _misplaced(loc, reference)
         if message:
             problems.append(Problem(path, position_of(path, loc), dotted(loc), message))
     for base, step in _request_steps(data):

@@ -1,11 +1,13 @@
 """``${...}`` variables in scenario steps: references to seeded objects (``applications.mobile.
 client_id``, ``apis.orders.id``, ``policies.orders/cid.id``), captures from earlier steps
-(``captures.name``) and seeded fake data (``faker.uuid4``)."""
+(``captures.name``), seeded fake data (``faker.uuid4``) and tokens the scenario's identity
+provider signs when they are used (``jwt.<name>``)."""
 
 from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -24,9 +26,17 @@ class VariableError(KeyError):
 class Variables:
     """The values a scenario's steps may reference, as a nested mapping."""
 
-    def __init__(self, values: dict[str, Any], faker: Any | None = None) -> None:
+    def __init__(
+        self,
+        values: dict[str, Any],
+        faker: Any | None = None,
+        tokens: Callable[[str], str] | None = None,
+    ) -> None:
         self.values = values
         self._faker = faker
+        self.tokens = tokens
+        """Makes the token ``${jwt.<name>}`` names, afresh at each use (None: no identity
+        provider)."""
 
     def set_capture(self, name: str, value: Any) -> None:
         self.values.setdefault("captures", {})[name] = value
@@ -36,6 +46,12 @@ class Variables:
         head, _, rest = reference.strip().partition(".")
         if head == "faker":
             return self._fake(rest)
+        if head == "jwt":
+            if self.tokens is None:
+                raise VariableError(
+                    f"unknown variable ${{{reference}}}: the scenario has no identity_provider"
+                )
+            return self.tokens(rest)
         node: Any = self.values
         walked: list[str] = []
         for part in [head, *self._split(rest)]:

@@ -42,6 +42,9 @@ class DataKind(StrEnum):
     ASSETS = "assets"
     ANALYTICS_QUERY = "analytics_query"
     CLI = "cli"
+    JWKS = "jwks"
+    """An identity provider's key set (a scenario's ``identity_provider``, not an Anypoint
+    endpoint): only faults naming it explicitly hit it, never ``*``."""
     ALL = "*"
 
 
@@ -89,8 +92,8 @@ class FaultSpec(BaseModel):
 
     data: DataKinds = Field(
         description="The data withheld: token, apis, policies, contracts, applications, tiers, "
-        "keepalive, ingest (also accounts, assets, analytics_query, cli), or * for all; one "
-        "kind or a list",
+        "keepalive, ingest (also accounts, assets, analytics_query, cli), or * for all of "
+        "those; jwks: the scenario's identity provider's JWKS document; one kind or a list",
     )
     status: int | None = Field(None, ge=400, le=599)
     drop: bool = False

@@ -26,11 +26,13 @@ from fake_anypoint import (
     JournalEntry,
     SeedResult,
 )
+from live.identity_provider import IdentityProvider, fill_identity_provider, start_identity_provider
 from live.launch import RunningAdapter, free_port
 from live.profile import AdapterProfile
 from live.proxy_link import ProxyLink, cassette_path, replayer_for
 from live.redis import RedisServer
 from live.replicas import ReplicaSet
+from scenarios.identity import IdentityProviderSpec
 from scenarios.model import DataPlaneNeeds, Scenario
 from simulator import (
     ASM_API_ID_HEADER,
@@ -69,6 +71,7 @@ class StackPlan:
     wait_ready: bool = True
     shared_quota: bool = True
     redis: bool = False
+    identity_provider: IdentityProviderSpec | None = None
 
 
 def plan_for_scenario(scenario: Scenario, profile: AdapterProfile) -> StackPlan:
@@ -82,6 +85,7 @@ def plan_for_scenario(scenario: Scenario, profile: AdapterProfile) -> StackPlan:
         faults=tuple(scenario.faults),
         wait_ready=scenario.adapter.wait_ready,
         redis=scenario.adapter.replicas > 1 and shares_through_redis(profile),
+        identity_provider=scenario.identity_provider,
     )
 
 
@@ -140,6 +144,8 @@ class Stack:
     link: ProxyLink | None = None
     """The adapter's way through the proxy (``control_plane: {via: proxy}``)."""
     cassette_path: Path | None = None
+    identity_provider: IdentityProvider | None = None
+    """The scenario's identity provider (its JWKS endpoint), if it has one."""
 
     @property
     def adapters(self) -> list[RunningAdapter]:
@@ -153,6 +159,8 @@ class Stack:
         if self.link is not None:
             closers.append(self._close_link)
         closers += [self.echo.stop, self.server.stop]
+        if self.identity_provider is not None:
+            closers.append(self.identity_provider.stop)
         if self.redis is not None:
             closers.append(self.redis.stop)
         for closer in closers:
@@ -272,12 +280,16 @@ async def bring_up(
     access = profile.control_plane
     if access.replay is not None:
         state.replay = replayer_for(access, plan.name, state)
-    seed = state.seed(plan.control_plane)
-    faults = [state.add_fault(fault) for fault in plan.faults]
-    for fault in faults:
-        fault.at_start(state.clock.now())
-    routes, services = routes_for(plan.control_plane, seed)
     async with contextlib.AsyncExitStack() as cleanup:
+        idp = None
+        if plan.identity_provider is not None:  # first: the seed may name its JWKS URL
+            idp = await start_identity_provider(plan.identity_provider, plan.seed, state)
+            cleanup.push_async_callback(idp.stop)
+        seed = state.seed(fill_identity_provider(plan.control_plane, idp))
+        faults = [state.add_fault(fault) for fault in plan.faults]
+        for fault in faults:
+            fault.at_start(state.clock.now())
+        routes, services = routes_for(plan.control_plane, seed)
         server = ControlPlaneServer(state, host="127.0.0.1", port=0, ingest_port=0)
         await server.start()
         cleanup.push_async_callback(server.stop)
@@ -292,8 +304,8 @@ async def bring_up(
         link = await ProxyLink.open(access, server) if access.via == "proxy" else None
         if link is not None:
             cleanup.push_async_callback(link.close, None)
-            if redis is not None:
-                await link.redirect.reach(redis.port)
+            for port in (s.port for s in (redis, idp) if s is not None):
+                await link.redirect.reach(port)
         replicas = _replica_set(
             plan, profile, state, server, (echo, routes), data_plane, log_dir, redis, link
         )
@@ -309,6 +321,7 @@ async def bring_up(
             state, seed, server, echo, replicas, envoy, plan.settings, services, faults, redis
         )
         stack.link, stack.cassette_path = link, cassette_path(access, plan.name)
+        stack.identity_provider = idp
         if plan.data_plane.timeout is None and profile.ext_authz.late_grace > 0:
             stack.late_after = profile.ext_authz.timeout
         if plan.wait_ready if wait_ready is None else wait_ready:

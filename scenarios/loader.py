@@ -20,6 +20,7 @@ from common.yaml_source import (
 )
 from fake_anypoint import ControlPlaneSpec
 from scenarios.features import Feature
+from scenarios.identity import identity_problems
 from scenarios.model import Scenario
 from scenarios.problems import Problem, ScenarioError, dotted, problems_from
 
@@ -131,6 +132,9 @@ def _cross_checks(path: Path, scenario: Scenario) -> list[Problem]:
         )
     problems.extend(seed_problems(path, scenario.control_plane))
     problems.extend(raw_encoding_problems(path, scenario))
+    sections = {"steps": list(scenario.steps), "finally": list(scenario.finally_steps)}
+    for loc, message in identity_problems(scenario.identity_provider, sections):
+        problems.append(Problem(path, position_of(path, loc), dotted(loc), message))
     return problems
 
 

@@ -13,6 +13,7 @@ from fake_anypoint import ControlPlaneSpec, FaultSpec
 from scenarios.analytics_fields import CONVENTIONS
 from scenarios.expectations import MAX_WAIT, HttpStatus
 from scenarios.features import Feature
+from scenarios.identity import IdentityProviderSpec
 from scenarios.steps import AnalyticsStep, Step
 
 Transport = Literal["grpc", "http"]
@@ -99,6 +100,11 @@ class Scenario(BaseModel):
     adapter: AdapterNeeds = AdapterNeeds()
     data_plane: DataPlaneNeeds = DataPlaneNeeds()
     control_plane: ControlPlaneSpec = ControlPlaneSpec()
+    identity_provider: IdentityProviderSpec | None = Field(
+        None,
+        description="An identity provider on loopback (not Anypoint) serving a JWKS document at "
+        "${identity_provider.jwks_url} and signing the tokens steps send as ${jwt.<name>}",
+    )
     faults: list[FaultSpec] = Field(
         default_factory=list,
         description="Control-plane faults in place before the adapter starts: lasting counts "

@@ -20,6 +20,7 @@ from fake_anypoint import (
 )
 from proxy import NetworkFault
 from scenarios.expectations import MAX_WAIT, AnalyticsExpect, HttpStatus, ResponseExpect
+from scenarios.identity import IdentityProviderStep
 
 ACTION_KEYS = (
     "request",
@@ -30,6 +31,7 @@ ACTION_KEYS = (
     "fault",
     "api_instance",
     "adapters",
+    "identity_provider",
 )
 
 
@@ -257,7 +259,8 @@ Step = Annotated[
     | Annotated[AnalyticsStep, Tag("analytics")]
     | Annotated[FaultStep, Tag("fault")]
     | Annotated[ApiInstanceStep, Tag("api_instance")]
-    | Annotated[AdapterStep, Tag("adapters")],
+    | Annotated[AdapterStep, Tag("adapters")]
+    | Annotated[IdentityProviderStep, Tag("identity_provider")],
     Discriminator(_step_kind),
 ]
 """Any step; which one is decided by its action key."""
@@ -271,4 +274,5 @@ StepKind = Literal[
     "fault",
     "api_instance",
     "adapter",
+    "identity_provider",
 ]
