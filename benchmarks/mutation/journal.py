@@ -17,7 +17,7 @@ class Outcome:
     """One mutant's verdict."""
 
     mutant: Mutant
-    verdict: str  # killed | survived | not-covered
+    verdict: str  # killed | survived | not-covered (an `error` job is never an Outcome)
     how: str = ""  # failed | timeout | crash
     by: str = ""
     detail: str = ""

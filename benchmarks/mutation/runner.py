@@ -326,6 +326,9 @@ def run_mutation(options: Options, progress: Callable[[str], None] | None = None
             return plan.job(mutant, covering, kills, options.parallel)
 
         def done(mutant: Mutant, result: dict[str, Any]) -> None:
+            if result["verdict"] == "error":  # the unmutated adapter fails too: not judged
+                say(f"kit error, {mutant.id} left unjudged: {result.get('detail', '')}")
+                return
             outcome = Outcome(
                 mutant, result["verdict"], result.get("how", ""), result.get("by") or "",
                 result.get("detail", ""), result["seconds"],

@@ -223,6 +223,11 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
             verdict = {"verdict": "killed", "how": "failed", "by": name, "detail": detail}
         elif run.crashed is not None:
             by = run.current[0] if run.current else None
+            if confirm and _unmutated_fails(job, by or scenarios[0], deadlines):
+                # the unmutated adapter breaks the same way (e.g. a profile the running kit
+                # cannot read): the kit's fault, never a kill; the run reports it, unjudged
+                verdict = {"verdict": "error", "by": by, "detail": run.crashed}
+                break
             verdict = {"verdict": "killed", "how": "crash", "by": by, "detail": run.crashed}
         elif run.timeout is not None:
             name = run.timeout

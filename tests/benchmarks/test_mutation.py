@@ -132,6 +132,28 @@ def test_a_hanging_mutant_is_killed_by_timeout(worker: subprocess.Popen[str]) ->
     assert result["by"] == QUOTA
 
 
+def test_a_crash_the_unmutated_adapter_shares_is_a_kit_error(
+    worker: subprocess.Popen[str],
+) -> None:
+    """A child that breaks before any scenario (here: a profile the kit cannot load, as when
+    main moves under a running harness) breaks without the mutant too: never a kill."""
+    assert worker.stdin is not None and worker.stdout is not None
+    killable = _mutant(KILLABLE)
+    job = {
+        "id": killable.id,
+        "mutant": {"path": killable.path, "site": killable.site},
+        "profile": "no-such-profile",
+        "scenarios": [QUOTA],
+        "deadlines": {QUOTA: 60.0},
+        "parallel": 1,
+    }
+    worker.stdin.write(json.dumps(job) + "\n")
+    worker.stdin.flush()
+    result = json.loads(worker.stdout.readline())
+    assert result["verdict"] == "error", result
+    assert "no-such-profile" in result["detail"]
+
+
 def test_an_equivalent_mutant_survives(worker: subprocess.Popen[str]) -> None:
     result = _job(worker, _mutant(EQUIVALENT), [QUOTA, FIXED])
     assert result["verdict"] == "survived", result
