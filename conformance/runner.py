@@ -18,6 +18,7 @@ from conformance.identity_steps import (
     run_identity_provider,
     token_maker,
 )
+from conformance.platform_calls import run_platform_calls
 from conformance.proxy_steps import (
     NetworkFaultError,
     NetworkFaultUse,
@@ -45,6 +46,7 @@ from scenarios.steps import (
     EventuallyStep,
     FaultStep,
     NetworkFaultSpec,
+    PlatformCallsStep,
     RequestStep,
     Step,
     WaitStep,
@@ -80,6 +82,8 @@ class ScenarioRun:
         self.network_faults: list[NetworkFaultUse] = []
         """Every network fault this run switched on, with its step: each must act."""
         self._step: tuple[int, str, bool] = (0, "", False)
+        self.marks: dict[str, tuple[float, float]] = {}
+        """When each named step started and ended, on the control plane's clock."""
 
     def deadline(self, within: float | None, sync: SyncName | None, slack: float) -> float:
         """A step's deadline: ``within``, or one ``sync`` interval plus ``slack``, times the
@@ -98,8 +102,11 @@ class ScenarioRun:
         for index, step in enumerate(steps):
             name = step.name or _default_name(step)
             self._step = (index, name, in_finally)
+            begun = self.stack.state.clock.now()
             try:
                 await self.run_step(step, name)
+                if step.name:
+                    self.marks[step.name] = (begun, self.stack.state.clock.now())
             except (StepFailed, VariableError) as exc:
                 message = exc.message if isinstance(exc, StepFailed) else str(exc)
                 mismatches = exc.mismatches if isinstance(exc, StepFailed) else []
@@ -133,12 +140,18 @@ class ScenarioRun:
             await run_adapter(self, step)
         elif isinstance(step, IdentityProviderStep):
             run_identity_provider(self, step)
+        elif isinstance(step, PlatformCallsStep):
+            run_platform_calls(self, step)
         else:
             await self.run_analytics(step)
 
     async def run_fault(self, step: FaultStep) -> None:
         state, fault = self.stack.state, step.fault
         if isinstance(fault, ClearFaults):
+            now = state.clock.now()
+            for active in self.faults:  # a cleared fault's window ends now
+                if active.end is None or active.end > now:
+                    active.end = now
             state.clear_faults()
             await clear_network_faults(self.stack)
             self.note("fault", "all faults cleared")
@@ -383,4 +396,6 @@ def _default_name(step: Step) -> str:
         return f"adapters {step.adapters}"
     if isinstance(step, IdentityProviderStep):
         return step.identity_provider.describe()
+    if isinstance(step, PlatformCallsStep):
+        return f"{step.platform_calls.data} calls"
     return "analytics"

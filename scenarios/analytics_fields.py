@@ -62,8 +62,9 @@ class Convention:
     fields: tuple[str, ...] = ()
     """Event fields whose ``null`` expectation it governs (dropped when waived)."""
     checks: tuple[str, ...] = ()
-    """Batch checks it governs (skipped when waived). A scenario that relies on a convention
-    as a whole names it under ``conventions:`` and is not run when it is waived."""
+    """Checks it governs (skipped when waived): batch checks, or ``platform_calls`` for the
+    steps that name it as their ``convention``. A scenario that relies on a convention as a
+    whole names it under ``conventions:`` and is not run when it is waived."""
 
 
 CONVENTIONS: dict[str, Convention] = {
@@ -84,6 +85,12 @@ CONVENTIONS: dict[str, Convention] = {
             "an API newly bound to a mesh service serves its approved clients within one "
             "policy sync: its contracts are read when it appears, not at the next contracts "
             "interval",
+        ),
+        Convention(
+            "retry-backoff",
+            "a failed call is retried after at least min(0.4 s x 2^(k-1), the interval) for a"
+            " sync and min(0.8 s x 2^(k-1), the push interval) for analytics (k-th retry)",
+            checks=("platform_calls",),
         ),
     )
 }

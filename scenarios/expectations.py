@@ -1,5 +1,6 @@
-"""What a scenario step may expect: of the client's response, of what reached the upstream, and of
-the analytics the control plane received. Pure models; matching lives in ``scenarios.matching``.
+"""What a scenario step may expect: of the client's response, of what reached the upstream, of
+the analytics the control plane received, and of how often the adapter called the control plane.
+Pure models; matching lives in ``conformance``.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from common.adapter_settings import SyncName
 from common.durations import Duration
+from scenarios.analytics_fields import CONVENTIONS
 
 Decision = Literal["allowed", "denied", "error"]
 
@@ -142,3 +144,62 @@ class AnalyticsExpect(_Strict):
     def reads_metrics(self) -> bool:
         """Whether checking this needs the adapter's metrics endpoint."""
         return self.dropped is not None or self.accounted_for is not None
+
+
+PlatformData = Literal[
+    "token", "apis", "policies", "contracts", "applications", "tiers", "keepalive", "ingest"
+]
+"""The data an adapter reads or sends, named as faults name it (``fake_anypoint.DataKind``)."""
+
+MAX_CALLS = 1_000_000
+
+
+class PlatformCallsExpect(_Strict):
+    """How many calls for one kind of ``data`` the control plane received from the adapter
+    (every replica) in a window: ``during`` a named fault (from its first firing to its end),
+    ``between`` two named earlier steps (from the start of the first to the end of the
+    second), or, with neither, from the adapter's start until this step. Bound it with
+    ``at_most`` (load only ever lowers a count, so an upper bound holds on any machine) and,
+    with generous slack, ``at_least``."""
+
+    data: PlatformData = Field(
+        description="token, apis, policies, contracts, applications, tiers, keepalive or ingest"
+    )
+    during: str | None = Field(
+        None, min_length=1, description="The name of a fault (its name:) given before this step"
+    )
+    between: tuple[str, str] | None = Field(
+        None, description="[first step, last step]: names of steps before this one"
+    )
+    at_most: int | None = Field(None, ge=0, le=MAX_CALLS)
+    at_least: int | None = Field(None, ge=0, le=MAX_CALLS)
+    convention: str | None = Field(
+        None,
+        description="The kit convention the bound derives from (e.g. retry-backoff): a profile "
+        "that waives it skips this check",
+    )
+
+    @model_validator(mode="after")
+    def _bounded(self) -> PlatformCallsExpect:
+        if self.at_most is None and self.at_least is None:
+            raise ValueError("give at_most (e.g. 4) or at_least (e.g. 2), or both")
+        if self.at_most is not None and self.at_least is not None and self.at_least > self.at_most:
+            raise ValueError(
+                f"at_least ({self.at_least}) is more than at_most ({self.at_most}): no count fits"
+            )
+        if self.during is not None and self.between is not None:
+            raise ValueError("give at most one window: during (a fault) or between (two steps)")
+        if self.convention is not None and self.convention not in CONVENTIONS:
+            known = ", ".join(CONVENTIONS)
+            raise ValueError(f"unknown convention {self.convention!r}; known: {known}")
+        return self
+
+    def window(self) -> str:
+        """The window in words, for messages."""
+        if self.during is not None:
+            return f"during fault {self.during!r}"
+        if self.between is not None:
+            return (
+                f"between the start of step {self.between[0]!r} and the end of {self.between[1]!r}"
+            )
+        return "since the adapter started"

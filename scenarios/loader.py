@@ -18,11 +18,12 @@ from common.yaml_source import (
     position_in,
     position_of,
 )
-from fake_anypoint import ControlPlaneSpec
+from fake_anypoint import ControlPlaneSpec, FaultSpec
 from scenarios.features import Feature
 from scenarios.identity import identity_problems
 from scenarios.model import Scenario
 from scenarios.problems import Problem, ScenarioError, dotted, problems_from
+from scenarios.steps import FaultStep, PlatformCallsStep
 
 SUFFIX = ".scenario.yaml"
 
@@ -131,6 +132,7 @@ def _cross_checks(path: Path, scenario: Scenario) -> list[Problem]:
             )
         )
     problems.extend(seed_problems(path, scenario.control_plane))
+    problems.extend(window_problems(path, scenario))
     problems.extend(raw_encoding_problems(path, scenario))
     sections = {"steps": list(scenario.steps), "finally": list(scenario.finally_steps)}
     for loc, message in identity_problems(scenario.identity_provider, sections):
@@ -193,6 +195,64 @@ def raw_encoding_problems(path: Path, scenario: Scenario) -> list[Problem]:
             )
         )
     return problems
+
+
+def window_problems(path: Path, scenario: Scenario) -> list[Problem]:
+    """``platform_calls`` windows that name no earlier step (``between``) or no fault given
+    before them (``during``)."""
+    problems: list[Problem] = []
+    steps: list[str] = []
+    faults = [f.name for f in scenario.faults if f.name]
+    parts = [("steps", scenario.steps), ("finally", scenario.finally_steps)]
+    for key, block in parts:
+        for i, step in enumerate(block):
+            if isinstance(step, PlatformCallsStep):
+                problems.extend(_window_names(path, (key, i), step, steps, faults))
+            if step.name:
+                steps.append(step.name)
+            if isinstance(step, FaultStep) and isinstance(step.fault, FaultSpec):
+                faults.append(step.fault.name)
+    return problems
+
+
+def _window_names(
+    path: Path,
+    at: tuple[str | int, ...],
+    step: PlatformCallsStep,
+    steps: list[str],
+    faults: list[str],
+) -> list[Problem]:
+    spec = step.platform_calls
+    out = []
+    if spec.during is not None and spec.during not in faults:
+        loc = (*at, "platform_calls", "during")
+        known = ", ".join(repr(f) for f in faults if f) or "none"
+        out.append(
+            Problem(
+                path,
+                position_of(path, loc),
+                dotted(loc),
+                f"names no fault given before this step: {spec.during!r} (named faults so far:"
+                f" {known})",
+                "give the fault a name (fault: {data: contracts, status: 503, name: ...}) in"
+                " faults: or an earlier fault step, and use that name here",
+            )
+        )
+    for j, name in enumerate(spec.between or ()):
+        if name not in steps:
+            loc = (*at, "platform_calls", "between", j)
+            known = ", ".join(repr(s) for s in steps) or "none"
+            out.append(
+                Problem(
+                    path,
+                    position_of(path, loc),
+                    dotted(loc),
+                    f"names no earlier step: {name!r} (named steps so far: {known})",
+                    "name the steps that open and close the window (name: ...) and list them"
+                    " here, both before this step",
+                )
+            )
+    return out
 
 
 def seed_problems(

@@ -1,5 +1,6 @@
-"""Scenario steps: requests, control-plane changes, waits, ``eventually`` blocks and analytics
-checks. A step is a mapping with an optional ``name`` and exactly one action key.
+"""Scenario steps: requests, control-plane changes, waits, ``eventually`` blocks, analytics
+checks and checks of how often the adapter called the control plane. A step is a mapping with
+an optional ``name`` and exactly one action key.
 """
 
 from __future__ import annotations
@@ -19,7 +20,13 @@ from fake_anypoint import (
     FaultSpec,
 )
 from proxy import NetworkFault
-from scenarios.expectations import MAX_WAIT, AnalyticsExpect, HttpStatus, ResponseExpect
+from scenarios.expectations import (
+    MAX_WAIT,
+    AnalyticsExpect,
+    HttpStatus,
+    PlatformCallsExpect,
+    ResponseExpect,
+)
 from scenarios.identity import IdentityProviderStep
 
 ACTION_KEYS = (
@@ -32,6 +39,7 @@ ACTION_KEYS = (
     "api_instance",
     "adapters",
     "identity_provider",
+    "platform_calls",
 )
 
 
@@ -159,6 +167,14 @@ class AnalyticsStep(_Strict):
     analytics: AnalyticsExpect
 
 
+class PlatformCallsStep(_Strict):
+    """Check how often the adapter called the control plane for one kind of data (pacing:
+    retries back off during an outage, polls keep their interval)."""
+
+    name: str | None = None
+    platform_calls: PlatformCallsExpect
+
+
 class ApiInstanceExpect(_Strict):
     """The API instance of ``api`` as API Manager shows it, checked until it matches or the
     deadline passes: ``within``, or ``intervals`` of the ``within_sync`` loop (e.g.
@@ -260,7 +276,8 @@ Step = Annotated[
     | Annotated[FaultStep, Tag("fault")]
     | Annotated[ApiInstanceStep, Tag("api_instance")]
     | Annotated[AdapterStep, Tag("adapters")]
-    | Annotated[IdentityProviderStep, Tag("identity_provider")],
+    | Annotated[IdentityProviderStep, Tag("identity_provider")]
+    | Annotated[PlatformCallsStep, Tag("platform_calls")],
     Discriminator(_step_kind),
 ]
 """Any step; which one is decided by its action key."""
@@ -275,4 +292,5 @@ StepKind = Literal[
     "api_instance",
     "adapter",
     "identity_provider",
+    "platform_calls",
 ]

@@ -1,0 +1,131 @@
+"""Pacing: counting the adapter's calls to the control plane for one kind of data in a window
+(during a named fault, between two named steps, or since the start) from the fake's journal,
+and the mismatch, with every call as evidence, when the count is out of its bounds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from conformance.results import StepFailed
+from fake_anypoint import ActiveFault, JournalEntry
+from reports import Mismatch
+from scenarios.expectations import PlatformCallsExpect
+from scenarios.steps import PlatformCallsStep
+
+if TYPE_CHECKING:
+    from conformance.runner import ScenarioRun
+
+EVIDENCE_LIMIT = 60
+"""The most calls listed in a failure (the count is always complete)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A span on the control plane's clock; ``note`` says where it came from, or why it is
+    empty (``start is None``: the fault never fired)."""
+
+    start: float | None
+    end: float
+    note: str
+
+
+def fault_window(
+    name: str, faults: list[ActiveFault], journal: list[JournalEntry], now: float
+) -> Window:
+    """The outage the adapter met: from the first request the latest fault called ``name``
+    answered to its end (or ``now`` while it lasts)."""
+    fault = next((f for f in reversed(faults) if f.spec.name == name), None)
+    if fault is None:  # the loader checks names; a fault of the stack's own is not named
+        return Window(None, now, "no such fault was added")
+    end = fault.end if fault.end is not None and fault.end < now else now
+    first = next(
+        (e.started for e in journal if e.fault == fault.spec.label and e.started >= fault.start),
+        None,
+    )
+    if first is None:
+        return Window(None, end, "it has not fired yet")
+    return Window(first, end, f"{end - first:.3f}s from its first firing")
+
+
+def step_window(first: tuple[float, float] | None, last: tuple[float, float] | None) -> Window:
+    """From the start of one step to the end of another (each ``(started, ended)``)."""
+    if first is None or last is None:
+        return Window(None, 0.0, "a step of the window has not run")
+    return Window(first[0], last[1], f"{last[1] - first[0]:.3f}s")
+
+
+def calls_in(journal: list[JournalEntry], data: str, window: Window) -> list[JournalEntry]:
+    """The requests for ``data`` that reached the control plane inside ``window``."""
+    if window.start is None:
+        return []
+    return [e for e in journal if data in e.data and window.start <= e.started < window.end]
+
+
+def call_evidence(calls: list[JournalEntry], origin: float, scope: str) -> list[str]:
+    """One line per call: its time from ``origin``, method, path (scope shortened), answer."""
+    return [
+        f"+{e.started - origin:.3f}s {e.method} {e.path.replace(scope, '/…')}"
+        f" -> {e.status or 'dropped'}" + (f" [fault: {e.fault}]" if e.fault else "")
+        for e in calls[:EVIDENCE_LIMIT]
+    ] + ([f"… and {len(calls) - EVIDENCE_LIMIT} more"] if len(calls) > EVIDENCE_LIMIT else [])
+
+
+def pacing_mismatches(
+    spec: PlatformCallsExpect, calls: list[JournalEntry], window: Window, evidence: list[str]
+) -> list[Mismatch]:
+    """The bounds ``calls`` break; the actual value lists every call (time, path, answer), so
+    each report shows the evidence."""
+    n = len(calls)
+    where = f"{spec.data} calls {spec.window()} ({window.note})"
+    actual = f"{n} calls" + (": " + "; ".join(evidence) if evidence else "")
+    out = []
+    if spec.at_most is not None and n > spec.at_most:
+        out.append(Mismatch("platform_calls.at_most", f"at most {spec.at_most} {where}", actual))
+    if spec.at_least is not None and n < spec.at_least:
+        out.append(Mismatch("platform_calls.at_least", f"at least {spec.at_least} {where}", actual))
+    return out
+
+
+def summary(spec: PlatformCallsExpect, calls: list[JournalEntry], window: Window) -> str:
+    """One line for the trace."""
+    bounds = " and ".join(
+        b
+        for b in (
+            f"at most {spec.at_most}" if spec.at_most is not None else "",
+            f"at least {spec.at_least}" if spec.at_least is not None else "",
+        )
+        if b
+    )
+    return f"{len(calls)} {spec.data} calls {spec.window()} ({window.note}); expected {bounds}"
+
+
+def detail(calls: list[JournalEntry], origin: float) -> dict[str, Any]:
+    """The calls' times (from ``origin``) for the trace's detail."""
+    return {"call_times_s": [round(e.started - origin, 3) for e in calls[:EVIDENCE_LIMIT]]}
+
+
+def run_platform_calls(run: ScenarioRun, step: PlatformCallsStep) -> None:
+    """Count the adapter's calls for one kind of data in the step's window (the fake's
+    journal) and fail, listing every call, when the count is out of bounds; skipped when the
+    step's convention is waived."""
+    spec, state = step.platform_calls, run.stack.state
+    if spec.convention in run.waived:
+        run.note("platform_calls", f"skipped: convention {spec.convention} is waived")
+        return
+    journal, now = state.journal(), state.clock.now()
+    if spec.during is not None:
+        window = fault_window(spec.during, run.faults, journal, now)
+    elif spec.between is not None:
+        window = step_window(run.marks.get(spec.between[0]), run.marks.get(spec.between[1]))
+    else:
+        window = Window(journal[0].started if journal else now, now, "the whole run so far")
+    calls = calls_in(journal, spec.data, window)
+    scope = f"/organizations/{state.org_id}/environments/{state.env_id}"
+    line = summary(spec, calls, window)
+    run.note("platform_calls", line, **detail(calls, run.started))
+    evidence = call_evidence(calls, run.started, scope)
+    mismatches = pacing_mismatches(spec, calls, window, evidence)
+    if mismatches:
+        times = ", ".join(f"+{t:g}s" for t in detail(calls, run.started)["call_times_s"])
+        raise StepFailed(f"{line}; the calls came at {times or 'no time'}", mismatches)
