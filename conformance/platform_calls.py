@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
 EVIDENCE_LIMIT = 60
 """The most calls listed in a failure (the count is always complete)."""
+MESSAGE_TIMES = 12
+"""The most call times in a failure's one-line message (the mismatch lists more)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +80,7 @@ def pacing_mismatches(
     each report shows the evidence."""
     n = len(calls)
     where = f"{spec.data} calls {spec.window()} ({window.note})"
-    actual = f"{n} calls" + (": " + "; ".join(evidence) if evidence else "")
+    actual = _calls(n) + (": " + "; ".join(evidence) if evidence else "")
     out = []
     if spec.at_most is not None and n > spec.at_most:
         out.append(Mismatch("platform_calls.at_most", f"at most {spec.at_most} {where}", actual))
@@ -97,7 +99,11 @@ def summary(spec: PlatformCallsExpect, calls: list[JournalEntry], window: Window
         )
         if b
     )
-    return f"{len(calls)} {spec.data} calls {spec.window()} ({window.note}); expected {bounds}"
+    return f"{_calls(len(calls), spec.data)} {spec.window()} ({window.note}); expected {bounds}"
+
+
+def _calls(n: int, data: str = "") -> str:
+    return f"{n} {data + ' ' if data else ''}call{'' if n == 1 else 's'}"
 
 
 def detail(calls: list[JournalEntry], origin: float) -> dict[str, Any]:
@@ -127,5 +133,6 @@ def run_platform_calls(run: ScenarioRun, step: PlatformCallsStep) -> None:
     evidence = call_evidence(calls, run.started, scope)
     mismatches = pacing_mismatches(spec, calls, window, evidence)
     if mismatches:
-        times = ", ".join(f"+{t:g}s" for t in detail(calls, run.started)["call_times_s"])
+        shown = detail(calls, run.started)["call_times_s"][:MESSAGE_TIMES]
+        times = ", ".join(f"+{t:g}s" for t in shown) + (", …" if len(calls) > len(shown) else "")
         raise StepFailed(f"{line}; the calls came at {times or 'no time'}", mismatches)

@@ -168,8 +168,11 @@ class PlatformCallsExpect(_Strict):
     during: str | None = Field(
         None, min_length=1, description="The name of a fault (its name:) given before this step"
     )
-    between: tuple[str, str] | None = Field(
-        None, description="[first step, last step]: names of steps before this one"
+    between: list[str] | None = Field(
+        None,
+        max_length=2,
+        description="[first step, last step]: names of steps before this one (the same name "
+        "twice for one step's own span)",
     )
     at_most: int | None = Field(None, ge=0, le=MAX_CALLS)
     at_least: int | None = Field(None, ge=0, le=MAX_CALLS)
@@ -186,6 +189,11 @@ class PlatformCallsExpect(_Strict):
         if self.at_most is not None and self.at_least is not None and self.at_least > self.at_most:
             raise ValueError(
                 f"at_least ({self.at_least}) is more than at_most ({self.at_most}): no count fits"
+            )
+        if self.between is not None and len(self.between) != 2:
+            raise ValueError(
+                f"between takes two step names, [first, last], got {len(self.between)}: give"
+                " the same name twice for the span of one step"
             )
         if self.during is not None and self.between is not None:
             raise ValueError("give at most one window: during (a fault) or between (two steps)")

@@ -14,6 +14,7 @@ from typing import Any
 
 from reference_adapter.adapter import ReferenceAdapter
 from reference_adapter.contracts import SlaLimit
+from reference_adapter.control_plane import ControlPlaneError
 from reference_adapter.model import CheckInput, Decision
 from reference_adapter.settings import ReferenceAdapterConfig
 from reference_adapter.windows import InMemoryWindows, WindowResult
@@ -220,3 +221,36 @@ class KeepsItsFirstToken(ReferenceAdapter):
 
 def create_keeps_its_first_token(settings: Mapping[str, Any]) -> ReferenceAdapter:
     return KeepsItsFirstToken(_settings(settings))
+
+
+def create_hammering_sync(settings: Mapping[str, Any]) -> ReferenceAdapter:
+    """Retries a failed sync every 50 ms, without backing off: it hammers the platform through
+    an outage (and a rate-limited platform answers 503 all the longer)."""
+    return ReferenceAdapter(_settings(settings, sync_backoff_base=0.05, sync_backoff_max=0.05))
+
+
+def create_hammering_analytics(settings: Mapping[str, Any]) -> ReferenceAdapter:
+    """Retries a failed analytics post every 50 ms, without backing off."""
+    return ReferenceAdapter(
+        _settings(settings, analytics_retry_base=0.05, analytics_retry_max=0.05)
+    )
+
+
+class KeepaliveSuccessAsFailure(ReferenceAdapter):
+    """Takes a keep-alive answered 204 for a failure: the keep-alive arrived, but the adapter
+    backs off as after a failure and sends the next ones far sooner than its interval."""
+
+    def __init__(self, settings: ReferenceAdapterConfig) -> None:
+        super().__init__(settings)
+        send = self.sync.keepalive
+
+        async def keepalive_then_fail() -> None:
+            await send()
+            if self.engine.api_ids():
+                raise ControlPlaneError("POST keepalive answered 204", 204)
+
+        self.sync.keepalive = keepalive_then_fail  # type: ignore[method-assign]
+
+
+def create_keepalive_success_as_failure(settings: Mapping[str, Any]) -> ReferenceAdapter:
+    return KeepaliveSuccessAsFailure(_settings(settings))

@@ -99,6 +99,24 @@ CASES = {
         "the adapter logs in again and their events arrive, each once",
         "analytics.events[0]",
     ),
+    "sync retried without back-off": Case(
+        "create_hammering_sync",
+        "contract_sync/contracts-outage-backs-off",
+        "the retries backed off during the outage",
+        "platform_calls.at_most",
+    ),
+    "analytics retried without back-off": Case(
+        "create_hammering_analytics",
+        "analytics/ingest-outage-backs-off",
+        "the retries backed off during the outage",
+        "platform_calls.at_most",
+    ),
+    "keep-alive 2xx taken for a failure": Case(
+        "create_keepalive_success_as_failure",
+        "discovery/keepalive-at-its-interval",
+        "keep-alives came no more often than their interval",
+        "platform_calls.at_most",
+    ),
     "no gatekeeper": Case(
         "create_no_gatekeeper",
         "gatekeeper/blocked-until-first-sync",

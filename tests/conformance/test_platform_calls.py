@@ -1,0 +1,108 @@
+"""Counting the adapter's calls in a window: a fault's window opens at its first firing and
+closes at its end, a step window spans its steps, only the data asked for counts, and a broken
+bound fails with every call (time, path, answer) and the bound as evidence."""
+
+from __future__ import annotations
+
+from conformance.platform_calls import (
+    EVIDENCE_LIMIT,
+    Window,
+    call_evidence,
+    calls_in,
+    fault_window,
+    pacing_mismatches,
+    step_window,
+)
+from fake_anypoint import ActiveFault, FaultSpec, JournalEntry
+from scenarios.expectations import PlatformCallsExpect
+
+SCOPE = "/organizations/o/environments/e"
+CONTRACTS = f"/apigateway/ccs/v3{SCOPE}/apis/1/contracts"
+
+
+def call(at: float, data: str = "contracts", fault: str | None = None) -> JournalEntry:
+    status = 503 if fault else 200
+    return JournalEntry("GET", CONTRACTS, status, at, 0.01, fault, (data,))
+
+
+def outage(start: float = 10.0, end: float | None = 15.5) -> ActiveFault:
+    spec = FaultSpec(data=["contracts"], status=503, lasting=5.5, name="contracts-outage")
+    return ActiveFault(spec, start, end)
+
+
+def test_a_fault_window_opens_at_its_first_firing_and_closes_at_its_end() -> None:
+    journal = [
+        call(9.0),
+        call(12.0, fault="contracts-outage"),
+        call(13.0, fault="contracts-outage"),
+    ]
+    window = fault_window("contracts-outage", [outage()], journal, now=20.0)
+    assert (window.start, window.end) == (12.0, 15.5)
+    assert window.note == "3.500s from its first firing"
+    assert [e.started for e in calls_in(journal, "contracts", window)] == [12.0, 13.0]
+
+
+def test_a_fault_still_on_closes_now_and_one_never_fired_has_no_calls() -> None:
+    journal = [call(9.0)]
+    window = fault_window("contracts-outage", [outage(end=None)], journal, now=11.0)
+    assert window.start is None and window.note == "it has not fired yet"
+    assert calls_in(journal, "contracts", window) == []
+    fired = [call(10.5, fault="contracts-outage")]
+    assert fault_window("contracts-outage", [outage(end=None)], fired, now=11.0).end == 11.0
+
+
+def test_the_latest_fault_of_that_name_counts() -> None:
+    journal = [call(1.0, fault="contracts-outage"), call(31.0, fault="contracts-outage")]
+    faults = [outage(0.5, 6.0), outage(30.0, 35.5)]
+    assert fault_window("contracts-outage", faults, journal, now=40.0).start == 31.0
+
+
+def test_a_step_window_spans_the_first_step_start_to_the_last_step_end() -> None:
+    window = step_window((2.0, 3.0), (4.0, 7.5))
+    assert (window.start, window.end, window.note) == (2.0, 7.5, "5.500s")
+    journal = [call(1.9), call(2.0), call(5.0, "policies"), call(7.4), call(7.5)]
+    assert [e.started for e in calls_in(journal, "contracts", window)] == [2.0, 7.4]
+    assert step_window(None, (4.0, 7.5)).start is None
+
+
+def test_within_bounds_nothing_is_reported() -> None:
+    spec = PlatformCallsExpect(data="contracts", during="contracts-outage", at_most=2, at_least=1)
+    calls = [call(12.0, fault="x"), call(12.5, fault="x")]
+    assert pacing_mismatches(spec, calls, Window(12.0, 15.5, "3.5s"), []) == []
+
+
+def test_too_many_calls_fail_with_every_call_and_the_bound() -> None:
+    spec = PlatformCallsExpect(data="contracts", during="contracts-outage", at_most=2)
+    calls = [call(12.0 + i / 10, fault="contracts-outage") for i in range(4)]
+    evidence = call_evidence(calls, origin=10.0, scope=SCOPE)
+    [mismatch] = pacing_mismatches(spec, calls, Window(12.0, 15.5, "3.500s"), evidence)
+    assert mismatch.field == "platform_calls.at_most"
+    assert mismatch.expected == (
+        "at most 2 contracts calls during fault 'contracts-outage' (3.500s)"
+    )
+    assert mismatch.actual.startswith(
+        "4 calls: +2.000s GET /apigateway/ccs/v3/…/apis/1/contracts -> 503"
+        " [fault: contracts-outage]; +2.100s GET"
+    )
+    assert mismatch.actual.count("->") == 4
+
+
+def test_too_few_calls_fail_and_show_what_came() -> None:
+    spec = PlatformCallsExpect(data="ingest", between=["a", "b"], at_least=2)
+    calls = [call(3.0, "ingest")]
+    evidence = call_evidence(calls, origin=1.0, scope=SCOPE)
+    [mismatch] = pacing_mismatches(spec, calls, Window(2.0, 8.0, "6.000s"), evidence)
+    assert mismatch.field == "platform_calls.at_least"
+    assert "at least 2 ingest calls between the start of step 'a' and the end of 'b'" in str(
+        mismatch.expected
+    )
+    assert mismatch.actual.startswith("1 call: +2.000s GET")
+
+
+def test_evidence_is_bounded_but_the_count_is_not() -> None:
+    calls = [call(float(i)) for i in range(EVIDENCE_LIMIT + 5)]
+    lines = call_evidence(calls, origin=0.0, scope=SCOPE)
+    assert len(lines) == EVIDENCE_LIMIT + 1 and lines[-1] == "… and 5 more"
+    spec = PlatformCallsExpect(data="contracts", at_most=3)
+    [mismatch] = pacing_mismatches(spec, calls, Window(0.0, 99.0, "99s"), lines)
+    assert mismatch.actual.startswith(f"{EVIDENCE_LIMIT + 5} calls:")
