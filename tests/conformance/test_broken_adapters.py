@@ -174,3 +174,12 @@ def test_the_trace_shows_the_refused_calls_and_the_new_login() -> None:
     batch = next(i for i, s in enumerate(after) if i > login and s.startswith("ingest batch"))
     assert refused < login < batch, after
     assert sum(e["status"] == 401 for e in result.journal) >= 1
+
+
+def test_a_profile_that_waives_retry_backoff_is_not_judged_on_it() -> None:
+    profile = profile_for("create_hammering_sync")
+    waived = profile.model_copy(update={"waive": {"retry-backoff": "retries every 50 ms"}})
+    result = run("contract_sync/contracts-outage-backs-off", waived)
+    assert result.outcome == Outcome.PASSED, result.failure and result.failure.render()
+    notes = [t.summary for t in result.trace if t.kind == "platform_calls"]
+    assert notes == ["skipped: convention retry-backoff is waived"]
