@@ -86,6 +86,46 @@ def pacing_mismatches(
         out.append(Mismatch("platform_calls.at_most", f"at most {spec.at_most} {where}", actual))
     if spec.at_least is not None and n < spec.at_least:
         out.append(Mismatch("platform_calls.at_least", f"at least {spec.at_least} {where}", actual))
+    if spec.backoff is not None:
+        early = early_retries(calls, spec.backoff)
+        if early:
+            out.append(
+                Mismatch(
+                    "platform_calls.backoff",
+                    f"after the k-th failed call in a row, the next to that path at least"
+                    f" {spec.backoff:g}s x 2^(k-1) later ({where})",
+                    "; ".join(early) + f" ({actual})",
+                )
+            )
+    return out
+
+
+def failed(entry: JournalEntry) -> bool:
+    """Whether the adapter saw this call fail: a fault, no answer, or a 5xx, 401 or 429."""
+    return entry.fault is not None or entry.status in (0, 401, 429) or entry.status >= 500
+
+
+def early_retries(calls: list[JournalEntry], backoff: float) -> list[str]:
+    """Retries that came sooner than the back-off allows: per caller and path, after the k-th
+    consecutive failed call, the next one at least ``backoff * 2**(k-1)`` later. The fake
+    stamps a call before it answers and the adapter waits from the answer, so load only ever
+    widens a gap."""
+    last: dict[tuple[str, str], tuple[float, int]] = {}
+    out = []
+    for e in sorted(calls, key=lambda c: c.started):
+        key = (e.caller, e.path)
+        if key in last:
+            at, k = last[key]
+            wanted = backoff * 2.0 ** min(k - 1, 30)
+            if e.started - at < wanted:
+                out.append(
+                    f"{e.method} {e.path.rsplit('/', 1)[-1]} {e.started - at:.3f}s after"
+                    f" failure {k} in a row (at least {wanted:g}s)"
+                )
+        if failed(e):
+            last[key] = (e.started, last[key][1] + 1 if key in last else 1)
+        else:
+            last.pop(key, None)
     return out
 
 
@@ -96,6 +136,7 @@ def summary(spec: PlatformCallsExpect, calls: list[JournalEntry], window: Window
         for b in (
             f"at most {spec.at_most}" if spec.at_most is not None else "",
             f"at least {spec.at_least}" if spec.at_least is not None else "",
+            f"retries backing off from {spec.backoff:g}s" if spec.backoff is not None else "",
         )
         if b
     )

@@ -176,6 +176,13 @@ class PlatformCallsExpect(_Strict):
     )
     at_most: int | None = Field(None, ge=0, le=MAX_CALLS)
     at_least: int | None = Field(None, ge=0, le=MAX_CALLS)
+    backoff: Duration | None = Field(
+        None,
+        gt=0,
+        le=MAX_WAIT,
+        description="After the k-th failed call in a row to one path, the next call to it came "
+        "at least backoff x 2^(k-1) later (e.g. 400ms); choose intervals longer than the window",
+    )
     convention: str | None = Field(
         None,
         description="The kit convention the bound derives from (e.g. retry-backoff): a profile "
@@ -184,8 +191,8 @@ class PlatformCallsExpect(_Strict):
 
     @model_validator(mode="after")
     def _bounded(self) -> PlatformCallsExpect:
-        if self.at_most is None and self.at_least is None:
-            raise ValueError("give at_most (e.g. 4) or at_least (e.g. 2), or both")
+        if self.at_most is None and self.at_least is None and self.backoff is None:
+            raise ValueError("give at_most (e.g. 4), at_least (e.g. 2) or backoff (e.g. 400ms)")
         if self.at_most is not None and self.at_least is not None and self.at_least > self.at_most:
             raise ValueError(
                 f"at_least ({self.at_least}) is more than at_most ({self.at_most}): no count fits"
