@@ -9,6 +9,8 @@ from conformance.platform_calls import (
     Window,
     call_evidence,
     calls_in,
+    early_retries,
+    failed,
     fault_window,
     pacing_mismatches,
     step_window,
@@ -106,3 +108,45 @@ def test_evidence_is_bounded_but_the_count_is_not() -> None:
     spec = PlatformCallsExpect(data="contracts", at_most=3)
     [mismatch] = pacing_mismatches(spec, calls, Window(0.0, 99.0, "99s"), lines)
     assert mismatch.actual.startswith(f"{EVIDENCE_LIMIT + 5} calls:")
+
+
+def test_retries_that_back_off_pass_the_backoff_check() -> None:
+    fault = "contracts-outage"
+    calls = [call(0.0, fault=fault), call(0.45, fault=fault), call(1.3, fault=fault)]
+    calls += [call(3.0, fault=fault), call(6.3)]  # gaps 0.45, 0.85, 1.7, 3.3
+    assert early_retries(calls, 0.4) == []
+    spec = PlatformCallsExpect(data="contracts", during=fault, backoff=0.4)
+    assert pacing_mismatches(spec, calls, Window(0.0, 5.5, "5.500s"), []) == []
+
+
+def test_a_retry_sooner_than_the_backoff_fails_naming_it() -> None:
+    fault = "contracts-outage"
+    calls = [call(0.0, fault=fault), call(0.5, fault=fault), call(1.0, fault=fault)]
+    assert early_retries(calls, 0.4) == [
+        "GET contracts 0.500s after failure 2 in a row (at least 0.8s)"
+    ]
+    spec = PlatformCallsExpect(data="contracts", during=fault, backoff=0.4)
+    evidence = call_evidence(calls, origin=0.0, scope=SCOPE)
+    [mismatch] = pacing_mismatches(spec, calls, Window(0.0, 5.5, "5.500s"), evidence)
+    assert mismatch.field == "platform_calls.backoff"
+    assert "at least 0.4s x 2^(k-1) later" in str(mismatch.expected)
+    assert "(3 calls: +0.000s GET" in mismatch.actual
+
+
+def test_the_backoff_counts_per_path_and_caller_and_restarts_after_a_success() -> None:
+    other = JournalEntry(
+        "GET", CONTRACTS.replace("/1/", "/2/"), 503, 0.1, 0.01, "f", ("contracts",)
+    )
+    replica = JournalEntry("GET", CONTRACTS, 503, 0.2, 0.01, "f", ("contracts",), caller="b")
+    after_success = [call(0.0, fault="f"), call(0.5), call(0.6, fault="f"), call(1.05, fault="f")]
+    assert early_retries([call(0.0, fault="f"), other, replica, call(0.4, fault="f")], 0.4) == []
+    assert early_retries(after_success, 0.4) == []  # 0.5: a success; 0.6 -> 1.05 is failure 1
+
+
+def test_a_dropped_call_a_401_and_a_429_are_failures_a_304_is_not() -> None:
+    def answered(status: int) -> JournalEntry:
+        return JournalEntry("GET", CONTRACTS, status, 0.0, 0.01, None, ("contracts",))
+
+    assert [failed(answered(s)) for s in (0, 401, 429, 500, 503, 200, 304, 404)] == [
+        True, True, True, True, True, False, False, False
+    ]  # fmt: skip

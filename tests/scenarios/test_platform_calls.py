@@ -100,7 +100,8 @@ def test_during_must_name_a_fault_given_before(tmp_path: Path) -> None:
             "steps[1].platform_calls.data: 'contract' is not allowed here"
             " (did you mean 'contracts'?)",
         ),
-        ("{data: contracts}", "give at_most (e.g. 4) or at_least (e.g. 2), or both"),
+        ("{data: contracts}", "give at_most (e.g. 4), at_least (e.g. 2) or backoff (e.g. 400ms)"),
+        ("{data: contracts, backoff: 0s}", "steps[1].platform_calls.backoff"),
         ("{data: contracts, at_most: 2, at_least: 3}", "at_least (3) is more than at_most (2)"),
         ("{data: contracts, at_most: -1}", "steps[1].platform_calls.at_most"),
         (
