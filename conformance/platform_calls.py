@@ -1,6 +1,7 @@
 """Pacing: counting the adapter's calls to the control plane for one kind of data in a window
 (during a named fault, between two named steps, or since the start) from the fake's journal,
-and the mismatch, with every call as evidence, when the count is out of its bounds."""
+and the mismatch, with every call as evidence, when the count is out of its bounds or a retry
+came before its back-off allowed."""
 
 from __future__ import annotations
 
