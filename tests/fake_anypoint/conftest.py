@@ -92,3 +92,24 @@ async def client(
         token = await login(anon, server.base_url, state)
         async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as session:
             yield server, session
+
+
+def route_ids(state: ControlPlaneState, refs: Any) -> dict[str, Any]:
+    """Values for every ``{name}`` in the fake's route templates, for the seeded ``SEED``."""
+    return {
+        "org": state.org_id,
+        "env": state.env_id,
+        "api_id": refs.apis["orders"],
+        "policy_id": refs.policies["orders/cid"],
+        "contract_id": refs.contracts["mobile/orders"],
+        "tier_id": refs.tiers["orders/gold"],
+        "app_id": refs.applications["mobile"].id,
+        "group": state.org_id,
+        "asset": "orders",
+        "version": "1.0.0",
+        "status_id": "s",
+        "client_id": state.connected_app.client_id,
+        "template": "cors",
+        "action": "revoke",
+        "automated_id": 1,
+    }

@@ -11,7 +11,7 @@ from typing import Any
 
 from fake_anypoint import ControlPlaneServer
 
-from .conftest import SEED, client, new_state
+from .conftest import SEED, client, new_state, route_ids
 
 JUNK: list[Any] = [
     None,
@@ -48,23 +48,7 @@ def _routes(server: ControlPlaneServer, state: Any, ids: dict[str, Any]) -> list
 def test_junk_never_gives_a_500_and_never_changes_state():
     state, _ = new_state()
     r = state.seed(copy.deepcopy(SEED))
-    ids = {
-        "org": state.org_id,
-        "env": state.env_id,
-        "api_id": r.apis["orders"],
-        "policy_id": r.policies["orders/cid"],
-        "contract_id": r.contracts["mobile/orders"],
-        "tier_id": r.tiers["orders/gold"],
-        "app_id": r.applications["mobile"].id,
-        "group": state.org_id,
-        "asset": "orders",
-        "version": "1.0.0",
-        "status_id": "s",
-        "client_id": state.connected_app.client_id,
-        "template": "cors",
-        "action": "revoke",
-        "automated_id": 1,
-    }
+    ids = route_ids(state, r)
 
     async def main() -> int:
         checked = 0

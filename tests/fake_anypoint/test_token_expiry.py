@@ -16,7 +16,7 @@ from fake_anypoint import ControlPlaneServer, ExpireTokens
 from fake_anypoint.httpkit import ROUTES_KEY
 from fake_anypoint.records import AuthError
 
-from .conftest import SEED, login, new_state, running
+from .conftest import SEED, login, new_state, route_ids, running
 
 
 def test_the_change_expires_issued_tokens_and_not_later_ones() -> None:
@@ -59,23 +59,7 @@ def _authenticated_routes(
 def test_every_authenticated_endpoint_answers_401_until_the_client_logs_in_again() -> None:
     state, _ = new_state()
     refs = state.seed(copy.deepcopy(SEED))
-    ids = {
-        "org": state.org_id,
-        "env": state.env_id,
-        "api_id": refs.apis["orders"],
-        "policy_id": refs.policies["orders/cid"],
-        "contract_id": refs.contracts["mobile/orders"],
-        "tier_id": refs.tiers["orders/gold"],
-        "app_id": refs.applications["mobile"].id,
-        "group": state.org_id,
-        "asset": "orders",
-        "version": "1.0.0",
-        "status_id": "s",
-        "client_id": state.connected_app.client_id,
-        "template": "cors",
-        "action": "revoke",
-        "automated_id": 1,
-    }
+    ids = route_ids(state, refs)
 
     async def main() -> None:
         async with running(state) as server, aiohttp.ClientSession() as s:
