@@ -91,15 +91,24 @@ async def send(run: ScenarioRun, request: ClientRequest) -> ClientResponse:
         )
     run.note(
         "request",
-        f"client {request.method} {request.path} -> ext_authz {response.decision}"
-        f" -> {'upstream -> ' if response.upstream is not None else ''}client"
-        f" {response.status} ({1000 * response.duration_s:.1f}ms)",
+        request_summary(request, response),
         authority=request.authority,
         status=response.status,
         decision=response.decision,
         upstream=response.upstream is not None,
     )
     return response
+
+
+def request_summary(request: ClientRequest, response: ClientResponse) -> str:
+    """One trace line for a request; an ext_authz error says why (the RPC status or timeout),
+    so a failure under load shows whether the adapter was late, refused or reset."""
+    why = f" ({response.detail[:200]})" if response.decision == "error" and response.detail else ""
+    upstream = "upstream -> " if response.upstream is not None else ""
+    return (
+        f"client {request.method} {request.path} -> ext_authz {response.decision}{why}"
+        f" -> {upstream}client {response.status} ({1000 * response.duration_s:.1f}ms)"
+    )
 
 
 async def run_eventually(run: ScenarioRun, step: EventuallyStep, name: str) -> None:

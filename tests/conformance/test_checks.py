@@ -106,3 +106,22 @@ def test_upstream_expectations() -> None:
 def test_json_subset_lists_by_position() -> None:
     assert json_subset_mismatches("x", [1], [1, 2]) == []
     assert json_subset_mismatches("x", [1, 2, 3], [1, 2]) != []
+
+
+def test_a_request_line_says_why_ext_authz_failed() -> None:
+    from conformance.request_steps import request_summary
+    from simulator import ClientRequest, ClientResponse
+
+    request = ClientRequest(method="GET", path="/orders", headers=[], authority="orders")
+    error = ClientResponse(
+        status=403, headers=[], body=b"", decision="error", duration_s=0.1206,
+        detail="rpc UNAVAILABLE: failed to connect",
+    )  # fmt: skip
+    assert request_summary(request, error) == (
+        "client GET /orders -> ext_authz error (rpc UNAVAILABLE: failed to connect)"
+        " -> client 403 (120.6ms)"
+    )
+    allowed = ClientResponse(status=200, headers=[], body=b"", decision="allowed", detail="x")
+    assert request_summary(request, allowed).startswith(
+        "client GET /orders -> ext_authz allowed ->"
+    )
