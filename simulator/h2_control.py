@@ -5,6 +5,7 @@ WINDOW_UPDATE, RST_STREAM, PRIORITY and PUSH_PROMISE."""
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import struct
 from collections.abc import Callable
@@ -45,9 +46,10 @@ class Stream:
         self.headers_done = False
 
 
-class H2Control(asyncio.Protocol):
+class H2Control(asyncio.Protocol, abc.ABC):
     """The shared state and the control frames; ``on_change`` is called when a stream slot
-    frees, the peer's settings change, or the connection closes."""
+    frees, the peer's settings change, or the connection closes. Abstract: `H2Connection`
+    adds the streams' half, including `_unblock`."""
 
     def __init__(self, on_change: Callable[[], None]) -> None:
         self._on_change = on_change
@@ -122,9 +124,9 @@ class H2Control(asyncio.Protocol):
             raise ProtocolError(hw.PROTOCOL_ERROR, f"frame on stream {sid}, never opened")
         return stream
 
+    @abc.abstractmethod
     def _unblock(self) -> None:
         """Send the request data that waited for a window (the stream half does it)."""
-        raise NotImplementedError
 
     # -- control frames
 
