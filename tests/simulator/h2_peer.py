@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import struct
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
+import pytest
 from hpack import Decoder
 
 from simulator import h2_wire as hw
 from simulator.grpc_wire import frame_message
+from simulator.h2_grpc import GrpcChannel, GrpcError
 
 OK_HEADERS = [(":status", "200"), ("content-type", "application/grpc")]
 Frame = tuple[int, int, int, bytes]
@@ -130,3 +132,27 @@ async def answer_all(conn: PeerConn) -> None:
     while True:
         sid, data = await conn.request()
         conn.send(reply(sid, data[5:]))
+
+
+# -- how the tests call the client
+
+T = TypeVar("T")
+PATH = "/envoy.service.auth.v3.Authorization/Check"
+
+
+def run(coro: Awaitable[T]) -> T:
+    return asyncio.run(asyncio.wait_for(coro, 30))  # type: ignore[arg-type]
+
+
+async def call(port: int, message: bytes = b"hi", timeout: float = 5.0, **kw: object) -> bytes:
+    channel = GrpcChannel("127.0.0.1", port, **kw)  # type: ignore[arg-type]
+    try:
+        return await channel.unary(PATH, message, timeout=timeout)
+    finally:
+        await channel.close()
+
+
+async def failure(port: int, message: bytes = b"hi", timeout: float = 5.0, **kw: object):
+    with pytest.raises(GrpcError) as info:
+        await call(port, message, timeout, **kw)
+    return info.value
