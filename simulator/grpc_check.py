@@ -142,10 +142,18 @@ def to_dict(msg: Any) -> dict[str, Any]:
 DESERIALIZE_ERROR = "Exception deserializing response!"
 """grpc.aio's details for a response that is not a CheckResponse."""
 
+CONNECT_WAIT_MS = 20_000
+"""How long a connection attempt may wait for the adapter's HTTP/2 SETTINGS frame."""
+
 RECONNECT = (
     ("grpc.initial_reconnect_backoff_ms", 50),
-    ("grpc.min_reconnect_backoff_ms", 50),
     ("grpc.max_reconnect_backoff_ms", 500),
+    # gRPC core reads this argument as the least time a connection attempt may take before
+    # the server's SETTINGS arrive, not as a back-off (50 ms failed every first check of an
+    # adapter slow to answer the handshake on a loaded machine, 'connection attempt timed
+    # out before receiving SETTINGS frame'). Envoy never waits for SETTINGS: the call's own
+    # deadline bounds it, so the attempt must outlive any deadline (gRPC's default, 20 s).
+    ("grpc.min_reconnect_backoff_ms", CONNECT_WAIT_MS),
 )
 """Reconnect quickly after the adapter went away, as Envoy's connection pool does."""
 

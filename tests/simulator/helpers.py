@@ -100,3 +100,28 @@ def error_response(
     if status is not None:
         resp.error_response.status.CopyFrom(http_status_pb2.HttpStatus(code=status))
     return resp
+
+
+async def late_settings_proxy(target: int, delay_s: float) -> asyncio.Server:
+    """A loopback proxy to ``target`` that holds the server's first bytes (its HTTP/2
+    SETTINGS) for ``delay_s``: an adapter slow to answer the handshake on a loaded machine."""
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, hold: float) -> None:
+        first = True
+        try:
+            while data := await reader.read(65536):
+                if first and hold:
+                    await asyncio.sleep(hold)
+                first = False
+                writer.write(data)
+                await writer.drain()
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+
+    async def serve(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        server_r, server_w = await asyncio.open_connection("127.0.0.1", target)
+        await asyncio.gather(pipe(client_r, server_w, 0.0), pipe(server_r, client_w, delay_s))
+
+    return await asyncio.start_server(serve, "127.0.0.1", 0)

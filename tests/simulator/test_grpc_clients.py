@@ -11,9 +11,10 @@ from dataclasses import replace
 
 import pytest
 
-from simulator import EchoUpstream, ScriptedAdapter, SimulatedEnvoy
+from simulator import ClientRequest, EchoUpstream, EnvoySettings, ScriptedAdapter, SimulatedEnvoy
 from tests.simulator.diff_model import ROUTES, Case
 from tests.simulator.differential import Observation, _observe, cases
+from tests.simulator.helpers import AUTHORITY, late_settings_proxy
 
 GRPC_CASES = [c for c in cases() if c.transport == "grpc"]
 
@@ -67,3 +68,28 @@ def test_own_client_observes_what_grpcio_does(case: Case) -> None:
     assert own.as_dict() == aio.as_dict()
     # an error names the same gRPC status ("rpc UNAVAILABLE: ...")
     assert own_detail.split(":")[0] == aio_detail.split(":")[0], (own_detail, aio_detail)
+
+
+@pytest.mark.parametrize("client", ["grpcio", "asmkit"])
+def test_adapter_slow_to_send_settings_is_waited_for(client: str) -> None:
+    """Envoy sends its check without waiting for the adapter's SETTINGS frame (see the real
+    Envoy twin in test_real_envoy.py): a handshake answered after 0.5 s is no error."""
+
+    async def main() -> str:
+        adapter, echo = ScriptedAdapter(), EchoUpstream()
+        await adapter.start()
+        await echo.start()
+        proxy = await late_settings_proxy(adapter.grpc_port, 0.5)
+        port = proxy.sockets[0].getsockname()[1]
+        try:
+            settings = EnvoySettings(timeout_ms=5000, authz_port=port)
+            sim = SimulatedEnvoy(settings, echo.url, list(ROUTES), echo=echo, grpc_client=client)
+            async with sim:
+                got = await sim.handle(ClientRequest(path="/orders/1", authority=AUTHORITY))
+            return f"{got.status} {got.decision} {got.detail}".strip()
+        finally:
+            proxy.close()
+            await echo.stop()
+            await adapter.stop()
+
+    assert asyncio.run(asyncio.wait_for(main(), 30)) == "200 allowed"

@@ -12,9 +12,18 @@ from pathlib import Path
 import grpc
 import pytest
 
-from simulator import ClientRequest, EnvoySettings, Route
+from simulator import ClientRequest, EchoUpstream, EnvoySettings, Route, ScriptedAdapter
 from simulator.real_envoy import RealEnvoy, find_envoy
-from tests.simulator.helpers import AUTHORITY, deny, error_response, ok, run, stack
+from tests.simulator.helpers import (
+    AUTHORITY,
+    ROUTES,
+    deny,
+    error_response,
+    late_settings_proxy,
+    ok,
+    run,
+    stack,
+)
 
 pytestmark = pytest.mark.envoy
 
@@ -84,3 +93,27 @@ def test_generated_configs_validate() -> None:
                 check=False,
             )
             assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_adapter_slow_to_send_settings_is_waited_for() -> None:
+    """The real twin of test_grpc_clients' case: Envoy's ext_authz call to an adapter whose
+    HTTP/2 SETTINGS frame comes 0.5 s late succeeds (only the check's timeout bounds it)."""
+
+    async def main() -> None:
+        adapter, echo = ScriptedAdapter(), EchoUpstream()
+        await adapter.start()
+        await echo.start()
+        proxy = await late_settings_proxy(adapter.grpc_port, 0.5)
+        settings = EnvoySettings(timeout_ms=5000, authz_port=proxy.sockets[0].getsockname()[1])
+        envoy = RealEnvoy(settings, upstream_url=echo.url, routes=list(ROUTES))
+        await envoy.start()
+        try:
+            got = await envoy.handle(ClientRequest(path="/orders/1", authority=AUTHORITY))
+            assert (got.status, got.decision) == (200, "allowed")
+        finally:
+            await envoy.close()
+            proxy.close()
+            await echo.stop()
+            await adapter.stop()
+
+    run(main())
