@@ -136,6 +136,21 @@ async def kit_http(envoy: RealEnvoy, duration: float, requests: int) -> dict[str
     )
 
 
+async def kit_http_tracked(
+    settings: EnvoySettings, echo_port: int, duration: float, requests: int
+) -> dict[str, Any]:
+    """`kit_http` through an Envoy whose every answer is matched to its access-log line (the
+    decision) and its upstream request, as live what-ifs and conformance use it."""
+    envoy = RealEnvoy(settings, f"http://127.0.0.1:{echo_port}", [Route(disabled=True)])
+    await envoy.start()
+    try:
+        figures = await kit_http(envoy, duration, requests)
+    finally:
+        await envoy.close()
+    figures["tool"] = "asmkit (RealEnvoy.handle, decisions tracked)"
+    return figures
+
+
 async def aiohttp_http(url: str, duration: float, requests: int) -> dict[str, Any]:
     """The same load from aiohttp (the kit's client before its own): the reason it changed."""
     done = 0
@@ -312,6 +327,16 @@ async def _bench(duration_s: float, requests: int) -> list[dict[str, Any]]:
                         kit,
                         base,
                         0.5,
+                    )
+                )
+                tracked = await kit_http_tracked(settings, ports["echo"], duration_s, requests)
+                out.append(
+                    _row(
+                        "HTTP through real Envoy, each decision read from its access log"
+                        " (as live what-ifs run): asmkit vs wrk (context)",
+                        tracked,
+                        base,
+                        0.0,
                     )
                 )
                 old = await aiohttp_http(url, duration_s, requests)

@@ -86,6 +86,30 @@ def run_library(
     return {case["name"]: case["outcome"] for case in report["cases"]}
 
 
+def why_failed(report_dir: Path) -> list[dict[str, str]]:
+    """Each failed or errored case of a run's report: its failure message and the trace lines
+    that say why a check failed (an ext_authz error names its RPC status)."""
+    path = report_dir / "conformance-report.yaml"
+    try:
+        report = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as err:
+        return [{"case": "?", "outcome": "unreadable", "why": f"{path}: {err}"}]
+    out = []
+    for case in report.get("cases") or []:
+        if case.get("outcome") not in ("failed", "error"):
+            continue
+        failure = case.get("failure") or case.get("error") or {}
+        message = failure.get("message", "") if isinstance(failure, dict) else str(failure)
+        errors = [
+            str(t.get("summary", ""))
+            for t in case.get("trace") or []
+            if "ext_authz error" in str(t.get("summary", ""))
+        ]
+        why = "; ".join([message, *errors[:3]])
+        out.append({"case": str(case.get("name")), "outcome": case["outcome"], "why": why})
+    return out
+
+
 def measure(
     runs: int, adapter: str | None, *, hog: bool, timeout_s: float = 1800, root: Path = ROOT
 ) -> dict[str, Any]:
@@ -94,6 +118,7 @@ def measure(
     seen: dict[str, Counter[str]] = defaultdict(Counter)
     per_run: list[dict[str, int]] = []
     kept: list[str] = []
+    failures: list[dict[str, str]] = []
     started = time.monotonic()
     with cpu_hog(hog) as load, tempfile.TemporaryDirectory(prefix="asmkit-stability-") as tmp:
         for i in range(runs):
@@ -106,6 +131,7 @@ def measure(
                 shutil.rmtree(keep, ignore_errors=True)
                 shutil.copytree(Path(tmp) / f"run-{i}", keep)
                 kept.append(str(keep))
+                failures += [{"run": i, **f} for f in why_failed(keep)]
     flaky = {name: dict(c) for name, c in sorted(seen.items()) if len(c) > 1}
     return {
         "runs": runs,
@@ -116,6 +142,7 @@ def measure(
         "flaky": flaky,
         "outcomes_per_run": per_run,
         "failed_run_reports": kept,
+        "failures": failures,
         "seconds_per_run": round((time.monotonic() - started) / max(1, runs), 1),
     }
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from benchmarks import stability
 
@@ -17,8 +18,21 @@ def test_a_changed_verdict_is_flaky_and_its_report_is_kept(
 
     def run_library(_adapter: object, report_dir: Path, *_: object) -> dict[str, str]:
         report_dir.mkdir(parents=True)
-        (report_dir / "conformance-report.yaml").write_text("cases: []\n")
-        return next(verdicts)
+        outcomes = next(verdicts)
+        cases = [
+            {
+                "name": name,
+                "outcome": outcome,
+                "failure": {"message": "the response did not match"},
+                "trace": [
+                    {"summary": "client GET /orders -> ext_authz error (rpc UNAVAILABLE: x)"},
+                    {"summary": "client GET /orders -> ext_authz allowed -> client 200"},
+                ],
+            }
+            for name, outcome in outcomes.items()
+        ]
+        (report_dir / "conformance-report.yaml").write_text(yaml.safe_dump({"cases": cases}))
+        return outcomes
 
     monkeypatch.setattr(stability, "run_library", run_library)
     monkeypatch.setattr(stability, "EVIDENCE", tmp_path / "evidence")
@@ -28,3 +42,13 @@ def test_a_changed_verdict_is_flaky_and_its_report_is_kept(
     assert result["failed_run_reports"] == [str(tmp_path / "evidence" / "run-1")]
     assert (tmp_path / "evidence" / "run-1" / "conformance-report.yaml").exists()
     assert not (tmp_path / "evidence" / "run-0").exists()
+    # why, without opening the kept report: the failure and the check that went wrong
+    assert result["failures"] == [
+        {
+            "run": 1,
+            "case": "b",
+            "outcome": "failed",
+            "why": "the response did not match; client GET /orders -> ext_authz error"
+            " (rpc UNAVAILABLE: x)",
+        }
+    ]
