@@ -118,7 +118,7 @@ def measure(
     seen: dict[str, Counter[str]] = defaultdict(Counter)
     per_run: list[dict[str, int]] = []
     kept: list[str] = []
-    failures: list[dict[str, str]] = []
+    failures: list[dict[str, Any]] = []
     started = time.monotonic()
     with cpu_hog(hog) as load, tempfile.TemporaryDirectory(prefix="asmkit-stability-") as tmp:
         for i in range(runs):
