@@ -3,17 +3,13 @@ reference tools in the same run: HTTP through a real Envoy to the echo upstream 
 driver, `RealEnvoy.handle`, versus ``wrk``; aiohttp beside them for context), ext_authz gRPC to
 a trivial allow-all server (the kit's grpc.aio driver versus ``h2load``), and Locust with one
 versus two workers. Rates are compared per CPU-second of the generator (the machine is shared),
-and each row says whether the generator, not the target, was the bottleneck."""
+and each row says whether the generator, not the target, was the bottleneck. The reference tools
+themselves are run by `benchmarks.load_tools`."""
 
 from __future__ import annotations
 
 import asyncio
-import os
-import re
-import resource
-import shutil
 import struct
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,95 +20,20 @@ import aiohttp
 import grpc
 from envoy.service.auth.v3 import external_auth_pb2, external_auth_pb2_grpc
 
+from benchmarks.load_tools import (
+    AUTHORITY,
+    CHECK_PATH,
+    CONCURRENCY,
+    h2load,
+    locust,
+    rate_figures,
+    wrk,
+)
 from simulator.bench import backends
 from simulator.h2_grpc import GrpcChannel
 from simulator.model import ClientRequest, Route
 from simulator.real_envoy import RealEnvoy, find_envoy
 from simulator.settings import EnvoySettings
-
-CONCURRENCY = 32
-AUTHORITY = "orders.default.svc.cluster.local"
-ROOT = Path(__file__).resolve().parents[1]
-CHECK_PATH = "/envoy.service.auth.v3.Authorization/Check"
-
-
-def _figures(done: int, wall: float, cpu: float, tool: str) -> dict[str, Any]:
-    return {
-        "tool": tool,
-        "requests": done,
-        "rate": round(done / wall, 1) if wall > 0 else 0.0,
-        "cpu_s": round(cpu, 3),
-        "rate_per_core": round(done / cpu, 1) if cpu > 0 else None,
-        "generator_busy": round(cpu / wall, 2) if wall > 0 else None,
-        "generator_bound": bool(wall > 0 and cpu / wall >= 0.9),
-    }
-
-
-def _run_tool(argv: list[str], timeout: float) -> tuple[str, float, float]:
-    """Run a load tool; (stdout, wall seconds, its CPU seconds from wait4)."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, _ = proc.communicate()
-    wall = time.perf_counter() - started
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return out.decode(errors="replace"), wall, usage.ru_utime + usage.ru_stime
-
-
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def wrk(url: str, duration: float) -> dict[str, Any] | None:
-    binary = shutil.which("wrk")
-    if binary is None:
-        return None
-    before = _children_cpu()
-    argv = [
-        binary,
-        "-t1",
-        f"-c{CONCURRENCY}",
-        f"-d{max(1, round(duration))}s",
-        "-H",
-        f"host: {AUTHORITY}",
-        url,
-    ]
-    out, _, after = _run_tool(argv, duration + 30)
-    match = re.search(r"(\d+) requests in ([\d.]+)s", out)
-    if match is None:
-        return {"tool": "wrk", "error": out[-300:]}
-    return _figures(int(match.group(1)), float(match.group(2)), after - before, "wrk")
-
-
-def h2load(port: int, body: Path, requests: int) -> dict[str, Any] | None:
-    binary = shutil.which("h2load")
-    if binary is None:
-        return None
-    before = _children_cpu()
-    argv = [
-        binary,
-        f"-n{requests}",
-        "-c1",
-        f"-m{CONCURRENCY}",
-        "-d",
-        str(body),
-        "-H",
-        "content-type: application/grpc",
-        "-H",
-        "te: trailers",
-        f"http://127.0.0.1:{port}{CHECK_PATH}",
-    ]
-    out, _, after = _run_tool(argv, 120)
-    done = re.search(r"requests: \d+ total, \d+ started, (\d+) done", out)
-    took = re.search(r"finished in ([\d.]+)(m?s)", out)
-    if done is None or took is None:
-        return {"tool": "h2load", "error": out[-300:]}
-    seconds = float(took.group(1)) / (1000.0 if took.group(2) == "ms" else 1.0)
-    return _figures(int(done.group(1)), seconds, after - before, "h2load")
 
 
 async def kit_http(envoy: RealEnvoy, duration: float, requests: int) -> dict[str, Any]:
@@ -131,7 +52,7 @@ async def kit_http(envoy: RealEnvoy, duration: float, requests: int) -> dict[str
 
     cpu, wall = time.process_time(), time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-    return _figures(
+    return rate_figures(
         done, time.perf_counter() - wall, time.process_time() - cpu, "asmkit (RealEnvoy.handle)"
     )
 
@@ -168,7 +89,7 @@ async def aiohttp_http(url: str, duration: float, requests: int) -> dict[str, An
 
         cpu, wall = time.process_time(), time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-        return _figures(done, time.perf_counter() - wall, time.process_time() - cpu, "aiohttp")
+        return rate_figures(done, time.perf_counter() - wall, time.process_time() - cpu, "aiohttp")
 
 
 def check_request() -> external_auth_pb2.CheckRequest:
@@ -198,7 +119,7 @@ async def kit_grpc(port: int, duration: float, requests: int) -> dict[str, Any]:
 
         cpu, wall = time.process_time(), time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-        return _figures(
+        return rate_figures(
             done, time.perf_counter() - wall, time.process_time() - cpu, "asmkit (grpc.aio)"
         )
 
@@ -224,76 +145,11 @@ async def kit_h2(port: int, duration: float, requests: int) -> dict[str, Any]:
 
         cpu, wall = time.process_time(), time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-        return _figures(
+        return rate_figures(
             done, time.perf_counter() - wall, time.process_time() - cpu, "asmkit (own HTTP/2)"
         )
     finally:
         await channel.close()
-
-
-def locust(url: str, workers: int, duration: float) -> dict[str, Any] | None:
-    """Locust (the load extra) with ``workers`` local workers, 32 users each, headless."""
-    import importlib.util
-
-    if importlib.util.find_spec("locust") is None:
-        return None
-    locustfile = ROOT / "live" / "locust" / "locustfile.py"
-    with tempfile.TemporaryDirectory(prefix="asmkit-bench-") as tmp:
-        env = {
-            **os.environ,
-            "ASMKIT_LOCUST_TARGET": url,
-            "ASMKIT_LOCUST_HOST": AUTHORITY,
-            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-        }
-        base = [sys.executable, "-m", "locust", "-f", str(locustfile)]
-        port = _free_port()
-        users = CONCURRENCY * workers
-        before = _children_cpu()
-        started = time.perf_counter()
-        master = subprocess.Popen(
-            [*base, "--master", "--headless", f"--expect-workers={workers}", f"--users={users}",
-             f"--spawn-rate={users}", f"--run-time={max(2, round(duration))}s",
-             "--master-bind-host=127.0.0.1", f"--master-bind-port={port}",
-             "--csv", f"{tmp}/bench", "--only-summary", "FloodHttpUser"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        procs = [
-            subprocess.Popen(
-                [*base, "--worker", "--master-host=127.0.0.1", f"--master-port={port}"],
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            for _ in range(workers)
-        ]
-        try:
-            master.wait(timeout=duration + 60)
-        finally:
-            for proc in [*procs, master]:
-                if proc.poll() is None:
-                    proc.terminate()
-                proc.wait(timeout=15)
-        wall = time.perf_counter() - started
-        stats = Path(f"{tmp}/bench_stats.csv")
-        if not stats.exists():
-            return {"tool": f"locust x{workers}", "error": "no statistics written"}
-        row = [r for r in stats.read_text().splitlines() if ",Aggregated," in r]
-        if not row:
-            return {"tool": f"locust x{workers}", "error": "no aggregated row"}
-        fields = row[0].split(",")
-        header = stats.read_text().splitlines()[0].split(",")
-        done = int(fields[header.index("Request Count")])
-        rate = float(fields[header.index("Requests/s")])
-        cpu = _children_cpu() - before
-        figures = _figures(done, done / rate if rate else wall, cpu, f"locust x{workers}")
-        figures["rate"] = round(rate, 1)
-        return figures
-
-
-def _free_port() -> int:
-    from live.launch import free_port
-
-    return free_port()
 
 
 def _ratio(a: dict[str, Any] | None, b: dict[str, Any] | None, key: str) -> float | None:
