@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from live.stack import Stack, envoy_settings, routes_for
+from live.sidecar import envoy_settings, routes_for
+from live.stack import Stack
 from live.whatif.driver import LiveProgress
 from live.whatif.engine import Feed
 from scenarios.model import DataPlaneNeeds

@@ -17,7 +17,7 @@ from envoy.service.auth.v3 import external_auth_pb2
 from conformance.results import Outcome, ScenarioResult
 from conformance.runner import run_scenario
 from live.profile import BUNDLED_PROFILE, load_profile
-from live.stack import envoy_settings
+from live.sidecar import envoy_settings
 from reference_adapter import grpc_face, http_face
 from reference_adapter.model import CheckInput
 from scenarios import LIBRARY, load_scenario
