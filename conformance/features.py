@@ -51,6 +51,7 @@ ASM_CORE = ConformanceProfile(
             Feature.ANALYTICS_LOSS_REPORTING,
             Feature.ENVOY_RAW_HEADERS,
             Feature.ENVOY_RAW_BODY,
+            Feature.POLICY_SYNC_CONDITIONAL,
         }
     ),
 )

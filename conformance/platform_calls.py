@@ -65,6 +65,11 @@ def calls_in(journal: list[JournalEntry], data: str, window: Window) -> list[Jou
     return [e for e in journal if data in e.data and window.start <= e.started < window.end]
 
 
+def answered_with(calls: list[JournalEntry], status: int | None) -> list[JournalEntry]:
+    """The calls the control plane answered with ``status`` (all of them when None)."""
+    return calls if status is None else [e for e in calls if e.status == status]
+
+
 def call_evidence(calls: list[JournalEntry], origin: float, scope: str) -> list[str]:
     """One line per call: its time from ``origin``, method, path (scope shortened), answer."""
     return [
@@ -80,8 +85,8 @@ def pacing_mismatches(
     """The bounds ``calls`` break; the actual value lists every call (time, path, answer), so
     each report shows the evidence."""
     n = len(calls)
-    where = f"{spec.data} calls {spec.window()} ({window.note})"
-    actual = _calls(n) + (": " + "; ".join(evidence) if evidence else "")
+    where = f"{spec.counted()} {spec.window()} ({window.note})"
+    actual = _calls(n, answered=spec.answered) + (": " + "; ".join(evidence) if evidence else "")
     out = []
     if spec.at_most is not None and n > spec.at_most:
         out.append(Mismatch("platform_calls.at_most", f"at most {spec.at_most} {where}", actual))
@@ -141,11 +146,13 @@ def summary(spec: PlatformCallsExpect, calls: list[JournalEntry], window: Window
         )
         if b
     )
-    return f"{_calls(len(calls), spec.data)} {spec.window()} ({window.note}); expected {bounds}"
+    counted = _calls(len(calls), spec.data, spec.answered)
+    return f"{counted} {spec.window()} ({window.note}); expected {bounds}"
 
 
-def _calls(n: int, data: str = "") -> str:
-    return f"{n} {data + ' ' if data else ''}call{'' if n == 1 else 's'}"
+def _calls(n: int, data: str = "", answered: int | None = None) -> str:
+    text = f"{n} {data + ' ' if data else ''}call{'' if n == 1 else 's'}"
+    return text + (f" answered {answered}" if answered else "")
 
 
 def detail(calls: list[JournalEntry], origin: float) -> dict[str, Any]:
@@ -168,11 +175,12 @@ def run_platform_calls(run: ScenarioRun, step: PlatformCallsStep) -> None:
         window = step_window(run.marks.get(spec.between[0]), run.marks.get(spec.between[1]))
     else:
         window = Window(journal[0].started if journal else now, now, "the whole run so far")
-    calls = calls_in(journal, spec.data, window)
+    seen = calls_in(journal, spec.data, window)
+    calls = answered_with(seen, spec.answered)
     scope = f"/organizations/{state.org_id}/environments/{state.env_id}"
     line = summary(spec, calls, window)
     run.note("platform_calls", line, **detail(calls, run.started))
-    evidence = call_evidence(calls, run.started, scope)
+    evidence = call_evidence(seen, run.started, scope)  # every call, whatever its answer
     mismatches = pacing_mismatches(spec, calls, window, evidence)
     if mismatches:
         shown = detail(calls, run.started)["call_times_s"][:MESSAGE_TIMES]

@@ -188,6 +188,13 @@ class PlatformCallsExpect(_Strict):
         description="The kit convention the bound derives from (e.g. retry-backoff): a profile "
         "that waives it skips this check",
     )
+    answered: int | None = Field(
+        None,
+        ge=100,
+        le=599,
+        description="Count only the calls the control plane answered with this HTTP status "
+        "(e.g. 304: re-reads of unchanged policies); the evidence still lists every call",
+    )
 
     @model_validator(mode="after")
     def _bounded(self) -> PlatformCallsExpect:
@@ -204,10 +211,19 @@ class PlatformCallsExpect(_Strict):
             )
         if self.during is not None and self.between is not None:
             raise ValueError("give at most one window: during (a fault) or between (two steps)")
+        if self.answered is not None and self.backoff is not None:
+            raise ValueError(
+                "backoff paces every call, whatever its answer: give answered with at_most or"
+                " at_least, and backoff in a step of its own"
+            )
         if self.convention is not None and self.convention not in CONVENTIONS:
             known = ", ".join(CONVENTIONS)
             raise ValueError(f"unknown convention {self.convention!r}; known: {known}")
         return self
+
+    def counted(self) -> str:
+        """What is counted, in words: ``policies calls`` or ``policies calls answered 304``."""
+        return f"{self.data} calls" + (f" answered {self.answered}" if self.answered else "")
 
     def window(self) -> str:
         """The window in words, for messages."""

@@ -56,6 +56,9 @@ class Feature(StrEnum):
     per header line, duplicates not merged) and decides exactly as for ``headers``."""
     ENVOY_RAW_BODY = "envoy-raw-body"
     """Reads the body from ``raw_body`` (Envoy's ``with_request_body.pack_as_bytes``)."""
+    POLICY_SYNC_CONDITIONAL = "policy-sync-conditional"
+    """Re-reads an API's policies from the kit's sync API with ``If-None-Match``: unchanged
+    ones cost a 304, not the whole chain again (docs/adapter-contract.md §2.3)."""
 
 
 KNOWN_FEATURES: frozenset[str] = frozenset(f.value for f in Feature)

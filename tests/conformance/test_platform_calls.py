@@ -7,6 +7,7 @@ from __future__ import annotations
 from conformance.platform_calls import (
     EVIDENCE_LIMIT,
     Window,
+    answered_with,
     call_evidence,
     calls_in,
     early_retries,
@@ -150,3 +151,24 @@ def test_a_dropped_call_a_401_and_a_429_are_failures_a_304_is_not() -> None:
     assert [failed(answered(s)) for s in (0, 401, 429, 500, 503, 200, 304, 404)] == [
         True, True, True, True, True, False, False, False
     ]  # fmt: skip
+
+
+def test_answered_counts_only_that_status_and_the_evidence_shows_every_call() -> None:
+    policies = f"/apigateway/ccs/v3{SCOPE}/apis/1/policies"
+    seen = [
+        JournalEntry("GET", policies, 304, 1.0, 0.01, None, ("policies",)),
+        JournalEntry("GET", policies, 200, 2.0, 0.01, None, ("policies",)),
+        JournalEntry("GET", policies, 304, 3.0, 0.01, None, ("policies",)),
+    ]
+    assert [e.started for e in answered_with(seen, 304)] == [1.0, 3.0]
+    assert answered_with(seen, None) == seen
+    spec = PlatformCallsExpect(data="policies", answered=200, at_most=0)
+    evidence = call_evidence(seen, 0.0, SCOPE)
+    (bad,) = pacing_mismatches(spec, answered_with(seen, 200), Window(0.0, 4.0, "4s"), evidence)
+    assert bad.field == "platform_calls.at_most"
+    assert bad.expected.startswith("at most 0 policies calls answered 200 since the adapter")
+    # the count is of 200s; the evidence lists the 304s around the one 200 too
+    assert str(bad.actual).startswith(
+        "1 call answered 200: +1.000s GET /apigateway/ccs/v3/…/apis/1/policies -> 304"
+    )
+    assert "+2.000s GET /apigateway/ccs/v3/…/apis/1/policies -> 200" in str(bad.actual)

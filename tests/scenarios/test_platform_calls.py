@@ -113,6 +113,11 @@ def test_during_must_name_a_fault_given_before(tmp_path: Path) -> None:
             "unknown convention 'back-off'; known: client-id-only-when-authenticated",
         ),
         ("{data: contracts, at_most: 2, between: [quiet]}", "between takes two step names"),
+        ("{data: policies, answered: 600, at_most: 0}", "steps[1].platform_calls.answered"),
+        (
+            "{data: policies, answered: 503, backoff: 400ms}",
+            "backoff paces every call, whatever its answer",
+        ),
     ],
 )
 def test_bad_expectations_are_named(tmp_path: Path, step: str, wanted: str) -> None:
