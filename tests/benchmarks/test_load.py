@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import shutil
 
-from benchmarks.load import CONCURRENCY, run_grpc
+from benchmarks.load import run_grpc
+from benchmarks.load_tools import CONCURRENCY
 
 
 def test_grpc_rows_measure_the_own_client_beside_grpc_aio() -> None:
