@@ -14,7 +14,8 @@ from benchmarks.mutation.journal import Outcome, Run
 from benchmarks.mutation.operators import ROOT
 
 DOC = ROOT / "docs" / "mutation.md"
-_ROW = re.compile(r"^\|\s*`(?P<id>[^`]+)`\s*\|\s*(?P<why>.+?)\s*\|\s*$")
+_ROW = re.compile(r"^\|\s*`(?P<id>[^`]+)`\s*(?:†\s*)?\|\s*(?P<why>.+?)\s*\|\s*$")
+"""A table row: the id (a † after it: judged before its file changed), then the reason."""
 SECTIONS = {
     "## Equivalent mutants": "equivalent",
     "## Contract gaps": "contract gap",
