@@ -33,32 +33,29 @@ def rate_figures(done: int, wall: float, cpu: float, tool: str) -> dict[str, Any
     }
 
 
-def _run_tool(argv: list[str], timeout: float) -> tuple[str, float, float]:
-    """Run a load tool; (stdout, wall seconds, its CPU seconds from wait4)."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+def _run_tool(name: str, args: list[str], timeout: float) -> tuple[str, float] | None:
+    """Run the load tool ``name`` (None when it is not installed): its stdout and the
+    CPU-seconds it used (from wait4)."""
+    binary = shutil.which(name)
+    if binary is None:
+        return None
+    before = _children_cpu()
+    proc = subprocess.Popen([binary, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         out, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
         out, _ = proc.communicate()
-    wall = time.perf_counter() - started
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return out.decode(errors="replace"), wall, usage.ru_utime + usage.ru_stime
+    return out.decode(errors="replace"), _children_cpu() - before
 
 
-def children_cpu() -> float:
+def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
 
 
 def wrk(url: str, duration: float) -> dict[str, Any] | None:
-    binary = shutil.which("wrk")
-    if binary is None:
-        return None
-    before = children_cpu()
-    argv = [
-        binary,
+    args = [
         "-t1",
         f"-c{CONCURRENCY}",
         f"-d{max(1, round(duration))}s",
@@ -66,20 +63,18 @@ def wrk(url: str, duration: float) -> dict[str, Any] | None:
         f"host: {AUTHORITY}",
         url,
     ]
-    out, _, after = _run_tool(argv, duration + 30)
+    ran = _run_tool("wrk", args, duration + 30)
+    if ran is None:
+        return None
+    out, cpu = ran
     match = re.search(r"(\d+) requests in ([\d.]+)s", out)
     if match is None:
         return {"tool": "wrk", "error": out[-300:]}
-    return rate_figures(int(match.group(1)), float(match.group(2)), after - before, "wrk")
+    return rate_figures(int(match.group(1)), float(match.group(2)), cpu, "wrk")
 
 
 def h2load(port: int, body: Path, requests: int) -> dict[str, Any] | None:
-    binary = shutil.which("h2load")
-    if binary is None:
-        return None
-    before = children_cpu()
-    argv = [
-        binary,
+    args = [
         f"-n{requests}",
         "-c1",
         f"-m{CONCURRENCY}",
@@ -91,13 +86,16 @@ def h2load(port: int, body: Path, requests: int) -> dict[str, Any] | None:
         "te: trailers",
         f"http://127.0.0.1:{port}{CHECK_PATH}",
     ]
-    out, _, after = _run_tool(argv, 120)
+    ran = _run_tool("h2load", args, 120)
+    if ran is None:
+        return None
+    out, cpu = ran
     done = re.search(r"requests: \d+ total, \d+ started, (\d+) done", out)
     took = re.search(r"finished in ([\d.]+)(m?s)", out)
     if done is None or took is None:
         return {"tool": "h2load", "error": out[-300:]}
     seconds = float(took.group(1)) / (1000.0 if took.group(2) == "ms" else 1.0)
-    return rate_figures(int(done.group(1)), seconds, after - before, "h2load")
+    return rate_figures(int(done.group(1)), seconds, cpu, "h2load")
 
 
 def locust(url: str, workers: int, duration: float) -> dict[str, Any] | None:
@@ -117,7 +115,7 @@ def locust(url: str, workers: int, duration: float) -> dict[str, Any] | None:
         base = [sys.executable, "-m", "locust", "-f", str(locustfile)]
         port = _free_port()
         users = CONCURRENCY * workers
-        before = children_cpu()
+        before = _children_cpu()
         started = time.perf_counter()
         master = subprocess.Popen(
             [*base, "--master", "--headless", f"--expect-workers={workers}", f"--users={users}",
@@ -153,7 +151,7 @@ def locust(url: str, workers: int, duration: float) -> dict[str, Any] | None:
         header = stats.read_text().splitlines()[0].split(",")
         done = int(fields[header.index("Request Count")])
         rate = float(fields[header.index("Requests/s")])
-        cpu = children_cpu() - before
+        cpu = _children_cpu() - before
         figures = rate_figures(done, done / rate if rate else wall, cpu, f"locust x{workers}")
         figures["rate"] = round(rate, 1)
         return figures
