@@ -14,7 +14,7 @@ from benchmarks.mutation.journal import Outcome, Run
 from benchmarks.mutation.operators import ROOT
 
 DOC = ROOT / "docs" / "mutation.md"
-_ROW = re.compile(r"^\|\s*`(?P<id>[^`]+)`\s*(?:†\s*)?\|\s*(?P<why>.+?)\s*\|\s*$")
+ROW = re.compile(r"^\|\s*`(?P<id>[^`]+)`\s*(?:†\s*)?\|\s*(?P<why>.+?)\s*\|\s*$")
 """A table row: the id (a † after it: judged before its file changed), then the reason."""
 SECTIONS = {
     "## Equivalent mutants": "equivalent",
@@ -53,7 +53,7 @@ def dispositions(doc: Path = DOC) -> dict[str, tuple[str, str]]:
         if line.startswith("## "):
             kind = SECTIONS.get(line.strip())
             continue
-        match = _ROW.match(line)
+        match = ROW.match(line)
         if kind is not None and match:
             found[match["id"]] = (kind, match["why"])
     return found

@@ -25,6 +25,19 @@ from benchmarks.mutation.scope import FILES, OPERATORS, all_mutants
 
 HTTP_ONLY = ("reference_adapter/http_face.py",)
 """Files only the HTTP service-mode profile executes (everything else runs with gRPC)."""
+HTTP_FACE_NAMES = ("http_port", "_http_runner")
+"""In ``adapter.py``, the names of the HTTP face's start, port and stop."""
+
+
+def profile_for(mutant: Mutant) -> str:
+    """The profile whose runs execute a mutant's code: HTTP service mode for the HTTP face (its
+    file, and the adapter code that starts, reports and stops it), gRPC for the rest."""
+    if mutant.path in HTTP_ONLY:
+        return "http"
+    face = mutant.path == "reference_adapter/adapter.py" and any(
+        name in f"{mutant.scope} {mutant.original}" for name in HTTP_FACE_NAMES
+    )
+    return "http" if face else "grpc"
 
 
 def deadline_for(seconds: float) -> float:
@@ -307,7 +320,7 @@ def run_mutation(options: Options, progress: Callable[[str], None] | None = None
     if outcomes:
         say(f"{len(outcomes)} verdicts reused from {journal.path}")
     todo = [m for m in mutants if m.id not in earlier]
-    profiles = sorted({"http" if m.path in HTTP_ONLY else "grpc" for m in todo}) or ["grpc"]
+    profiles = sorted({profile_for(m) for m in todo}) or ["grpc"]
     deadline = started + options.limit_s if options.limit_s else None
     kills = _kill_prior()
     with Pool(options.workers, options.nice) as pool:
@@ -317,7 +330,7 @@ def run_mutation(options: Options, progress: Callable[[str], None] | None = None
         def make(mutant: Mutant) -> dict[str, Any] | None:
             if deadline is not None and time.monotonic() > deadline:
                 return None
-            plan = plans["http" if mutant.path in HTTP_ONLY else "grpc"]
+            plan = plans[profile_for(mutant)]
             covering = plan.covering(mutant)
             if not covering:
                 outcomes.append(Outcome(mutant, "not-covered"))

@@ -19,7 +19,8 @@ import pytest
 
 from benchmarks.mutation.journal import Outcome, Run
 from benchmarks.mutation.operators import ROOT, Mutant, mutants_of, mutated_code
-from benchmarks.mutation.report import DOC, dispositions, matches, summarise
+from benchmarks.mutation.report import DOC, ROW, SECTIONS, dispositions, matches, summarise
+from benchmarks.mutation.runner import profile_for
 from benchmarks.mutation.scope import FILES, OPERATORS, all_mutants
 
 QUOTA = "rate_limiting/quota-per-api"
@@ -167,6 +168,36 @@ def test_every_disposition_in_the_doc_names_current_mutants() -> None:
         assert kind in ("equivalent", "contract gap", "unobservable")
         assert why.strip(), pattern
         assert any(matches(pattern, i) for i in ids), f"{pattern} names no mutant: stale entry"
+
+
+def test_the_http_face_is_judged_with_the_http_profile() -> None:
+    """Its file and the adapter code that starts, reports and stops it run only in HTTP service
+    mode; under the gRPC profile such a mutant could never be told from the original."""
+    by_profile: dict[str, set[str]] = {}
+    for mutant in all_mutants():
+        by_profile.setdefault(profile_for(mutant), set()).add(mutant.id)
+    http = by_profile["http"]
+    assert (
+        "adapter.py:ReferenceAdapter.http_port:return-none:return self._http_port -> return None"
+        in http
+    )
+    assert (
+        "adapter.py:ReferenceAdapter.start:if-false:settings.http_port is not None -> False" in http
+    )
+    assert all(i.startswith(("http_face.py:", "adapter.py:")) for i in http)
+    assert any(i.startswith("http_face.py:") for i in http)
+    assert KILLABLE in by_profile["grpc"] and HANGS in by_profile["grpc"]
+
+
+def test_every_row_of_the_doc_tables_is_read() -> None:
+    """A row the report cannot read (several ids in one cell, say) would leave its mutants
+    counted as open survivors without a word: each row names exactly one id or family."""
+    section = None
+    for number, line in enumerate(DOC.read_text().splitlines(), 1):
+        if line.startswith("## "):
+            section = SECTIONS.get(line.strip())
+        elif section and line.startswith("| `"):
+            assert ROW.match(line), f"{DOC.name}:{number}: unreadable row: {line[:80]}"
 
 
 def test_the_kill_rate_leaves_out_equivalent_and_message_mutants(tmp_path: Path) -> None:
