@@ -305,16 +305,45 @@ def synced_callers(journal: list[JournalEntry], needed: list[str]) -> int:
     return sum(1 for paths in served.values() if len(paths) == len(needed))
 
 
+def sync_took(journal: list[JournalEntry], needed: list[str]) -> float:
+    """Seconds from a replica's first call to the end of the answer that completed its first
+    sync (every ``needed`` path served), for the slowest replica: how long fetching took, on
+    this machine, right now."""
+    first: dict[str, float] = {}
+    served: dict[str, set[str]] = {}
+    took: dict[str, float] = {}
+    for entry in journal:
+        caller = entry.caller
+        if not caller or caller in took:
+            continue
+        first.setdefault(caller, entry.started)
+        path = entry.path.split("?")[0]
+        if 0 < entry.status < 400:
+            served.setdefault(caller, set()).update(n for n in needed if path.endswith(n))
+        if len(served.get(caller, ())) == len(needed):
+            took[caller] = entry.started + entry.duration - first[caller]
+    return max(took.values(), default=0.0)
+
+
+APPLY_WAIT = (0.1, 1.0)
+"""Seconds to let the adapter apply a sync it has fetched: at least the first (enough on an
+idle machine), at most the second (a first sync slowed by faults or back-off waits no longer)."""
+
+
 async def _wait_synced(stack: Stack, api_ids: list[int], timeout: float) -> None:
     """Wait until the control plane has served every replica each API's policies and contracts
-    (observed from the control plane's request journal: the adapter stays a black box)."""
+    (observed from the control plane's request journal: the adapter stays a black box), then
+    as long again as that first sync took, within `APPLY_WAIT`: the adapter still applies
+    what it fetched, which a loaded machine slows as much as the fetching."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     needed = [f"/apis/{i}/{what}" for i in api_ids for what in ("policies", "contracts")]
     replicas = len(stack.replicas.members)
     while loop.time() < deadline:
-        if synced_callers(stack.state.journal(), needed) >= replicas:
-            await asyncio.sleep(0.1)  # the adapter applies what it fetched
+        journal = stack.state.journal()
+        if synced_callers(journal, needed) >= replicas:
+            least, most = APPLY_WAIT
+            await asyncio.sleep(max(least, min(sync_took(journal, needed), most)))
             return
         await asyncio.sleep(0.02)
     calls = [f"{e.method} {e.path} -> {e.status}" for e in stack.state.journal()][-10:]

@@ -29,7 +29,7 @@ from simulator import ClientRequest, DataPlane
 from simulator.whatif.arrivals import ArrivalStream
 from simulator.whatif.counters import quota_book
 from simulator.whatif.engine import replication_seeds
-from simulator.whatif.judge import Observed, judge
+from simulator.whatif.judge import Observed, Verdict, judge
 from simulator.whatif.result import AnalyticsFigures, RunResult, assemble
 from simulator.whatif.spec import WhatIfSpec
 from simulator.whatif.traffic import Request, build_pools
@@ -153,6 +153,14 @@ class Load(Protocol):
     async def end(self) -> list[Observed]: ...
 
 
+def _beyond_lag_warning(verdict: Verdict) -> list[str]:
+    """A sentence naming the first wrong decisions no documented sync lag explains."""
+    if not verdict.wrong_beyond_lag:
+        return []
+    first = "; ".join(verdict.beyond_lag_examples)
+    return [f"{verdict.wrong_beyond_lag} wrong decisions beyond the sync lag, first: {first}"]
+
+
 def arrivals(spec: WhatIfSpec, seed: np.random.SeedSequence) -> ArrivalStream:
     """The virtual replication's arrival stream (``seed``: its first stream,
     `replication_seeds`' ``[0]``)."""
@@ -232,6 +240,7 @@ async def run_live_once(
     )
     result.warnings = [
         *chaos.errors,
+        *_beyond_lag_warning(verdict),
         *(f"not passed to the adapter: {r}" for r in unpassable(spec, profile)),
     ]
     result.wall_s = time.perf_counter() - started

@@ -60,6 +60,8 @@ class Verdict:
     changes: list[ChangeLag]
     wrong_beyond_lag: int
     beyond_lag_times: list[float] = field(default_factory=list)
+    beyond_lag_examples: list[str] = field(default_factory=list)
+    """The first few of them, each as "when, which client, what it got, what was right"."""
 
 
 @dataclass
@@ -162,6 +164,7 @@ def judge(
     stale: list[_Stale] = []
     lags: list[_Lag] = []
     beyond: list[float] = []
+    examples: list[str] = []
     nxt = 0
     for obs in observed:
         while nxt < len(changes) and changes[nxt].t <= obs.at:
@@ -195,7 +198,14 @@ def judge(
         wrong = allowed != right and obs.outcome != "error" and not quota
         if wrong and not _explained(stale, grace, req, obs, allowed):
             beyond.append(obs.at)
-    return Verdict(tally.counters(), [lag.result() for lag in lags], len(beyond), beyond[:50])
+            if len(examples) < 5:
+                got = f"{obs.outcome} {obs.status}" if obs.status else obs.outcome
+                right_word = "allowed" if right else f"denied {expected.status}"
+                examples.append(
+                    f"at {obs.at:.2f} s client {obs.client} got {got}, not {right_word}"
+                )
+    lag_results = [lag.result() for lag in lags]
+    return Verdict(tally.counters(), lag_results, len(beyond), beyond[:50], examples)
 
 
 def _cold_start_windows(

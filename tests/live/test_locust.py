@@ -62,7 +62,7 @@ def test_two_locust_workers_drive_a_live_whatif() -> None:
     assert m["requests"] == same["requests"]  # each arrival sent once, by one of the workers
     # the revoked client gets through at most until the next contracts sync (none at all when
     # a sync came right after the revocation), and nothing is wrong beyond that lag
-    assert m["wrongly_allowed"] <= (0.5 + 1.0) * 250 and m["wrong_beyond_lag"] == 0
+    assert m["wrongly_allowed"] <= (0.5 + 1.0) * 250 and m["wrong_beyond_lag"] == 0, result.warnings
     assert m["analytics_delivered"] + m["analytics_in_buffer_end"] <= m["requests"]
     assert 200 in pages  # Locust's web UI answered during the run
 

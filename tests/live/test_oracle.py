@@ -38,13 +38,18 @@ def live(profile: AdapterProfile) -> RunResult:
 
 
 def test_a_stale_adapter_is_caught_by_the_oracle(tmp_path: Path) -> None:
-    stale: dict[str, Any] = live(stale_profile(tmp_path)).metrics
+    caught = live(stale_profile(tmp_path))
+    stale: dict[str, Any] = caught.metrics
     # the revoked client (half of 100 rps) is let through from 1 s to the end (4 s)
     assert abs(stale["wrongly_allowed"] - 150) <= 10
     # beyond the allowed lag (interval + slack): from 1.8 s to 4 s
     beyond = (4.0 - (REVOKE_AT + INTERVAL + SLACK)) * RATE / 2
     assert abs(stale["wrong_beyond_lag"] - beyond) <= 8
     assert stale["enforcement_lag_s"] is None  # never consistent within the run
+    # the report says which decisions, when, and what was right
+    (warning,) = [w for w in caught.warnings if "beyond the sync lag" in w]
+    assert warning.startswith(f"{stale['wrong_beyond_lag']} wrong decisions beyond the sync lag")
+    assert warning.count("got allowed 200, not denied 401") == 5, warning
 
     fresh: dict[str, Any] = live(load_profile(BUNDLED_PROFILE)).metrics
     assert fresh["wrong_beyond_lag"] == 0
