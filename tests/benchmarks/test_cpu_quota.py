@@ -118,5 +118,5 @@ def test_unavailable_caps_say_why(tmp_path: Path) -> None:
 
 
 def test_a_cap_below_the_kernels_minimum_is_refused() -> None:
-    with pytest.raises(ValueError, match="at least 0.01 of a CPU"):
+    with pytest.raises(ValueError, match=r"at least 0\.01 of a CPU"):
         CpuQuotas(root=Path("/nonexistent")).cap(1, 0.001)
