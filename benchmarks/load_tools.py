@@ -4,6 +4,8 @@ the target it is given and timed by its own CPU-seconds (``wait4``): ``wrk`` (HT
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import re
 import resource
@@ -11,9 +13,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
+
+from benchmarks.cpu_quota import CGROUP_ROOT, CpuQuotas
 
 CONCURRENCY = 32
 AUTHORITY = "orders.default.svc.cluster.local"
@@ -21,15 +24,22 @@ ROOT = Path(__file__).resolve().parents[1]
 CHECK_PATH = "/envoy.service.auth.v3.Authorization/Check"
 
 
-def rate_figures(done: int, wall: float, cpu: float, tool: str) -> dict[str, Any]:
+def rate_figures(
+    done: int, wall: float, cpu: float, tool: str, busy: float | None = None
+) -> dict[str, Any]:
+    """A generator's figures: ``busy`` is the share of the CPU it may use that it used (by
+    default ``cpu / wall``: one whole core, as the one-thread tools here may use); at 0.9 or
+    more the generator, not the target, was the bottleneck."""
+    if busy is None and wall > 0:
+        busy = cpu / wall
     return {
         "tool": tool,
         "requests": done,
         "rate": round(done / wall, 1) if wall > 0 else 0.0,
         "cpu_s": round(cpu, 3),
         "rate_per_core": round(done / cpu, 1) if cpu > 0 else None,
-        "generator_busy": round(cpu / wall, 2) if wall > 0 else None,
-        "generator_bound": bool(wall > 0 and cpu / wall >= 0.9),
+        "generator_busy": None if busy is None else round(busy, 2),
+        "generator_bound": busy is not None and busy >= 0.9,
     }
 
 
@@ -98,63 +108,146 @@ def h2load(port: int, body: Path, requests: int) -> dict[str, Any] | None:
     return rate_figures(int(done.group(1)), seconds, cpu, "h2load")
 
 
-def locust(url: str, workers: int, duration: float) -> dict[str, Any] | None:
-    """Locust (the load extra) with ``workers`` local workers, 32 users each, headless."""
+def locust(
+    url: str,
+    workers: int,
+    duration: float,
+    cpu_per_worker: float | None = None,
+    cgroup_root: Path = CGROUP_ROOT,
+) -> dict[str, Any] | None:
+    """Locust (the load extra) with ``workers`` local workers, 32 users each, headless; with
+    ``cpu_per_worker``, each worker is held to that share of one CPU (a cgroup of its own,
+    `benchmarks.cpu_quota`) from right after it starts: the master spawns users only once
+    every worker has connected, and each worker records the cgroup it ran its users in."""
     import importlib.util
 
     if importlib.util.find_spec("locust") is None:
         return None
-    locustfile = ROOT / "live" / "locust" / "locustfile.py"
-    with tempfile.TemporaryDirectory(prefix="asmkit-bench-") as tmp:
-        env = {
-            **os.environ,
-            "ASMKIT_LOCUST_TARGET": url,
-            "ASMKIT_LOCUST_HOST": AUTHORITY,
-            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-        }
-        base = [sys.executable, "-m", "locust", "-f", str(locustfile)]
-        port = _free_port()
-        users = CONCURRENCY * workers
+    tool = f"locust x{workers}" + ("" if cpu_per_worker is None else f" at {cpu_per_worker} CPU")
+    with (
+        CpuQuotas(cgroup_root) as quotas,
+        tempfile.TemporaryDirectory(prefix="asmkit-bench-") as tmp,
+    ):
+        if cpu_per_worker is not None and quotas.unavailable is not None:
+            return {"tool": tool, "cpu_per_worker": cpu_per_worker, "error": quotas.unavailable}
         before = _children_cpu()
-        started = time.perf_counter()
-        master = subprocess.Popen(
-            [*base, "--master", "--headless", f"--expect-workers={workers}", f"--users={users}",
-             f"--spawn-rate={users}", f"--run-time={max(2, round(duration))}s",
-             "--master-bind-host=127.0.0.1", f"--master-bind-port={port}",
-             "--csv", f"{tmp}/bench", "--only-summary", "FloodHttpUser"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        procs = [
-            subprocess.Popen(
-                [*base, "--worker", "--master-host=127.0.0.1", f"--master-port={port}"],
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            for _ in range(workers)
-        ]
+        master, procs = _start_locust(url, workers, duration, Path(tmp))
         try:
+            for proc in procs if cpu_per_worker is not None else []:
+                why = quotas.cap(proc.pid, cpu_per_worker or 1.0)
+                if why is not None:
+                    return {"tool": tool, "cpu_per_worker": cpu_per_worker, "error": why}
             master.wait(timeout=duration + 60)
+            for proc in procs:  # workers quit when the master does, after their last figures
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=10)
         finally:
             for proc in [*procs, master]:
                 if proc.poll() is None:
                     proc.terminate()
                 proc.wait(timeout=15)
-        wall = time.perf_counter() - started
-        stats = Path(f"{tmp}/bench_stats.csv")
-        if not stats.exists():
-            return {"tool": f"locust x{workers}", "error": "no statistics written"}
-        row = [r for r in stats.read_text().splitlines() if ",Aggregated," in r]
-        if not row:
-            return {"tool": f"locust x{workers}", "error": "no aggregated row"}
-        fields = row[0].split(",")
-        header = stats.read_text().splitlines()[0].split(",")
-        done = int(fields[header.index("Request Count")])
-        rate = float(fields[header.index("Requests/s")])
         cpu = _children_cpu() - before
-        figures = rate_figures(done, done / rate if rate else wall, cpu, f"locust x{workers}")
-        figures["rate"] = round(rate, 1)
-        return figures
+        throttled = [quotas.throttled(proc.pid) for proc in procs]
+        figures = _locust_figures(Path(tmp), workers, cpu, tool)
+        if "error" not in figures and cpu_per_worker is not None:
+            pids = [proc.pid for proc in procs]
+            figures.update(cap_figures(Path(tmp), quotas, pids, cpu_per_worker, throttled))
+        figures["cpu_per_worker"] = cpu_per_worker
+    return figures
+
+
+def _start_locust(
+    url: str, workers: int, duration: float, tmp: Path
+) -> tuple[subprocess.Popen[bytes], list[subprocess.Popen[bytes]]]:
+    """A headless master waiting for ``workers`` workers, and the workers."""
+    locustfile = ROOT / "live" / "locust" / "locustfile.py"
+    env = {
+        **os.environ,
+        "ASMKIT_LOCUST_TARGET": url,
+        "ASMKIT_LOCUST_HOST": AUTHORITY,
+        "ASMKIT_LOCUST_CPU_DIR": str(tmp),
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    base = [sys.executable, "-m", "locust", "-f", str(locustfile)]
+    port = _free_port()
+    users = CONCURRENCY * workers
+    master = subprocess.Popen(
+        [*base, "--master", "--headless", f"--expect-workers={workers}", f"--users={users}",
+         f"--spawn-rate={users}", f"--run-time={max(2, round(duration))}s",
+         "--master-bind-host=127.0.0.1", f"--master-bind-port={port}",
+         "--csv", f"{tmp}/bench", "--only-summary", "FloodHttpUser"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    procs = [
+        subprocess.Popen(
+            [*base, "--worker", "--master-host=127.0.0.1", f"--master-port={port}"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(workers)
+    ]
+    return master, procs
+
+
+def _locust_figures(tmp: Path, workers: int, cpu: float, tool: str) -> dict[str, Any]:
+    """The run's figures from Locust's statistics (rate over Locust's own run time) and the
+    workers' own CPU while their users ran; busy is against one whole core per worker."""
+    stats = tmp / "bench_stats.csv"
+    if not stats.exists():
+        return {"tool": tool, "error": "no statistics written"}
+    lines = stats.read_text().splitlines()
+    row = [r for r in lines if ",Aggregated," in r]
+    if not row:
+        return {"tool": tool, "error": "no aggregated row"}
+    fields, header = row[0].split(","), lines[0].split(",")
+    done = int(fields[header.index("Request Count")])
+    rate = float(fields[header.index("Requests/s")])
+    loads = _worker_loads(tmp)
+    busy = None
+    if len(loads) == workers:
+        busy = sum(load["cpu_s"] for load in loads) / sum(load["wall_s"] for load in loads)
+    figures = rate_figures(done, done / rate if rate else 0.0, cpu, tool, busy)
+    figures["rate"] = round(rate, 1)
+    figures["workers_cpu_s"] = round(sum(load["cpu_s"] for load in loads), 3)
+    return figures
+
+
+def _worker_loads(tmp: Path) -> list[dict[str, Any]]:
+    """What each worker wrote when its users stopped (``live/locust/locustfile.py``)."""
+    loads: list[dict[str, Any]] = []
+    for path in sorted(tmp.glob("worker-*.json")):
+        try:
+            loads.append(json.loads(path.read_text()))
+        except (OSError, ValueError):
+            continue
+    return loads
+
+
+def cap_figures(
+    tmp: Path,
+    quotas: CpuQuotas,
+    pids: list[int],
+    cap: float,
+    throttled: list[tuple[int, int] | None],
+) -> dict[str, Any]:
+    """A capped run's busy share against what the caps allot (workers x cap), the share of
+    scheduling periods the caps held the workers back in, and an error if any worker ran its
+    users outside its group (the cap landed late)."""
+    loads = _worker_loads(tmp)
+    out: dict[str, Any] = {}
+    if len(loads) == len(pids):
+        allotted = sum(load["wall_s"] for load in loads) * cap
+        busy = sum(load["cpu_s"] for load in loads) / allotted
+        out = {"generator_busy": round(busy, 2), "generator_bound": busy >= 0.9}
+    periods = [t for t in throttled if t is not None]
+    if periods and sum(p for p, _ in periods) > 0:
+        out["throttled"] = round(sum(t for _, t in periods) / sum(p for p, _ in periods), 2)
+    groups = {quotas.group_name(pid) for pid in pids}
+    late = [load for load in loads if not any(g in load.get("cgroup", "") for g in groups)]
+    if late:
+        out["error"] = f"{len(late)} worker(s) started their users before their CPU cap"
+    return out
 
 
 def _free_port() -> int:

@@ -210,6 +210,36 @@ class EnvoyHttpUser(_KitUser):
         return ("allowed" if resp.status_code < 400 else "denied"), resp.status_code
 
 
+LOAD_CPU: list[float] = []
+"""A worker's CPU-seconds and wall clock when its test started (``ASMKIT_LOCUST_CPU_DIR``)."""
+LOAD_CGROUP: list[str] = []
+"""The worker's cgroups when its test started: where its CPU cap (if any) had put it."""
+
+
+@events.test_start.add_listener
+def _load_cpu_start(environment: Any, **_: Any) -> None:
+    if isinstance(environment.runner, WorkerRunner) and "ASMKIT_LOCUST_CPU_DIR" in os.environ:
+        LOAD_CPU[:] = [time.process_time(), time.perf_counter()]
+        with open("/proc/self/cgroup", encoding="utf-8") as f:
+            LOAD_CGROUP[:] = [f.read()]
+
+
+@events.test_stop.add_listener
+def _load_cpu_stop(environment: Any, **_: Any) -> None:
+    """Each worker writes the CPU it used while its users ran, and over what wall time, for
+    ``asmkit bench load`` (which reads them once the workers are gone)."""
+    if isinstance(environment.runner, WorkerRunner) and LOAD_CPU:
+        figures = {
+            "cpu_s": time.process_time() - LOAD_CPU[0],
+            "wall_s": time.perf_counter() - LOAD_CPU[1],
+            "cgroup": LOAD_CGROUP[0] if LOAD_CGROUP else "",
+        }
+        path = os.path.join(os.environ["ASMKIT_LOCUST_CPU_DIR"], f"worker-{os.getpid()}.json")
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(figures, f)
+        LOAD_CPU.clear()
+
+
 class FloodHttpUser(User):
     """Closed-loop capacity probe for ``asmkit bench load``: plain GETs as fast as answers come
     back, to ``ASMKIT_LOCUST_TARGET`` (no plan, no wait)."""
