@@ -1,11 +1,13 @@
 """`asmkit bench load`'s gRPC rows: the kit's own HTTP/2 client and grpc.aio each make real
-calls to the allow-all adapter, beside one h2load run when h2load is installed."""
+calls to the allow-all adapter, beside one h2load run when h2load is installed; the Locust
+scaling row reports each side's faster run."""
 
 from __future__ import annotations
 
 import shutil
+from typing import Any
 
-from benchmarks.load import run_grpc
+from benchmarks.load import _faster, run_grpc
 from benchmarks.load_tools import CONCURRENCY
 
 
@@ -25,3 +27,17 @@ def test_grpc_rows_measure_the_own_client_beside_grpc_aio() -> None:
         assert own["ratio"] == round(
             own["figures"]["rate_per_core"] / own["baseline"]["rate_per_core"], 3
         )
+
+
+def test_the_locust_scaling_row_takes_each_sides_faster_run() -> None:
+    runs: list[dict[str, Any] | None] = [
+        {"tool": "locust x2 at 0.5 CPU", "rate": 11_000.0},
+        {"tool": "locust x2 at 0.5 CPU", "error": "no statistics written"},
+        {"tool": "locust x2 at 0.5 CPU", "rate": 12_500.0},
+    ]
+    best = _faster(runs)
+    assert best is not None and best["rate"] == 12_500.0
+    assert best["runs"] == [11_000.0, None, 12_500.0]
+    failed = _faster([{"tool": "x", "error": "no cgroup cpu controller"}] * 2)
+    assert failed is not None and failed["error"] == "no cgroup cpu controller"
+    assert _faster([None, None]) is None  # Locust is not installed
