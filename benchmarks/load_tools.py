@@ -1,6 +1,7 @@
 """The reference load tools `asmkit bench load` measures the kit's generators against, each on
 the target it is given and timed by its own CPU-seconds (``wait4``): ``wrk`` (HTTP), ``h2load``
-(gRPC over HTTP/2) and Locust with local workers; and the figures every row shares."""
+(gRPC over HTTP/2) and Locust with local workers (each optionally held to a CPU share); and the
+figures every row shares."""
 
 from __future__ import annotations
 
@@ -133,8 +134,8 @@ def locust(
         before = _children_cpu()
         master, procs = _start_locust(url, workers, duration, Path(tmp))
         try:
-            for proc in procs if cpu_per_worker is not None else []:
-                why = quotas.cap(proc.pid, cpu_per_worker or 1.0)
+            for proc in procs:
+                why = None if cpu_per_worker is None else quotas.cap(proc.pid, cpu_per_worker)
                 if why is not None:
                     return {"tool": tool, "cpu_per_worker": cpu_per_worker, "error": why}
             master.wait(timeout=duration + 60)
