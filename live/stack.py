@@ -294,35 +294,35 @@ def _replica_set(
     )
 
 
-def synced_callers(journal: list[JournalEntry], needed: list[str]) -> int:
-    """How many logins (adapter replicas) have been served every ``needed`` path: counted per
-    bearer token, so one replica polling again cannot stand in for another."""
-    served: dict[str, set[str]] = {}
-    for entry in journal:
-        if 0 < entry.status < 400:
-            path = entry.path.split("?")[0]
-            served.setdefault(entry.caller, set()).update(n for n in needed if path.endswith(n))
-    return sum(1 for paths in served.values() if len(paths) == len(needed))
-
-
-def sync_took(journal: list[JournalEntry], needed: list[str]) -> float:
-    """Seconds from a replica's first call to the end of the answer that completed its first
-    sync (every ``needed`` path served), for the slowest replica: how long fetching took, on
-    this machine, right now."""
+def first_syncs(journal: list[JournalEntry], needed: list[str]) -> dict[str, float]:
+    """Each login (adapter replica) that has been served every ``needed`` path, counted per
+    bearer token so that one replica polling again cannot stand in for another, with the
+    seconds from its first call to the end of the answer that completed that first sync."""
     first: dict[str, float] = {}
     served: dict[str, set[str]] = {}
     took: dict[str, float] = {}
     for entry in journal:
         caller = entry.caller
-        if not caller or caller in took:
+        if caller in took:
             continue
         first.setdefault(caller, entry.started)
-        path = entry.path.split("?")[0]
         if 0 < entry.status < 400:
+            path = entry.path.split("?")[0]
             served.setdefault(caller, set()).update(n for n in needed if path.endswith(n))
-        if len(served.get(caller, ())) == len(needed):
-            took[caller] = entry.started + entry.duration - first[caller]
-    return max(took.values(), default=0.0)
+            if len(served[caller]) == len(needed):
+                took[caller] = entry.started + entry.duration - first[caller]
+    return took
+
+
+def synced_callers(journal: list[JournalEntry], needed: list[str]) -> int:
+    """How many replicas have completed a first sync (`first_syncs`)."""
+    return len(first_syncs(journal, needed))
+
+
+def sync_took(journal: list[JournalEntry], needed: list[str]) -> float:
+    """How long the slowest replica's first sync took to fetch, on this machine, right now
+    (calls without a login, such as the login itself, are no replica's)."""
+    return max((s for caller, s in first_syncs(journal, needed).items() if caller), default=0.0)
 
 
 APPLY_WAIT = (0.1, 1.0)
