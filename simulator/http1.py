@@ -11,18 +11,17 @@ import ssl as ssl_module
 from collections import deque
 from typing import Any, cast
 
-from simulator.http1_parse import (
-    MAX_BODY,
-    Http1Response,
-    ProtocolError,
-    ResponseParser,
-    encode_request,
-)
+from simulator.http1_encode import encode_request
+from simulator.http1_parse import MAX_BODY, Http1Response, ProtocolError, ResponseParser
 
 __all__ = ["Http1Client", "Http1Response", "ProtocolError", "encode_request"]
 
 DEFAULT_TIMEOUT = 300.0
 """Seconds for one request (connecting included) when the caller gives none (as aiohttp)."""
+
+
+_EARLY = 1e-6
+"""asyncio may run a timer up to its clock's resolution before the time it was set for."""
 
 
 def _expire(fut: asyncio.Future[Any], what: str) -> None:
@@ -39,6 +38,8 @@ class _Connection(asyncio.Protocol):
         self.waiter: asyncio.Future[Http1Response] | None = None
         self.closed = False
         self.used = 0
+        self.deadline = 0.0
+        """When the outstanding request times out (`Http1Client`'s watchdog reads it)."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # A stream transport (uvloop's is one without subclassing asyncio.Transport).
@@ -131,6 +132,8 @@ class Http1Client:
         self._total = 0  # connections open, connecting, or reserved for a waiter
         self._waiters: deque[asyncio.Future[_Connection | None]] = deque()
         self._closed = False
+        self._watchdog: asyncio.TimerHandle | None = None
+        self._watch_at = 0.0
 
     async def request(
         self,
@@ -166,7 +169,9 @@ class Http1Client:
             )
             reused = conn.used > 0
             waiter: asyncio.Future[Http1Response] = loop.create_future()
-            timer = loop.call_at(deadline, _expire, waiter, "no response before the timeout")
+            conn.deadline = deadline
+            if self._watchdog is None or deadline < self._watch_at:
+                self._watch(loop, deadline)
             try:
                 conn.send(raw, head, waiter)
                 response = await waiter
@@ -179,12 +184,34 @@ class Http1Client:
                 conn.close()  # timed out, cancelled or garbled: the connection is unusable
                 self._release(conn)
                 raise
-            finally:
-                timer.cancel()
             conn.used += 1
             self._release(conn)
             return response
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _watch(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
+        """Wake `_sweep` at ``when``: one timer for the client, not one per request (a
+        request's timer cost about as much CPU as parsing its response)."""
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+        self._watch_at = when
+        self._watchdog = loop.call_at(when, self._sweep, loop)
+
+    def _sweep(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Time out every request past its deadline; watch for the nearest one left."""
+        self._watchdog = None
+        now = loop.time() + _EARLY
+        nearest: float | None = None
+        for conn in list(self._all):
+            waiter = conn.waiter
+            if waiter is None or waiter.done():
+                continue
+            if conn.deadline <= now:
+                _expire(waiter, "no response before the timeout")
+            elif nearest is None or conn.deadline < nearest:
+                nearest = conn.deadline
+        if nearest is not None and not self._closed:
+            self._watch(loop, nearest)
 
     async def _acquire(self, loop: asyncio.AbstractEventLoop, deadline: float) -> _Connection:
         while self._idle:
@@ -261,6 +288,9 @@ class Http1Client:
     async def close(self) -> None:
         """Close every connection; waiting requests fail."""
         self._closed = True
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():

@@ -1,6 +1,6 @@
-"""HTTP/1.1 on the wire for the kit's load client: encoding a request (refusing header
-injection) and an incremental, bounded response parser (Content-Length, chunked, read until
-close; no body for HEAD, 1xx, 204 and 304; interim 1xx answers skipped)."""
+"""HTTP/1.1 responses on the wire for the kit's load client: an incremental, bounded parser
+(Content-Length, chunked, read until close; no body for HEAD, 1xx, 204 and 304; interim 1xx
+answers skipped). Requests are encoded by `simulator.http1_encode`."""
 
 from __future__ import annotations
 
@@ -14,9 +14,6 @@ MAX_CHUNK_LINE = 4096
 """Bytes of a chunk-size line (with extensions) or of one trailer line."""
 MAX_INTERIM = 8
 """Interim (1xx) answers skipped before the final one."""
-BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
-"""Methods sent without ``content-length: 0`` when they have no body (the others get it, as
-aiohttp sends them)."""
 
 
 class ProtocolError(Exception):
@@ -24,29 +21,30 @@ class ProtocolError(Exception):
 
 
 class Http1Response:
-    """One response. ``headers`` (in order, lowercased names, latin-1 values) are split from
-    the head on first use; the framing headers were read when the head arrived."""
+    """One response: ``headers`` in order, lowercased names, latin-1 values (split with the
+    framing headers when the head arrived)."""
 
-    __slots__ = ("_head", "_headers", "body", "keep_alive", "reason", "status")
+    __slots__ = ("_head", "body", "headers", "keep_alive", "reason", "status")
 
-    def __init__(self, status: int, reason: str, head: str, keep_alive: bool) -> None:
+    def __init__(
+        self,
+        status: int,
+        reason: str,
+        head: str,
+        keep_alive: bool,
+        headers: list[tuple[str, str]],
+    ) -> None:
         self.status = status
         self.reason = reason
         self.body = b""
         self.keep_alive = keep_alive
+        self.headers = headers
         self._head = head
-        self._headers: list[tuple[str, str]] | None = None
-
-    @property
-    def headers(self) -> list[tuple[str, str]]:
-        if self._headers is None:
-            self._headers = _split_headers(self._head, lower=True)
-        return self._headers
 
     @property
     def raw_headers(self) -> list[tuple[str, str]]:
         """The headers with their names as the peer spelled them."""
-        return _split_headers(self._head, lower=False)
+        return _split_headers(self._head)
 
     def header(self, name: str) -> str | None:
         """The values of ``name`` joined with ',', or None."""
@@ -56,47 +54,6 @@ class Http1Response:
 
     def __repr__(self) -> str:
         return f"Http1Response({self.status}, {len(self.body)} bytes)"
-
-
-def _check(text: str, what: str) -> None:
-    if "\r" in text or "\n" in text:
-        raise ValueError(f"HTTP request {what} {text[:60]!r} contains CR or LF: remove them")
-
-
-def encode_request(
-    method: str,
-    target: str,
-    headers: list[tuple[str, str]],
-    body: bytes = b"",
-    *,
-    version: str = "HTTP/1.1",
-    default_host: str | None = None,
-) -> bytes:
-    """The request's bytes: headers as given (UTF-8), ``host: default_host`` first when they
-    have no Host, ``content-length`` unless present for a body or a method other than GET,
-    HEAD, OPTIONS, TRACE (as aiohttp sends them). CR or LF anywhere is a ValueError."""
-    _check(method, "method")
-    _check(target, "target")
-    if " " in method or " " in target or not method or not target:
-        raise ValueError(f"HTTP request line {method!r} {target!r}: no spaces, neither empty")
-    lines = [f"{method} {target} {version}\r\n", ""]
-    has_length = has_host = False
-    for name, value in headers:
-        _check(name, "header name")
-        _check(value, "header value")
-        if not name or ":" in name or " " in name:
-            raise ValueError(f"HTTP header name {name!r} is not a valid token")
-        low = name.lower()
-        has_length = has_length or low == "content-length"
-        has_host = has_host or low == "host"
-        lines.append(f"{name}: {value}\r\n")
-    if not has_host and default_host:
-        lines[1] = f"host: {default_host}\r\n"
-    if not has_length and (body or method.upper() not in BODYLESS_METHODS):
-        lines.append(f"content-length: {len(body)}\r\n")
-    lines.append("\r\n")
-    head = "".join(lines).encode("utf-8")
-    return head + body if body else head
 
 
 _BAD_LINE = re.compile(r"\r\n(?![!#$%&'*+.^_`|~0-9A-Za-z-]+:)")
@@ -306,29 +263,18 @@ def _content_length(value: str) -> int:
     return int(text)
 
 
-def _framing(low: str, key: str) -> str | None:
-    """The values of the header whose ``key`` is ``"\\r\\nname:"`` in the lowercased head
-    ``low`` (comma-joined when repeated), or None."""
-    at = low.find(key)
-    if at < 0:
-        return None
-    values = []
-    while at >= 0:
-        start = at + len(key)
-        end = low.find("\r\n", start)
-        values.append(low[start:] if end < 0 else low[start:end])
-        at = low.find(key, start)
-    return values[0].strip(" \t") if len(values) == 1 else ",".join(values)
+_FRAMING = frozenset({"connection", "transfer-encoding", "content-length"})
 
 
 class _Head:
-    """What the parser needs from a head: the response and its framing headers."""
+    """What the parser needs from a head: the response (its headers split in the same pass)
+    and its framing headers (lowercased values, comma-joined when repeated)."""
 
     __slots__ = ("coding", "length", "response")
 
     def __init__(self, text: str) -> None:
-        line_end = text.find("\r\n")
-        status_line = text if line_end < 0 else text[:line_end]
+        lines = text.split("\r\n")
+        status_line = lines[0]
         version, code, reason = status_line[:8], status_line[9:12], status_line[13:]
         if (
             version not in ("HTTP/1.1", "HTTP/1.0")
@@ -338,27 +284,35 @@ class _Head:
             or status_line[12:13] not in ("", " ")
         ):
             raise ProtocolError(f"status line {status_line[:80]!r} is not HTTP/1.x NNN")
-        if text.count("\r\n") > MAX_HEADERS:
+        if len(lines) > MAX_HEADERS + 1:
             raise ProtocolError(f"more than {MAX_HEADERS} response headers")
         bad = _BAD_LINE.search(text)
         if bad is not None:
             line = text[bad.start() + 2 :].split("\r\n", 1)[0]
             raise ProtocolError(f"header line {line[:80]!r} is not 'name: value'")
-        low = text.lower()
-        connection = _framing(low, "\r\nconnection:") or ""
+        headers: list[tuple[str, str]] = []
+        framing: dict[str, str] = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            low, value = name.lower(), value.strip(" \t")
+            headers.append((low, value))
+            if low in _FRAMING:
+                framing[low] = f"{framing[low]},{value}" if low in framing else value
+        connection = framing.get("connection", "").lower()
         if version == "HTTP/1.1":
             keep_alive = "close" not in connection
         else:
             keep_alive = "keep-alive" in connection
-        self.response = Http1Response(int(code), reason, text, keep_alive)
-        self.coding = _framing(low, "\r\ntransfer-encoding:")
-        self.length = _framing(low, "\r\ncontent-length:")
+        self.response = Http1Response(int(code), reason, text, keep_alive, headers)
+        coding = framing.get("transfer-encoding")
+        self.coding = None if coding is None else coding.lower()
+        self.length = framing.get("content-length")
 
 
-def _split_headers(head: str, *, lower: bool) -> list[tuple[str, str]]:
-    """The header lines of a head `_Head` accepted (each is ``token: value``)."""
+def _split_headers(head: str) -> list[tuple[str, str]]:
+    """The header lines of a head `_Head` accepted (each is ``token: value``), names as sent."""
     headers: list[tuple[str, str]] = []
     for line in head.split("\r\n")[1:]:
         name, _, value = line.partition(":")
-        headers.append((name.lower() if lower else name, value.strip(" \t")))
+        headers.append((name, value.strip(" \t")))
     return headers

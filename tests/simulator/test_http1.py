@@ -218,6 +218,41 @@ def test_timeouts_drop_the_connection() -> None:
     asyncio.run(main())
 
 
+def test_each_request_times_out_at_its_own_deadline() -> None:
+    """One watchdog serves every request: a shorter timeout given after a longer one still
+    fires on time, the longer one later, and a request answered in time is unaffected."""
+
+    async def reply(head: bytes, writer: asyncio.StreamWriter) -> bool:
+        if head.startswith(b"GET /never"):
+            await asyncio.sleep(5)
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+        await writer.drain()
+        return True
+
+    async def timed(client: Http1Client, path: str, timeout: float) -> float | bytes:
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        try:
+            return (await client.request("GET", path, [], timeout=timeout)).body
+        except TimeoutError:
+            return loop.time() - began
+
+    async def main() -> None:
+        async with scripted(reply) as (_, port):
+            client = Http1Client("127.0.0.1", port)
+            long = asyncio.ensure_future(timed(client, "/never", 0.6))
+            await asyncio.sleep(0.01)
+            short = asyncio.ensure_future(timed(client, "/never", 0.1))
+            fast = asyncio.ensure_future(timed(client, "/fast", 0.05))
+            took_long, took_short, answer = await asyncio.gather(long, short, fast)
+            await client.close()
+        assert answer == b"ok"
+        assert isinstance(took_short, float) and 0.09 <= took_short < 0.4
+        assert isinstance(took_long, float) and 0.59 <= took_long < 1.2
+
+    asyncio.run(main())
+
+
 async def slow_ok(_: bytes, writer: asyncio.StreamWriter) -> bool:
     """Answers ``ok`` after 50 ms."""
     await asyncio.sleep(0.05)
@@ -342,5 +377,35 @@ def test_through_a_real_envoy_to_the_echo_upstream() -> None:
                 assert down.status == 503  # Envoy's answer for an upstream that refuses
         finally:
             await echo.stop()
+
+    asyncio.run(main())
+
+
+def test_real_envoy_encodes_each_distinct_request_once_and_sends_what_it_holds_now() -> None:
+    """`RealEnvoy` keeps the encoding of requests it sent, keyed by their content: a request
+    object whose headers changed since is encoded again, and a tracked request still carries
+    its own request id (between the kept parts, before the content-length)."""
+
+    async def main() -> None:
+        echo = EchoUpstream(record=True)
+        await echo.start()
+        try:
+            routes = [Route(disabled=True)]
+            async with RealEnvoy(EnvoySettings(), echo.url, routes, echo=echo) as envoy:
+                req = ClientRequest(
+                    method="POST", path="/o", headers=[("X-A", "1")], body=b"hi", authority="s"
+                )
+                first = await envoy.handle(req)
+                req.headers[0] = ("X-A", "2")
+                second = await envoy.handle(req)
+                again = await envoy.handle(req)
+        finally:
+            await echo.stop()
+        ups = [r.upstream for r in (first, second, again)]
+        assert all(u is not None for u in ups)
+        assert [u.header("x-a") for u in ups if u] == ["1", "2", "2"]
+        assert [u.body for u in ups if u] == [b"hi"] * 3
+        ids = {u.header("x-request-id") for u in ups if u}
+        assert len(ids) == 3 and None not in ids  # each found by its own id
 
     asyncio.run(main())
