@@ -33,6 +33,11 @@ def access_log_config(path: str) -> list[dict[str, Any]]:
     ]
 
 
+def _give_up(fut: asyncio.Future[dict[str, Any] | None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
 class AccessLogTail:
     """Follows the access log file and hands out entries by request id."""
 
@@ -40,7 +45,7 @@ class AccessLogTail:
         self._path = path
         self._poll_s = poll_s
         self._entries: dict[str, dict[str, Any]] = {}
-        self._waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._waiters: dict[str, asyncio.Future[dict[str, Any] | None]] = {}
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -56,15 +61,20 @@ class AccessLogTail:
         self._waiters.clear()
 
     async def entry(self, request_id: str, timeout_s: float = 2.0) -> dict[str, Any] | None:
-        """The log entry of `request_id`, waiting for Envoy to write it; None on timeout."""
+        """The log entry of `request_id`, waiting for Envoy to write it; None on timeout.
+        Callers asking for the same id at once share one wait (one future and one timer per
+        request: `asyncio.wait_for` with `shield` cost several of each)."""
         if request_id in self._entries:
             return self._entries.pop(request_id)
-        fut = self._waiters.setdefault(request_id, asyncio.get_running_loop().create_future())
+        loop = asyncio.get_running_loop()
+        fut = self._waiters.get(request_id)
+        if fut is None:
+            fut = self._waiters[request_id] = loop.create_future()
+        timer = loop.call_later(timeout_s, _give_up, fut)
         try:
-            return await asyncio.wait_for(asyncio.shield(fut), timeout_s)
-        except TimeoutError:
-            return None
+            return await fut
         finally:
+            timer.cancel()
             self._waiters.pop(request_id, None)
             self._entries.pop(request_id, None)
 

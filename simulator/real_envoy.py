@@ -24,6 +24,7 @@ from simulator.access_log import AccessLogTail, access_log_config
 from simulator.echo import EchoUpstream
 from simulator.envoy_config import bootstrap
 from simulator.http1 import Http1Client
+from simulator.http1_encode import encode_parts
 from simulator.model import (
     ClientRequest,
     ClientResponse,
@@ -37,6 +38,12 @@ from simulator.settings import EnvoySettings
 CONNECTIONS = 256
 """Keep-alive connections to the listener per client address (and TLS identity)."""
 ClientKey = tuple[str | None, str | None, str | None, str | None]
+Encoded = tuple[bytes, bytes, str | None]
+"""A request's head (request line and headers), the rest, and the ``x-request-id`` it has."""
+ENCODED_KEPT = 4096
+"""Distinct requests whose encoding `RealEnvoy` keeps (all are dropped when it is full)."""
+ENCODED_BODY_KEPT = 16 * 1024
+"""Bytes of body up to which a request's encoding is kept (larger ones are encoded each time)."""
 
 
 def find_envoy() -> str | None:
@@ -94,6 +101,7 @@ class RealEnvoy:
         self._dir: tempfile.TemporaryDirectory[str] | None = None
         self._session: aiohttp.ClientSession | None = None  # the admin API only
         self._clients: dict[ClientKey, Http1Client] = {}
+        self._encodings: dict[tuple[object, ...], Encoded] = {}
         self._access: AccessLogTail | None = None
         self._ssl: dict[tuple[str | None, str | None], ssl.SSLContext] = {}
         self.admin_url = ""
@@ -269,15 +277,13 @@ class RealEnvoy:
     async def handle(self, request: ClientRequest) -> ClientResponse:
         if self._session is None:
             raise RuntimeError("RealEnvoy is not started: await envoy.start() first")
-        # Lowercased as before (Envoy lowercases anyway); the Host header first.
-        headers = [(k.lower(), v) for k, v in request.headers]
-        if not any(k == "host" for k, _ in headers):
-            headers.insert(0, ("host", request.authority))
-        given = next((v for k, v in headers if k == "x-request-id"), None)
+        head, tail, given = self._encoded(request)
         request_id = given if given is not None else ""
         if given is None and self._track:  # the id finds the log line and the upstream
             request_id = str(uuid.uuid4())
-            headers.append(("x-request-id", request_id))
+            raw = b"".join((head, b"x-request-id: ", request_id.encode(), b"\r\n", tail))
+        else:
+            raw = head + tail
         # A fail-open error and a disabled filter look like an OK (or a plain error) in the
         # access log: read the stats then.
         s = self.settings
@@ -286,13 +292,7 @@ class RealEnvoy:
         )
         before = await self.stats("http.ingress.ext_authz.") if use_stats else {}
         t0 = self._clock.now()
-        response = await self._client_for(request).request(
-            request.method,
-            request.path,
-            headers,
-            request.body,
-            version="HTTP/1.0" if request.protocol == "HTTP/1.0" else "HTTP/1.1",
-        )
+        response = await self._client_for(request).send(raw, head=request.method.upper() == "HEAD")
         status, resp_headers, body = response.status, response.headers, response.body
         duration = self._clock.now() - t0
         failure_mode_allowed = False
@@ -320,6 +320,36 @@ class RealEnvoy:
             duration_s=duration,
             failure_mode_allowed=failure_mode_allowed,
         )
+
+    def _encoded(self, request: ClientRequest) -> Encoded:
+        """The request's bytes in two parts (a request id goes between them), and the id it
+        carries itself; encoded once per distinct request (a load run sends the same few
+        again and again), at most `ENCODED_KEPT` kept."""
+        key = (
+            request.method,
+            request.path,
+            tuple(request.headers),
+            request.body,
+            request.authority,
+            request.protocol,
+        )
+        encoded = self._encodings.get(key)
+        if encoded is None:
+            # Lowercased as before (Envoy lowercases anyway); the Host header first.
+            headers = [(k.lower(), v) for k, v in request.headers]
+            if not any(k == "host" for k, _ in headers):
+                headers.insert(0, ("host", request.authority))
+            given = next((v for k, v in headers if k == "x-request-id"), None)
+            version = "HTTP/1.0" if request.protocol == "HTTP/1.0" else "HTTP/1.1"
+            head, tail = encode_parts(
+                request.method, request.path, headers, request.body, version=version
+            )
+            encoded = (head, tail, given)
+            if len(request.body) <= ENCODED_BODY_KEPT:
+                if len(self._encodings) >= ENCODED_KEPT:
+                    self._encodings.clear()
+                self._encodings[key] = encoded
+        return encoded
 
     def _decision(self, request: ClientRequest, status: int, details: str) -> Decision:
         """The ext_authz outcome from the access log's response code details and the routes."""
