@@ -245,13 +245,17 @@ async def locust_scaling(
 
 
 def _faster(runs: list[dict[str, Any] | None]) -> dict[str, Any] | None:
-    """The run with the higher rate (an error when every run failed), with every run's rate."""
+    """The run with the higher rate (an error when every run failed), with every run's rate
+    and the errors of those that failed."""
     measured = [r for r in runs if r is not None]
     if not measured:
         return None
     good = [r for r in measured if "error" not in r]
     best = dict(max(good, key=lambda r: float(r["rate"])) if good else measured[0])
     best["runs"] = [r.get("rate") for r in measured]
+    failed = [str(r["error"]) for r in measured if "error" in r]
+    if good and failed:  # a run that failed beside one that ran says why it failed
+        best["failed_runs"] = failed
     return best
 
 

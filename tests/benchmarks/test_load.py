@@ -38,6 +38,7 @@ def test_the_locust_scaling_row_takes_each_sides_faster_run() -> None:
     best = _faster(runs)
     assert best is not None and best["rate"] == 12_500.0
     assert best["runs"] == [11_000.0, None, 12_500.0]
+    assert best["failed_runs"] == ["no statistics written"]
     failed = _faster([{"tool": "x", "error": "no cgroup cpu controller"}] * 2)
     assert failed is not None and failed["error"] == "no cgroup cpu controller"
     assert _faster([None, None]) is None  # Locust is not installed
