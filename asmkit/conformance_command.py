@@ -70,10 +70,17 @@ def pytest_args(args: argparse.Namespace) -> list[str]:
 
 
 def command_line(args: argparse.Namespace) -> list[str]:
-    """The ``asmkit conformance`` command as given (shown in the report)."""
+    """The ``asmkit conformance`` command as given (shown in the report), how it ran included
+    (workers, fail-fast, verbose)."""
     command = ["asmkit", "conformance", *from_cli(args).flags("")]
     if args.keyword:
         command += ["-k", args.keyword]
+    if args.workers:
+        command += ["-n", str(args.workers)]
+    if args.fail_fast:
+        command.append("-x")
+    if args.verbose:
+        command.append("-v")
     if args.scenarios:
         command += ["--scenarios", *args.scenarios]
     return command

@@ -181,3 +181,17 @@ def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == 2
     assert "commands" in capsys.readouterr().out
     assert build_parser().prog == "asmkit"
+
+
+def test_the_reported_command_is_the_run_as_given() -> None:
+    """The report's command line names how the run went (workers, fail-fast), not only the
+    options that decide verdicts (a case's reproduce command leaves those out)."""
+    from asmkit.conformance_command import command_line
+
+    args = build_parser().parse_args(
+        ["conformance", "--data-plane", "envoy", "-n", "2", "-x", "-k", "quota"]
+    )
+    command = command_line(args)
+    assert command[:2] == ["asmkit", "conformance"]
+    assert shlex.join(command).count("--data-plane envoy") == 1
+    assert command[-5:] == ["-k", "quota", "-n", "2", "-x"]
