@@ -29,6 +29,7 @@ _GRPC_CODE_FOR_HTTP = {
     503: code_pb2.UNAVAILABLE,
 }
 _OVERWRITE = base_pb2.HeaderValueOption.OVERWRITE_IF_EXISTS_OR_ADD
+_APPEND = base_pb2.HeaderValueOption.APPEND_IF_EXISTS_OR_ADD
 
 
 def check_input(request: external_auth_pb2.CheckRequest) -> CheckInput:
@@ -84,6 +85,11 @@ def check_response(decision: Decision) -> external_auth_pb2.CheckResponse:
             option.header.key = name
             option.header.value = value
             option.append_action = _OVERWRITE
+        for name, value in decision.response_append:
+            option = ok.response_headers_to_add.add()
+            option.header.key = name
+            option.header.value = value
+            option.append_action = _APPEND
         return external_auth_pb2.CheckResponse(
             status=status_pb2.Status(code=code_pb2.OK), ok_response=ok
         )

@@ -87,6 +87,8 @@ def http_response(decision: Decision) -> web.Response:
             response.headers.add(name, value)
         for name, value in decision.response_headers:
             response.headers[name] = value
+        for name, value in decision.response_append:
+            response.headers.add(name, value)
         if decision.upstream_remove:
             response.headers[REMOVE_HEADER] = ", ".join(decision.upstream_remove)
         return response

@@ -69,7 +69,9 @@ class Decision:
     - ``upstream_set``: headers set (overwritten) on the upstream request;
     - ``upstream_append``: headers appended (comma-joined, dropped if absent: Envoy semantics);
     - ``upstream_remove``: headers removed from the upstream request;
-    - ``response_headers``: headers added to the client's response (allowed or denied);
+    - ``response_headers``: headers set on the client's response (allowed or denied), in place
+      of the upstream's;
+    - ``response_append``: headers added to the client's response beside the upstream's;
     - ``headers``/``body``: the deny response (empty when allowed);
     - ``delay_s``: how long the face holds its answer (spike control's queued retries).
     """
@@ -83,6 +85,7 @@ class Decision:
         "delay_s",
         "headers",
         "message",
+        "response_append",
         "response_headers",
         "status",
         "upstream_append",
@@ -105,6 +108,7 @@ class Decision:
         self.upstream_append: tuple[Header, ...] = NO_HEADERS
         self.upstream_remove: tuple[str, ...] = NO_NAMES
         self.response_headers: tuple[Header, ...] = NO_HEADERS
+        self.response_append: tuple[Header, ...] = NO_HEADERS
         self.delay_s = 0.0
 
     def deny(self, denial: Denial, violation: PolicyRef | None) -> Decision:
@@ -112,7 +116,7 @@ class Decision:
         self.allowed = False
         self.status = denial.status
         self.message = denial.message
-        self.headers = denial.headers + self.response_headers
+        self.headers = denial.headers + self.response_headers + self.response_append
         self.body = denial.body
         self.violation = violation
         return self
@@ -128,6 +132,9 @@ class Decision:
 
     def add_response_header(self, name: str, value: str) -> None:
         self.response_headers = (*self.response_headers, (name, value))
+
+    def append_response_header(self, name: str, value: str) -> None:
+        self.response_append = (*self.response_append, (name, value))
 
     def __repr__(self) -> str:
         verdict = "allowed" if self.allowed else f"denied {self.status} {self.message!r}"

@@ -1,7 +1,8 @@
 """header-injection and header-removal (extended profile), applied through ext_authz mutations:
-``inboundHeaders`` change the request that reaches the upstream (set / remove), ``outboundHeaders``
-of header-injection are added to the client's response. Removing *response* headers is not
-possible through ext_authz, so header-removal ``outboundHeaders`` is a configuration error."""
+``inboundHeaders`` change the request that reaches the upstream (added / removed),
+``outboundHeaders`` of header-injection are added to the client's response. Removing *response*
+headers is not possible through ext_authz, so header-removal ``outboundHeaders`` is a
+configuration error."""
 
 from __future__ import annotations
 
@@ -47,8 +48,17 @@ def _names(reader: ConfigReader, key: str) -> tuple[str, ...]:
     return tuple(names)
 
 
+SINGLE_VALUED = frozenset(
+    {"access-control-allow-origin", "content-type", "content-length", "transfer-encoding"}
+)
+"""Headers an injection overwrites; any other injected header goes beside an existing one of
+the same name (MuleSoft's Header Injection page, Mule 4 and Flex Gateway)."""
+
+
 class HeaderInjection:
-    """Sets ``inboundHeaders`` upstream and adds ``outboundHeaders`` to the response."""
+    """Adds ``inboundHeaders`` upstream and ``outboundHeaders`` to the response, each beside
+    an existing header of its name (the request's own for inbound: Envoy joins the two with a
+    comma), but in place of one of the `SINGLE_VALUED` headers."""
 
     asset_id: ClassVar[str] = "header-injection"
     uses_contracts: bool = False
@@ -72,10 +82,16 @@ class HeaderInjection:
         decision: Decision,
         contracts: Mapping[str, Contract],
     ) -> Denial | None:
-        if self.inbound:
-            decision.upstream_set = decision.upstream_set + self.inbound
-        if self.outbound:
-            decision.response_headers = decision.response_headers + self.outbound
+        for name, value in self.inbound:
+            if name in request.headers and name not in SINGLE_VALUED:
+                decision.append_upstream(name, value)
+            else:
+                decision.set_upstream(name, value)
+        for name, value in self.outbound:
+            if name in SINGLE_VALUED:
+                decision.add_response_header(name, value)
+            else:
+                decision.append_response_header(name, value)
         return None
 
 

@@ -7,10 +7,15 @@ import json
 from typing import Any
 
 import pytest
+from envoy.config.core.v3 import base_pb2
 
 from reference_adapter import DecisionEngine
+from reference_adapter.grpc_face import check_response
 
 from .helpers import API, engine_with, policy, req
+
+OVERWRITE = base_pb2.HeaderValueOption.OVERWRITE_IF_EXISTS_OR_ADD
+APPEND = base_pb2.HeaderValueOption.APPEND_IF_EXISTS_OR_ADD
 
 
 def spike(**config: Any) -> dict[str, Any]:
@@ -75,7 +80,7 @@ def test_header_injection_and_removal():
     ])  # fmt: skip
     d = engine.decide(req({"x-secret": "s"}), 0)
     assert d.upstream_set == (("x-env", "lab"),)
-    assert d.response_headers == (("x-served-by", "mesh"),)
+    assert d.response_append == (("x-served-by", "mesh"),)
     assert d.upstream_remove == ("x-secret", "x-absent")  # absent too: HTTP mode hides them
     error = DecisionEngine().load_policies(
         API, [policy("header-removal", {"outboundHeaders": ["server"]})]
@@ -85,6 +90,28 @@ def test_header_injection_and_removal():
         API, [policy("header-injection", {"inboundHeaders": [{"key": "a", "value": "#[now()]"}]})]
     )
     assert error is not None and "DataWeave" in error
+
+
+def test_header_injection_adds_beside_existing_headers_but_replaces_single_valued_ones():
+    """MuleSoft's Header Injection page: an injected header goes beside an existing one of its
+    name, except access-control-allow-origin, content-type, content-length and
+    transfer-encoding, which it overwrites. Inbound beside the client's: appended (Envoy joins
+    it to the client's value); outbound: appended to the upstream's answer, or overwriting."""
+    injected = [{"key": "x-tenant", "value": "acme"}, {"key": "content-type", "value": "a/b"},
+                {"key": "x-new", "value": "n"}]  # fmt: skip
+    engine = engine_with(
+        [policy("header-injection", {"inboundHeaders": injected, "outboundHeaders": injected})]
+    )
+    d = engine.decide(req({"x-tenant": "client", "content-type": "text/plain"}), 0)
+    assert d.upstream_append == (("x-tenant", "acme"),)
+    assert d.upstream_set == (("content-type", "a/b"), ("x-new", "n"))
+    assert d.response_headers == (("content-type", "a/b"),)
+    assert d.response_append == (("x-tenant", "acme"), ("x-new", "n"))
+    ok = check_response(d).ok_response
+    actions = {o.header.key: o.append_action for o in ok.response_headers_to_add}
+    assert actions == {"content-type": OVERWRITE, "x-tenant": APPEND, "x-new": APPEND}
+    appended = {h.header.key: h.append.value for h in ok.headers}
+    assert appended == {"x-tenant": True, "content-type": False, "x-new": False}
 
 
 LIMITS = {"maxContainerDepth": 2, "maxStringValueLength": 5, "maxObjectEntryNameLength": 4,
