@@ -4,10 +4,10 @@ through the same path. Produces the per-mutant verdicts and the summary figures.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import queue
-import random
 import subprocess
 import sys
 import threading
@@ -269,13 +269,20 @@ def baseline_runs(
 
 def choose(options: Options) -> list[Mutant]:
     """The mutants to judge, in a seeded random order (a run stopped early has judged a
-    random sample)."""
+    random sample). A mutant's place comes from its id and the seed alone, so code changed
+    elsewhere (mutants added or gone) keeps the order of the others: a judged prefix stays
+    one, and only the new mutants that land inside it need judging."""
     mutants = all_mutants(options.files, options.operators)
     if options.ids is not None:
         wanted = set(options.ids)
         return [m for m in mutants if m.id in wanted]
-    count = len(mutants) if options.sample is None else min(options.sample, len(mutants))
-    return random.Random(options.seed).sample(mutants, count)
+    order = sorted(mutants, key=lambda m: rank(options.seed, m.id))
+    return order if options.sample is None else order[: options.sample]
+
+
+def rank(seed: int, mutant_id: str) -> bytes:
+    """A mutant's place in the seeded order: a keyed hash of its id (uniform, stable)."""
+    return hashlib.blake2b(mutant_id.encode(), digest_size=8, key=str(seed).encode()).digest()
 
 
 def make_plans(

@@ -20,7 +20,7 @@ import pytest
 from benchmarks.mutation.journal import Outcome, Run
 from benchmarks.mutation.operators import ROOT, Mutant, mutants_of, mutated_code
 from benchmarks.mutation.report import DOC, ROW, SECTIONS, dispositions, matches, summarise
-from benchmarks.mutation.runner import profile_for
+from benchmarks.mutation.runner import Options, choose, profile_for
 from benchmarks.mutation.scope import FILES, OPERATORS, all_mutants
 
 QUOTA = "rate_limiting/quota-per-api"
@@ -63,6 +63,20 @@ def test_ids_survive_edits_elsewhere_in_the_file() -> None:
     after = {m.id: m.line for m in mutants_of(path, shifted)}
     assert before.keys() == after.keys()
     assert all(after[i] == before[i] + 3 for i in before)
+
+
+def test_the_seeded_order_keeps_its_prefix_when_mutants_come_or_go() -> None:
+    """The order is random but fixed per mutant id: dropping mutants (a file changed) or
+    adding some leaves the others in the same order, so a judged prefix stays a prefix; a
+    sample is the start of the full order, and another seed gives another order."""
+    full = choose(Options())
+    ids = [m.id for m in full]
+    assert sorted(ids) != ids and len(ids) == len(set(ids))
+    assert [m.id for m in choose(Options(sample=40))] == ids[:40]
+    fewer = Options(files=tuple(f for f in FILES if not f.endswith("windows.py")))
+    kept = [m.id for m in choose(fewer)]
+    assert kept == [i for i in ids if not i.startswith("windows.py:")]
+    assert [m.id for m in choose(Options(seed=1))] != ids
 
 
 def test_logging_docstrings_and_raise_messages_are_not_mutated() -> None:
