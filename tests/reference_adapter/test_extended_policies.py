@@ -70,6 +70,21 @@ def test_ip_filters_on_x_forwarded_for():
     assert block.decide(req(), 0).allowed  # no address: nothing to block
 
 
+def test_ip_ranges_as_leading_octets():
+    # MuleSoft's IP Allowlist page: "setting 192.168 ... includes IP addresses from 192.168.0.0
+    # through 192.168.255.255"; its Flex example lists "192.168.2" and "192.160"
+    engine = engine_with([policy("ip-allowlist", {"ips": ["192.168", "10.1.2", "172"]})])
+    for allowed in ("192.168.0.0", "192.168.255.255", "10.1.2.77", "172.31.0.1"):
+        assert engine.decide(req(source_ip=allowed), 0).allowed, allowed
+    for rejected in ("192.169.0.1", "10.1.3.1", "173.0.0.1", "0.0.0.172"):
+        assert engine.decide(req(source_ip=rejected), 0).status == 403, rejected
+    block = engine_with([policy("ip-blocklist", {"ips": ["192.160"]})])
+    assert block.decide(req(source_ip="192.160.4.4"), 0).status == 403
+    assert block.decide(req(source_ip="192.161.4.4"), 0).allowed
+    bad = DecisionEngine().load_policies(API, [policy("ip-allowlist", {"ips": ["192.300"]})])
+    assert bad is not None and "leading IPv4 octets" in bad
+
+
 def test_header_injection_and_removal():
     engine = engine_with([
         policy("header-injection", {"inboundHeaders": [{"key": "X-Env", "value": "lab"}],
