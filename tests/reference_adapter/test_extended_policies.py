@@ -107,6 +107,43 @@ def test_header_injection_and_removal():
     assert error is not None and "DataWeave" in error
 
 
+def test_header_removal_patterns_and_protected_headers():
+    """MuleSoft's Header Removal page: "List of header names or regular expressions (comma
+    separated) ... for example, `Cache-Control, Access-Control.*`", and "The following headers
+    may not be removed: user-agent, accept, host, content-type, content-length, date,
+    transfer-encoding, connection"."""
+    engine = engine_with([
+        policy("header-removal", {"inboundHeaders": "Cache-Control, Access-Control.*, X-[0-9]+-Id, "
+                                                    "Accept, host, X-Trace-.*"}),
+    ])  # fmt: skip
+    headers = {
+        "cache-control": "no-cache",
+        "access-control-allow-origin": "*",
+        "access-control-request-method": "GET",
+        "x-42-id": "a",
+        "x-a-id": "b",
+        "x-trace-id": "t",
+        "accept": "*/*",
+        "content-type": "application/json",
+        "my-access-control-x": "kept: a pattern matches the whole name",
+    }
+    d = engine.decide(req(headers), 0)
+    assert set(d.upstream_remove) == {
+        "cache-control",
+        "access-control-allow-origin",
+        "access-control-request-method",
+        "x-42-id",
+        "x-trace-id",
+    }
+    assert len(d.upstream_remove) == len(set(d.upstream_remove))
+    matched_content = engine_with([policy("header-removal", {"inboundHeaders": [".*-type"]})])
+    assert matched_content.decide(req(headers), 0).upstream_remove == ()
+    error = DecisionEngine().load_policies(
+        API, [policy("header-removal", {"inboundHeaders": ["x-(unclosed"]})]
+    )
+    assert error is not None and "regular expression" in error
+
+
 def test_header_injection_adds_beside_existing_headers_but_replaces_single_valued_ones():
     """MuleSoft's Header Injection page: an injected header goes beside an existing one of its
     name, except access-control-allow-origin, content-type, content-length and
