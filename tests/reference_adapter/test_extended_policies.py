@@ -250,3 +250,50 @@ def test_cors_public_resource():
     assert engine.decide(req(), 0).response_headers == ()
     error = DecisionEngine().load_policies(API, [cors(publicResource=False)])
     assert error is not None and "originGroups" in error
+
+
+def test_cors_groups_as_mulesoft_documents_them():
+    """MuleSoft's CORS page: ``allowedMethods`` ``[{methodName, isAllowed}]`` and
+    ``exposedHeaders`` per group (Flex Gateway parameters); "Wildcards (`*`) are accepted in the
+    Origins and Headers sections"; "the non-wildcard settings override the wildcard
+    configurations"."""
+    engine = engine_with([cors(publicResource=False, originGroups=[
+        {"origins": ["*"], "headers": ["content-type"],
+         "allowedMethods": [{"methodName": "GET", "isAllowed": True},
+                            {"methodName": "DELETE", "isAllowed": False}]},
+        {"origins": ["https://admin.example"], "headers": ["*"], "exposedHeaders": ["x-request-id"],
+         "allowedMethods": [{"methodName": "GET", "isAllowed": True},
+                            {"methodName": "DELETE", "isAllowed": True}]},
+    ])])  # fmt: skip
+
+    def preflight(origin: str, method: str, asked: str = "") -> int:
+        headers = {"origin": origin, "access-control-request-method": method}
+        if asked:
+            headers["access-control-request-headers"] = asked
+        return engine.decide(req(headers, method="OPTIONS"), 0).status
+
+    assert preflight("https://admin.example", "DELETE", "x-anything, x-more") == 200
+    assert preflight("https://shop.example", "DELETE") == 403  # isAllowed: false
+    assert preflight("https://shop.example", "GET", "content-type") == 200
+    assert preflight("https://shop.example", "GET", "x-anything") == 403
+    actual = engine.decide(req({"origin": "https://admin.example"}), 0)
+    assert ("access-control-expose-headers", "x-request-id") in actual.response_headers
+    shop = engine.decide(req({"origin": "https://shop.example"}), 0)
+    assert all(name != "access-control-expose-headers" for name, _ in shop.response_headers)
+    refused = {"origins": ["*"], "allowedMethods": [{"methodName": "GET", "isAllowed": "false"}]}
+    refuse_all = engine_with([cors(publicResource=False, originGroups=[refused])])
+    pre = {"origin": "https://a.example", "access-control-request-method": "GET"}
+    assert refuse_all.decide(req(pre, method="OPTIONS"), 0).status == 403
+
+
+def test_cors_runs_before_every_other_policy():
+    """MuleSoft's CORS page: "The CORS policy is always applied first by the API gateway, before
+    any other policies can be applied"."""
+    engine = engine_with([
+        policy("client-id-enforcement", {}, policy_id=1, order=1),
+        cors(publicResource=True) | {"policyId": 2, "order": 2},
+    ])  # fmt: skip
+    pre = {"origin": "https://a.example", "access-control-request-method": "GET"}
+    d = engine.decide(req(pre, method="OPTIONS"), 0)
+    assert d.status == 200 and ("access-control-allow-origin", "*") in d.headers
+    assert engine.decide(req({"origin": "https://a.example"}), 0).status == 401
