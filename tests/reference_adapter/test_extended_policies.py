@@ -297,3 +297,26 @@ def test_cors_runs_before_every_other_policy():
     d = engine.decide(req(pre, method="OPTIONS"), 0)
     assert d.status == 200 and ("access-control-allow-origin", "*") in d.headers
     assert engine.decide(req({"origin": "https://a.example"}), 0).status == 401
+
+
+def test_spike_control_exposes_ratelimit_headers():
+    """MuleSoft's Spike Control page: with exposeHeaders, X-Ratelimit-Limit, -Remaining and
+    -Reset ("until the oldest request ages enough to fall outside of the sliding window. If
+    quota is still available, the header is set to 0")."""
+    engine = engine_with([spike(exposeHeaders=True, timePeriodInMilliseconds=1000)])
+    first = engine.decide(req(), 0.0)
+    assert dict(first.response_headers) == {
+        "x-ratelimit-limit": "2", "x-ratelimit-remaining": "1", "x-ratelimit-reset": "0"
+    }  # fmt: skip
+    second = dict(engine.decide(req(), 0.25).response_headers)
+    assert second["x-ratelimit-remaining"] == "0" and second["x-ratelimit-reset"] == "750"
+    queued = engine.decide(req(), 0.6)  # served at 1.099, when the request of 0.0 has aged out
+    assert queued.allowed and dict(queued.response_headers)["x-ratelimit-reset"] == "151"
+    refused = engine.decide(req(), 0.6)
+    assert refused.status == 429
+    assert dict(refused.headers)["x-ratelimit-remaining"] == "0"
+    assert dict(refused.headers)["x-ratelimit-reset"] == "400"  # the request of 0.0 leaves at 1.0
+    quiet = engine_with([spike()])
+    assert quiet.decide(req(), 0.0).response_headers == ()
+    quiet.decide(req(), 0.0)
+    assert all(not n.startswith("x-ratelimit") for n, _ in quiet.decide(req(), 0.0).headers)
