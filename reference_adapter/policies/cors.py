@@ -21,11 +21,23 @@ class OriginGroup:
     methods: frozenset[str]
     headers: frozenset[str]
     max_age: int
+    exposed: tuple[str, ...] = ()
+
+    def allows_headers(self, asked: list[str]) -> bool:
+        """Requested headers are allowed when the group lists none, lists ``*`` (MuleSoft:
+        "Wildcards (`*`) are accepted in the Origins and Headers sections") or lists them all."""
+        if not self.headers or "*" in self.headers:
+            return True
+        return all(h in self.headers for h in asked)
 
 
 def _strings(reader: ConfigReader, where: str, value: object) -> frozenset[str]:
+    return frozenset(_string_list(reader, where, value))
+
+
+def _string_list(reader: ConfigReader, where: str, value: object) -> list[str]:
     if value is None:
-        return frozenset()
+        return []
     if isinstance(value, str):
         value = [v for v in value.split(",") if v.strip()]
     if not isinstance(value, list):
@@ -35,7 +47,58 @@ def _strings(reader: ConfigReader, where: str, value: object) -> frozenset[str]:
         if isinstance(item, Mapping):  # tf shape: [{"value": "..."}] / [{"methodName": ...}]
             item = next(iter(item.values()), "")
         items.append(str(item).strip())
-    return frozenset(items)
+    return items
+
+
+def _methods(reader: ConfigReader, entry: Mapping[str, Any]) -> frozenset[str]:
+    """``allowedMethods`` as MuleSoft documents it (``[{methodName, isAllowed}]``, the methods
+    with ``isAllowed: false`` left out), else ``methods`` (a list of names)."""
+    allowed = entry.get("allowedMethods")
+    if allowed is None:
+        return frozenset(
+            m.upper() for m in _strings(reader, "originGroups.methods", entry.get("methods"))
+        )
+    if not isinstance(allowed, list):
+        raise reader.error(
+            "originGroups.allowedMethods", allowed, "a list of {methodName, isAllowed}"
+        )
+    methods = set()
+    for item in allowed:
+        if isinstance(item, str):
+            methods.add(item.strip().upper())
+            continue
+        name = item.get("methodName") if isinstance(item, Mapping) else None
+        if not isinstance(name, str) or not name.strip():
+            raise reader.error(
+                "originGroups.allowedMethods", item, "a list of {methodName, isAllowed}"
+            )
+        if _is_allowed(item.get("isAllowed", True)):
+            methods.add(name.strip().upper())
+    if not methods:  # every method refused: nothing may be asked for
+        methods.add("")
+    return frozenset(methods)
+
+
+def _is_allowed(value: object) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() != "false"
+    return bool(value)
+
+
+def _group(reader: ConfigReader, entry: object) -> OriginGroup:
+    if not isinstance(entry, Mapping):
+        raise reader.error("originGroups", entry, "a list of objects")
+    return OriginGroup(
+        origins=_strings(reader, "originGroups.origins", entry.get("origins")),
+        methods=_methods(reader, entry),
+        headers=frozenset(
+            h.lower() for h in _strings(reader, "originGroups.headers", entry.get("headers"))
+        ),
+        max_age=int(entry.get("accessControlMaxAge") or 0),
+        exposed=tuple(
+            _string_list(reader, "originGroups.exposedHeaders", entry.get("exposedHeaders"))
+        ),
+    )
 
 
 class Cors:
@@ -56,34 +119,22 @@ class Cors:
         cls, configuration: Mapping[str, Any] | None, context: PolicyContext | None = None
     ) -> Cors:
         reader = ConfigReader(cls.asset_id, configuration)
-        groups = []
-        for entry in reader.list_of("originGroups", []):
-            if not isinstance(entry, Mapping):
-                raise reader.error("originGroups", entry, "a list of objects")
-            groups.append(
-                OriginGroup(
-                    origins=_strings(reader, "originGroups.origins", entry.get("origins")),
-                    methods=frozenset(
-                        m.upper()
-                        for m in _strings(reader, "originGroups.methods", entry.get("methods"))
-                    ),
-                    headers=frozenset(
-                        h.lower()
-                        for h in _strings(reader, "originGroups.headers", entry.get("headers"))
-                    ),
-                    max_age=int(entry.get("accessControlMaxAge") or 0),
-                )
-            )
+        groups = [_group(reader, entry) for entry in reader.list_of("originGroups", [])]
         public = reader.boolean("publicResource", True)
         if not public and not groups:
             raise reader.error("originGroups", [], "at least one group when publicResource is off")
         return cls(public, reader.boolean("supportCredentials", False), tuple(groups))
 
     def _group(self, origin: str) -> OriginGroup | None:
+        """The group listing this origin, else the first with the ``*`` origin (MuleSoft: "the
+        non-wildcard settings override the wildcard configurations")."""
+        wildcard = None
         for group in self.groups:
-            if origin in group.origins or "*" in group.origins:
+            if origin in group.origins:
                 return group
-        return None
+            if wildcard is None and "*" in group.origins:
+                wildcard = group
+        return wildcard
 
     def _allow_origin(self, origin: str) -> list[Header]:
         headers: list[Header] = []
@@ -119,7 +170,7 @@ class Cors:
                 for h in headers.get("access-control-request-headers", "").split(",")
                 if h.strip()
             ]
-            if group is not None and group.headers and any(h not in group.headers for h in asked):
+            if group is not None and not group.allows_headers(asked):
                 return self._rejected
             answer = self._allow_origin(origin)
             answer.append(("access-control-allow-methods", method))
@@ -132,4 +183,8 @@ class Cors:
         if allowed:
             for name, value in self._allow_origin(origin):
                 decision.add_response_header(name, value)
+            if group is not None and group.exposed:
+                decision.add_response_header(
+                    "access-control-expose-headers", ", ".join(group.exposed)
+                )
         return None

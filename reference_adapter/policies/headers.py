@@ -6,6 +6,7 @@ configuration error."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -30,7 +31,7 @@ def _pairs(reader: ConfigReader, key: str) -> tuple[Header, ...]:
     return tuple(pairs)
 
 
-def _names(reader: ConfigReader, key: str) -> tuple[str, ...]:
+def _names(reader: ConfigReader, key: str, lower: bool = True) -> tuple[str, ...]:
     raw = reader.data.get(key)
     if raw is None or raw == "":
         return ()
@@ -44,7 +45,7 @@ def _names(reader: ConfigReader, key: str) -> tuple[str, ...]:
     for item in items:
         if not isinstance(item, str) or not item.strip():
             raise reader.error(key, raw, "a list of header names")
-        names.append(item.strip().lower())
+        names.append(item.strip().lower() if lower else item.strip())
     return tuple(names)
 
 
@@ -95,15 +96,53 @@ class HeaderInjection:
         return None
 
 
+PROTECTED = frozenset(
+    {
+        "accept",
+        "connection",
+        "content-length",
+        "content-type",
+        "date",
+        "host",
+        "transfer-encoding",
+        "user-agent",
+    }
+)
+"""Headers header-removal never removes (MuleSoft's Header Removal page: "The following headers
+may not be removed"; the Flex Gateway page leaves user-agent out of its list, the Mule 4 page,
+followed here, has it)."""
+
+_PLAIN_NAME = re.compile(r"^[a-z0-9_-]+$")
+
+
+def _removal_patterns(reader: ConfigReader) -> tuple[re.Pattern[str], ...]:
+    """The ``inboundHeaders`` entries that are not plain names, as case-insensitive regular
+    expressions (read as written: lowercasing would turn ``\\D`` into ``\\d``)."""
+    patterns = []
+    for name in _names(reader, "inboundHeaders", lower=False):
+        if _PLAIN_NAME.match(name.lower()):
+            continue
+        try:
+            patterns.append(re.compile(name, re.IGNORECASE))
+        except re.error as exc:
+            raise reader.error(
+                "inboundHeaders", name, f"a header name or a regular expression ({exc})"
+            ) from None
+    return tuple(patterns)
+
+
 class HeaderRemoval:
-    """Removes ``inboundHeaders`` from the upstream request."""
+    """Removes ``inboundHeaders`` from the upstream request: header names, and regular
+    expressions (``Access-Control.*``) matched in full against the request's header names,
+    never a `PROTECTED` header."""
 
     asset_id: ClassVar[str] = "header-removal"
     uses_contracts: bool = False
     is_async: bool = False
 
-    def __init__(self, inbound: tuple[str, ...]) -> None:
-        self.inbound = inbound
+    def __init__(self, inbound: tuple[str, ...], patterns: tuple[re.Pattern[str], ...] = ()):
+        self.inbound = tuple(n for n in inbound if _PLAIN_NAME.match(n) and n not in PROTECTED)
+        self.patterns = patterns
 
     @classmethod
     def from_configuration(
@@ -118,7 +157,7 @@ class HeaderRemoval:
                 "an empty list: ext_authz cannot remove response headers "
                 "(Envoy's OkHttpResponse only adds them)",
             )
-        return cls(_names(reader, "inboundHeaders"))
+        return cls(_names(reader, "inboundHeaders"), _removal_patterns(reader))
 
     def check(
         self,
@@ -127,8 +166,19 @@ class HeaderRemoval:
         decision: Decision,
         contracts: Mapping[str, Contract],
     ) -> Denial | None:
-        # every configured header, present or not: in HTTP service mode the adapter sees only
-        # the headers Envoy forwards, and removing an absent header is a no-op for Envoy
-        if self.inbound:
-            decision.upstream_remove = decision.upstream_remove + tuple(self.inbound)
+        # every configured name, present or not: in HTTP service mode the adapter sees only
+        # the headers Envoy forwards, and removing an absent header is a no-op for Envoy; a
+        # pattern can only match the headers the adapter sees
+        removed = self.inbound
+        if self.patterns:
+            removed = removed + tuple(
+                name
+                for name in request.headers
+                if name not in PROTECTED
+                and name not in removed
+                and not name.startswith(":")
+                and any(p.fullmatch(name) for p in self.patterns)
+            )
+        if removed:
+            decision.upstream_remove = decision.upstream_remove + removed
         return None

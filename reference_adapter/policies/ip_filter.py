@@ -1,11 +1,12 @@
 """ip-allowlist and ip-blocklist (extended profile). Which address counts is explicit:
 ``ipExpression`` ``#[attributes.remoteAddress]`` (default: the downstream peer Envoy reports) or
 a header such as ``#[attributes.headers['x-forwarded-for']]`` (its first, client-most entry).
-``ips``: addresses and CIDR ranges. 403 ``IP is rejected``."""
+``ips``: addresses, CIDR ranges and leading IPv4 octets (``192.168``). 403 ``IP is rejected``."""
 
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -28,10 +29,27 @@ def _parse(reader: ConfigReader) -> tuple[str | None, tuple[Network, ...]]:
     networks: list[Network] = []
     for entry in raw:
         try:
-            networks.append(ipaddress.ip_network(str(entry).strip(), strict=False))
+            networks.append(network_of(str(entry)))
         except ValueError:
-            raise reader.error("ips", entry, "IP addresses or CIDR ranges") from None
+            raise reader.error(
+                "ips", entry, "IP addresses, CIDR ranges or leading IPv4 octets (192.168)"
+            ) from None
     return header, tuple(networks)
+
+
+_LEADING_OCTETS = re.compile(r"^\d{1,3}(\.\d{1,3}){0,2}$")
+
+
+def network_of(entry: str) -> Network:
+    """One ``ips`` entry: an address, a CIDR range, or (MuleSoft's IP Allowlist page) "the
+    relevant octets of the IP address", ``192.168`` meaning 192.168.0.0 through
+    192.168.255.255. Leading octets are read so, never as an integer address."""
+    entry = entry.strip()
+    if _LEADING_OCTETS.match(entry):
+        octets = entry.split(".")
+        padded = ".".join(octets + ["0"] * (4 - len(octets)))
+        return ipaddress.ip_network(f"{padded}/{8 * len(octets)}")
+    return ipaddress.ip_network(entry, strict=False)
 
 
 class _IpFilter:

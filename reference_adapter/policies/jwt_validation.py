@@ -131,11 +131,26 @@ def _load_key(reader: ConfigReader, method: str, text: str, length: int) -> Any:
         # key to pyjwt's recommended minimum gives the same MAC without its per-call warning.
         return text.encode().ljust(length // 8, b"\0")
     try:
-        return serialization.load_pem_public_key(text.strip().encode())
+        return serialization.load_pem_public_key(_pem_armoured(text).encode())
     except (ValueError, TypeError):
         raise reader.error(
-            "textKey", text[:40] + "...", "a PEM public key (-----BEGIN PUBLIC KEY-----)"
+            "textKey",
+            text[:40] + "...",
+            "a PEM public key, its base64 body alone (as MuleSoft asks: without the "
+            "-----BEGIN PUBLIC KEY----- header and footer) or the whole PEM",
         ) from None
+
+
+def _pem_armoured(text: str) -> str:
+    """The key as a PEM document. MuleSoft's JWT Validation page asks for "the PEM Public Key
+    without the header and footer for RSA", so a bare base64 body gets them back; a whole PEM
+    (header included) is accepted as it is."""
+    text = text.strip()
+    if text.startswith("-----BEGIN"):
+        return text
+    body = "".join(text.split())
+    lines = [body[i : i + 64] for i in range(0, len(body), 64)]
+    return "\n".join(["-----BEGIN PUBLIC KEY-----", *lines, "-----END PUBLIC KEY-----"])
 
 
 def _claim_matches(actual: object, expected: str) -> bool:

@@ -170,14 +170,19 @@ def build_policy(
     )
 
 
+ALWAYS_FIRST = "cors"
+
+
 def build_chain(
     items: Sequence[Mapping[str, Any]],
     previous: Sequence[AppliedPolicy] = (),
     context: PolicyContext | None = None,
 ) -> tuple[AppliedPolicy, ...]:
-    """All applied policies of an API, sorted by ``order`` (then id). Disabled ones are kept
-    (for status reports) but skipped by the engine."""
+    """All applied policies of an API, sorted by ``order`` (then id), CORS first whatever its
+    order (MuleSoft's CORS page: "The CORS policy is always applied first by the API gateway,
+    before any other policies can be applied"). Disabled ones are kept (for status reports)
+    but skipped by the engine."""
     old = {p.ref.policy_id: p for p in previous}
     built = [build_policy(item, old, context) for item in items]
-    built.sort(key=lambda p: (p.order, p.ref.policy_id))
+    built.sort(key=lambda p: (p.ref.name != ALWAYS_FIRST, p.order, p.ref.policy_id))
     return tuple(built)

@@ -2,7 +2,8 @@
 ``timePeriodInMilliseconds``. A request without quota is retried every ``delayTimeInMillis`` up
 to ``delayAttempts`` times; the engine computes when a slot frees and returns the delay in
 `Decision.delay_s` (the face holds its answer that long), at most ``queuingLimit`` requests
-wait at once; 429 after the last attempt. Keep delays under Envoy's ext_authz timeout."""
+wait at once; 429 after the last attempt. Keep delays under Envoy's ext_authz timeout.
+``exposeHeaders`` adds the X-Ratelimit-* headers MuleSoft documents for this policy."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from reference_adapter.contracts import Contract
-from reference_adapter.model import CheckInput, Decision, Denial
+from reference_adapter.model import CheckInput, Decision, Denial, Header
 from reference_adapter.policies.base import ConfigReader, PolicyContext
 
 
@@ -80,17 +81,48 @@ class SpikeControl:
         # any later accepted time stays within the maximum; checking t and later is enough here
         if self._count(now) < config.maximum and self._free_after(now):
             bisect.insort(accepted, now)
+            self._accept(now, 0.0, decision)
             return None
         waiting = len(accepted) - bisect.bisect_right(accepted, now)
         if waiting >= config.queue_limit or config.attempts == 0:
-            return self._queue_full if config.attempts else self._denial
+            return self._reject(now, self._queue_full if config.attempts else self._denial)
         for attempt in range(1, config.attempts + 1):
             at = now + attempt * config.delay_s
             if self._count(at) < config.maximum and self._free_after(at):
                 bisect.insort(accepted, at)
-                decision.delay_s = attempt * config.delay_s
+                self._accept(at, attempt * config.delay_s, decision)
                 return None
-        return self._denial
+        return self._reject(now, self._denial)
+
+    def _accept(self, at: float, delay_s: float, decision: Decision) -> None:
+        if delay_s:
+            decision.delay_s = delay_s
+        if self.config.expose_headers:
+            for name, value in self._headers(at):
+                decision.add_response_header(name, value)
+
+    def _reject(self, now: float, denial: Denial) -> Denial:
+        if not self.config.expose_headers:
+            return denial
+        return Denial.of(429, denial.message, *self._headers(now))
+
+    def _headers(self, t: float) -> tuple[Header, Header, Header]:
+        """MuleSoft's Spike Control page: X-Ratelimit-Remaining "the amount of quota currently
+        available", -Limit "the maximum available requests per window", -Reset "the remaining
+        time, in milliseconds, until the oldest request ages enough to fall outside of the
+        sliding window. If quota is still available, the header is set to 0"."""
+        config = self.config
+        remaining = max(0, config.maximum - self._count(t))
+        reset_ms = 0
+        if remaining == 0:
+            lo = bisect.bisect_right(self._accepted, t - config.period_s)
+            oldest = self._accepted[lo] if lo < len(self._accepted) else t
+            reset_ms = max(0, round((oldest + config.period_s - t) * 1000))
+        return (
+            ("x-ratelimit-limit", str(config.maximum)),
+            ("x-ratelimit-remaining", str(remaining)),
+            ("x-ratelimit-reset", str(reset_ms)),
+        )
 
     def _free_after(self, t: float) -> bool:
         """Adding a request at ``t`` keeps every window that ends at a later reservation within

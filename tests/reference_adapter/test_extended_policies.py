@@ -70,6 +70,21 @@ def test_ip_filters_on_x_forwarded_for():
     assert block.decide(req(), 0).allowed  # no address: nothing to block
 
 
+def test_ip_ranges_as_leading_octets():
+    # MuleSoft's IP Allowlist page: "setting 192.168 ... includes IP addresses from 192.168.0.0
+    # through 192.168.255.255"; its Flex example lists "192.168.2" and "192.160"
+    engine = engine_with([policy("ip-allowlist", {"ips": ["192.168", "10.1.2", "172"]})])
+    for allowed in ("192.168.0.0", "192.168.255.255", "10.1.2.77", "172.31.0.1"):
+        assert engine.decide(req(source_ip=allowed), 0).allowed, allowed
+    for rejected in ("192.169.0.1", "10.1.3.1", "173.0.0.1", "0.0.0.172"):
+        assert engine.decide(req(source_ip=rejected), 0).status == 403, rejected
+    block = engine_with([policy("ip-blocklist", {"ips": ["192.160"]})])
+    assert block.decide(req(source_ip="192.160.4.4"), 0).status == 403
+    assert block.decide(req(source_ip="192.161.4.4"), 0).allowed
+    bad = DecisionEngine().load_policies(API, [policy("ip-allowlist", {"ips": ["192.300"]})])
+    assert bad is not None and "leading IPv4 octets" in bad
+
+
 def test_header_injection_and_removal():
     engine = engine_with([
         policy("header-injection", {"inboundHeaders": [{"key": "X-Env", "value": "lab"}],
@@ -90,6 +105,43 @@ def test_header_injection_and_removal():
         API, [policy("header-injection", {"inboundHeaders": [{"key": "a", "value": "#[now()]"}]})]
     )
     assert error is not None and "DataWeave" in error
+
+
+def test_header_removal_patterns_and_protected_headers():
+    """MuleSoft's Header Removal page: "List of header names or regular expressions (comma
+    separated) ... for example, `Cache-Control, Access-Control.*`", and "The following headers
+    may not be removed: user-agent, accept, host, content-type, content-length, date,
+    transfer-encoding, connection"."""
+    engine = engine_with([
+        policy("header-removal", {"inboundHeaders": "Cache-Control, Access-Control.*, X-[0-9]+-Id, "
+                                                    "Accept, host, X-Trace-.*"}),
+    ])  # fmt: skip
+    headers = {
+        "cache-control": "no-cache",
+        "access-control-allow-origin": "*",
+        "access-control-request-method": "GET",
+        "x-42-id": "a",
+        "x-a-id": "b",
+        "x-trace-id": "t",
+        "accept": "*/*",
+        "content-type": "application/json",
+        "my-access-control-x": "kept: a pattern matches the whole name",
+    }
+    d = engine.decide(req(headers), 0)
+    assert set(d.upstream_remove) == {
+        "cache-control",
+        "access-control-allow-origin",
+        "access-control-request-method",
+        "x-42-id",
+        "x-trace-id",
+    }
+    assert len(d.upstream_remove) == len(set(d.upstream_remove))
+    matched_content = engine_with([policy("header-removal", {"inboundHeaders": [".*-type"]})])
+    assert matched_content.decide(req(headers), 0).upstream_remove == ()
+    error = DecisionEngine().load_policies(
+        API, [policy("header-removal", {"inboundHeaders": ["x-(unclosed"]})]
+    )
+    assert error is not None and "regular expression" in error
 
 
 def test_header_injection_adds_beside_existing_headers_but_replaces_single_valued_ones():
@@ -198,3 +250,73 @@ def test_cors_public_resource():
     assert engine.decide(req(), 0).response_headers == ()
     error = DecisionEngine().load_policies(API, [cors(publicResource=False)])
     assert error is not None and "originGroups" in error
+
+
+def test_cors_groups_as_mulesoft_documents_them():
+    """MuleSoft's CORS page: ``allowedMethods`` ``[{methodName, isAllowed}]`` and
+    ``exposedHeaders`` per group (Flex Gateway parameters); "Wildcards (`*`) are accepted in the
+    Origins and Headers sections"; "the non-wildcard settings override the wildcard
+    configurations"."""
+    engine = engine_with([cors(publicResource=False, originGroups=[
+        {"origins": ["*"], "headers": ["content-type"],
+         "allowedMethods": [{"methodName": "GET", "isAllowed": True},
+                            {"methodName": "DELETE", "isAllowed": False}]},
+        {"origins": ["https://admin.example"], "headers": ["*"], "exposedHeaders": ["x-request-id"],
+         "allowedMethods": [{"methodName": "GET", "isAllowed": True},
+                            {"methodName": "DELETE", "isAllowed": True}]},
+    ])])  # fmt: skip
+
+    def preflight(origin: str, method: str, asked: str = "") -> int:
+        headers = {"origin": origin, "access-control-request-method": method}
+        if asked:
+            headers["access-control-request-headers"] = asked
+        return engine.decide(req(headers, method="OPTIONS"), 0).status
+
+    assert preflight("https://admin.example", "DELETE", "x-anything, x-more") == 200
+    assert preflight("https://shop.example", "DELETE") == 403  # isAllowed: false
+    assert preflight("https://shop.example", "GET", "content-type") == 200
+    assert preflight("https://shop.example", "GET", "x-anything") == 403
+    actual = engine.decide(req({"origin": "https://admin.example"}), 0)
+    assert ("access-control-expose-headers", "x-request-id") in actual.response_headers
+    shop = engine.decide(req({"origin": "https://shop.example"}), 0)
+    assert all(name != "access-control-expose-headers" for name, _ in shop.response_headers)
+    refused = {"origins": ["*"], "allowedMethods": [{"methodName": "GET", "isAllowed": "false"}]}
+    refuse_all = engine_with([cors(publicResource=False, originGroups=[refused])])
+    pre = {"origin": "https://a.example", "access-control-request-method": "GET"}
+    assert refuse_all.decide(req(pre, method="OPTIONS"), 0).status == 403
+
+
+def test_cors_runs_before_every_other_policy():
+    """MuleSoft's CORS page: "The CORS policy is always applied first by the API gateway, before
+    any other policies can be applied"."""
+    engine = engine_with([
+        policy("client-id-enforcement", {}, policy_id=1, order=1),
+        cors(publicResource=True) | {"policyId": 2, "order": 2},
+    ])  # fmt: skip
+    pre = {"origin": "https://a.example", "access-control-request-method": "GET"}
+    d = engine.decide(req(pre, method="OPTIONS"), 0)
+    assert d.status == 200 and ("access-control-allow-origin", "*") in d.headers
+    assert engine.decide(req({"origin": "https://a.example"}), 0).status == 401
+
+
+def test_spike_control_exposes_ratelimit_headers():
+    """MuleSoft's Spike Control page: with exposeHeaders, X-Ratelimit-Limit, -Remaining and
+    -Reset ("until the oldest request ages enough to fall outside of the sliding window. If
+    quota is still available, the header is set to 0")."""
+    engine = engine_with([spike(exposeHeaders=True, timePeriodInMilliseconds=1000)])
+    first = engine.decide(req(), 0.0)
+    assert dict(first.response_headers) == {
+        "x-ratelimit-limit": "2", "x-ratelimit-remaining": "1", "x-ratelimit-reset": "0"
+    }  # fmt: skip
+    second = dict(engine.decide(req(), 0.25).response_headers)
+    assert second["x-ratelimit-remaining"] == "0" and second["x-ratelimit-reset"] == "750"
+    queued = engine.decide(req(), 0.6)  # served at 1.099, when the request of 0.0 has aged out
+    assert queued.allowed and dict(queued.response_headers)["x-ratelimit-reset"] == "151"
+    refused = engine.decide(req(), 0.6)
+    assert refused.status == 429
+    assert dict(refused.headers)["x-ratelimit-remaining"] == "0"
+    assert dict(refused.headers)["x-ratelimit-reset"] == "400"  # the request of 0.0 leaves at 1.0
+    quiet = engine_with([spike()])
+    assert quiet.decide(req(), 0.0).response_headers == ()
+    quiet.decide(req(), 0.0)
+    assert all(not n.startswith("x-ratelimit") for n, _ in quiet.decide(req(), 0.0).headers)

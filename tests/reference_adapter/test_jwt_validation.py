@@ -175,6 +175,16 @@ def test_rsa_text_key(rsa_key):
     assert rs512.decide(bearer(token(key=rsa_key, alg="RS512")), 0).allowed
 
 
+def test_rsa_text_key_without_pem_header_and_footer(rsa_key):
+    # MuleSoft's JWT Validation page: "the PEM Public Key without the header and footer for RSA"
+    pem = public_pem(rsa_key)
+    body = "\n".join(line for line in pem.splitlines() if not line.startswith("-----"))
+    for text_key in (body, body.replace("\n", ""), "  " + body + "\n"):
+        engine = engine_for(jwt_policy(signingMethod="rsa", textKey=text_key))
+        assert engine.decide(bearer(token(key=rsa_key, alg="RS256")), 0).allowed
+        assert engine.decide(bearer(token()), 0).status == 401
+
+
 def test_unsigned_tokens_with_signing_method_none():
     engine = engine_for(jwt_policy(signingMethod="none"))
     unsigned = jwt.encode({"client_id": "app-1"}, "", algorithm="none")
