@@ -1,5 +1,5 @@
-"""jwt-validation: the token from ``Authorization: Bearer`` or a custom header, signed HS or RS
-(256/384/512) with a text key or JWKS keys (`JwksRegistry`), or unsigned (``none``); exp,
+"""jwt-validation: the token from ``Authorization: Bearer`` or a custom header, signed HS, RS or
+ES (256/384/512) with a text key or JWKS keys (`JwksRegistry`), or unsigned (``none``); exp,
 nbf, aud and custom claims; the client id claim must name an APPROVED contract unless
 ``skipClientIdValidation``. 400 missing token, 401 invalid, 503 while no JWKS is available."""
 
@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import jwt
 import jwt.types
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from reference_adapter.contracts import Contract
 from reference_adapter.model import CheckInput, Decision, Denial
@@ -74,11 +75,12 @@ class JwtConfig:
         if origin == CUSTOM:
             expr = reader.string("jwtExpression", "#[attributes.headers['jwt']]")
             token_header = header_from_expression(reader, "jwtExpression", expr)
-        method = reader.choice("signingMethod", ("rsa", "hmac", "none"), "hmac")
+        method = reader.choice("signingMethod", ("rsa", "hmac", "es", "none"), "hmac")
         length = reader.integer("signingKeyLength", 256)
         if length not in (256, 384, 512):
             raise reader.error("signingKeyLength", length, "256, 384 or 512")
-        algorithm = {"rsa": f"RS{length}", "hmac": f"HS{length}", "none": "none"}[method]
+        prefix = {"rsa": "RS", "hmac": "HS", "es": "ES"}
+        algorithm = "none" if method == "none" else f"{prefix[method]}{length}"
         key: Any = None
         jwks_url = None
         if method != "none":
@@ -131,7 +133,7 @@ def _load_key(reader: ConfigReader, method: str, text: str, length: int) -> Any:
         # key to pyjwt's recommended minimum gives the same MAC without its per-call warning.
         return text.encode().ljust(length // 8, b"\0")
     try:
-        return serialization.load_pem_public_key(_pem_armoured(text).encode())
+        key = serialization.load_pem_public_key(_pem_armoured(text).encode())
     except (ValueError, TypeError):
         raise reader.error(
             "textKey",
@@ -139,6 +141,24 @@ def _load_key(reader: ConfigReader, method: str, text: str, length: int) -> Any:
             "a PEM public key, its base64 body alone (as MuleSoft asks: without the "
             "-----BEGIN PUBLIC KEY----- header and footer) or the whole PEM",
         ) from None
+    wanted = _KEY_TYPES[method]
+    if not isinstance(key, wanted[0]):
+        raise reader.error("textKey", text[:40] + "...", f"{wanted[1]} for signingMethod {method}")
+    if method == "es":
+        curve = _CURVES[length]
+        if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != curve:
+            raise reader.error(
+                "textKey", text[:40] + "...", f"a key on {curve} for ES{length} (RFC 7518 §3.4)"
+            )
+    return key
+
+
+_KEY_TYPES: dict[str, tuple[type, str]] = {
+    "rsa": (rsa.RSAPublicKey, "an RSA public key"),
+    "es": (ec.EllipticCurvePublicKey, "an elliptic-curve public key"),
+}
+_CURVES = {256: "secp256r1", 384: "secp384r1", 512: "secp521r1"}
+"""ES256, ES384 and ES512 sign on P-256, P-384 and P-521 (RFC 7518 §3.4)."""
 
 
 def _pem_armoured(text: str) -> str:
@@ -231,7 +251,7 @@ class JwtValidation:
                 algorithms=[config.algorithm] if config.algorithm != "none" else None,
                 options=self._options,
             )
-        except jwt.InvalidTokenError as exc:
+        except jwt.PyJWTError as exc:  # a key of the wrong kind for the token too
             return Denial.of(401, f"invalid JWT: {exc}")
         problem = self._check_claims(claims, now + self._time.epoch_offset)
         if problem is not None:

@@ -9,7 +9,7 @@ from typing import Any
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from reference_adapter import CheckInput, DecisionEngine
 
@@ -183,6 +183,33 @@ def test_rsa_text_key_without_pem_header_and_footer(rsa_key):
         engine = engine_for(jwt_policy(signingMethod="rsa", textKey=text_key))
         assert engine.decide(bearer(token(key=rsa_key, alg="RS256")), 0).allowed
         assert engine.decide(bearer(token()), 0).status == 401
+
+
+@pytest.mark.parametrize(("length", "curve"), [(256, ec.SECP256R1()), (384, ec.SECP384R1()),
+                                             (512, ec.SECP521R1())])  # fmt: skip
+def test_es_text_key(rsa_key, length, curve):
+    """signingMethod es (MuleSoft's page lists RSA, HMAC, ES and None): ES256/384/512 on
+    P-256/384/521 (RFC 7518 §3.4); a token of another key or algorithm is a 401, never a 500."""
+    private = ec.generate_private_key(curve)
+    engine = engine_for(
+        jwt_policy(signingMethod="es", signingKeyLength=length, textKey=public_pem(private))
+    )
+    assert engine.decide(bearer(token(key=private, alg=f"ES{length}")), 0).allowed
+    other = ec.generate_private_key(curve)
+    assert outcome(engine, bearer(token(key=other, alg=f"ES{length}")))[0] == 401
+    assert outcome(engine, bearer(token(key=rsa_key, alg="RS256")))[0] == 401
+    assert outcome(engine, bearer(token()))[0] == 401  # HS256 with a secret
+
+
+def test_a_text_key_of_the_wrong_kind_is_a_configuration_error(rsa_key):
+    p256 = public_pem(ec.generate_private_key(ec.SECP256R1()))
+    for config, fragment in (
+        ({"signingMethod": "es", "textKey": public_pem(rsa_key)}, "elliptic-curve"),
+        ({"signingMethod": "rsa", "textKey": p256}, "RSA public key"),
+        ({"signingMethod": "es", "signingKeyLength": 384, "textKey": p256}, "secp384r1"),
+    ):
+        error = DecisionEngine().load_policies(API, [jwt_policy(**config)])
+        assert error is not None and fragment in error, (config, error)
 
 
 def test_unsigned_tokens_with_signing_method_none():
