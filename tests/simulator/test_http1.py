@@ -379,33 +379,3 @@ def test_through_a_real_envoy_to_the_echo_upstream() -> None:
             await echo.stop()
 
     asyncio.run(main())
-
-
-def test_real_envoy_encodes_each_distinct_request_once_and_sends_what_it_holds_now() -> None:
-    """`RealEnvoy` keeps the encoding of requests it sent, keyed by their content: a request
-    object whose headers changed since is encoded again, and a tracked request still carries
-    its own request id (between the kept parts, before the content-length)."""
-
-    async def main() -> None:
-        echo = EchoUpstream(record=True)
-        await echo.start()
-        try:
-            routes = [Route(disabled=True)]
-            async with RealEnvoy(EnvoySettings(), echo.url, routes, echo=echo) as envoy:
-                req = ClientRequest(
-                    method="POST", path="/o", headers=[("X-A", "1")], body=b"hi", authority="s"
-                )
-                first = await envoy.handle(req)
-                req.headers[0] = ("X-A", "2")
-                second = await envoy.handle(req)
-                again = await envoy.handle(req)
-        finally:
-            await echo.stop()
-        ups = [r.upstream for r in (first, second, again)]
-        assert all(u is not None for u in ups)
-        assert [u.header("x-a") for u in ups if u] == ["1", "2", "2"]
-        assert [u.body for u in ups if u] == [b"hi"] * 3
-        ids = {u.header("x-request-id") for u in ups if u}
-        assert len(ids) == 3 and None not in ids  # each found by its own id
-
-    asyncio.run(main())
