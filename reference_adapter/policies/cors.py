@@ -72,17 +72,11 @@ def _methods(reader: ConfigReader, entry: Mapping[str, Any]) -> frozenset[str]:
             raise reader.error(
                 "originGroups.allowedMethods", item, "a list of {methodName, isAllowed}"
             )
-        if _is_allowed(item.get("isAllowed", True)):
+        if ConfigReader(reader.asset_id, item).boolean("isAllowed", True):
             methods.add(name.strip().upper())
     if not methods:  # every method refused: nothing may be asked for
         methods.add("")
     return frozenset(methods)
-
-
-def _is_allowed(value: object) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() != "false"
-    return bool(value)
 
 
 def _group(reader: ConfigReader, entry: object) -> OriginGroup:

@@ -28,10 +28,15 @@ QUOTA_EXCEEDED = "quota exceeded"
 
 
 def ratelimit_headers(result: WindowResult) -> tuple[Header, Header, Header]:
+    return exposed_headers(result.limit, result.remaining, result.reset_ms)
+
+
+def exposed_headers(limit: int, remaining: int, reset_ms: int) -> tuple[Header, Header, Header]:
+    """The ``X-Ratelimit-*`` headers of ``exposeHeaders`` (rate limiting, SLA, spike control)."""
     return (
-        ("x-ratelimit-limit", str(result.limit)),
-        ("x-ratelimit-remaining", str(result.remaining)),
-        ("x-ratelimit-reset", str(result.reset_ms)),
+        ("x-ratelimit-limit", str(limit)),
+        ("x-ratelimit-remaining", str(remaining)),
+        ("x-ratelimit-reset", str(reset_ms)),
     )
 
 

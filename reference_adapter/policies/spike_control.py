@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from reference_adapter.contracts import Contract
 from reference_adapter.model import CheckInput, Decision, Denial, Header
 from reference_adapter.policies.base import ConfigReader, PolicyContext
+from reference_adapter.policies.rate_limiting import exposed_headers
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +105,7 @@ class SpikeControl:
     def _reject(self, now: float, denial: Denial) -> Denial:
         if not self.config.expose_headers:
             return denial
-        return Denial.of(429, denial.message, *self._headers(now))
+        return Denial.of(denial.status, denial.message, *self._headers(now))
 
     def _headers(self, t: float) -> tuple[Header, Header, Header]:
         """MuleSoft's Spike Control page: X-Ratelimit-Remaining "the amount of quota currently
@@ -118,11 +119,7 @@ class SpikeControl:
             lo = bisect.bisect_right(self._accepted, t - config.period_s)
             oldest = self._accepted[lo] if lo < len(self._accepted) else t
             reset_ms = max(0, round((oldest + config.period_s - t) * 1000))
-        return (
-            ("x-ratelimit-limit", str(config.maximum)),
-            ("x-ratelimit-remaining", str(remaining)),
-            ("x-ratelimit-reset", str(reset_ms)),
-        )
+        return exposed_headers(config.maximum, remaining, reset_ms)
 
     def _free_after(self, t: float) -> bool:
         """Adding a request at ``t`` keeps every window that ends at a later reservation within
