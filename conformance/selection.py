@@ -26,6 +26,14 @@ def not_run(
             f"the scenario applies to {'/'.join(scenario.transports)} ext_authz,"
             f" the adapter uses {transport}",
         )
+    address = scenario.needs_client_address and not profile.ext_authz.use_remote_address
+    if transport == "http" and address:
+        return (
+            Outcome.NOT_SUPPORTED,
+            "the case needs the client address, which HTTP service mode carries only when Envoy"
+            " sets use_remote_address: set ext_authz.use_remote_address: true in the profile"
+            " (and list x-envoy-external-address in allowed_headers)",
+        )
     missing = sorted(set(scenario.features) - claimed_features(profile))
     if missing and not chosen:
         return Outcome.NOT_SUPPORTED, f"adapter does not claim {', '.join(missing)}"

@@ -85,6 +85,13 @@ class ExtAuthz(_Strict):
     allowed_client_headers_on_success: list[str] = Field(default_factory=list)
     failure_mode_allow: bool = False
     status_on_error: int = Field(403, ge=100, le=599)
+    use_remote_address: bool = Field(
+        False,
+        description="Envoy's connection manager sets use_remote_address, so every request "
+        "carries the client's address in x-envoy-external-address and at the end of "
+        "x-forwarded-for: how an HTTP-mode adapter learns it (list the header in "
+        "allowed_headers). Without it, HTTP-mode cases on the client address are not_supported",
+    )
     late_grace: Duration = Field(
         5.0,
         le=60,

@@ -97,6 +97,7 @@ def envoy_settings(profile: AdapterProfile, needs: DataPlaneNeeds, port: int) ->
             else None
         ),
         encode_raw_headers=needs.encode_raw_headers,
+        use_remote_address=ext.use_remote_address,
     )
 
 

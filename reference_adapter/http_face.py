@@ -60,8 +60,9 @@ async def check_input(request: web.Request, path_prefix: str = "") -> CheckInput
     body: bytes | None = None
     if request.can_read_body:
         body = await request.read() or None
-    forwarded = headers.get("x-forwarded-for", "")
-    source_ip = forwarded.split(",")[0].strip() if forwarded else (request.remote or "")
+    # Envoy's use_remote_address sets it to the client's address (a client's own value is
+    # replaced); x-forwarded-for is the client's to write, so never the client address.
+    source_ip = headers.get("x-envoy-external-address") or request.remote or ""
     return CheckInput(
         api_id=headers.get(API_ID_HEADER, ""),
         method=_text(request.method),

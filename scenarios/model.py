@@ -94,7 +94,14 @@ class Scenario(BaseModel):
     transports: list[Transport] = Field(
         default_factory=lambda: list(TRANSPORTS),
         description="ext_authz transports the scenario applies to; e.g. [grpc] when it needs "
-        "the client address, a denied 5xx or a 200 deny, which HTTP service mode cannot carry",
+        "a denied 5xx or a 200 deny, which HTTP service mode cannot carry",
+    )
+    needs_client_address: bool = Field(
+        False,
+        description="Decisions depend on the client's address (source_ip, ipExpression "
+        "remoteAddress): in HTTP service mode the adapter learns it only from the headers "
+        "Envoy sets with use_remote_address, so an HTTP profile without "
+        "ext_authz.use_remote_address reports the case not_supported",
     )
     seed: int = 0
     adapter: AdapterNeeds = AdapterNeeds()

@@ -1,10 +1,13 @@
 """The client request as Envoy's filter chain sees it (after the connection manager added
-x-request-id and x-forwarded-proto), and the verdict an ext_authz call turns into.
+x-request-id, x-forwarded-proto and, with use_remote_address, the client's address), and the
+verdict an ext_authz call turns into.
 """
 
 from __future__ import annotations
 
+import functools
 import random
+import socket
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -59,6 +62,7 @@ def normalize(
     dest_ip: str,
     dest_port: int,
     tls: bool = False,
+    use_remote_address: bool = False,
 ) -> Downstream:
     """What Envoy's HTTP connection manager does before any filter runs."""
     headers = hdr.lower_keys(req.headers)
@@ -80,6 +84,8 @@ def normalize(
     if request_id is None:
         request_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
         headers.append(("x-request-id", request_id))
+    if use_remote_address:
+        headers = remote_address_headers(headers, req.source_ip)
     return Downstream(
         method=req.method.upper(),
         path=req.path,
@@ -99,6 +105,47 @@ def normalize(
         client_cert_pem=req.client_cert_pem if tls else None,
         sni=req.sni if tls else None,
     )
+
+
+def remote_address_headers(headers: Headers, source_ip: str) -> Headers:
+    """`use_remote_address` (observed on Envoy 1.40): the client's address is appended to
+    x-forwarded-for (``a,b``, no space; Envoy's own address for a client at exactly 127.0.0.1
+    or ::1) and set as x-envoy-external-address (no address is internal by default, so every
+    client is external and a client's own value is replaced)."""
+    appended = host_address() if source_ip in ("127.0.0.1", "::1") else source_ip
+    out = [(k, v) for k, v in headers if k != "x-envoy-external-address"]
+    for i, (k, v) in enumerate(out):
+        if k == "x-forwarded-for":
+            out[i] = (k, f"{v},{appended}")
+            break
+    else:
+        out.append(("x-forwarded-for", appended))
+    out.append(("x-envoy-external-address", source_ip))
+    return out
+
+
+@functools.cache
+def host_address() -> str:
+    """The address Envoy calls its own (`getLocalAddress`): the first IPv4 address of a
+    network interface other than loopback, else 127.0.0.1. Read from the interfaces, not by
+    sending anything."""
+    import fcntl  # SIOCGIFADDR is Linux's; elsewhere the ioctl fails and 127.0.0.1 is used
+
+    siocgifaddr = 0x8915
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        for _, name in socket.if_nameindex():
+            if name == "lo":
+                continue
+            try:
+                packed = fcntl.ioctl(
+                    probe.fileno(), siocgifaddr, name[:15].encode().ljust(256, b"\0")
+                )
+            except OSError:
+                continue  # the interface has no IPv4 address
+            address = socket.inet_ntoa(packed[20:24])
+            if not address.startswith("127."):
+                return address
+    return "127.0.0.1"
 
 
 HeaderOp = tuple[Literal["set", "add", "add_if_absent", "overwrite_if_exists"], str, str]

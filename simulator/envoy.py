@@ -169,6 +169,7 @@ class SimulatedEnvoy:
             s.listener_host,
             s.listener_port,
             tls=s.listener_tls is not None,
+            use_remote_address=s.use_remote_address,
         )
         down.dynamic_metadata = dynamic_metadata(s.header_to_metadata, down.headers)
         route = self.route_for(down.authority, down.path, down.headers)

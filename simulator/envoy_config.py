@@ -274,6 +274,8 @@ def bootstrap(
             },
         ],
     }
+    if settings.use_remote_address:
+        hcm["use_remote_address"] = True
     if settings.local_reply_config is not None:
         hcm["local_reply_config"] = settings.local_reply_config.to_envoy()
     out: dict[str, Any] = {

@@ -17,7 +17,7 @@ from google.protobuf import json_format, struct_pb2
 from google.protobuf.message import DecodeError
 
 from simulator import headers as hdr
-from simulator.downstream import Downstream, HeaderOp, Verdict
+from simulator.downstream import Downstream, HeaderOp, Verdict, host_address
 from simulator.envoy_config import route_metadata
 from simulator.h2_grpc import GrpcChannel, GrpcError
 from simulator.model import Headers, Route
@@ -196,7 +196,7 @@ class GrpcAuthz:
         self._stub: Any = None
         self._h2: GrpcChannel | None = None
         self._metadata: tuple[tuple[str, str], ...] = (
-            ("x-forwarded-for", "192.0.2.2"),
+            ("x-forwarded-for", host_address()),  # Envoy's own address
             ("x-envoy-internal", "true"),
             ("x-envoy-expected-rq-timeout-ms", str(settings.expected_timeout_ms)),
         )

@@ -178,6 +178,10 @@ class EnvoySettings:
     route_timeout_ms: int = 15000
     # Re-pick the route after an OK answer changed headers or the query.
     clear_route_cache: bool = False
+    # The connection manager's `use_remote_address`: before any filter, append the client's
+    # address to x-forwarded-for (the host's own address for a client at 127.0.0.1) and set
+    # x-envoy-external-address to it; how an HTTP-mode auth server learns the client address.
+    use_remote_address: bool = False
     # Dynamic metadata namespaces copied into `metadata_context`, and route metadata namespaces
     # copied into `route_metadata_context`.
     metadata_context_namespaces: tuple[str, ...] = ()

@@ -31,3 +31,19 @@ def test_every_scenario_runs_in_some_ci_profile() -> None:
         if all(reason is not None for reason in reasons):
             never[str(path.relative_to(ROOT))] = [r[1] for r in reasons if r is not None]
     assert not never, f"scenarios CI never runs (claim their features in a profile): {never}"
+
+
+def test_an_http_profile_runs_client_address_cases_only_with_use_remote_address() -> None:
+    """HTTP service mode carries the client address only in the headers Envoy sets with
+    use_remote_address: without it, a case on the address is not_supported, with the fix."""
+    http = load_profile(ROOT / "conformance/profiles/reference-adapter-http.yaml")
+    path = LIBRARY / "ip_allowlist" / f"only-listed-addresses-allowed{SUFFIX}"
+    scenario = load_scenario(path).scenario
+    assert scenario.needs_client_address and "http" in scenario.transports
+    assert http.ext_authz.use_remote_address and not_run(scenario, http) is None
+    without = http.model_copy(
+        update={"ext_authz": http.ext_authz.model_copy(update={"use_remote_address": False})}
+    )
+    outcome, reason = not_run(scenario, without) or (None, "")
+    assert outcome is not None and outcome.value == "not_supported"
+    assert "ext_authz.use_remote_address: true" in reason

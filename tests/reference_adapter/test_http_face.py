@@ -60,6 +60,7 @@ def test_server_reads_api_id_prefix_headers_and_body():
                     "x-asm-api-id": "10001",
                     "authorization": "Bearer ok",
                     "x-forwarded-for": "203.0.113.9, 10.0.0.1",
+                    "x-envoy-external-address": "10.0.0.1",
                     "host": "orders.svc",
                 }
                 async with session.post(url, headers=headers, data=b"{}") as ok:
@@ -74,7 +75,10 @@ def test_server_reads_api_id_prefix_headers_and_body():
     assert (ok_status, denied_status, denied_body) == (200, 403, {"error": "forbidden"})
     first = seen[0]
     assert (first.api_id, first.method, first.path) == ("10001", "POST", "/orders/1?x=1")
-    assert first.source_ip == "203.0.113.9" and first.body == b"{}" and first.size == 2
+    # the client address is Envoy's x-envoy-external-address (use_remote_address), never the
+    # client-written x-forwarded-for; without it, the peer (Envoy)
+    assert first.source_ip == "10.0.0.1" and first.body == b"{}" and first.size == 2
+    assert seen[1].source_ip == "127.0.0.1"
     assert first.host == "orders.svc"
     assert seen[1].body is None
 

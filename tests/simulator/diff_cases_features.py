@@ -310,5 +310,52 @@ def route_cases() -> list[Case]:
     return out
 
 
+def remote_address_cases() -> list[Case]:
+    """The connection manager's `use_remote_address`: how the client address reaches an HTTP
+    auth server (x-forwarded-for and x-envoy-external-address), and the same headers in gRPC."""
+    grpc = replace(GRPC, use_remote_address=True)
+    http = replace(
+        HTTP,
+        use_remote_address=True,
+        allowed_headers=m("x-forwarded-for", "x-envoy-external-address"),
+    )
+    spoofed = [("x-forwarded-for", "203.0.113.9"), ("x-envoy-external-address", "203.0.113.9")]
+    out: list[Case] = []
+    for name, settings, answer in (
+        ("gRPC", grpc, {"grpc_answer": ok()}),
+        ("HTTP", http, {"http_answer": HttpAnswer(200)}),
+    ):
+        out += [
+            Case(
+                f"{name}: use_remote_address appends the client address to x-forwarded-for",
+                settings,
+                req(source_ip="127.10.0.5"),
+                source="use_remote_address",
+                **answer,
+            ),
+            Case(
+                f"{name}: use_remote_address after a client's own forwarding headers",
+                settings,
+                req(source_ip="127.10.0.5", headers=spoofed),
+                source="use_remote_address",
+                **answer,
+            ),
+            Case(
+                f"{name}: use_remote_address for a client at 127.0.0.1 (Envoy's own address)",
+                settings,
+                req(),
+                source="use_remote_address",
+                **answer,
+            ),
+        ]
+    return out
+
+
 def feature_cases() -> list[Case]:
-    return disable_cases() + metadata_cases() + mutation_rule_cases() + route_cases()
+    return (
+        disable_cases()
+        + metadata_cases()
+        + mutation_rule_cases()
+        + route_cases()
+        + remote_address_cases()
+    )

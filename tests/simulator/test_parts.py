@@ -214,3 +214,22 @@ def test_serve_exposes_the_simulated_envoy_over_http() -> None:
             assert http.host == "orders.default.svc.cluster.local"
 
     run(main())
+
+
+def test_use_remote_address_headers() -> None:
+    """Envoy 1.40's `use_remote_address` (the differential suite compares it with a real
+    Envoy): the client address appended to x-forwarded-for without a space, Envoy's own
+    address for 127.0.0.1, and x-envoy-external-address replaced by the client address."""
+    from simulator.downstream import host_address, remote_address_headers
+
+    assert remote_address_headers([("a", "1")], "127.10.0.5") == [
+        ("a", "1"),
+        ("x-forwarded-for", "127.10.0.5"),
+        ("x-envoy-external-address", "127.10.0.5"),
+    ]
+    spoofed = [("x-forwarded-for", "203.0.113.9"), ("x-envoy-external-address", "203.0.113.9")]
+    assert remote_address_headers(spoofed, "127.0.0.1") == [
+        ("x-forwarded-for", f"203.0.113.9,{host_address()}"),
+        ("x-envoy-external-address", "127.0.0.1"),
+    ]
+    assert not host_address().startswith("127.") or host_address() == "127.0.0.1"
