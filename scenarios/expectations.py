@@ -147,9 +147,10 @@ class AnalyticsExpect(_Strict):
 
 
 PlatformData = Literal[
-    "token", "apis", "policies", "contracts", "applications", "tiers", "keepalive", "ingest"
+    "token", "apis", "policies", "contracts", "applications", "tiers", "keepalive", "ingest", "jwks"
 ]
-"""The data an adapter reads or sends, named as faults name it (``fake_anypoint.DataKind``)."""
+"""The data an adapter reads or sends, named as faults name it (``fake_anypoint.DataKind``;
+``jwks``: the scenario's identity provider, journaled beside the control plane)."""
 
 MAX_CALLS = 1_000_000
 
@@ -163,7 +164,8 @@ class PlatformCallsExpect(_Strict):
     with generous slack, ``at_least``."""
 
     data: PlatformData = Field(
-        description="token, apis, policies, contracts, applications, tiers, keepalive or ingest"
+        description="token, apis, policies, contracts, applications, tiers, keepalive, ingest "
+        "or jwks (the identity provider's key set)"
     )
     during: str | None = Field(
         None, min_length=1, description="The name of a fault (its name:) given before this step"
