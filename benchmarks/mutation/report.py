@@ -92,6 +92,7 @@ def summarise(run: Run, doc: Path = DOC) -> dict[str, Any]:
     judged = len(behaviour) - len(equivalent)
     survivors = [o for o in behaviour if o.verdict != "killed" and o not in equivalent]
     false_kills = [o for o in equivalent if o.verdict == "killed"]
+    decided = judged - sum(kind[o.mutant.id] == "contract gap" for o in survivors)
     by_how = Counter(o.how for o in killed)
     first_kills = Counter(o.by for o in killed if o.by)
     judges = sorted({n for names in run.judges.values() for n in names})
@@ -112,6 +113,9 @@ def summarise(run: Run, doc: Path = DOC) -> dict[str, Any]:
         "contract_gaps": sum(kind[o.mutant.id] == "contract gap" for o in survivors),
         "unobservable": sum(kind[o.mutant.id] == "unobservable" for o in survivors),
         "kill_rate": round(len(killed) / judged, 4) if judged else None,
+        # the suite's power where the contract decides: a contract gap's mutant conforms (the
+        # contract allows what it does), so a suite that killed it would fail a right adapter
+        "kill_rate_where_decided": round(len(killed) / decided, 4) if decided else None,
         "message_mutants": len(messages),
         "message_killed": sum(o.verdict == "killed" for o in messages),
         "flaky_kills_discarded": sum(len(o.flaky) for o in run.outcomes),
@@ -143,7 +147,9 @@ def write(run: Run, out: Path, doc: Path = DOC) -> dict[str, Any]:
         "",
         f"Kill rate {summary['kill_rate']}: {summary['killed']} killed of"
         f" {summary['behaviour_mutants'] - summary['equivalent']} non-equivalent mutants"
-        f" ({summary['equivalent']} equivalent, {summary['survivors']} survivors).",
+        f" ({summary['equivalent']} equivalent, {summary['survivors']} survivors, of which"
+        f" {summary['contract_gaps']} contract gaps); {summary['kill_rate_where_decided']}"
+        " where the contract decides (contract gaps left out).",
         "",
         "| mutant | where | disposition |",
         "| --- | --- | --- |",

@@ -215,22 +215,27 @@ def test_every_row_of_the_doc_tables_is_read() -> None:
 
 
 def test_the_kill_rate_leaves_out_equivalent_and_message_mutants(tmp_path: Path) -> None:
-    mutants = all_mutants(("reference_adapter/windows.py",))[:4]
     doc = tmp_path / "mutation.md"
+    mutants = all_mutants(("reference_adapter/windows.py",))[:5]
     doc.write_text(f"## Equivalent mutants\n\n| mutant | why |\n| --- | --- |\n"
-                   f"| `{mutants[1].id}` | the same answer |\n")  # fmt: skip
+                   f"| `{mutants[1].id}` | the same answer |\n\n"
+                   f"## Contract gaps\n\n| mutant | why |\n| --- | --- |\n"
+                   f"| `{mutants[4].id}` | the contract allows it |\n")  # fmt: skip
     outcomes = [
         Outcome(mutants[0], "killed", "failed", QUOTA),
         Outcome(mutants[1], "survived"),
         Outcome(mutants[2], "survived"),
         Outcome(mutants[3], "killed", "timeout", FIXED),
+        Outcome(mutants[4], "survived"),
     ]
-    summary = summarise(Run(outcomes, 4, [30.0], [[]], {"grpc": [QUOTA, FIXED]}, 60.0, 2), doc)
+    summary = summarise(Run(outcomes, 5, [30.0], [[]], {"grpc": [QUOTA, FIXED]}, 60.0, 2), doc)
     assert summary["equivalent"] == 1
     assert summary["killed"] == 2
-    assert summary["kill_rate"] == round(2 / 3, 4)
+    assert summary["kill_rate"] == round(2 / 4, 4)
+    assert summary["contract_gaps"] == 1
+    assert summary["kill_rate_where_decided"] == round(2 / 3, 4)  # the gap left out
     assert summary["killed_by_timeout"] == 1
-    assert [r["id"] for r in summary["survivor_list"]] == [mutants[2].id]
+    assert [r["id"] for r in summary["survivor_list"]] == [mutants[2].id, mutants[4].id]
 
 
 def test_a_bounded_run_end_to_end(tmp_path: Path) -> None:
