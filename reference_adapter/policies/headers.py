@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from reference_adapter.contracts import Contract
 from reference_adapter.model import CheckInput, Decision, Denial, Header
 from reference_adapter.policies.base import ConfigReader, PolicyContext
+from reference_adapter.policies.bounded_regex import MAX_SUBJECT, compile_bounded
 
 
 def _pairs(reader: ConfigReader, key: str) -> tuple[Header, ...]:
@@ -123,10 +124,10 @@ def _removal_patterns(reader: ConfigReader) -> tuple[re.Pattern[str], ...]:
         if _PLAIN_NAME.match(name.lower()):
             continue
         try:
-            patterns.append(re.compile(name, re.IGNORECASE))
-        except re.error as exc:
+            patterns.append(compile_bounded(name, re.IGNORECASE))
+        except ValueError as exc:
             raise reader.error(
-                "inboundHeaders", name, f"a header name or a regular expression ({exc})"
+                "inboundHeaders", name, f"a header name or a bounded regular expression: {exc}"
             ) from None
     return tuple(patterns)
 
@@ -177,6 +178,7 @@ class HeaderRemoval:
                 if name not in PROTECTED
                 and name not in removed
                 and not name.startswith(":")
+                and len(name) <= MAX_SUBJECT
                 and any(p.fullmatch(name) for p in self.patterns)
             )
         if removed:
