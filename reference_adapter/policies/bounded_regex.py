@@ -1,7 +1,8 @@
 """Regular expressions from a policy's configuration, bounded: Python's `re` backtracks and has
 no timeout, so a pattern such as ``(a+)+$`` would stall a check for as long as a client's header
 name is long. A configured pattern is accepted only when its matching time stays polynomial and
-small on the names it is matched against (`MAX_SUBJECT` characters at most): no quantifier
+small on what it is matched against (header names of `MAX_SUBJECT` characters at most,
+paths of `MAX_PATH`): no quantifier
 or alternation inside a quantified group, no back-reference, at most `MAX_UNBOUNDED` open-ended quantifiers, and at most
 `MAX_PATTERN` characters."""
 
@@ -24,6 +25,9 @@ MAX_UNBOUNDED = 2
 MAX_SUBJECT = 256
 """The longest subject (a header name) a bounded pattern is matched against; a longer name
 can still be named literally."""
+MAX_PATH = 8192
+"""The longest request path a bounded pointcut pattern is matched against (a few milliseconds
+for the worst pattern); a longer path is taken to match, so the policy applies (fail closed)."""
 
 _REPEATS = {sc.MAX_REPEAT, sc.MIN_REPEAT, getattr(sc, "POSSESSIVE_REPEAT", sc.MAX_REPEAT)}
 _REFERENCES = {sc.GROUPREF, sc.GROUPREF_EXISTS, getattr(sc, "GROUPREF_IGNORE", sc.GROUPREF)}

@@ -12,6 +12,7 @@ from typing import Any
 
 from reference_adapter.model import CheckInput, PolicyRef
 from reference_adapter.policies.base import Policy, PolicyConfigError, PolicyContext
+from reference_adapter.policies.bounded_regex import MAX_PATH, MAX_SUBJECT, compile_bounded
 from reference_adapter.policies.client_id_enforcement import ClientIdEnforcement
 from reference_adapter.policies.cors import Cors
 from reference_adapter.policies.headers import HeaderInjection, HeaderRemoval
@@ -60,7 +61,9 @@ class Pointcut:
     uri: re.Pattern[str]
 
     def matches(self, method: str, path: str) -> bool:
-        return self.method.fullmatch(method) is not None and self.uri.fullmatch(path) is not None
+        if self.method.fullmatch(method[:MAX_SUBJECT]) is None:
+            return False
+        return len(path) > MAX_PATH or self.uri.fullmatch(path) is not None
 
 
 def parse_pointcuts(raw: object, where: str) -> tuple[Pointcut, ...]:
@@ -78,11 +81,11 @@ def parse_pointcuts(raw: object, where: str) -> tuple[Pointcut, ...]:
         method = str(entry.get("methodRegex") or ".*")
         uri = str(entry.get("uriTemplateRegex") or ".*")
         try:
-            pointcuts.append(Pointcut(re.compile(method), re.compile(uri)))
-        except re.error as exc:
+            pointcuts.append(Pointcut(compile_bounded(method), compile_bounded(uri)))
+        except ValueError as exc:
             raise PolicyConfigError(
-                f"{where}: pointcutData {dict(entry)!r} is not a valid regex ({exc}): "
-                "fix methodRegex/uriTemplateRegex"
+                f"{where}: pointcutData {dict(entry)!r}: methodRegex and uriTemplateRegex must"
+                f" be bounded regular expressions: {exc}"
             ) from None
     return tuple(pointcuts)
 

@@ -49,3 +49,21 @@ def test_a_header_name_longer_than_the_bound_is_not_matched_against_patterns() -
     short, long = "x-long-" + "a" * 10, "x-long-" + "a" * MAX_SUBJECT
     decision = engine.decide(req({short: "1", long: "2"}), 0)
     assert decision.upstream_remove == (short,)
+
+
+def test_a_pointcut_pattern_is_bounded_and_a_very_long_path_is_policed() -> None:
+    """pointcutData's regular expressions come from the platform and meet the client's path:
+    an exploding pattern is a configuration error, and a path too long to match safely
+    counts as matching, so the policy applies (fail closed)."""
+    from reference_adapter.policies.bounded_regex import MAX_PATH
+
+    from .helpers import client_id_policy
+
+    error = DecisionEngine().load_policies(
+        API, [client_id_policy(pointcut=[{"uriTemplateRegex": "/(a*)*$"}])]
+    )
+    assert error is not None and "pointcutData" in error and "quantified group" in error
+    engine = engine_with([client_id_policy(pointcut=[{"uriTemplateRegex": "/orders/.*"}])])
+    assert engine.decide(req(path="/items/1"), 0).allowed  # outside the pointcut
+    long_path = "/items/" + "a" * MAX_PATH
+    assert engine.decide(req(path=long_path), 0).status == 401  # policed, not skipped
