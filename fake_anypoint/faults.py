@@ -77,7 +77,8 @@ class FaultSpec(BaseModel):
     """A fault on the control plane, from ``after`` for ``lasting`` (both from the moment it is
     added; without ``lasting`` it stays until cleared).
 
-    - ``status``: answer this HTTP status with ``{"message": "injected fault <name>"}``;
+    - ``status``: answer this HTTP status with ``{"message": "injected fault <name>"}``; a
+      3xx is a redirect, as from a misconfigured proxy, to a path the fake does not serve;
     - ``drop``: close the connection without an answer; ``malformed``: 200 with truncated JSON;
       ``wrong_shape``: the real 200 answer, well-formed JSON whose arrays and objects have
       swapped places (`swap_shape`), as from a proxy or an API version the adapter does not know;
@@ -95,7 +96,7 @@ class FaultSpec(BaseModel):
         "keepalive, ingest (also accounts, assets, analytics_query, cli), or * for all of "
         "those; jwks: the scenario's identity provider's JWKS document; one kind or a list",
     )
-    status: int | None = Field(None, ge=400, le=599)
+    status: int | None = Field(None, ge=300, le=599)
     drop: bool = False
     malformed: bool = False
     wrong_shape: bool = False

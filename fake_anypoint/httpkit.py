@@ -123,6 +123,10 @@ def json_response(
     )
 
 
+REDIRECTED_TO = "/redirected-by-an-injected-fault"
+"""Where a 3xx fault points: a path no route serves (404 to an adapter that follows it)."""
+
+
 def error(status: int, message: str) -> web.Response:
     """``{status, name, message}``: the fields every error schema of the specs allows."""
     name = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
@@ -212,6 +216,8 @@ async def control_plane_middleware(request: web.Request, handler: Handler) -> we
                 raise asyncio.CancelledError()
             if action.status is not None:
                 faulted = error(action.status, f"injected fault {action.name}")
+                if action.status < 400:  # a redirect: to nothing, as a stray proxy would
+                    faulted.headers["Location"] = REDIRECTED_TO
                 status = faulted.status
                 return faulted
             if action.malformed:

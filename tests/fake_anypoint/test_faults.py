@@ -315,3 +315,22 @@ def test_wrong_shape_fault_serves_the_real_answer_misshapen_on_public_and_kit_en
 def test_a_fault_must_say_what_it_does():
     with pytest.raises(ValidationError, match="wrong_shape: true"):
         FaultSpec(data=["apis"])
+
+
+def test_a_3xx_fault_redirects_to_a_path_nothing_serves():
+    """A redirect, as a misconfigured proxy answers: the Location leads to a 404."""
+    from fake_anypoint.httpkit import REDIRECTED_TO
+
+    state, _ = new_state()
+    r = state.seed(copy.deepcopy(SEED))
+    state.add_fault(FaultSpec(data=["policies"], status=302, first_n=1))
+    url_tail = ccs(state, f"/apis/{r.apis['orders']}/policies")
+
+    async def main() -> tuple[int, str, int]:
+        async with client(state) as (server, s):
+            async with s.get(server.base_url + url_tail, allow_redirects=False) as resp:
+                status, location = resp.status, resp.headers.get("Location", "")
+            async with s.get(server.base_url + location) as followed:
+                return status, location, followed.status
+
+    assert asyncio.run(main()) == (302, REDIRECTED_TO, 404)
