@@ -34,8 +34,8 @@ def run(duration_s: float = 3.0, requests: int = 20_000) -> list[dict[str, Any]]
     summary = write(result, REPORT_DIR)
     baseline = summary["baseline_seconds_per_run"]
     figures = {k: summary[k] for k in (
-        "kill_rate", "kill_rate_where_decided", "mutants", "killed", "killed_by_timeout", "killed_by_crash",
-        "killed_sometimes",
+        "kill_rate", "kill_rate_where_decided", "mutants", "killed", "killed_by_timeout",
+        "killed_by_crash", "killed_sometimes",
         "equivalent",
         "survivors", "survivors_not_covered", "contract_gaps", "unobservable", "message_mutants",
         "message_killed", "flaky_kills_discarded", "seconds", "mutants_per_minute", "workers",

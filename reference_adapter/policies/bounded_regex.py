@@ -1,10 +1,9 @@
 """Regular expressions from a policy's configuration, bounded: Python's `re` backtracks and has
 no timeout, so a pattern such as ``(a+)+$`` would stall a check for as long as a client's header
 name is long. A configured pattern is accepted only when its matching time stays polynomial and
-small on what it is matched against (header names of `MAX_SUBJECT` characters at most,
-paths of `MAX_PATH`): no quantifier
-or alternation inside a quantified group, no back-reference, at most `MAX_UNBOUNDED` open-ended quantifiers, and at most
-`MAX_PATTERN` characters."""
+small on what it is matched against (header names of `MAX_SUBJECT` characters at most, paths of
+`MAX_PATH`): no quantifier or alternation inside a quantified group, no back-reference, at most
+`MAX_UNBOUNDED` open-ended quantifiers, and at most `MAX_PATTERN` characters."""
 
 from __future__ import annotations
 
@@ -64,7 +63,7 @@ def _check(items: Any, *, in_repeat: bool) -> int:
                     "no quantifier inside a quantified group, such as (a+)+: its matching"
                     " time grows exponentially with the header name's length"
                 )
-            low, high, sub = av
+            _, high, sub = av
             count += (high == sc.MAXREPEAT) + _check(sub, in_repeat=True)
         elif op is sc.SUBPATTERN:
             count += _check(av[-1], in_repeat=in_repeat)
