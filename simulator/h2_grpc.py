@@ -123,7 +123,10 @@ class GrpcChannel:
             if deadline is None:
                 stream = conn.open(bare, payload, waiter)
             else:
-                value = gw.timeout_value(deadline - loop.time()).encode()
+                # Envoy builds the header with the request, before the connection is ready:
+                # the whole timeout; a transparent retry announces what is left
+                left = timeout if attempt == 0 and timeout is not None else deadline - loop.time()
+                value = gw.timeout_value(left).encode()
                 stream = conn.open(block + _LENGTHS[len(value)] + value, payload, waiter)
                 self._deadlines.add(deadline, conn, stream)
             try:

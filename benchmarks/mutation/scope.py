@@ -34,6 +34,7 @@ EXTENDED: tuple[str, ...] = (
     "reference_adapter/policies/base.py",
     "reference_adapter/policies/cors.py",
     "reference_adapter/policies/headers.py",
+    "reference_adapter/policies/bounded_regex.py",
     "reference_adapter/policies/ip_filter.py",
     "reference_adapter/policies/json_threat_protection.py",
     "reference_adapter/policies/jwt_validation.py",
