@@ -129,13 +129,15 @@ def host_address() -> str:
     """The address Envoy calls its own (`getLocalAddress`): the first IPv4 address of a
     network interface other than loopback, else 127.0.0.1. Read from the interfaces, not by
     sending anything."""
-    import fcntl  # SIOCGIFADDR is Linux's; elsewhere the ioctl fails and 127.0.0.1 is used
+    try:
+        import fcntl  # SIOCGIFADDR is Linux's; elsewhere the ioctl fails and 127.0.0.1 is used
 
+        interfaces = socket.if_nameindex()
+    except (ImportError, OSError):  # no fcntl (Windows) or no interface list
+        return "127.0.0.1"
     siocgifaddr = 0x8915
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        for _, name in socket.if_nameindex():
-            if name == "lo":
-                continue
+        for _, name in interfaces:
             try:
                 packed = fcntl.ioctl(
                     probe.fileno(), siocgifaddr, name[:15].encode().ljust(256, b"\0")
