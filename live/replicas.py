@@ -1,10 +1,13 @@
 """`ReplicaSet`: the adapter replicas of a live stack, each behind its own data plane, and what
 chaos does to them: stop (SIGTERM) or kill (SIGKILL), start again on the same port, add a
-replica, remove one from the routing."""
+replica, remove one from the routing. Each replica may have a private state directory that
+outlives its restarts (``{state_dir}``), removed when the set closes."""
 
 from __future__ import annotations
 
 import contextlib
+import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +37,9 @@ class Member:
 
 class ReplicaSet:
     """Starts, stops and adds replicas as the profile says. ``shared`` is passed to in-process
-    factories (replicas in this process share clusterizable counters through it)."""
+    factories (replicas in this process share clusterizable counters through it).
+    ``state_dirs``: hand each replica a fresh private directory as ``{state_dir}``, the same
+    across its restarts (without it, ``none``)."""
 
     def __init__(
         self,
@@ -46,6 +51,7 @@ class ReplicaSet:
         log_dir: Path | None,
         shared: dict[str, Any] | None,
         network: AdapterNetwork | None = None,
+        state_dirs: bool = False,
     ) -> None:
         self.profile = profile
         self.variables_for = variables_for
@@ -57,6 +63,8 @@ class ReplicaSet:
         """Where command adapters run (e.g. behind the proxy, in a namespace)."""
         self.members: list[Member] = []
         self.starts = 0
+        self.state_dirs = state_dirs
+        self._state_root: Path | None = None
 
     @property
     def transport(self) -> str:
@@ -96,6 +104,7 @@ class ReplicaSet:
         """Start one more replica and its data plane; it takes traffic at once."""
         index = len(self.members)
         variables = self.variables_for(index)
+        variables["state_dir"] = self._state_dir(index)
         adapter = await self._launch(index, variables)
         try:
             plane = self.plane_for(self.port(adapter))
@@ -106,6 +115,17 @@ class ReplicaSet:
         member = Member(index, variables, plane, adapter)
         self.members.append(member)
         return member
+
+    def _state_dir(self, index: int) -> str:
+        """A new empty directory only this replica uses (mode 0700: an adapter may keep its
+        contracts there), or ``none``."""
+        if not self.state_dirs:
+            return "none"
+        if self._state_root is None:
+            self._state_root = Path(tempfile.mkdtemp(prefix="asmkit-state-"))
+        path = self._state_root / f"replica-{index}"
+        path.mkdir(mode=0o700)
+        return str(path)
 
     async def stop(self, index: int, *, kill: bool) -> None:
         """SIGKILL (``kill``: nothing flushed) or SIGTERM (a clean stop) one replica; its data
@@ -138,3 +158,6 @@ class ReplicaSet:
         for member in self.members:
             with contextlib.suppress(Exception):
                 await member.plane.close()
+        if self._state_root is not None:
+            shutil.rmtree(self._state_root, ignore_errors=True)
+            self._state_root = None

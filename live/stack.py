@@ -64,6 +64,9 @@ class StackPlan:
     shared_quota: bool = True
     redis: bool = False
     identity_provider: IdentityProviderSpec | None = None
+    state_dirs: bool = False
+    """Give each replica a private ``{state_dir}`` kept across its restarts (scenarios do;
+    live what-ifs model an adapter without one, as their virtual engine does)."""
 
 
 def plan_for_scenario(scenario: Scenario, profile: AdapterProfile) -> StackPlan:
@@ -78,6 +81,7 @@ def plan_for_scenario(scenario: Scenario, profile: AdapterProfile) -> StackPlan:
         wait_ready=scenario.adapter.wait_ready,
         redis=scenario.adapter.replicas > 1 and shares_through_redis(profile),
         identity_provider=scenario.identity_provider,
+        state_dirs=True,
     )
 
 
@@ -291,6 +295,7 @@ def _replica_set(
         log_dir=log_dir,
         shared={} if plan.shared_quota else None,
         network=link.redirect if link is not None else None,
+        state_dirs=plan.state_dirs,
     )
 
 

@@ -22,6 +22,10 @@ class Feature(StrEnum):
     GATEKEEPER_STRICT = "gatekeeper-strict"
     GATEKEEPER_DISABLED = "gatekeeper-disabled"
     FAIL_STATIC = "fail-static"
+    STATE_CACHE = "state-cache"
+    """Keeps the last good APIs, policies and contracts on disk (under ``{state_dir}``) and,
+    restarted while the platform is unreachable, enforces them at once (MuleSoft: "cached on
+    the file system", "you use cached policies, configuration, and contracts")."""
     ANALYTICS = "analytics"
     """One event per decision with the documented fields, delivered once, retried."""
     ANALYTICS_BATCH_INTERVAL = "analytics-batch-interval"

@@ -1,6 +1,6 @@
 """What the mutation run mutates: the reference adapter's files whose behaviour the contract
-specifies (policies, decision engine and gatekeeper, sync and its schedule, the analytics
-batcher and events, the data-plane faces), and the code left out, each with the reason."""
+specifies (policies, decision engine and gatekeeper, sync and its schedule, the state cache, the
+analytics batcher and events, the data-plane faces), and the code left out, with the reason."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from benchmarks.mutation.operators import Mutant, mutants_of
 CORE: tuple[str, ...] = (
     "reference_adapter/adapter.py",
     "reference_adapter/batcher.py",
+    "reference_adapter/cache.py",
     "reference_adapter/contracts.py",
     "reference_adapter/control_plane.py",
     "reference_adapter/engine.py",
@@ -62,8 +63,6 @@ LEFT_OUT_FILES: dict[str, str] = {
     "reference_adapter/launch.py": "the in-process factory the harness itself calls",
     "reference_adapter/settings.py": "settings validation (pydantic); tested by its unit tests",
     "reference_adapter/bench.py": "the adapter benchmark",
-    "reference_adapter/cache.py": "the on-disk cache: behind cache_dir, which no scenario sets"
-    " (restarting an adapter is not a scenario step)",
     "reference_adapter/redis_windows.py": "the Redis counters: behind redis_url, which no scenario"
     " sets (in-process replicas share counters in memory)",
     "reference_adapter/policies/__init__.py": "re-exports only",
@@ -74,11 +73,6 @@ LEFT_OUT_FILES: dict[str, str] = {
 }
 
 LEFT_OUT_SCOPES: dict[tuple[str, str], str] = {
-    ("reference_adapter/sync.py", "Synchronizer.restore"): "the on-disk cache (cache_dir)",
-    ("reference_adapter/sync.py", "Synchronizer._save"): "the on-disk cache (cache_dir)",
-    ("reference_adapter/contracts.py", "ContractStore.snapshot"): "the on-disk cache (cache_dir)",
-    ("reference_adapter/contracts.py", "ContractStore.restore"): "the on-disk cache (cache_dir)",
-    ("reference_adapter/contracts.py", "_contract_json"): "the on-disk cache (cache_dir)",
     ("reference_adapter/contracts.py", "ContractStore.put"): "what-if engines only",
     ("reference_adapter/contracts.py", "ContractStore.api_ids"): "what-if engines only",
     ("reference_adapter/engine.py", "DecisionEngine.put_contracts"): "what-if engines only",
