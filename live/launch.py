@@ -57,17 +57,22 @@ def free_port() -> int:
 
 
 def render(value: Any, variables: dict[str, Any]) -> Any:
-    """Fill ``{name}`` placeholders; a value that is exactly one placeholder keeps its type."""
+    """Fill ``{name}`` placeholders; a value that is exactly one placeholder keeps its type
+    (None inside a longer string is ``none``)."""
     if isinstance(value, str):
         whole = _PLACEHOLDER.fullmatch(value)
         if whole:
             return _lookup(whole.group(1), variables)
-        return _PLACEHOLDER.sub(lambda m: str(_lookup(m.group(1), variables)), value)
+        return _PLACEHOLDER.sub(lambda m: _text(_lookup(m.group(1), variables)), value)
     if isinstance(value, list):
         return [render(v, variables) for v in value]
     if isinstance(value, dict):
         return {k: render(v, variables) for k, v in value.items()}
     return value
+
+
+def _text(value: Any) -> str:
+    return "none" if value is None else str(value)
 
 
 def _lookup(name: str, variables: dict[str, Any]) -> Any:

@@ -39,7 +39,7 @@ class ReplicaSet:
     """Starts, stops and adds replicas as the profile says. ``shared`` is passed to in-process
     factories (replicas in this process share clusterizable counters through it).
     ``state_dirs``: hand each replica a fresh private directory as ``{state_dir}``, the same
-    across its restarts (without it, ``none``)."""
+    across its restarts (without it, None)."""
 
     def __init__(
         self,
@@ -116,11 +116,11 @@ class ReplicaSet:
         self.members.append(member)
         return member
 
-    def _state_dir(self, index: int) -> str:
+    def _state_dir(self, index: int) -> str | None:
         """A new empty directory only this replica uses (mode 0700: an adapter may keep its
-        contracts there), or ``none``."""
+        contracts there), or None."""
         if not self.state_dirs:
-            return "none"
+            return None
         if self._state_root is None:
             self._state_root = Path(tempfile.mkdtemp(prefix="asmkit-state-"))
         path = self._state_root / f"replica-{index}"

@@ -32,6 +32,7 @@ from live.proxy_link import ProxyLink, cassette_path, replayer_for
 from live.redis import RedisServer
 from live.replicas import ReplicaSet
 from live.sidecar import RoundRobin, envoy_settings, make_plane, routes_for
+from scenarios.features import Feature
 from scenarios.identity import IdentityProviderSpec
 from scenarios.model import DataPlaneNeeds, Scenario
 from simulator import (
@@ -65,8 +66,9 @@ class StackPlan:
     redis: bool = False
     identity_provider: IdentityProviderSpec | None = None
     state_dirs: bool = False
-    """Give each replica a private ``{state_dir}`` kept across its restarts (scenarios do;
-    live what-ifs model an adapter without one, as their virtual engine does)."""
+    """Give each replica a private ``{state_dir}`` kept across its restarts (scenarios that
+    exercise the state cache; elsewhere it is ``none``, and live what-ifs model an adapter
+    without a cache, as their virtual engine does)."""
 
 
 def plan_for_scenario(scenario: Scenario, profile: AdapterProfile) -> StackPlan:
@@ -81,7 +83,7 @@ def plan_for_scenario(scenario: Scenario, profile: AdapterProfile) -> StackPlan:
         wait_ready=scenario.adapter.wait_ready,
         redis=scenario.adapter.replicas > 1 and shares_through_redis(profile),
         identity_provider=scenario.identity_provider,
-        state_dirs=True,
+        state_dirs=Feature.STATE_CACHE in scenario.features,
     )
 
 

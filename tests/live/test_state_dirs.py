@@ -8,6 +8,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
+from live.launch import render
 from live.profile import AdapterLaunch, AdapterProfile, Implementation
 from live.replicas import ReplicaSet
 from simulator import DataPlane
@@ -87,7 +88,7 @@ async def _restarts() -> None:
     assert not first.exists() and not second.exists()
 
 
-def test_without_state_dirs_the_placeholder_is_none() -> None:
+def test_without_state_dirs_the_placeholder_is_null() -> None:
     asyncio.run(_without())
 
 
@@ -95,5 +96,16 @@ async def _without() -> None:
     Remembers.started.clear()
     replicas = replica_set(state_dirs=False)
     await replicas.add()
-    assert Remembers.started[0].state_dir == "none"
+    assert Remembers.started[0].state_dir is None
     await replicas.close()
+
+
+def test_a_null_placeholder_inside_a_string_reads_none() -> None:
+    """``--cache-dir={state_dir}`` outside a state-cache case: ``none``, which the reference
+    adapter (and the docs) read as "off"; a whole-value placeholder stays null."""
+    variables = {"state_dir": None, "port": 7}
+    assert render(["--cache-dir={state_dir}", "{state_dir}", "{port}"], variables) == [
+        "--cache-dir=none",
+        None,
+        7,
+    ]
