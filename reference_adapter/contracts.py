@@ -186,11 +186,6 @@ class ContractStore:
             for api, table in self._by_api.items()
         }
 
-    def restore(self, data: Mapping[str, Any]) -> None:
-        """Load what `snapshot` wrote."""
-        for api, entry in data.items():
-            self.replace(str(api), entry.get("contracts", []), entry.get("cursor"))
-
 
 def _contract_json(c: Contract) -> dict[str, Any]:
     return {
