@@ -67,7 +67,7 @@ class StackPlan:
     identity_provider: IdentityProviderSpec | None = None
     state_dirs: bool = False
     """Give each replica a private ``{state_dir}`` kept across its restarts (scenarios that
-    exercise the state cache; elsewhere it is ``none``, and live what-ifs model an adapter
+    exercise the state cache; elsewhere it is None, and live what-ifs model an adapter
     without a cache, as their virtual engine does)."""
 
 
