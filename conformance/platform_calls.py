@@ -1,10 +1,11 @@
 """Pacing: counting the adapter's calls to the control plane for one kind of data in a window
-(during a named fault, between two named steps, or since the start) from the fake's journal,
-and the mismatch, with every call as evidence, when the count is out of its bounds or a retry
-came before its back-off allowed."""
+(during a named fault, between two named steps, since one, or since the start) from the fake's
+journal, waiting for them when the step gives a deadline, and the mismatch, with every call as
+evidence, when the count is out of its bounds or a retry came before its back-off allowed."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,8 @@ from scenarios.steps import PlatformCallsStep
 if TYPE_CHECKING:
     from conformance.runner import ScenarioRun
 
+POLL_S = 0.05
+"""How often a waiting step reads the journal again."""
 EVIDENCE_LIMIT = 60
 """The most calls listed in a failure (the count is always complete)."""
 MESSAGE_TIMES = 12
@@ -58,11 +61,19 @@ def step_window(first: tuple[float, float] | None, last: tuple[float, float] | N
     return Window(first[0], last[1], f"{last[1] - first[0]:.3f}s")
 
 
-def calls_in(journal: list[JournalEntry], data: str, window: Window) -> list[JournalEntry]:
-    """The requests for ``data`` that reached the control plane inside ``window``."""
+def calls_in(
+    journal: list[JournalEntry], data: str | tuple[str, ...], window: Window
+) -> list[JournalEntry]:
+    """The requests for ``data`` (any of several kinds) that reached the control plane inside
+    ``window``."""
     if window.start is None:
         return []
-    return [e for e in journal if data in e.data and window.start <= e.started < window.end]
+    kinds = (data,) if isinstance(data, str) else data
+    return [
+        e
+        for e in journal
+        if any(k in e.data for k in kinds) and window.start <= e.started < window.end
+    ]
 
 
 def answered_with(calls: list[JournalEntry], status: int | None) -> list[JournalEntry]:
@@ -146,7 +157,7 @@ def summary(spec: PlatformCallsExpect, calls: list[JournalEntry], window: Window
         )
         if b
     )
-    counted = _calls(len(calls), spec.data, spec.answered)
+    counted = _calls(len(calls), "/".join(spec.kinds), spec.answered)
     return f"{counted} {spec.window()} ({window.note}); expected {bounds}"
 
 
@@ -160,25 +171,50 @@ def detail(calls: list[JournalEntry], origin: float) -> dict[str, Any]:
     return {"call_times_s": [round(e.started - origin, 3) for e in calls[:EVIDENCE_LIMIT]]}
 
 
-def run_platform_calls(run: ScenarioRun, step: PlatformCallsStep) -> None:
+def _window(run: ScenarioRun, spec: PlatformCallsExpect, journal: list[JournalEntry]) -> Window:
+    now = run.stack.state.clock.now()
+    if spec.during is not None:
+        return fault_window(spec.during, run.faults, journal, now)
+    if spec.between is not None:
+        return step_window(run.marks.get(spec.between[0]), run.marks.get(spec.between[1]))
+    if spec.since is not None:
+        mark = run.marks.get(spec.since)
+        if mark is None:
+            return Window(None, now, "its step has not run")
+        return Window(mark[0], now, f"{now - mark[0]:.3f}s so far")
+    return Window(journal[0].started if journal else now, now, "the whole run so far")
+
+
+async def run_platform_calls(run: ScenarioRun, step: PlatformCallsStep) -> None:
     """Count the adapter's calls for one kind of data in the step's window (the fake's
     journal) and fail, listing every call, when the count is out of bounds; skipped when the
-    step's convention is waived."""
+    step's convention is waived. With a deadline (``within``, ``within_sync``) the journal is
+    polled until ``at_least`` calls have come: the step waits for an event, not a time."""
     spec, state = step.platform_calls, run.stack.state
     if spec.convention in run.waived:
         run.note("platform_calls", f"skipped: convention {spec.convention} is waived")
         return
-    journal, now = state.journal(), state.clock.now()
-    if spec.during is not None:
-        window = fault_window(spec.during, run.faults, journal, now)
-    elif spec.between is not None:
-        window = step_window(run.marks.get(spec.between[0]), run.marks.get(spec.between[1]))
-    else:
-        window = Window(journal[0].started if journal else now, now, "the whole run so far")
-    seen = calls_in(journal, spec.data, window)
-    calls = answered_with(seen, spec.answered)
+    within = 0.0
+    if spec.within is not None:
+        within = run.deadline(spec.within, None, 0.0)
+    elif spec.within_sync is not None:
+        interval = run.stack.settings.interval(spec.within_sync)
+        within = run.deadline(interval * spec.intervals + spec.slack, None, 0.0)
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    while True:
+        journal = state.journal()
+        window = _window(run, spec, journal)
+        seen = calls_in(journal, spec.kinds, window)
+        calls = answered_with(seen, spec.answered)
+        at_least = spec.at_least or 0
+        if not spec.waits or len(calls) >= at_least or loop.time() - began >= within:
+            break
+        await asyncio.sleep(POLL_S)
     scope = f"/organizations/{state.org_id}/environments/{state.env_id}"
     line = summary(spec, calls, window)
+    if spec.waits:
+        line += f"; waited {loop.time() - began:.3f}s of at most {within:g}s"
     run.note("platform_calls", line, **detail(calls, run.started))
     evidence = call_evidence(seen, run.started, scope)  # every call, whatever its answer
     mismatches = pacing_mismatches(spec, calls, window, evidence)

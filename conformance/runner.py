@@ -142,7 +142,7 @@ class ScenarioRun:
         elif isinstance(step, IdentityProviderStep):
             run_identity_provider(self, step)
         elif isinstance(step, PlatformCallsStep):
-            run_platform_calls(self, step)
+            await run_platform_calls(self, step)
         else:
             await self.run_analytics(step)
 
@@ -332,5 +332,5 @@ def _default_name(step: Step) -> str:
     if isinstance(step, IdentityProviderStep):
         return step.identity_provider.describe()
     if isinstance(step, PlatformCallsStep):
-        return f"{step.platform_calls.data} calls"
+        return step.platform_calls.counted()
     return "analytics"

@@ -163,9 +163,9 @@ class PlatformCallsExpect(_Strict):
     ``at_most`` (load only ever lowers a count, so an upper bound holds on any machine) and,
     with generous slack, ``at_least``."""
 
-    data: PlatformData = Field(
+    data: PlatformData | list[PlatformData] = Field(
         description="token, apis, policies, contracts, applications, tiers, keepalive, ingest "
-        "or jwks (the identity provider's key set)"
+        "or jwks (the identity provider's key set); a list counts a call for any of them"
     )
     during: str | None = Field(
         None, min_length=1, description="The name of a fault (its name:) given before this step"
@@ -197,6 +197,23 @@ class PlatformCallsExpect(_Strict):
         description="Count only the calls the control plane answered with this HTTP status "
         "(e.g. 304: re-reads of unchanged policies); the evidence still lists every call",
     )
+    since: str | None = Field(
+        None,
+        min_length=1,
+        description="The name of an earlier step: count from its start until now (e.g. the "
+        "calls of an adapter restarted by that step)",
+    )
+    within: Duration | None = Field(
+        None,
+        le=MAX_WAIT,
+        description="Wait (polling the journal) until at_least calls have come, failing after "
+        "this long: an event to wait for instead of a fixed wait",
+    )
+    within_sync: SyncName | None = Field(
+        None, description="Wait as within, for intervals of this sync loop plus slack"
+    )
+    intervals: float = Field(1.0, gt=0, le=100, description="How many within_sync intervals")
+    slack: Duration = Field(1.0, le=MAX_WAIT)
 
     @model_validator(mode="after")
     def _bounded(self) -> PlatformCallsExpect:
@@ -211,8 +228,21 @@ class PlatformCallsExpect(_Strict):
                 f"between takes two step names, [first, last], got {len(self.between)}: give"
                 " the same name twice for the span of one step"
             )
-        if self.during is not None and self.between is not None:
-            raise ValueError("give at most one window: during (a fault) or between (two steps)")
+        if isinstance(self.data, list) and not self.data:
+            raise ValueError("data lists no kind: name one or more, e.g. [token, policies]")
+        if sum(w is not None for w in (self.during, self.between, self.since)) > 1:
+            raise ValueError(
+                "give at most one window: during (a fault), between (two steps) or since (a step)"
+            )
+        if self.within is not None and self.within_sync is not None:
+            raise ValueError("give at most one deadline: within (e.g. 3s) or within_sync")
+        if self.waits and (
+            self.at_least is None or self.at_most is not None or self.backoff is not None
+        ):
+            raise ValueError(
+                "within and within_sync wait until at_least calls have come: give at_least, and"
+                " check at_most or backoff in a step of its own (they are checked once)"
+            )
         if self.answered is not None and self.backoff is not None:
             raise ValueError(
                 "backoff paces every call, whatever its answer: give answered with at_most or"
@@ -223,14 +253,28 @@ class PlatformCallsExpect(_Strict):
             raise ValueError(f"unknown convention {self.convention!r}; known: {known}")
         return self
 
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """The kinds of data counted."""
+        return (self.data,) if isinstance(self.data, str) else tuple(self.data)
+
     def counted(self) -> str:
         """What is counted, in words: ``policies calls`` or ``policies calls answered 304``."""
-        return f"{self.data} calls" + (f" answered {self.answered}" if self.answered else "")
+        return f"{'/'.join(self.kinds)} calls" + (
+            f" answered {self.answered}" if self.answered else ""
+        )
+
+    @property
+    def waits(self) -> bool:
+        """Whether the step polls until ``at_least`` holds (a deadline is given)."""
+        return self.within is not None or self.within_sync is not None
 
     def window(self) -> str:
         """The window in words, for messages."""
         if self.during is not None:
             return f"during fault {self.during!r}"
+        if self.since is not None:
+            return f"since the start of step {self.since!r}"
         if self.between is not None:
             return (
                 f"between the start of step {self.between[0]!r} and the end of {self.between[1]!r}"

@@ -198,8 +198,8 @@ def raw_encoding_problems(path: Path, scenario: Scenario) -> list[Problem]:
 
 
 def window_problems(path: Path, scenario: Scenario) -> list[Problem]:
-    """``platform_calls`` windows that name no earlier step (``between``) or no fault given
-    before them (``during``)."""
+    """``platform_calls`` windows that name no earlier step (``between``, ``since``) or no
+    fault given before them (``during``)."""
     problems: list[Problem] = []
     steps: list[str] = []
     faults = [f.name for f in scenario.faults if f.name]
@@ -238,9 +238,14 @@ def _window_names(
                 " faults: or an earlier fault step, and use that name here",
             )
         )
-    for j, name in enumerate(spec.between or ()):
+    named: list[tuple[tuple[str | int, ...], str]] = [
+        (("between", j), name) for j, name in enumerate(spec.between or ())
+    ]
+    if spec.since is not None:
+        named.append((("since",), spec.since))
+    for key, name in named:
         if name not in steps:
-            loc = (*at, "platform_calls", "between", j)
+            loc = (*at, "platform_calls", *key)
             known = ", ".join(repr(s) for s in steps) or "none"
             out.append(
                 Problem(

@@ -1,8 +1,12 @@
-"""HTTP/1.1 requests on the wire for the kit's load client: the request line and headers as
-UTF-8 (refusing CR or LF anywhere: no header injection), ``content-length`` as aiohttp sends it;
-in one piece or in two, so that a caller can add a header line between them."""
+"""HTTP/1.1 requests on the wire for the kit's load client: the request line as UTF-8, each
+header value as `simulator.headers.wire_bytes` puts it on the wire (latin-1 when it can be, so a
+scenario's ``"\\xFF"`` is the byte 0xFF, as the gRPC model assumes), refusing CR or LF anywhere
+(no header injection); ``content-length`` as aiohttp sends it; in one piece or in two, so that a
+caller can add a header line between them."""
 
 from __future__ import annotations
+
+from simulator.headers import wire_bytes
 
 BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 """Methods sent without ``content-length: 0`` when they have no body (the others get it, as
@@ -23,7 +27,7 @@ def encode_request(
     version: str = "HTTP/1.1",
     default_host: str | None = None,
 ) -> bytes:
-    """The request's bytes: headers as given (UTF-8), ``host: default_host`` first when they
+    """The request's bytes: headers as given (`wire_bytes`), ``host: default_host`` first when they
     have no Host, ``content-length`` unless present for a body or a method other than GET,
     HEAD, OPTIONS, TRACE (as aiohttp sends them). CR or LF anywhere is a ValueError."""
     head, tail = encode_parts(
@@ -64,4 +68,18 @@ def encode_parts(
     tail = "\r\n"
     if not has_length and (body or method.upper() not in BODYLESS_METHODS):
         tail = f"content-length: {len(body)}\r\n\r\n"
-    return "".join(lines).encode("utf-8"), tail.encode("ascii") + body
+    text = "".join(lines)
+    if text.isascii():
+        head = text.encode("ascii")
+    else:  # each value on its own: latin-1 when it can be, else UTF-8
+        head = b"".join(
+            [
+                lines[0].encode("utf-8"),
+                lines[1].encode("utf-8"),
+                *(
+                    name.encode("utf-8") + b": " + wire_bytes(value) + b"\r\n"
+                    for name, value in headers
+                ),
+            ]
+        )
+    return head, tail.encode("ascii") + body

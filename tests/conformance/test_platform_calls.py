@@ -1,8 +1,14 @@
 """Counting the adapter's calls in a window: a fault's window opens at its first firing and
 closes at its end, a step window spans its steps, only the data asked for counts, and a broken
-bound fails with every call (time, path, answer) and the bound as evidence."""
+bound fails with every call (time, path, answer) and the bound as evidence; a step with a
+deadline waits for the calls since a named step and fails at the deadline with what came."""
 
 from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+
+import pytest
 
 from conformance.platform_calls import (
     EVIDENCE_LIMIT,
@@ -14,10 +20,13 @@ from conformance.platform_calls import (
     failed,
     fault_window,
     pacing_mismatches,
+    run_platform_calls,
     step_window,
 )
+from conformance.results import StepFailed
 from fake_anypoint import ActiveFault, FaultSpec, JournalEntry
 from scenarios.expectations import PlatformCallsExpect
+from scenarios.steps import PlatformCallsStep
 
 SCOPE = "/organizations/o/environments/e"
 CONTRACTS = f"/apigateway/ccs/v3{SCOPE}/apis/1/contracts"
@@ -172,3 +181,74 @@ def test_answered_counts_only_that_status_and_the_evidence_shows_every_call() ->
         "1 call answered 200: +1.000s GET /apigateway/ccs/v3/…/apis/1/policies -> 304"
     )
     assert "+2.000s GET /apigateway/ccs/v3/…/apis/1/policies -> 200" in str(bad.actual)
+
+
+class _Clock:
+    def now(self) -> float:
+        return asyncio.get_running_loop().time()
+
+
+class _Run:
+    """What `run_platform_calls` reads of a scenario run: the fake's journal and clock, the
+    marks of named steps, the deadline scale, the trace."""
+
+    def __init__(self, journal: list[JournalEntry], began: float) -> None:
+        state = SimpleNamespace(
+            journal=lambda: list(journal), clock=_Clock(), org_id="o", env_id="e"
+        )
+        self.stack = SimpleNamespace(state=state, settings=None)
+        self.marks = {"restarted": (began, began + 0.01)}
+        self.waived: frozenset[str] = frozenset()
+        self.faults: list[ActiveFault] = []
+        self.started = began
+        self.notes: list[str] = []
+
+    def deadline(self, within: float | None, sync: object, slack: float) -> float:
+        assert within is not None
+        return within
+
+    def note(self, kind: str, summary: str, **detail: object) -> None:
+        self.notes.append(summary)
+
+
+def _step(**spec: object) -> PlatformCallsStep:
+    return PlatformCallsStep(platform_calls=PlatformCallsExpect.model_validate(spec))
+
+
+def test_a_wait_returns_once_the_calls_since_its_step_have_come() -> None:
+    async def scenario() -> tuple[float, list[str]]:
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        journal = [call(began - 1.0, "token", fault="outage")]  # before the step: not counted
+
+        def arrive() -> None:
+            journal.append(call(loop.time(), "token", fault="outage"))
+
+        loop.call_later(0.1, arrive)
+        loop.call_later(0.2, arrive)
+        run = _Run(journal, began)
+        step = _step(data=["token", "policies"], since="restarted", at_least=2, within=5.0)
+        await run_platform_calls(run, step)  # type: ignore[arg-type]
+        return loop.time() - began, run.notes
+
+    waited, notes = asyncio.run(scenario())
+    assert 0.2 <= waited < 2.0  # an event, not the deadline
+    assert notes[0].startswith("2 token/policies calls since the start of step 'restarted'")
+    assert "expected at least 2; waited" in notes[0]
+
+
+def test_a_wait_fails_at_its_deadline_listing_what_came() -> None:
+    async def scenario() -> StepFailed:
+        began = asyncio.get_running_loop().time()
+        run = _Run([call(began + 0.001, "token", fault="outage")], began)
+        step = _step(data="token", since="restarted", at_least=3, within=0.3)
+        with pytest.raises(StepFailed) as info:
+            await run_platform_calls(run, step)  # type: ignore[arg-type]
+        return info.value
+
+    failure = asyncio.run(scenario())
+    (bad,) = failure.mismatches
+    assert bad.field == "platform_calls.at_least"
+    assert "1 token call since the start of step 'restarted'" in failure.message
+    assert "waited 0.3" in failure.message and "of at most 0.3s" in failure.message
+    assert "[fault: outage]" in str(bad.actual)

@@ -1,6 +1,6 @@
-"""The ``platform_calls`` step: valid windows and bounds load; a window naming no earlier step or
-no fault, an unknown data kind, no bound, crossed bounds and an unknown convention are
-reported with file:line, the key path, the value and a fix."""
+"""The ``platform_calls`` step: valid windows, bounds and waits load; a window naming no earlier
+step or no fault, an unknown data kind, no bound, crossed bounds, a wait without at_least and an
+unknown convention are reported with file:line, the key path, the value and a fix."""
 
 from __future__ import annotations
 
@@ -64,6 +64,39 @@ def test_windows_and_bounds_load(tmp_path: Path) -> None:
     assert steps[3].platform_calls.window() == "since the adapter started"
 
 
+def test_a_wait_for_calls_since_a_step_loads(tmp_path: Path) -> None:
+    source = load_scenario(
+        write(
+            tmp_path,
+            """\
+  - platform_calls: {data: [token, policies], since: quiet, at_least: 2, within: 10s}
+  - platform_calls: {data: token, since: quiet, at_least: 1, within_sync: policies,
+                     intervals: 3, slack: 500ms}
+""",
+        )
+    )
+    first, second = [s for s in source.scenario.steps if isinstance(s, PlatformCallsStep)]
+    assert first.platform_calls.kinds == ("token", "policies")
+    assert first.platform_calls.counted() == "token/policies calls"
+    assert first.platform_calls.window() == "since the start of step 'quiet'"
+    assert first.platform_calls.waits and second.platform_calls.waits
+    assert second.platform_calls.kinds == ("token",) and second.platform_calls.intervals == 3
+
+
+def test_since_must_name_an_earlier_step(tmp_path: Path) -> None:
+    text = problems(
+        tmp_path,
+        """\
+  - platform_calls: {data: token, since: restarted, at_least: 1, within: 5s}
+  - name: restarted
+    adapters: start
+""",
+    )
+    assert "sample.scenario.yaml:11:" in text
+    assert "steps[1].platform_calls.since: names no earlier step: 'restarted'" in text
+    assert "named steps so far: 'quiet'" in text
+
+
 def test_between_must_name_earlier_steps(tmp_path: Path) -> None:
     text = problems(
         tmp_path,
@@ -106,7 +139,25 @@ def test_during_must_name_a_fault_given_before(tmp_path: Path) -> None:
         ("{data: contracts, at_most: -1}", "steps[1].platform_calls.at_most"),
         (
             "{data: contracts, at_most: 2, during: contracts-outage, between: [quiet, quiet]}",
-            "give at most one window: during (a fault) or between (two steps)",
+            "give at most one window: during (a fault), between (two steps) or since (a step)",
+        ),
+        (
+            "{data: contracts, at_most: 2, since: quiet, between: [quiet, quiet]}",
+            "give at most one window",
+        ),
+        ("{data: [], at_most: 2}", "data lists no kind: name one or more"),
+        ("{data: [token, polices], at_most: 2}", "steps[1].platform_calls.data"),
+        (
+            "{data: token, at_most: 2, within: 3s}",
+            "within and within_sync wait until at_least calls have come: give at_least",
+        ),
+        (
+            "{data: token, at_least: 1, backoff: 400ms, within_sync: policies}",
+            "within and within_sync wait until at_least calls have come",
+        ),
+        (
+            "{data: token, at_least: 1, within: 3s, within_sync: policies}",
+            "give at most one deadline: within (e.g. 3s) or within_sync",
         ),
         (
             "{data: contracts, at_most: 2, convention: back-off}",

@@ -1,4 +1,4 @@
-"""The load client's request encoding: bytes as aiohttp sends them, header injection refused,
+"""The load client's request encoding: framing as aiohttp sends it, header injection refused,
 and the two parts a caller may put a header line between."""
 
 from __future__ import annotations
@@ -23,6 +23,18 @@ def test_encode_request() -> None:
     delete = encode_request("DELETE", "/", [("host", "h")])
     assert delete.endswith(b"content-length: 0\r\n\r\n")  # as aiohttp sends it
     assert b"content-length" not in encode_request("OPTIONS", "/", [("host", "h")])
+
+
+def test_header_values_go_out_as_the_grpc_model_assumes() -> None:
+    """One rule for a header value's bytes (`wire_bytes`): latin-1 when every character fits
+    (so ``"\\xFF"`` is the byte 0xFF, which Envoy's gRPC mode turns into '!'), else UTF-8;
+    each value on its own."""
+    raw = encode_request(
+        "GET", "/", [("a", "caf\xe9"), ("b", "\u2713"), ("c", "x\xff")], default_host="h"
+    )
+    assert raw == b"GET / HTTP/1.1\r\nhost: h\r\na: caf\xe9\r\nb: \xe2\x9c\x93\r\nc: x\xff\r\n\r\n"
+    head, tail = encode_parts("GET", "/", [("a", "caf\xe9")], default_host="h")
+    assert head.endswith(b"a: caf\xe9\r\n") and tail == b"\r\n"
 
 
 @pytest.mark.parametrize(
