@@ -41,12 +41,11 @@ async def run_api_instance(run: ScenarioRun, step: ApiInstanceStep) -> None:
         known = ", ".join(sorted(run.stack.seed.apis)) or "none"
         raise StepFailed(f"api_instance.api {expect.api!r} names no API; known: {known}")
     timed = expect.within is not None or expect.within_sync is not None
-    within = 0.0
-    if expect.within is not None:
-        within = run.deadline(expect.within, None, 0.0)
-    elif expect.within_sync is not None:
-        interval = run.stack.settings.interval(expect.within_sync)
-        within = run.deadline(interval * expect.intervals + expect.slack, None, 0.0)
+    within = (
+        run.deadline(expect.within, expect.within_sync, expect.slack, expect.intervals)
+        if timed
+        else 0.0
+    )
     loop = asyncio.get_running_loop()
     start = loop.time()
     while True:

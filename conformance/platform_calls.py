@@ -194,12 +194,11 @@ async def run_platform_calls(run: ScenarioRun, step: PlatformCallsStep) -> None:
     if spec.convention in run.waived:
         run.note("platform_calls", f"skipped: convention {spec.convention} is waived")
         return
-    within = 0.0
-    if spec.within is not None:
-        within = run.deadline(spec.within, None, 0.0)
-    elif spec.within_sync is not None:
-        interval = run.stack.settings.interval(spec.within_sync)
-        within = run.deadline(interval * spec.intervals + spec.slack, None, 0.0)
+    within = (
+        run.deadline(spec.within, spec.within_sync, spec.slack, spec.intervals)
+        if spec.waits
+        else 0.0
+    )
     loop = asyncio.get_running_loop()
     began = loop.time()
     while True:

@@ -86,11 +86,13 @@ class ScenarioRun:
         self.marks: dict[str, tuple[float, float]] = {}
         """When each named step started and ended, on the control plane's clock."""
 
-    def deadline(self, within: float | None, sync: SyncName | None, slack: float) -> float:
-        """A step's deadline: ``within``, or one ``sync`` interval plus ``slack``, times the
-        profile's ``timeout_scale``."""
+    def deadline(
+        self, within: float | None, sync: SyncName | None, slack: float, intervals: float = 1.0
+    ) -> float:
+        """A step's deadline: ``within``, or ``intervals`` of the ``sync`` loop plus ``slack``,
+        times the profile's ``timeout_scale``."""
         if within is None:
-            within = self.stack.settings.interval(sync or "analytics") + slack
+            within = self.stack.settings.interval(sync or "analytics") * intervals + slack
         base = within
         return base * self.timeout_scale
 

@@ -203,7 +203,7 @@ class _Run:
         self.started = began
         self.notes: list[str] = []
 
-    def deadline(self, within: float | None, sync: object, slack: float) -> float:
+    def deadline(self, within: float | None, sync: object, slack: float, intervals: float) -> float:
         assert within is not None
         return within
 

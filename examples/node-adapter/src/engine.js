@@ -82,6 +82,12 @@ class Engine {
     for (const p of api.chain || []) if (p.impl.prune) p.impl.prune(contracts);
   }
 
+  // Back to knowing nothing (a state cache that could not be restored).
+  forget() {
+    this.apis = new Map();
+    this.apisKnown = false;
+  }
+
   setFailing(loop, failing) {
     this.failing[loop] = failing;
   }

@@ -10,6 +10,7 @@ const { parseSettings, SettingsError } = require('./settings');
 const { Engine } = require('./engine');
 const { PlatformClient } = require('./platform');
 const { Syncer } = require('./sync');
+const { StateCache } = require('./cache');
 const { Analytics } = require('./analytics');
 const { startServer, stopServer } = require('./grpc_face');
 const { warmUp } = require('./http');
@@ -34,7 +35,9 @@ async function main() {
     capacity: settings.analyticsBuffer,
     log,
   });
-  const syncer = new Syncer({ platform, engine, settings, log });
+  const cache = settings.stateDir ? new StateCache(settings.stateDir, log) : null;
+  const syncer = new Syncer({ platform, engine, settings, log, cache });
+  syncer.restore(); // before the first check: a restart during an outage serves the cache
   await warmUp();
   let server;
   try {

@@ -18,7 +18,9 @@ options (intervals in seconds):
   --analytics-buffer=N         events kept while the ingest is down (default 50000)
   --gatekeeper=MODE            strict | flexible | disabled (default flexible)
   --adapter-id=NAME            host_id of analytics events (default node-adapter-<pid>)
-  --flush-timeout=S            how long a stop waits for the last analytics (default 5)`;
+  --flush-timeout=S            how long a stop waits for the last analytics (default 5)
+  --state-dir=DIR              keep the last good policies and contracts there, and restore
+                               them at start (default: none, no cache)`;
 
 class SettingsError extends Error {}
 
@@ -38,6 +40,7 @@ const FLAGS = {
   gatekeeper: ['gatekeeper', oneOf(['strict', 'flexible', 'disabled'])],
   'adapter-id': ['adapterId', text],
   'flush-timeout': ['flushTimeout', seconds],
+  'state-dir': ['stateDir', directory],
 };
 
 const DEFAULTS = {
@@ -50,6 +53,7 @@ const DEFAULTS = {
   gatekeeper: 'flexible',
   adapterId: `node-adapter-${process.pid}`,
   flushTimeout: 5,
+  stateDir: null,
 };
 
 const REQUIRED = ['grpcPort', 'platformUrl', 'ingestUrl', 'orgId', 'envId', 'clientId'];
@@ -96,6 +100,13 @@ function parseSettings(argv, env) {
 
 function text(flag, value) {
   if (value.trim() === '') throw new SettingsError(`${flag}: must not be empty`);
+  return value;
+}
+
+// A directory, or none (the kit's null placeholder renders as 'none'): no state cache.
+function directory(flag, value) {
+  if (value === '' || value === 'none') return null;
+  if (value.includes('\0')) throw new SettingsError(`${flag}: must not contain a NUL byte`);
   return value;
 }
 

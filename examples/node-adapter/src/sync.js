@@ -2,7 +2,8 @@
 // The two sync loops over the public endpoints. Policies: list the environment's APIs, then
 // each API's applied policies. Contracts: list the organization's applications (for client
 // secrets), then each API's contracts. A failed call leaves the engine's last good state in
-// place (flexible gatekeeper); the engine also learns which loop is failing (strict).
+// place (flexible gatekeeper); the engine also learns which loop is failing (strict). With a
+// state cache, the last good reads are written after each sync and restored at start.
 
 const { Loop } = require('./loop');
 const { approvedContracts, applicationIndex, idValue } = require('./model');
@@ -11,10 +12,13 @@ const PARALLEL_CALLS = 8;
 const MAX_APP_LOOKUPS = 100; // applications fetched one by one per contracts sync
 
 class Syncer {
-  constructor({ platform, engine, settings, log }) {
+  constructor({ platform, engine, settings, log, cache = null }) {
     this.platform = platform;
     this.engine = engine;
     this.log = log;
+    this.cache = cache;
+    // the last good reads, as the cache holds them
+    this.state = { apis: [], policies: new Map(), contracts: new Map() };
     this.closed = false;
     this.policies = new Loop('policies', settings.policiesInterval,
       () => this.syncPolicies(), { log });
@@ -26,6 +30,38 @@ class Syncer {
 
   start() {
     this.policies.start(); // its first success starts the contracts loop
+  }
+
+  // Puts the cached state in the engine, before the first check. Until each loop has
+  // succeeded once it counts as failing: strict mode answers 503 whatever is cached.
+  restore() {
+    const cached = this.cache && this.cache.load();
+    if (!cached) return false;
+    try {
+      this.engine.setApis(cached.apis);
+      for (const id of cached.apis) {
+        if (cached.policies.has(id)) this.engine.setPolicies(id, cached.policies.get(id));
+        if (cached.contracts.has(id)) this.engine.setContracts(id, cached.contracts.get(id));
+      }
+    } catch (err) {
+      this.engine.forget();
+      this.log.warn(`state cache not restored: ${err.message}; starting without it`);
+      return false;
+    }
+    this.state = cached;
+    this.engine.setFailing('policies', true);
+    this.engine.setFailing('contracts', true);
+    this.log.info(`restored ${cached.apis.length} API(s) from the state cache`);
+    return true;
+  }
+
+  save() {
+    if (!this.cache) return;
+    try {
+      this.cache.save(this.state);
+    } catch (err) {
+      this.log.warn(`state cache not written: ${err.message}`);
+    }
   }
 
   stop() {
@@ -43,14 +79,22 @@ class Syncer {
     }
     const first = !this.engine.apisKnown;
     const { added, removed } = this.engine.setApis(ids);
+    this.state.apis = ids;
+    for (const id of removed) {
+      this.state.policies.delete(id);
+      this.state.contracts.delete(id);
+    }
     if (first || added.length || removed.length) {
       this.log.info(`APIs to enforce: ${ids.length ? ids.join(', ') : 'none'}`
         + `${added.length && !first ? ` (new: ${added.join(', ')})` : ''}`
         + `${removed.length ? ` (gone: ${removed.join(', ')})` : ''}`);
     }
     const failures = await eachLimited(ids, async (id) => {
-      this.engine.setPolicies(id, await this.platform.listPolicies(id));
+      const raw = await this.platform.listPolicies(id);
+      this.engine.setPolicies(id, raw);
+      this.state.policies.set(id, raw);
     });
+    this.save();
     if (this.closed) return;
     if (this.contracts.stopped) this.contracts.start();
     else if (added.length) this.contracts.kick(); // new APIs need their contracts soon
@@ -65,8 +109,11 @@ class Syncer {
     const failures = await eachLimited(ids, async (id) => {
       const raw = await this.platform.listContracts(id);
       await this.fillMissingApps(raw, apps, lookups);
-      this.engine.setContracts(id, approvedContracts(raw, apps));
+      const approved = approvedContracts(raw, apps);
+      this.engine.setContracts(id, approved);
+      if (this.engine.apis.has(id)) this.state.contracts.set(id, approved);
     });
+    this.save();
     if (failures.length) throw new Error(`contracts of ${failures.length} API(s): ${failures[0]}`);
   }
 
