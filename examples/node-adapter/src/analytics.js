@@ -1,6 +1,6 @@
 'use strict';
-// Analytics: one event per decision, kept in a bounded buffer and pushed as gzip JSON batches
-// to {ingest}/v2/analytics/events. A batch leaves when it is full or when the push interval
+// Analytics: one event per decision, kept in a bounded buffer (the batch awaiting a retry
+// counts toward the bound) and pushed as gzip JSON batches to {ingest}/v2/analytics/events. A batch leaves when it is full or when the push interval
 // ticks; one batch is in flight at a time; a failed post (no answer, 5xx, 401, 403, 408, 429)
 // is retried with the same X-Batch-Id and events, backing off from min(1 s, interval) to 60 s;
 // any other 4xx drops the batch (counted). close() pushes what is left, within a deadline.
@@ -34,8 +34,13 @@ class Analytics {
     this.ticker = setInterval(() => this.pump('all'), this.intervalMs);
   }
 
+  // Events held and not yet delivered: the buffer and the batch being posted or retried.
+  held() {
+    return this.buffer.length + (this.pending ? this.pending.events.length : 0);
+  }
+
   record(event) {
-    if (this.buffer.length >= this.capacity) {
+    if (this.held() >= this.capacity) {
       this.stats.dropped += 1;
       if (this.stats.dropped === 1 || this.stats.dropped % 1000 === 0) {
         this.log.warn(`analytics buffer full (${this.capacity}):`
@@ -142,7 +147,7 @@ class Analytics {
       if (!this.pending) await this.takeBatch();
       if (!(await this.post())) await sleep(Math.min(this.backoffMs(), deadline - Date.now()));
     }
-    const left = this.buffer.length + (this.pending ? this.pending.events.length : 0);
+    const left = this.held();
     const s = this.stats;
     this.log.info(`analytics: ${s.sent} events sent in ${s.batches} batches, ${s.retries} retries,`
       + ` ${s.dropped} dropped (buffer full), ${s.rejected} refused, ${left} unsent at stop`);

@@ -69,3 +69,15 @@ test('a full buffer drops new events and counts them', async () => {
   await a.close(1000);
   assert.deepEqual(p.posts.map((x) => x.events.length), [2]);
 });
+
+test('a batch awaiting its retry counts toward the buffer bound', async () => {
+  const p = platform([503, 503, 503]);
+  const a = new Analytics({ platform: p, batchSize: 3, intervalS: 60, capacity: 3, log: quiet });
+  for (let i = 0; i < 3; i++) a.record({ n: i });
+  await until(() => p.posts.length === 1 && !a.busy); // posted, refused, held for a retry
+  a.record({ n: 3 });
+  assert.equal(a.stats.dropped, 1);
+  assert.equal(a.held(), 3);
+  await a.close(3000);
+  assert.deepEqual(p.posts.at(-1).events.map((e) => e.n), [0, 1, 2]);
+});
