@@ -98,12 +98,10 @@ def test_the_profile_passes_the_secret_by_environment_only() -> None:
         "env_id": "env",
         "grpc_port": 5000,
         "http_port": None,
-        "policies_interval": 1.0,
-        "contracts_interval": 0.5,
-        "keepalive_interval": 1.0,
-        "analytics_interval": 0.25,
-        "analytics_batch_size": 500,
-        "gatekeeper": "flexible",
+        "metrics_port": 5001,
+        "state_dir": None,
+        # every adapter setting, as the kit fills them (so a new placeholder is covered too)
+        **{name: "none" if value is None else value for name, value in profile.sync},
     }
     argv = " ".join(str(a) for a in render(profile.adapter.command, variables))
     env = render(profile.adapter.env, variables)

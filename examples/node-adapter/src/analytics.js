@@ -2,7 +2,8 @@
 // Analytics: one event per decision, kept in a bounded buffer (the batch awaiting a retry
 // counts toward the bound) and pushed as gzip JSON batches to {ingest}/v2/analytics/events. A batch leaves when it is full or when the push interval
 // ticks; one batch is in flight at a time; a failed post (no answer, 5xx, 401, 403, 408, 429)
-// is retried with the same X-Batch-Id and events, backing off from min(1 s, interval) to 60 s;
+// is retried with the same X-Batch-Id and events, backing off from the retry base (default
+// min(1 s, interval)) to the retry maximum (default 60 s);
 // any other 4xx drops the batch (counted). close() pushes what is left, within a deadline.
 
 const crypto = require('node:crypto');
@@ -11,13 +12,15 @@ const zlib = require('node:zlib');
 
 const gzip = promisify(zlib.gzip);
 const RETRYABLE = new Set([0, 401, 403, 408, 429]);
-const MAX_BACKOFF_MS = 60000;
 
 class Analytics {
-  constructor({ platform, batchSize, intervalS, capacity, log }) {
+  constructor({ platform, batchSize, intervalS, capacity, log, retryBaseS = null,
+    retryMaxS = 60 }) {
     this.platform = platform;
     this.batchSize = batchSize;
     this.intervalMs = intervalS * 1000;
+    this.retryBaseMs = retryBaseS === null ? Math.min(1000, this.intervalMs) : retryBaseS * 1000;
+    this.retryMaxMs = retryMaxS * 1000;
     this.capacity = capacity;
     this.log = log;
     this.buffer = [];
@@ -124,8 +127,7 @@ class Analytics {
   }
 
   backoffMs() {
-    const first = Math.min(1000, this.intervalMs);
-    return Math.min(MAX_BACKOFF_MS, first * 2 ** Math.min(this.failures - 1, 20));
+    return Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** Math.min(this.failures - 1, 20));
   }
 
   scheduleRetry() {

@@ -11,6 +11,7 @@ const { Engine } = require('./engine');
 const { PlatformClient } = require('./platform');
 const { Syncer } = require('./sync');
 const { StateCache } = require('./cache');
+const { startMetrics } = require('./metrics');
 const { Analytics } = require('./analytics');
 const { startServer, stopServer } = require('./grpc_face');
 const { warmUp } = require('./http');
@@ -33,6 +34,8 @@ async function main() {
     batchSize: settings.analyticsBatchSize,
     intervalS: settings.analyticsInterval,
     capacity: settings.analyticsBuffer,
+    retryBaseS: settings.analyticsRetryBase,
+    retryMaxS: settings.analyticsRetryMax,
     log,
   });
   const cache = settings.stateDir ? new StateCache(settings.stateDir, log) : null;
@@ -43,6 +46,7 @@ async function main() {
   try {
     ({ server } = await startServer({ engine, analytics, settings, log }, settings.host,
       settings.grpcPort));
+    if (settings.metricsPort) await startMetrics(analytics, settings.host, settings.metricsPort);
   } catch (err) {
     log.error(err.message);
     process.exit(1);

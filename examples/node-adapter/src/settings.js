@@ -16,9 +16,14 @@ options (intervals in seconds):
   --analytics-interval=S       analytics push (default 5)
   --analytics-batch-size=N     events per batch; a full batch is pushed at once (default 500)
   --analytics-buffer=N         events kept while the ingest is down (default 50000)
+  --analytics-retry-base=S     first wait before a failed batch is posted again (default:
+                               the analytics interval, at most 1)
+  --analytics-retry-max=S      longest wait between retries (default 60)
   --gatekeeper=MODE            strict | flexible | disabled (default flexible)
   --adapter-id=NAME            host_id of analytics events (default node-adapter-<pid>)
   --flush-timeout=S            how long a stop waits for the last analytics (default 5)
+  --metrics-port=PORT          serve Prometheus metrics (dropped analytics events) on
+                               host:PORT/metrics (default: none)
   --state-dir=DIR              keep the last good policies and contracts there, and restore
                                them at start (default: none, no cache)`;
 
@@ -37,10 +42,13 @@ const FLAGS = {
   'analytics-interval': ['analyticsInterval', seconds],
   'analytics-batch-size': ['analyticsBatchSize', count(1, 100000)],
   'analytics-buffer': ['analyticsBuffer', count(1, 10000000)],
+  'analytics-retry-base': ['analyticsRetryBase', seconds],
+  'analytics-retry-max': ['analyticsRetryMax', seconds],
   gatekeeper: ['gatekeeper', oneOf(['strict', 'flexible', 'disabled'])],
   'adapter-id': ['adapterId', text],
   'flush-timeout': ['flushTimeout', seconds],
   'state-dir': ['stateDir', directory],
+  'metrics-port': ['metricsPort', port],
 };
 
 const DEFAULTS = {
@@ -50,10 +58,13 @@ const DEFAULTS = {
   analyticsInterval: 5,
   analyticsBatchSize: 500,
   analyticsBuffer: 50000,
+  analyticsRetryBase: null,
+  analyticsRetryMax: 60,
   gatekeeper: 'flexible',
   adapterId: `node-adapter-${process.pid}`,
   flushTimeout: 5,
   stateDir: null,
+  metricsPort: null,
 };
 
 const REQUIRED = ['grpcPort', 'platformUrl', 'ingestUrl', 'orgId', 'envId', 'clientId'];
