@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from mitmproxy import ctx, http, tls
 from mitmproxy.proxy import server_hooks
+from OpenSSL import SSL
 
 from .certs import WRONG_HOST, CertMaker
 from .chaos import CONNECTION_KINDS, REQUEST_KINDS, SABOTEUR_KINDS, NetFault
@@ -51,6 +52,10 @@ class AsmkitProxy:
         self.saboteur: Saboteur | None = None
         self.certs: CertMaker | None = None
         self._tls_faults: dict[str, NetFault] = {}
+        self._tls_hosts: dict[str, str] = {}
+        """Connections whose handshake with a bad certificate completed, and their host."""
+        self._tls_used: set[str] = set()
+        """Those of them the client sent a request over: it accepted the certificate."""
         self._passthrough: dict[str, NetFault] = {}
         self._opened: dict[str, float] = {}
         self._watchdog: asyncio.Task[None] | None = None
@@ -104,7 +109,12 @@ class AsmkitProxy:
 
     def client_disconnected(self, client: Any) -> None:
         self._opened.pop(client.id, None)
-        self._tls_faults.pop(client.id, None)
+        fault = self._tls_faults.pop(client.id, None)
+        host = self._tls_hosts.pop(client.id, None)
+        if fault is not None and host is not None and client.id not in self._tls_used:
+            detail = "the client refused after the handshake: it closed without a request"
+            self.state.book.note(fault, host, detail=detail)
+        self._tls_used.discard(client.id)
         self._passthrough.pop(client.id, None)
 
     def _older_than_fault(self, flow: http.HTTPFlow, host: str) -> NetFault | None:
@@ -166,6 +176,10 @@ class AsmkitProxy:
         cert, key = self.certs.leaf(host, "expired" if expired else "wrong_host")
         data.ssl_conn.use_certificate(cert)
         data.ssl_conn.use_privatekey(key)
+        # No resumption: a client holding a TLS 1.3 ticket from a good connection (Node.js
+        # keeps them) would resume without being shown a certificate at all. With OP_NO_TICKET
+        # OpenSSL reads its ticket as a session id, finds none, and makes a full handshake.
+        data.ssl_conn.set_options(SSL.OP_NO_TICKET)
         what = "an expired certificate" if expired else f"a certificate for {WRONG_HOST}"
         self.state.book.note(fault, host, detail=f"presented {what}")
 
@@ -176,9 +190,17 @@ class AsmkitProxy:
             self.state.book.note(fault, host, detail=f"the client refused: {data.conn.error}")
 
     def tls_established_client(self, data: tls.TlsData) -> None:
-        fault = self._tls_faults.get(data.conn.id)
-        if fault is not None:
-            host = self._tls_host(data.context, data.conn.sni)
+        """A completed handshake is not yet acceptance: Node.js, for one, checks the host name
+        only after the handshake and then closes the connection. Acceptance is the client
+        sending a request over it (`request`); a close without one is a refusal."""
+        if data.conn.id in self._tls_faults:
+            self._tls_hosts[data.conn.id] = self._tls_host(data.context, data.conn.sni)
+
+    def _accepted(self, client_id: str, host: str) -> None:
+        """The client sent a request over a connection with a bad certificate."""
+        fault = self._tls_faults.get(client_id)
+        if fault is not None and client_id not in self._tls_used:
+            self._tls_used.add(client_id)
             self.state.stats["accepted_bad_certificate"] += 1
             self.state.book.note(fault, host, detail="ACCEPTED by the client (fails open on TLS)")
 
@@ -197,6 +219,7 @@ class AsmkitProxy:
         flow.metadata["asmkit_started"] = time.monotonic()
         self.state.stats["requests"] += 1
         if flow.client_conn.id in self._tls_faults:
+            self._accepted(flow.client_conn.id, host)
             self._answer(flow, 502, "asmkit proxy: refused, the TLS certificate was bad")
             return
         path = flow.request.path.split("?", 1)[0]

@@ -27,6 +27,7 @@ from live.launch import render
 from live.profile import AdapterProfile, load_profile
 from scenarios import LIBRARY, load_scenario
 from tests.conftest import require_tool
+from tests.proxy.helpers import require_mitm, require_netns
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "node-adapter"
@@ -37,7 +38,7 @@ PACKAGE = "envoy.service.auth.v3"
 @pytest.fixture(scope="session")
 def node() -> str:
     """The node binary, with the example's packages installed."""
-    binary = require_tool("node", "install node >= 20 to test the Node.js example adapter")
+    binary = require_tool("node", "install node >= 20.3 to test the Node.js example adapter")
     if not (EXAMPLE / "node_modules" / "@grpc" / "grpc-js").is_dir():
         npm = require_tool("npm", "install npm to test the Node.js example adapter")
         done = subprocess.run(
@@ -53,9 +54,9 @@ def node() -> str:
     return binary
 
 
-def node_profile(node: str) -> AdapterProfile:
+def node_profile(node: str, path: Path = PROFILE) -> AdapterProfile:
     """The example's own profile, its relative paths made absolute (tests run from anywhere)."""
-    profile = load_profile(PROFILE)
+    profile = load_profile(path)
     command = [
         node if part == "node" else str(ROOT / part) if part.startswith("examples/") else part
         for part in profile.adapter.command or []
@@ -85,6 +86,25 @@ def test_scenarios_pass_through_the_command_profile(node: str, name: str, tmp_pa
     log = "\n".join(p.read_text() for p in tmp_path.glob("*.log"))
     failure = result.failure.render() if result.failure else result.error
     assert result.outcome == Outcome.PASSED, f"{failure}\nadapter log:\n{log}"
+
+
+def test_behind_the_proxy_bad_certificates_are_shown_and_refused(node: str, tmp_path: Path) -> None:
+    """Node.js resumes TLS 1.3 sessions: under a certificate fault the proxy refuses resumption,
+    so the adapter is shown the wrong-host and the expired certificate and refuses them (before
+    that fix it resumed a good session, and the proxy took the handshake for acceptance)."""
+    require_netns()
+    require_mitm()
+    source = load_scenario(LIBRARY / "network_faults/bad-tls-refused.scenario.yaml")
+    profile = node_profile(node, EXAMPLE / "profile-proxied.yaml")
+    result = asyncio.run(run_scenario(source, profile, log_dir=tmp_path))
+    failure = result.failure.render() if result.failure else result.error
+    assert result.outcome == Outcome.PASSED, failure
+    refused = [
+        entry
+        for entry in result.journal
+        if "wrong_host_certificate" in str(entry) and "refused" in str(entry)
+    ]
+    assert refused, "the proxy recorded no refusal of the wrong-host certificate"
 
 
 def test_the_profile_passes_the_secret_by_environment_only() -> None:

@@ -4,7 +4,8 @@
 // ticks; one batch is in flight at a time; a failed post (no answer, 5xx, 401, 403, 408, 429)
 // is retried with the same X-Batch-Id and events, backing off from the retry base (default
 // min(1 s, interval)) to the retry maximum (default 60 s);
-// any other 4xx drops the batch (counted). close() pushes what is left, within a deadline.
+// any other 4xx drops the batch (counted). close() takes back a post still waiting for the
+// ingest and pushes everything left, within a deadline.
 
 const crypto = require('node:crypto');
 const { promisify } = require('node:util');
@@ -29,6 +30,7 @@ class Analytics {
     this.again = null; // 'full' | 'all': a pump asked for while one runs
     this.failures = 0;
     this.retryTimer = null;
+    this.inflight = null; // the AbortController of the post under way
     this.ticker = null;
     this.stats = { sent: 0, batches: 0, retries: 0, dropped: 0, rejected: 0 };
   }
@@ -97,11 +99,14 @@ class Analytics {
     batch.attempts += 1;
     if (batch.attempts > 1) this.stats.retries += 1;
     let status;
+    this.inflight = new AbortController();
     try {
-      status = (await this.platform.postEvents(batch.body, batch.id)).status;
+      status = (await this.platform.postEvents(batch.body, batch.id, this.inflight.signal)).status;
     } catch (err) {
       status = 0;
       this.lastError = err.message;
+    } finally {
+      this.inflight = null;
     }
     if (status >= 200 && status < 300) {
       this.stats.sent += batch.events.length;
@@ -140,10 +145,13 @@ class Analytics {
   // Stops the ticker and posts everything left (retrying) until `timeoutMs` has passed.
   async close(timeoutMs) {
     clearInterval(this.ticker);
+    const deadline = Date.now() + timeoutMs;
+    // A post still waiting for the ingest (stalled) is taken back: its batch stays pending
+    // and is posted again below with the same batch id, so nothing is lost or doubled.
+    if (this.inflight) this.inflight.abort();
+    while (this.busy && Date.now() < deadline) await sleep(10);
     clearTimeout(this.retryTimer);
     this.retryTimer = null;
-    const deadline = Date.now() + timeoutMs;
-    while (this.busy && Date.now() < deadline) await sleep(10);
     this.busy = true; // no timer-driven pump from here on
     while ((this.pending || this.buffer.length) && Date.now() < deadline) {
       if (!this.pending) await this.takeBatch();

@@ -12,10 +12,14 @@ class HttpError extends Error {
   }
 }
 
-async function request(url, { method = 'GET', headers = {}, body, timeoutMs = 5000 } = {}) {
+// `abort`: an AbortSignal that ends the call early (a stop), beside the deadline.
+async function request(url,
+  { method = 'GET', headers = {}, body, timeoutMs = 5000, abort = null } = {}) {
   let response;
+  const deadline = AbortSignal.timeout(timeoutMs);
+  const signal = abort ? AbortSignal.any([deadline, abort]) : deadline;
   try {
-    response = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(timeoutMs) });
+    response = await fetch(url, { method, headers, body, signal });
   } catch (err) {
     throw new HttpError(`${method} ${pathOf(url)}: no answer (${describe(err)})`, 0);
   }

@@ -1,12 +1,15 @@
 'use strict';
 // A periodic task: runs, then waits its interval; after a failure it retries sooner, backing
-// off from 0.5 s (doubling, never longer than the interval, ±20% jitter). kick() runs it at
-// once (or right after the run in progress).
+// off from a base (0.5 s by default; doubling, never longer than the maximum, by default the
+// interval; ±20% jitter). kick() runs it at once (or right after the run in progress).
 
 class Loop {
-  constructor(name, intervalS, task, { log, random = Math.random }) {
+  constructor(name, intervalS, task,
+    { log, random = Math.random, backoffBaseS = 0.5, backoffMaxS = null }) {
     this.name = name;
     this.intervalMs = intervalS * 1000;
+    this.backoffBaseMs = backoffBaseS * 1000;
+    this.backoffMaxMs = backoffMaxS === null ? this.intervalMs : backoffMaxS * 1000;
     this.task = task;
     this.log = log;
     this.random = random;
@@ -69,7 +72,8 @@ class Loop {
   }
 
   backoffMs() {
-    const base = Math.min(this.intervalMs, 500 * 2 ** Math.min(this.failures - 1, 20));
+    const base = Math.min(this.backoffMaxMs,
+      this.backoffBaseMs * 2 ** Math.min(this.failures - 1, 20));
     return base * (0.8 + 0.4 * this.random());
   }
 }

@@ -26,7 +26,8 @@ async function main() {
     process.exit(2);
   }
   const shortest = Math.min(settings.policiesInterval, settings.contractsInterval);
-  const timeoutMs = Math.max(1000, Math.min(10000, 2000 * shortest));
+  const timeoutMs = settings.requestTimeout !== null ? settings.requestTimeout * 1000
+    : Math.max(1000, Math.min(10000, 2000 * shortest));
   const platform = new PlatformClient(settings, { timeoutMs });
   const engine = new Engine({ gatekeeper: settings.gatekeeper, clock: () => performance.now() });
   const analytics = new Analytics({

@@ -165,7 +165,8 @@ class PlatformClient {
 
   // -- analytics ingest ---------------------------------------------------------------------
 
-  async postEvents(gzipped, batchId) {
+  // `abort`: ends the post early (a stop takes the batch back to post it again).
+  async postEvents(gzipped, batchId, abort = null) {
     return this.call(`${this.ingest}/v2/analytics/events`, {
       method: 'POST',
       headers: {
@@ -174,6 +175,7 @@ class PlatformClient {
         'x-batch-id': batchId,
       },
       body: gzipped,
+      abort,
     });
   }
 }

@@ -19,6 +19,10 @@ options (intervals in seconds):
   --analytics-retry-base=S     first wait before a failed batch is posted again (default:
                                the analytics interval, at most 1)
   --analytics-retry-max=S      longest wait between retries (default 60)
+  --sync-backoff-base=S        first wait before a failed sync is retried (default 0.5)
+  --sync-backoff-max=S         longest wait between sync retries (default: the loop's interval)
+  --request-timeout=S          deadline of one call to the platform (default: twice the
+                               shorter sync interval, from 1 to 10)
   --gatekeeper=MODE            strict | flexible | disabled (default flexible)
   --adapter-id=NAME            host_id of analytics events (default node-adapter-<pid>)
   --flush-timeout=S            how long a stop waits for the last analytics (default 5)
@@ -44,6 +48,9 @@ const FLAGS = {
   'analytics-buffer': ['analyticsBuffer', count(1, 10000000)],
   'analytics-retry-base': ['analyticsRetryBase', seconds],
   'analytics-retry-max': ['analyticsRetryMax', seconds],
+  'sync-backoff-base': ['syncBackoffBase', seconds],
+  'sync-backoff-max': ['syncBackoffMax', optional(seconds)],
+  'request-timeout': ['requestTimeout', seconds],
   gatekeeper: ['gatekeeper', oneOf(['strict', 'flexible', 'disabled'])],
   'adapter-id': ['adapterId', text],
   'flush-timeout': ['flushTimeout', seconds],
@@ -60,6 +67,9 @@ const DEFAULTS = {
   analyticsBuffer: 50000,
   analyticsRetryBase: null,
   analyticsRetryMax: 60,
+  syncBackoffBase: 0.5,
+  syncBackoffMax: null,
+  requestTimeout: null,
   gatekeeper: 'flexible',
   adapterId: `node-adapter-${process.pid}`,
   flushTimeout: 5,
@@ -158,6 +168,11 @@ function count(min, max) {
     }
     return n;
   };
+}
+
+// A value, or none (the kit's null placeholder renders as 'none'): the default.
+function optional(parse) {
+  return (flag, value) => (value === 'none' ? null : parse(flag, value));
 }
 
 function oneOf(choices) {

@@ -20,10 +20,12 @@ class Syncer {
     // the last good reads, as the cache holds them
     this.state = { apis: [], policies: new Map(), contracts: new Map() };
     this.closed = false;
+    const pace = { log, backoffBaseS: settings.syncBackoffBase ?? 0.5,
+      backoffMaxS: settings.syncBackoffMax ?? null };
     this.policies = new Loop('policies', settings.policiesInterval,
-      () => this.syncPolicies(), { log });
+      () => this.syncPolicies(), pace);
     this.contracts = new Loop('contracts', settings.contractsInterval,
-      () => this.syncContracts(), { log });
+      () => this.syncContracts(), pace);
     this.policies.onResult = (ok) => this.engine.setFailing('policies', !ok);
     this.contracts.onResult = (ok) => this.engine.setFailing('contracts', !ok);
   }

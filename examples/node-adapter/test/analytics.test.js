@@ -81,3 +81,29 @@ test('a batch awaiting its retry counts toward the buffer bound', async () => {
   await a.close(3000);
   assert.deepEqual(p.posts.at(-1).events.map((e) => e.n), [0, 1, 2]);
 });
+
+test('a stop takes back a stalled post and posts the batch again, same id', async () => {
+  const posts = [];
+  const p = {
+    posts,
+    async postEvents(body, batchId, abort) {
+      const events = JSON.parse(zlib.gunzipSync(body).toString('utf8'));
+      posts.push({ batchId, events });
+      if (posts.length === 1) {
+        // the ingest never answers the first post: only the abort ends it
+        await new Promise((resolve, reject) => abort.addEventListener('abort',
+          () => reject(new Error('aborted'))));
+      }
+      return { status: 202 };
+    },
+  };
+  const a = new Analytics({ platform: p, batchSize: 1, intervalS: 60, capacity: 10, log: quiet });
+  a.record({ n: 1 });
+  await until(() => posts.length === 1);
+  const started = Date.now();
+  await a.close(2000);
+  assert.ok(Date.now() - started < 1500, 'the stop waited for the stalled post');
+  assert.equal(posts.length, 2);
+  assert.equal(posts[1].batchId, posts[0].batchId);
+  assert.equal(a.stats.sent, 1);
+});

@@ -7,7 +7,6 @@ const path = require('node:path');
 const { StateCache } = require('../src/cache');
 const { Engine } = require('../src/engine');
 const { Syncer } = require('../src/sync');
-const { parseSettings } = require('../src/settings');
 const { CID, request, contracts } = require('./fixtures');
 
 function quietLog() {
@@ -88,13 +87,4 @@ test('restored state is enforced at once; strict waits for a sync whatever is ca
       assert.equal(engine.decide(request(credentials)).status, 200);
     }
   }
-});
-
-test('--state-dir: none (the kit\'s null placeholder) means no cache', () => {
-  const base = ['--grpc-port=5000', '--platform-url=http://127.0.0.1:1', '--ingest-url=http://127.0.0.1:2',
-    '--org-id=o', '--env-id=e', '--client-id=c'];
-  const env = { ANYPOINT_CLIENT_SECRET: 's' };
-  assert.equal(parseSettings(base, env).stateDir, null);
-  assert.equal(parseSettings([...base, '--state-dir=none'], env).stateDir, null);
-  assert.equal(parseSettings([...base, '--state-dir=/var/cache/x'], env).stateDir, '/var/cache/x');
 });

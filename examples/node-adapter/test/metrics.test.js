@@ -2,7 +2,6 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { startMetrics } = require('../src/metrics');
-const { parseSettings } = require('../src/settings');
 
 test('GET /metrics counts the events that will never be delivered, by reason', async () => {
   const analytics = { stats: { sent: 7, dropped: 3, rejected: 2 } };
@@ -18,17 +17,4 @@ test('GET /metrics counts the events that will never be delivered, by reason', a
   } finally {
     server.close();
   }
-});
-
-test('the analytics retry pace and the metrics port are flags', () => {
-  const base = ['--grpc-port=5000', '--platform-url=http://127.0.0.1:1', '--ingest-url=http://127.0.0.1:2',
-    '--org-id=o', '--env-id=e', '--client-id=c'];
-  const env = { ANYPOINT_CLIENT_SECRET: 's' };
-  const s = parseSettings([...base, '--analytics-retry-base=0.1', '--analytics-retry-max=0.2',
-    '--metrics-port=9100'], env);
-  assert.equal(s.analyticsRetryBase, 0.1);
-  assert.equal(s.analyticsRetryMax, 0.2);
-  assert.equal(s.metricsPort, 9100);
-  assert.equal(parseSettings(base, env).metricsPort, null);
-  assert.throws(() => parseSettings([...base, '--analytics-retry-max=0'], env), /--analytics-retry-max/);
 });

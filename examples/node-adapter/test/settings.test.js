@@ -35,3 +35,31 @@ test('the client id may come from the environment', () => {
   const s = parseSettings(base.slice(0, -1), { ...env, ANYPOINT_CLIENT_ID: 'from-env' });
   assert.equal(s.clientId, 'from-env');
 });
+
+test('the analytics retry pace and the metrics port are flags', () => {
+  const s = parseSettings([...base, '--analytics-retry-base=0.1', '--analytics-retry-max=0.2',
+    '--metrics-port=9100'], env);
+  assert.equal(s.analyticsRetryBase, 0.1);
+  assert.equal(s.analyticsRetryMax, 0.2);
+  assert.equal(s.metricsPort, 9100);
+  assert.equal(parseSettings(base, env).metricsPort, null);
+  assert.throws(() => parseSettings([...base, '--analytics-retry-max=0'], env), /--analytics-retry-max/);
+});
+
+test('the sync retry pace and the call deadline are flags; none keeps the default', () => {
+  const s = parseSettings([...base, '--sync-backoff-base=0.2', '--sync-backoff-max=0.5',
+    '--request-timeout=1'], env);
+  assert.equal(s.syncBackoffBase, 0.2);
+  assert.equal(s.syncBackoffMax, 0.5);
+  assert.equal(s.requestTimeout, 1);
+  const d = parseSettings([...base, '--sync-backoff-max=none'], env);
+  assert.equal(d.syncBackoffMax, null);
+  assert.equal(d.syncBackoffBase, 0.5);
+  assert.equal(d.requestTimeout, null);
+});
+
+test('--state-dir: none (the kit\'s null placeholder) means no cache', () => {
+  assert.equal(parseSettings(base, env).stateDir, null);
+  assert.equal(parseSettings([...base, '--state-dir=none'], env).stateDir, null);
+  assert.equal(parseSettings([...base, '--state-dir=/var/cache/x'], env).stateDir, '/var/cache/x');
+});
