@@ -1,14 +1,17 @@
 """A real mitmdump with the asmkit addon: routing, the control API, and each network fault seen
-by real clients (httpx over HTTP/1.1, curl over HTTP/2 for GOAWAY)."""
+by real clients (httpx over HTTP/1.1, curl over HTTP/2 for GOAWAY, raw TLS for a host name
+checked after the handshake and for session resumption under a certificate fault)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import ssl
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -168,6 +171,64 @@ def test_a_client_that_accepts_a_bad_certificate_is_caught(proxy: MitmProxy, ca)
                 d.startswith("ACCEPTED") for d in await _details(control, "wrong_host_certificate")
             )
             assert (await control.stats())["accepted_bad_certificate"] >= 1
+
+    asyncio.run(main())
+
+
+def _tunnel(proxy: MitmProxy, context: ssl.SSLContext, session: object = None) -> ssl.SSLSocket:
+    """A TLS connection to the platform host through the proxy's CONNECT."""
+    address = urlsplit(proxy.proxy_url)
+    raw = socket.create_connection((address.hostname, address.port), timeout=5)
+    raw.sendall(f"CONNECT {PLATFORM}:443 HTTP/1.1\r\nhost: {PLATFORM}:443\r\n\r\n".encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += raw.recv(4096)
+    assert head.startswith(b"HTTP/1.1 200"), head
+    return context.wrap_socket(raw, server_hostname=PLATFORM, session=session)  # type: ignore[arg-type]
+
+
+def _get(tls: ssl.SSLSocket) -> bytes:
+    tls.sendall(f"GET /apis HTTP/1.1\r\nhost: {PLATFORM}\r\nconnection: close\r\n\r\n".encode())
+    data = b""
+    while chunk := tls.recv(65536):
+        data += chunk
+    return data
+
+
+def test_a_host_name_checked_after_the_handshake_is_a_refusal(proxy: MitmProxy, ca) -> None:  # type: ignore[no-untyped-def]
+    """Node.js completes the handshake, checks the host name, then closes: not acceptance."""
+
+    async def main() -> None:
+        async with upstream() as origin:
+            control = await _with_faults(proxy, origin, NetworkFault(kind="wrong_host_certificate"))
+            accepted = (await control.stats()).get("accepted_bad_certificate", 0)
+            context = ssl.create_default_context(cafile=str(ca.cert))
+            context.check_hostname = False  # the chain is checked in the handshake, the name later
+            tls = await asyncio.to_thread(_tunnel, proxy, context)
+            tls.close()
+            await asyncio.sleep(0.3)
+            details = await _details(control, "wrong_host_certificate")
+            assert any(d.startswith("the client refused after the handshake") for d in details)
+            assert not any(d.startswith("ACCEPTED") for d in details)
+            assert (await control.stats()).get("accepted_bad_certificate", 0) == accepted
+
+    asyncio.run(main())
+
+
+def test_no_session_is_resumed_under_a_certificate_fault(proxy: MitmProxy, ca) -> None:  # type: ignore[no-untyped-def]
+    """A TLS 1.3 ticket from a good connection would let a client skip the certificate."""
+
+    async def main() -> None:
+        async with upstream() as origin:
+            control = await _with_faults(proxy, origin)
+            context = ssl.create_default_context(cafile=str(ca.cert))
+            good = await asyncio.to_thread(_tunnel, proxy, context)
+            await asyncio.to_thread(_get, good)  # reads the session tickets too
+            session = good.session
+            good.close()
+            await control.set_faults([NetworkFault(kind="wrong_host_certificate")])
+            with pytest.raises(ssl.SSLCertVerificationError, match="Hostname mismatch"):
+                await asyncio.to_thread(_tunnel, proxy, context, session)
 
     asyncio.run(main())
 
