@@ -223,7 +223,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
             verdict = {"verdict": "killed", "how": "failed", "by": name, "detail": detail}
         elif run.crashed is not None:
             by = run.current[0] if run.current else None
-            if confirm and _unmutated_fails(job, by or scenarios[0], deadlines):
+            if confirm and _unmutated_breaks(job, run.current or scenarios[:1], deadlines):
                 # the unmutated adapter breaks the same way (e.g. a profile the running kit
                 # cannot read): the kit's fault, never a kill; the run reports it, unjudged
                 verdict = {"verdict": "error", "by": by, "detail": run.crashed}
@@ -258,6 +258,22 @@ def _unmutated_fails(job: dict[str, Any], name: str, deadlines: dict[str, float]
     run = _run_child(base, [name], 1, deadlines)
     ends = [r for r in run.records if r["event"] == "end"]
     return run.timeout is not None or not ends or ends[0]["outcome"] != "passed"
+
+
+def _unmutated_breaks(job: dict[str, Any], names: list[str], deadlines: dict[str, float]) -> bool:
+    """Whether the unmutated adapter breaks too on the batch a mutant's child crashed in, run
+    as that batch ran (together): the crash may come from any of its scenarios (one the
+    running kit cannot load, as when main moves under a running harness), not only the
+    first."""
+    base = {**job, "mutant": None, "scenarios": names, "stop": False, "confirm": False}
+    run = _run_child(base, names, len(names), deadlines)
+    ends = [r for r in run.records if r["event"] == "end"]
+    return (
+        run.crashed is not None
+        or run.timeout is not None
+        or len(ends) < len(names)
+        or any(e["outcome"] != "passed" for e in ends)
+    )
 
 
 DOUBT_RUNS = 3

@@ -169,6 +169,31 @@ def test_a_crash_the_unmutated_adapter_shares_is_a_kit_error(
     assert "no-such-profile" in result["detail"]
 
 
+def test_a_crash_from_any_scenario_of_its_batch_is_checked_unmutated(
+    worker: subprocess.Popen[str],
+) -> None:
+    """A batch whose second scenario the kit cannot load crashes the child before anything
+    runs; the first scenario alone passes unmutated, so only re-running the whole batch shows
+    that the crash is the kit's (on 2026-12-06 three mutants were "killed" that way while the
+    library changed under a run)."""
+    assert worker.stdin is not None and worker.stdout is not None
+    killable = _mutant(KILLABLE)
+    missing = "robustness/no-such-case"
+    job = {
+        "id": killable.id,
+        "mutant": {"path": killable.path, "site": killable.site},
+        "profile": "grpc",
+        "scenarios": [QUOTA, missing],
+        "deadlines": {QUOTA: 60.0, missing: 60.0},
+        "parallel": 2,
+    }
+    worker.stdin.write(json.dumps(job) + "\n")
+    worker.stdin.flush()
+    result = json.loads(worker.stdout.readline())
+    assert result["verdict"] == "error", result
+    assert "no-such-case" in result["detail"]
+
+
 def test_an_equivalent_mutant_survives(worker: subprocess.Popen[str]) -> None:
     result = _job(worker, _mutant(EQUIVALENT), [QUOTA, FIXED])
     assert result["verdict"] == "survived", result
