@@ -5,7 +5,7 @@ Pure models; matching lives in ``conformance``.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -152,6 +152,7 @@ PlatformData = Literal[
 """The data an adapter reads or sends, named as faults name it (``fake_anypoint.DataKind``;
 ``jwks``: the scenario's identity provider, journaled beside the control plane)."""
 
+DATA_KINDS: tuple[str, ...] = get_args(PlatformData)
 MAX_CALLS = 1_000_000
 
 
@@ -163,7 +164,7 @@ class PlatformCallsExpect(_Strict):
     ``at_most`` (load only ever lowers a count, so an upper bound holds on any machine) and,
     with generous slack, ``at_least``."""
 
-    data: PlatformData | list[PlatformData] = Field(
+    data: PlatformData | Annotated[list[PlatformData], Field(max_length=len(DATA_KINDS))] = Field(
         description="token, apis, policies, contracts, applications, tiers, keepalive, ingest "
         "or jwks (the identity provider's key set); a list counts a call for any of them"
     )

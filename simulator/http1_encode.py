@@ -71,15 +71,6 @@ def encode_parts(
     text = "".join(lines)
     if text.isascii():
         head = text.encode("ascii")
-    else:  # each value on its own: latin-1 when it can be, else UTF-8
-        head = b"".join(
-            [
-                lines[0].encode("utf-8"),
-                lines[1].encode("utf-8"),
-                *(
-                    name.encode("utf-8") + b": " + wire_bytes(value) + b"\r\n"
-                    for name, value in headers
-                ),
-            ]
-        )
+    else:  # the request line as UTF-8; each header line on its own, as its value goes
+        head = lines[0].encode("utf-8") + b"".join(wire_bytes(line) for line in lines[1:])
     return head, tail.encode("ascii") + body

@@ -105,12 +105,12 @@ def worker() -> Iterator[subprocess.Popen[str]]:
 
 
 def _job(proc: subprocess.Popen[str], mutant: Mutant | None, scenarios: list[str],
-         deadline: float = 60.0) -> dict[str, Any]:  # fmt: skip
+         deadline: float = 60.0, profile: str = "grpc") -> dict[str, Any]:  # fmt: skip
     assert proc.stdin is not None and proc.stdout is not None
     job = {
         "id": mutant.id if mutant else "baseline",
         "mutant": {"path": mutant.path, "site": mutant.site} if mutant else None,
-        "profile": "grpc",
+        "profile": profile,
         "scenarios": scenarios,
         "deadlines": {n: deadline for n in scenarios},
         "parallel": 2,
@@ -152,19 +152,7 @@ def test_a_crash_the_unmutated_adapter_shares_is_a_kit_error(
 ) -> None:
     """A child that breaks before any scenario (here: a profile the kit cannot load, as when
     main moves under a running harness) breaks without the mutant too: never a kill."""
-    assert worker.stdin is not None and worker.stdout is not None
-    killable = _mutant(KILLABLE)
-    job = {
-        "id": killable.id,
-        "mutant": {"path": killable.path, "site": killable.site},
-        "profile": "no-such-profile",
-        "scenarios": [QUOTA],
-        "deadlines": {QUOTA: 60.0},
-        "parallel": 1,
-    }
-    worker.stdin.write(json.dumps(job) + "\n")
-    worker.stdin.flush()
-    result = json.loads(worker.stdout.readline())
+    result = _job(worker, _mutant(KILLABLE), [QUOTA], profile="no-such-profile")
     assert result["verdict"] == "error", result
     assert "no-such-profile" in result["detail"]
 
@@ -176,20 +164,7 @@ def test_a_crash_from_any_scenario_of_its_batch_is_checked_unmutated(
     runs; the first scenario alone passes unmutated, so only re-running the whole batch shows
     that the crash is the kit's (on 2026-12-06 three mutants were "killed" that way while the
     library changed under a run)."""
-    assert worker.stdin is not None and worker.stdout is not None
-    killable = _mutant(KILLABLE)
-    missing = "robustness/no-such-case"
-    job = {
-        "id": killable.id,
-        "mutant": {"path": killable.path, "site": killable.site},
-        "profile": "grpc",
-        "scenarios": [QUOTA, missing],
-        "deadlines": {QUOTA: 60.0, missing: 60.0},
-        "parallel": 2,
-    }
-    worker.stdin.write(json.dumps(job) + "\n")
-    worker.stdin.flush()
-    result = json.loads(worker.stdout.readline())
+    result = _job(worker, _mutant(KILLABLE), [QUOTA, "robustness/no-such-case"])
     assert result["verdict"] == "error", result
     assert "no-such-case" in result["detail"]
 

@@ -148,6 +148,10 @@ def test_during_must_name_a_fault_given_before(tmp_path: Path) -> None:
         ("{data: [], at_most: 2}", "data lists no kind: name one or more"),
         ("{data: [token, polices], at_most: 2}", "steps[1].platform_calls.data"),
         (
+            "{data: [token, apis, token, apis, token, apis, token, apis, token, apis], at_most: 2}",
+            "steps[1].platform_calls.data",
+        ),
+        (
             "{data: token, at_most: 2, within: 3s}",
             "within and within_sync wait until at_least calls have come: give at_least",
         ),
