@@ -52,6 +52,7 @@ ASM_CORE = ConformanceProfile(
             Feature.ENVOY_RAW_HEADERS,
             Feature.ENVOY_RAW_BODY,
             Feature.POLICY_SYNC_CONDITIONAL,
+            Feature.CONTRACT_SYNC_INCREMENTAL,
             Feature.STATE_CACHE,
         }
     ),

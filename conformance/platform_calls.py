@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
 
 from conformance.results import StepFailed
 from fake_anypoint import ActiveFault, JournalEntry
@@ -76,16 +77,29 @@ def calls_in(
     ]
 
 
-def answered_with(calls: list[JournalEntry], status: int | None) -> list[JournalEntry]:
-    """The calls the control plane answered with ``status`` (all of them when None)."""
-    return calls if status is None else [e for e in calls if e.status == status]
+def query_names(entry: JournalEntry) -> set[str]:
+    """The names of the parameters in a call's query string (never their values)."""
+    return set(parse_qs(entry.query, keep_blank_values=True, max_num_fields=100))
+
+
+def filtered(calls: list[JournalEntry], spec: PlatformCallsExpect) -> list[JournalEntry]:
+    """The calls ``spec`` counts: answered with its status, carrying its query parameters."""
+    wanted = set(spec.with_query)
+    return [
+        e
+        for e in calls
+        if (spec.answered is None or e.status == spec.answered)
+        and (not wanted or wanted <= query_names(e))
+    ]
 
 
 def call_evidence(calls: list[JournalEntry], origin: float, scope: str) -> list[str]:
     """One line per call: its time from ``origin``, method, path (scope shortened), answer."""
     return [
         f"+{e.started - origin:.3f}s {e.method} {e.path.replace(scope, '/…')}"
-        f" -> {e.status or 'dropped'}" + (f" [fault: {e.fault}]" if e.fault else "")
+        + (f"?{','.join(sorted(query_names(e)))}=…" if e.query else "")
+        + f" -> {e.status or 'dropped'}"
+        + (f" [fault: {e.fault}]" if e.fault else "")
         for e in calls[:EVIDENCE_LIMIT]
     ] + ([f"… and {len(calls) - EVIDENCE_LIMIT} more"] if len(calls) > EVIDENCE_LIMIT else [])
 
@@ -97,7 +111,7 @@ def pacing_mismatches(
     each report shows the evidence."""
     n = len(calls)
     where = f"{spec.counted()} {spec.window()} ({window.note})"
-    actual = _calls(n, answered=spec.answered) + (": " + "; ".join(evidence) if evidence else "")
+    actual = _calls(n) + spec.filters() + (": " + "; ".join(evidence) if evidence else "")
     out = []
     if spec.at_most is not None and n > spec.at_most:
         out.append(Mismatch("platform_calls.at_most", f"at most {spec.at_most} {where}", actual))
@@ -157,13 +171,12 @@ def summary(spec: PlatformCallsExpect, calls: list[JournalEntry], window: Window
         )
         if b
     )
-    counted = _calls(len(calls), "/".join(spec.kinds), spec.answered)
+    counted = _calls(len(calls), "/".join(spec.kinds)) + spec.filters()
     return f"{counted} {spec.window()} ({window.note}); expected {bounds}"
 
 
-def _calls(n: int, data: str = "", answered: int | None = None) -> str:
-    text = f"{n} {data + ' ' if data else ''}call{'' if n == 1 else 's'}"
-    return text + (f" answered {answered}" if answered else "")
+def _calls(n: int, data: str = "") -> str:
+    return f"{n} {data + ' ' if data else ''}call{'' if n == 1 else 's'}"
 
 
 def detail(calls: list[JournalEntry], origin: float) -> dict[str, Any]:
@@ -205,7 +218,7 @@ async def run_platform_calls(run: ScenarioRun, step: PlatformCallsStep) -> None:
         journal = state.journal()
         window = _window(run, spec, journal)
         seen = calls_in(journal, spec.kinds, window)
-        calls = answered_with(seen, spec.answered)
+        calls = filtered(seen, spec)
         at_least = spec.at_least or 0
         if not spec.waits or len(calls) >= at_least or loop.time() - began >= within:
             break

@@ -31,6 +31,7 @@ from conformance.proxy_steps import (
 from conformance.redact import redact_logs, redact_result, secrets_of
 from conformance.request_steps import run_eventually, run_request_step
 from conformance.results import Outcome, ScenarioResult, StepFailed, StepFailure, TraceEntry
+from conformance.state_dir_steps import run_state_dir
 from conformance.variables import VariableError, Variables
 from conformance.waits import check_analytics
 from fake_anypoint import ActiveFault, ChangeError, ControlPlaneState
@@ -49,6 +50,7 @@ from scenarios.steps import (
     NetworkFaultSpec,
     PlatformCallsStep,
     RequestStep,
+    StateDirStep,
     Step,
     WaitStep,
 )
@@ -141,6 +143,8 @@ class ScenarioRun:
             await run_api_instance(self, step)
         elif isinstance(step, AdapterStep):
             await run_adapter(self, step)
+        elif isinstance(step, StateDirStep):
+            await run_state_dir(self, step)
         elif isinstance(step, IdentityProviderStep):
             run_identity_provider(self, step)
         elif isinstance(step, PlatformCallsStep):
@@ -331,6 +335,8 @@ def _default_name(step: Step) -> str:
         return f"api instance {step.api_instance.api}"
     if isinstance(step, AdapterStep):
         return f"adapters {step.adapters}"
+    if isinstance(step, StateDirStep):
+        return f"state dir {step.state_dir}"
     if isinstance(step, IdentityProviderStep):
         return step.identity_provider.describe()
     if isinstance(step, PlatformCallsStep):

@@ -4,6 +4,7 @@ profile may waive. docs/adapter-contract.md §2.6 carries the same table for ada
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -125,11 +126,19 @@ def field_differences(
                 out.append((name, expected, "missing"))
             continue
         received = event[key]
-        if isinstance(expected, dict) and isinstance(received, dict):
+        if _is_pattern(expected):
+            if not (isinstance(received, str) and re.search(expected["regex"], received)):
+                out.append((name, expected, received))
+        elif isinstance(expected, dict) and isinstance(received, dict):
             out.extend(field_differences(expected, received, f"{name}."))
         elif normalise(name, expected) != normalise(name, received):
             out.append((name, expected, received))
     return out
+
+
+def _is_pattern(expected: Any) -> bool:
+    """``{regex: '...'}``: a text field matched by regular expression."""
+    return isinstance(expected, dict) and set(expected) == {"regex"}
 
 
 def waive(where: dict[str, Any], waived: set[str]) -> dict[str, Any]:

@@ -5,9 +5,10 @@ Pure models; matching lives in ``conformance``.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from common.adapter_settings import SyncName
 from common.durations import Duration
@@ -21,6 +22,36 @@ MAX_WAIT = 3600.0
 HttpStatus = Annotated[int, Field(ge=100, le=599)]
 """An HTTP status code."""
 
+MAX_PATTERN = 1000
+"""The longest regular expression a scenario may give (characters)."""
+
+
+def compiled(pattern: str) -> str:
+    """``pattern`` if it is a regular expression Python compiles, else a clear error."""
+    if len(pattern) > MAX_PATTERN:
+        raise ValueError(f"a regex of {len(pattern)} characters: at most {MAX_PATTERN}")
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"regex {pattern!r} does not compile: {exc}") from None
+    return pattern
+
+
+Pattern = Annotated[str, AfterValidator(compiled)]
+"""A regular expression, checked when the scenario loads."""
+
+
+def _where_patterns(where: dict[str, Any]) -> dict[str, Any]:
+    """Every ``{regex: ...}`` field matcher in an event's ``where`` compiles."""
+    for key, value in where.items():
+        if isinstance(value, dict) and "regex" in value:
+            if set(value) != {"regex"} or not isinstance(value["regex"], str):
+                raise ValueError(f"{key}: a field matcher is {{regex: '...'}}, got {value!r}")
+            compiled(value["regex"])
+        elif isinstance(value, dict):
+            _where_patterns(value)
+    return where
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
@@ -31,7 +62,7 @@ class TextMatch(_Strict):
 
     equals: str | None = None
     contains: str | None = None
-    regex: str | None = None
+    regex: Pattern | None = None
     absent: bool = False
 
     @model_validator(mode="after")
@@ -51,7 +82,7 @@ class BodyExpect(_Strict):
 
     equals: str | None = None
     contains: str | None = None
-    regex: str | None = None
+    regex: Pattern | None = None
     json_subset: Any = Field(None, alias="json")
     empty: bool | None = None
 
@@ -89,7 +120,11 @@ class CountExpect(_Strict):
     count: int | None = Field(None, ge=0)
     min: int | None = Field(None, ge=0)
     max: int | None = Field(None, ge=0)
-    where: dict[str, Any] = Field(default_factory=dict)
+    where: Annotated[dict[str, Any], AfterValidator(_where_patterns)] = Field(
+        default_factory=dict,
+        description="Event fields and their values (nested mappings field by field); a value "
+        "{regex: '...'} matches a text field by regular expression",
+    )
 
 
 class BatchExpect(_Strict):
@@ -153,6 +188,8 @@ PlatformData = Literal[
 ``jwks``: the scenario's identity provider, journaled beside the control plane)."""
 
 DATA_KINDS: tuple[str, ...] = get_args(PlatformData)
+QueryName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.\-\[\]]+$")]
+"""A query parameter's name."""
 MAX_CALLS = 1_000_000
 
 
@@ -204,6 +241,12 @@ class PlatformCallsExpect(_Strict):
         description="The name of an earlier step: count from its start until now (e.g. the "
         "calls of an adapter restarted by that step)",
     )
+    with_query: list[QueryName] = Field(
+        default_factory=list,
+        max_length=10,
+        description="Count only the calls whose query string carries every one of these "
+        "parameters (e.g. [updatedSince]: reads of the contracts feed from a cursor)",
+    )
     within: Duration | None = Field(
         None,
         le=MAX_WAIT,
@@ -244,10 +287,10 @@ class PlatformCallsExpect(_Strict):
                 "within and within_sync wait until at_least calls have come: give at_least, and"
                 " check at_most or backoff in a step of its own (they are checked once)"
             )
-        if self.answered is not None and self.backoff is not None:
+        if (self.answered is not None or self.with_query) and self.backoff is not None:
             raise ValueError(
-                "backoff paces every call, whatever its answer: give answered with at_most or"
-                " at_least, and backoff in a step of its own"
+                "backoff paces every call, whatever its answer or query: give answered or"
+                " with_query with at_most or at_least, and backoff in a step of its own"
             )
         if self.convention is not None and self.convention not in CONVENTIONS:
             known = ", ".join(CONVENTIONS)
@@ -261,9 +304,13 @@ class PlatformCallsExpect(_Strict):
 
     def counted(self) -> str:
         """What is counted, in words: ``policies calls`` or ``policies calls answered 304``."""
-        return f"{'/'.join(self.kinds)} calls" + (
-            f" answered {self.answered}" if self.answered else ""
-        )
+        return f"{'/'.join(self.kinds)} calls" + self.filters()
+
+    def filters(self) -> str:
+        """The filters on the calls counted, in words (empty without any)."""
+        answered = f" answered {self.answered}" if self.answered else ""
+        query = f" carrying {', '.join(self.with_query)}" if self.with_query else ""
+        return answered + query
 
     @property
     def waits(self) -> bool:

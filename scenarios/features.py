@@ -63,6 +63,9 @@ class Feature(StrEnum):
     POLICY_SYNC_CONDITIONAL = "policy-sync-conditional"
     """Re-reads an API's policies from the kit's sync API with ``If-None-Match``: unchanged
     ones cost a 304, not the whole chain again (docs/adapter-contract.md §2.3)."""
+    CONTRACT_SYNC_INCREMENTAL = "contract-sync-incremental"
+    """Reads the kit's contracts feed from the cursor of its last read (``updatedSince``):
+    after the first full snapshot, only what changed (docs/adapter-contract.md §2.4)."""
 
 
 KNOWN_FEATURES: frozenset[str] = frozenset(f.value for f in Feature)

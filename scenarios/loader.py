@@ -23,7 +23,7 @@ from scenarios.features import Feature
 from scenarios.identity import identity_problems
 from scenarios.model import Scenario
 from scenarios.problems import Problem, ScenarioError, dotted, problems_from
-from scenarios.steps import FaultStep, PlatformCallsStep
+from scenarios.steps import AdapterStep, FaultStep, PlatformCallsStep, StateDirStep
 
 SUFFIX = ".scenario.yaml"
 
@@ -134,6 +134,7 @@ def _cross_checks(path: Path, scenario: Scenario) -> list[Problem]:
     problems.extend(seed_problems(path, scenario.control_plane))
     problems.extend(window_problems(path, scenario))
     problems.extend(raw_encoding_problems(path, scenario))
+    problems.extend(state_dir_problems(path, scenario))
     sections = {"steps": list(scenario.steps), "finally": list(scenario.finally_steps)}
     for loc, message in identity_problems(scenario.identity_provider, sections):
         problems.append(Problem(path, position_of(path, loc), dotted(loc), message))
@@ -194,6 +195,44 @@ def raw_encoding_problems(path: Path, scenario: Scenario) -> list[Problem]:
                 "add transports: [grpc]",
             )
         )
+    return problems
+
+
+def state_dir_problems(path: Path, scenario: Scenario) -> list[Problem]:
+    """``state_dir`` steps: only in ``state-cache`` cases (the only ones with a state
+    directory), and only while the adapters are stopped (``adapters: stop`` before, no
+    ``adapters: start`` in between)."""
+    problems: list[Problem] = []
+    for key, block in (("steps", scenario.steps), ("finally", scenario.finally_steps)):
+        stopped = False
+        for i, step in enumerate(block):
+            if isinstance(step, AdapterStep):
+                stopped = step.adapters == "stop"
+            if not isinstance(step, StateDirStep):
+                continue
+            loc = (key, i, "state_dir")
+            if Feature.STATE_CACHE not in scenario.features:
+                problems.append(
+                    Problem(
+                        path,
+                        position_of(path, loc),
+                        dotted(loc),
+                        f"{step.state_dir} needs a state directory, which only state-cache"
+                        " cases have",
+                        "add state-cache to features",
+                    )
+                )
+            if not stopped:
+                problems.append(
+                    Problem(
+                        path,
+                        position_of(path, loc),
+                        dotted(loc),
+                        f"{step.state_dir} while the adapters may be running: an adapter"
+                        " would see its directory change under it",
+                        "put `adapters: stop` before this step (and `adapters: start` after)",
+                    )
+                )
     return problems
 
 

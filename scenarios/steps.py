@@ -38,6 +38,7 @@ ACTION_KEYS = (
     "fault",
     "api_instance",
     "adapters",
+    "state_dir",
     "identity_provider",
     "platform_calls",
 )
@@ -215,6 +216,16 @@ class AdapterStep(_Strict):
     adapters: Literal["stop", "start"]
 
 
+class StateDirStep(_Strict):
+    """Tamper with each stopped replica's ``{state_dir}`` (``state-cache`` cases only):
+    ``foreign`` overwrites every file in it with a JSON object this adapter did not write (an
+    older version's cache, say); ``removed`` deletes the directory. Give it between
+    ``adapters: stop`` and ``adapters: start``."""
+
+    name: str | None = None
+    state_dir: Literal["foreign", "removed"]
+
+
 class ClearFaults(_Strict):
     """Remove every fault now (``fault: {clear: true}``)."""
 
@@ -276,6 +287,7 @@ Step = Annotated[
     | Annotated[FaultStep, Tag("fault")]
     | Annotated[ApiInstanceStep, Tag("api_instance")]
     | Annotated[AdapterStep, Tag("adapters")]
+    | Annotated[StateDirStep, Tag("state_dir")]
     | Annotated[IdentityProviderStep, Tag("identity_provider")]
     | Annotated[PlatformCallsStep, Tag("platform_calls")],
     Discriminator(_step_kind),
@@ -291,6 +303,7 @@ StepKind = Literal[
     "fault",
     "api_instance",
     "adapter",
+    "state_dir",
     "identity_provider",
     "platform_calls",
 ]

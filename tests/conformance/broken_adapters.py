@@ -7,12 +7,15 @@ can name it exactly like the bundled one names ``reference_adapter.launch:create
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from reference_adapter.adapter import ReferenceAdapter
+from reference_adapter.cache import FORMAT as CACHE_FORMAT
+from reference_adapter.cache import StateCache
 from reference_adapter.contracts import SlaLimit
 from reference_adapter.control_plane import ControlPlaneError
 from reference_adapter.model import CheckInput, Decision
@@ -254,3 +257,49 @@ class KeepaliveSuccessAsFailure(ReferenceAdapter):
 
 def create_keepalive_success_as_failure(settings: Mapping[str, Any]) -> ReferenceAdapter:
     return KeepaliveSuccessAsFailure(_settings(settings))
+
+
+class AnyCacheIsItsOwn(StateCache):
+    """Reads any JSON object in its cache file as its own state, a missing key as empty: a
+    cache of another version becomes an empty API list, enforced at once."""
+
+    def load(self) -> dict[str, Any] | None:
+        try:
+            data = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+
+def create_reads_any_cache(settings: Mapping[str, Any]) -> ReferenceAdapter:
+    adapter = ReferenceAdapter(_settings(settings))
+    if adapter.sync.cache is not None:
+        adapter.sync.cache = AnyCacheIsItsOwn(adapter.sync.cache.dir)
+    return adapter
+
+
+class CacheDirNeverMade(StateCache):
+    """Writes its cache into the directory it was given, never making that directory: once
+    the directory is gone, every save fails (and is only logged)."""
+
+    def save(self, state: dict[str, Any]) -> None:
+        self.path.write_text(json.dumps({"format": CACHE_FORMAT, **state}))
+
+
+def create_cache_dir_never_made(settings: Mapping[str, Any]) -> ReferenceAdapter:
+    adapter = ReferenceAdapter(_settings(settings))
+    if adapter.sync.cache is not None:
+        adapter.sync.cache = CacheDirNeverMade(adapter.sync.cache.dir)
+    return adapter
+
+
+def create_full_contract_reads(settings: Mapping[str, Any]) -> ReferenceAdapter:
+    """Reads each API's whole contracts snapshot at every sync: it drops the feed's cursor."""
+    adapter = ReferenceAdapter(_settings(settings))
+    read = adapter.client.get_contracts
+
+    async def from_the_start(api_id: str, cursor: str | None, limit: int | None = None) -> Any:
+        return await read(api_id, None, limit)
+
+    adapter.client.get_contracts = from_the_start  # type: ignore[method-assign]
+    return adapter

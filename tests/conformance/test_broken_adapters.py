@@ -117,6 +117,24 @@ CASES = {
         "keep-alives came no more often than their interval",
         "platform_calls.at_most",
     ),
+    "a cache of another version read as an empty state": Case(
+        "create_reads_any_cache",
+        "gatekeeper/restart-with-foreign-cache-waits-for-platform",
+        "blocked, as without a cache",
+        "status",
+    ),
+    "a removed cache directory never made again": Case(
+        "create_cache_dir_never_made",
+        "gatekeeper/restart-remakes-removed-state-dir",
+        "the cache in the remade directory serves the approved client at once",
+        "status",
+    ),
+    "the contracts feed read whole at every sync": Case(
+        "create_full_contract_reads",
+        "contract_sync/contracts-read-from-cursor",
+        "later reads",
+        "platform_calls.at_least",
+    ),
     "no gatekeeper": Case(
         "create_no_gatekeeper",
         "gatekeeper/blocked-until-first-sync",

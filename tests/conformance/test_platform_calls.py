@@ -13,12 +13,12 @@ import pytest
 from conformance.platform_calls import (
     EVIDENCE_LIMIT,
     Window,
-    answered_with,
     call_evidence,
     calls_in,
     early_retries,
     failed,
     fault_window,
+    filtered,
     pacing_mismatches,
     run_platform_calls,
     step_window,
@@ -169,11 +169,12 @@ def test_answered_counts_only_that_status_and_the_evidence_shows_every_call() ->
         JournalEntry("GET", policies, 200, 2.0, 0.01, None, ("policies",)),
         JournalEntry("GET", policies, 304, 3.0, 0.01, None, ("policies",)),
     ]
-    assert [e.started for e in answered_with(seen, 304)] == [1.0, 3.0]
-    assert answered_with(seen, None) == seen
+    only_304 = PlatformCallsExpect(data="policies", answered=304, at_most=0)
+    assert [e.started for e in filtered(seen, only_304)] == [1.0, 3.0]
+    assert filtered(seen, PlatformCallsExpect(data="policies", at_most=0)) == seen
     spec = PlatformCallsExpect(data="policies", answered=200, at_most=0)
     evidence = call_evidence(seen, 0.0, SCOPE)
-    (bad,) = pacing_mismatches(spec, answered_with(seen, 200), Window(0.0, 4.0, "4s"), evidence)
+    (bad,) = pacing_mismatches(spec, filtered(seen, spec), Window(0.0, 4.0, "4s"), evidence)
     assert bad.field == "platform_calls.at_most"
     assert bad.expected.startswith("at most 0 policies calls answered 200 since the adapter")
     # the count is of 200s; the evidence lists the 304s around the one 200 too
@@ -252,3 +253,29 @@ def test_a_wait_fails_at_its_deadline_listing_what_came() -> None:
     assert "1 token call since the start of step 'restarted'" in failure.message
     assert "waited 0.3" in failure.message and "of at most 0.3s" in failure.message
     assert "[fault: outage]" in str(bad.actual)
+
+
+def test_with_query_counts_reads_from_a_cursor_and_the_evidence_shows_names_not_values() -> None:
+    feed = f"/apigateway/ccs/v3{SCOPE}/apis/1/contracts"
+    seen = [
+        JournalEntry("GET", feed, 200, 1.0, 0.01, None, ("contracts",)),
+        JournalEntry("GET", feed, 200, 2.0, 0.01, None, ("contracts",), "updatedSince=17&limit=50"),
+        JournalEntry("GET", feed, 200, 3.0, 0.01, None, ("contracts",), "limit=50"),
+    ]
+    spec = PlatformCallsExpect(data="contracts", with_query=["updatedSince"], at_least=2)
+    assert [e.started for e in filtered(seen, spec)] == [2.0]
+    evidence = call_evidence(seen, 0.0, SCOPE)
+    (bad,) = pacing_mismatches(spec, filtered(seen, spec), Window(0.0, 4.0, "4s"), evidence)
+    assert bad.field == "platform_calls.at_least"
+    assert "contracts calls carrying updatedSince" in bad.expected
+    assert "+2.000s GET /apigateway/ccs/v3/…/apis/1/contracts?limit,updatedSince=… -> 200" in str(
+        bad.actual
+    )
+    assert "17" not in str(bad.actual).split("->")[1]  # a value (a cursor, a secret) never shown
+
+
+def test_with_query_is_not_paced_and_names_are_bounded() -> None:
+    with pytest.raises(ValueError, match="whatever its answer or query"):
+        PlatformCallsExpect(data="contracts", with_query=["updatedSince"], backoff=0.4)
+    with pytest.raises(ValueError):
+        PlatformCallsExpect(data="contracts", with_query=["a b"], at_least=1)

@@ -70,3 +70,15 @@ def test_nearest_events_show_each_difference() -> None:
     assert [n["event_id"] for n in found] == ["b", "c"]
     assert found[0]["differences"] == [{"field": "status_code", "expected": 401, "received": 403}]
     assert found[1]["differences"] == [{"field": "verb", "expected": "DELETE", "received": "GET"}]
+
+
+def test_a_regex_matches_a_text_field_and_nothing_else() -> None:
+    where = {"user_agent": {"regex": "^caf.{1,4}-client$"}}
+    assert field_differences(where, {"user_agent": "caf!-client"}) == []
+    assert field_differences(where, {"user_agent": "caf\ufffd-client"}) == []
+    assert field_differences(where, {"user_agent": "client"}) == [
+        ("user_agent", {"regex": "^caf.{1,4}-client$"}, "client")
+    ]
+    assert field_differences(where, {"user_agent": None})[0][2] is None
+    assert field_differences(where, {})[0][2] == "missing"
+    assert field_differences(where, {"user_agent": 7})[0][2] == 7

@@ -178,3 +178,49 @@ def test_pack_as_bytes_needs_its_feature_and_grpc(tmp_path: Path) -> None:
         " (Envoy sends the body as it came), but the scenario applies to grpc/http" in text
     )
     assert "hint: add transports: [grpc]" in text
+
+
+STATE_CACHE_CASE = """\
+name: sample
+description: A sample scenario.
+features: [state-cache, client-id-enforcement]
+control_plane:
+  apis: [{key: orders}]
+steps:
+  - adapters: stop
+  - state_dir: foreign
+  - adapters: start
+"""
+
+
+def test_state_dir_between_stop_and_start_in_a_state_cache_case_loads(tmp_path: Path) -> None:
+    load_scenario(write(tmp_path, STATE_CACHE_CASE))
+
+
+def test_state_dir_needs_the_state_cache_feature(tmp_path: Path) -> None:
+    text = problems(tmp_path, STATE_CACHE_CASE.replace("state-cache, ", ""))
+    assert "sample.scenario.yaml:8:5:" in text
+    assert "steps[1].state_dir: foreign needs a state directory" in text
+    assert "hint: add state-cache to features" in text
+
+
+def test_state_dir_while_the_adapters_run(tmp_path: Path) -> None:
+    text = problems(tmp_path, STATE_CACHE_CASE.replace("  - adapters: stop\n", ""))
+    assert "steps[0].state_dir: foreign while the adapters may be running" in text
+    assert "hint: put `adapters: stop` before this step" in text
+    after_start = STATE_CACHE_CASE + "  - state_dir: removed\n"
+    assert "steps[3].state_dir: removed while the adapters" in problems(tmp_path, after_start)
+
+
+def test_a_regex_that_does_not_compile_is_a_load_error(tmp_path: Path) -> None:
+    header = VALID.replace("expect: {status: 200}", "expect: {headers: {x-a: {regex: 'a('}}}")
+    text = problems(tmp_path, header)
+    assert "sample.scenario.yaml:" in text and "regex 'a(' does not compile" in text
+    event = VALID.replace(
+        "  - name: one request\n",
+        "  - analytics: {within: 1s, events: [{count: 1, where: {user_agent: {regex: '[z'}}}]}\n"
+        "  - name: one request\n",
+    )
+    assert "regex '[z' does not compile" in problems(tmp_path, event)
+    mixed = event.replace("{regex: '[z'}", "{regex: 'a', other: 1}")
+    assert "a field matcher is {regex: '...'}" in problems(tmp_path, mixed)
