@@ -124,7 +124,7 @@ class ResponseParser:
         if (
             parsed.coding is not None
             or length is None
-            or not length.isdigit()
+            or not (length.isascii() and length.isdigit())
             or response.status < 200
             or response.status in (204, 304)
             or len(data) - end - 4 != int(length)
@@ -258,7 +258,7 @@ def _content_length(value: str) -> int:
     if len(values) != 1:
         raise ProtocolError(f"content-length {value!r} has differing values")
     (text,) = values
-    if not text.isdigit() or len(text) > 18:
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:  # "\xb2".isdigit()
         raise ProtocolError(f"content-length {value!r} is not a number")
     return int(text)
 
@@ -279,7 +279,7 @@ class _Head:
         if (
             version not in ("HTTP/1.1", "HTTP/1.0")
             or status_line[8:9] != " "
-            or not code.isdigit()
+            or not (code.isascii() and code.isdigit())
             or len(code) != 3
             or status_line[12:13] not in ("", " ")
         ):
