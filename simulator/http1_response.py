@@ -1,8 +1,13 @@
-"""An HTTP/1.1 response as the kit's load client hands it over, and the bounds its parsers
-(`simulator.http1_parse`, `simulator.http1_fast`) keep: the head is kept as it came and its
-header lines are split only when read (a load run reads the status and the body)."""
+"""An HTTP/1.1 response as the kit's load client hands it over (and as `RealEnvoy` hands it on,
+a `LazyClientResponse`), and the bounds its parsers (`simulator.http1_parse`,
+`simulator.http1_fast`) keep: the head is kept as it came and its header lines are split only
+when read (a load run reads the status and the body)."""
 
 from __future__ import annotations
+
+from dataclasses import MISSING, fields
+
+from simulator.model import ClientResponse, Headers
 
 MAX_HEAD = 64 * 1024
 """Bytes of a response's status line and headers."""
@@ -54,3 +59,52 @@ class Http1Response:
 
     def __repr__(self) -> str:
         return f"Http1Response({self.status}, {len(self.body)} bytes)"
+
+
+_FIELDS = fields(ClientResponse)
+_DEFAULTS = {f.name: f.default for f in _FIELDS if f.default is not MISSING}
+if {f.name for f in _FIELDS} != {*_DEFAULTS, "status", "headers", "body", "decision"}:
+    raise TypeError("LazyClientResponse.of sets status, headers, body, decision: update it")
+
+
+class LazyClientResponse(ClientResponse):
+    """A `ClientResponse` whose headers come from an `Http1Response`, split only when read
+    (`RealEnvoy` in load runs, where the status is what counts); equal to a `ClientResponse`
+    with the same fields."""
+
+    _source: Http1Response | None = None
+    _headers: Headers
+
+    @classmethod
+    def of(cls, response: Http1Response, duration_s: float) -> LazyClientResponse:
+        """The answer to a request whose decision is not tracked (``skipped``); the other
+        fields at their defaults. Built without the dataclass's ``__init__``, which cost
+        as much as the rest of `RealEnvoy.handle` around the send."""
+        out = cls.__new__(cls)
+        out.__dict__ = {
+            **_DEFAULTS,
+            "status": response.status,
+            "body": response.body,
+            "decision": "skipped",
+            "duration_s": duration_s,
+            "_source": response,
+        }
+        return out
+
+    @property  # type: ignore[override]
+    def headers(self) -> Headers:
+        source = self._source
+        if source is not None:
+            self._headers, self._source = source.headers, None
+        return self._headers
+
+    @headers.setter
+    def headers(self, value: Headers) -> None:
+        self._headers, self._source = value, None
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ClientResponse):
+            return NotImplemented
+        return all(getattr(self, f.name) == getattr(other, f.name) for f in _FIELDS)
+
+    __hash__ = None  # type: ignore[assignment]  # as a dataclass with eq

@@ -4,6 +4,8 @@ response, or the same refusal), for hostile input too."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -11,6 +13,8 @@ from hypothesis import strategies as st
 from simulator import http1_parse
 from simulator.http1_fast import whole_response
 from simulator.http1_parse import ProtocolError, ResponseParser
+from simulator.http1_response import LazyClientResponse
+from simulator.model import ClientResponse
 
 ENVOY = (
     b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 10\r\n"
@@ -170,3 +174,17 @@ def test_any_head_gives_what_the_full_parser_gives(
     if resp is not None:  # only ever one plain Content-Length framing
         assert [k for k, _ in resp.headers if k in ("connection", "transfer-encoding")] == []
         assert [k for k, _ in resp.headers].count("content-length") == 1
+
+
+def test_a_lazy_client_response_is_the_client_response_it_stands_for() -> None:
+    resp = whole_response(ENVOY, 1000)
+    assert resp is not None
+    lazy = LazyClientResponse.of(resp, 0.25)
+    assert lazy._source is resp  # nothing split yet
+    plain = ClientResponse(200, resp.headers, resp.body, "skipped", duration_s=0.25)
+    assert lazy == plain and plain == lazy and repr(lazy).endswith(repr(plain)[14:])
+    assert lazy.headers == plain.headers and lazy.header("Server") == "envoy"
+    assert lazy != replace(plain, status=201) and lazy != replace(plain, headers=[])
+    assert replace(lazy, status=201).headers == plain.headers
+    lazy.headers = [("x", "1")]
+    assert lazy.headers == [("x", "1")] and lazy != plain
