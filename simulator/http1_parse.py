@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from simulator.http1_fast import whole_response
+from simulator.http1_fast import Heads, whole_response
 from simulator.http1_response import MAX_BODY, MAX_HEAD, MAX_HEADERS, Http1Response
 
 __all__ = [
@@ -38,8 +38,9 @@ class ResponseParser:
     """Parses the responses of one connection, one request at a time: `expect` before each
     request, then `feed` bytes until it returns the response (`eof` at a close)."""
 
-    def __init__(self, *, max_body: int = MAX_BODY) -> None:
+    def __init__(self, *, max_body: int = MAX_BODY, heads: Heads | None = None) -> None:
         self.max_body = max_body
+        self._heads = heads  # verdicts on heads seen before, for the fast path
         self._buf = b""
         self._state = _HEAD
         self._head_request = False
@@ -65,7 +66,7 @@ class ResponseParser:
             raise ProtocolError(f"{len(data)} bytes arrived with no request outstanding")
         self.received += len(data)
         if not self._buf and self._state == _HEAD and not self._head_request:
-            whole = whole_response(data, self.max_body)
+            whole = whole_response(data, self.max_body, self._heads)
             if whole is not None:
                 self._expecting = False
                 return whole

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulator import http1_parse
-from simulator.http1_fast import whole_response
+from simulator import http1_fast, http1_parse
+from simulator.http1_fast import HEADS_KEPT, Heads, whole_response
 from simulator.http1_parse import ProtocolError, ResponseParser
 from simulator.http1_response import LazyClientResponse
 from simulator.model import ClientResponse
@@ -24,13 +24,18 @@ ENVOY = (
 Outcome = tuple[object, ...] | str | None
 
 
+SHARED: Heads = {}
+"""Verdicts kept across the examples below, as a client keeps them across its connections."""
+
+
 def outcome(data: bytes, *, fast: bool, head: bool = False, max_body: int = 1000) -> Outcome:
-    """What the parser makes of ``data`` fed at once, with or without the fast path."""
-    parser = ResponseParser(max_body=max_body)
+    """What the parser makes of ``data`` fed at once, with or without the fast path (which
+    keeps its verdicts in `SHARED`)."""
+    parser = ResponseParser(max_body=max_body, heads=SHARED)
     parser.expect(head)
     with pytest.MonkeyPatch.context() as patch:
         if not fast:
-            patch.setattr(http1_parse, "whole_response", lambda data, max_body: None)
+            patch.setattr(http1_parse, "whole_response", lambda data, max_body, heads: None)
         try:
             got = parser.feed(data)
         except ProtocolError:
@@ -188,3 +193,33 @@ def test_a_lazy_client_response_is_the_client_response_it_stands_for() -> None:
     assert replace(lazy, status=201).headers == plain.headers
     lazy.headers = [("x", "1")]
     assert lazy.headers == [("x", "1")] and lazy != plain
+
+
+def test_a_head_seen_before_is_not_checked_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    heads: Heads = {}
+    first = whole_response(ENVOY, 1000, heads)
+    assert first is not None and len(heads) == 1
+
+    def no_check(head: bytes) -> None:
+        raise AssertionError("checked again")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(http1_fast, "plain_head", no_check)
+        again = whole_response(ENVOY, 1000, heads)
+        assert again is not None and (again.status, again.body) == (first.status, first.body)
+        assert again.headers == first.headers
+        # the same head, a body that does not match its length: the full parser decides
+        assert whole_response(ENVOY + b"x", 1000, heads) is None
+        assert whole_response(ENVOY, 5, heads) is None  # over max_body
+    # one byte more in the head is another head: checked, and here refused
+    other = ENVOY.replace(b"server: envoy", b"server: envoy\r\nconnection: close")
+    assert whole_response(other, 1000, heads) is None and len(heads) == 1
+    assert same_as_full_parser(other) == outcome(other, fast=False)
+
+
+def test_kept_heads_are_bounded() -> None:
+    heads: Heads = {}
+    for i in range(HEADS_KEPT + 5):
+        data = b"HTTP/1.1 200 OK\r\nx-n: %d\r\ncontent-length: 0\r\n\r\n" % i
+        assert whole_response(data, 10, heads) is not None
+        assert len(heads) <= HEADS_KEPT
