@@ -187,7 +187,10 @@ class Http1Client:
                 self._release(conn)
                 raise
             conn.used += 1
-            self._release(conn)
+            if conn.closed or self._closed or self._waiters:
+                self._release(conn)
+            else:  # (`_release`'s common case, inline)
+                self._idle.append(conn)
             return response
         raise AssertionError("unreachable")  # pragma: no cover
 

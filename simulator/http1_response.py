@@ -81,14 +81,11 @@ class LazyClientResponse(ClientResponse):
         fields at their defaults. Built without the dataclass's ``__init__``, which cost
         as much as the rest of `RealEnvoy.handle` around the send."""
         out = cls.__new__(cls)
-        out.__dict__ = {
-            **_DEFAULTS,
-            "status": response.status,
-            "body": response.body,
-            "decision": "skipped",
-            "duration_s": duration_s,
-            "_source": response,
-        }
+        attrs = out.__dict__
+        attrs.update(_DEFAULTS)
+        attrs["status"], attrs["body"] = response.status, response.body
+        attrs["decision"], attrs["duration_s"] = "skipped", duration_s
+        attrs["_source"] = response
         return out
 
     @property  # type: ignore[override]
