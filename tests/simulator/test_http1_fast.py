@@ -223,3 +223,32 @@ def test_kept_heads_are_bounded() -> None:
         data = b"HTTP/1.1 200 OK\r\nx-n: %d\r\ncontent-length: 0\r\n\r\n" % i
         assert whole_response(data, 10, heads) is not None
         assert len(heads) <= HEADS_KEPT
+
+
+@settings(max_examples=400)
+@given(
+    st.sampled_from(["Content-Length", "content-length", "CONTENT-length"]),
+    st.sampled_from(["", " ", "\t", "  "]),
+    st.lists(
+        st.tuples(st.sampled_from(["server", "date", "x-a", "X-Envoy-B"]), _VALUES), max_size=4
+    ),
+    st.binary(max_size=6),
+    st.integers(min_value=0, max_value=200),
+    st.sampled_from([b"", b"\r", b"\n", b" ", b":", b"\xb2", b"\r\n", b"0", b"x"]),
+)
+def test_plain_heads_and_their_one_byte_mutants_give_what_the_full_parser_gives(
+    length_name: str,
+    blank: str,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    at: int,
+    byte: bytes,
+) -> None:
+    lines = ["HTTP/1.1 200 OK", *(f"{n}: {v}" for n, v in headers)]
+    lines.insert(1 + at % len(lines), f"{length_name}:{blank}{len(body)}{blank}")
+    head = "\r\n".join(lines).encode("latin-1")
+    mutant = head[: at % len(head)] + byte + head[at % len(head) :]  # b"": the plain head
+    for data in (head + b"\r\n\r\n" + body, mutant + b"\r\n\r\n" + body):
+        same_as_full_parser(data)
+    if all("\r" not in v and "\n" not in v for _, v in headers):
+        assert whole_response(head + b"\r\n\r\n" + body, 1000) is not None  # plain: taken
