@@ -1,6 +1,7 @@
 """HTTP/1.1 responses on the wire for the kit's load client: an incremental, bounded parser
 (Content-Length, chunked, read until close; no body for HEAD, 1xx, 204 and 304; interim 1xx
-answers skipped). Requests are encoded by `simulator.http1_encode`."""
+answers skipped). A response that comes whole in one read, framed by one Content-Length, takes
+`simulator.http1_fast` first. Requests are encoded by `simulator.http1_encode`."""
 
 from __future__ import annotations
 
