@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
+from conformance.results import StepFailed
 from fake_anypoint import NotFoundError
 from fake_anypoint.discovery import InstanceSummary, summary
 from reports import Mismatch
@@ -33,8 +34,6 @@ def _mismatches(expect: ApiInstanceExpect, got: InstanceSummary) -> list[Mismatc
 async def run_api_instance(run: ScenarioRun, step: ApiInstanceStep) -> None:
     """Poll the instance until it matches (StepFailed with the last difference otherwise).
     Without a deadline it is checked once."""
-    from conformance.results import StepFailed
-
     expect = run.variables.substitute_model(step.api_instance)
     api_id = run.stack.seed.apis.get(expect.api)
     if api_id is None:
@@ -70,12 +69,27 @@ async def run_api_instance(run: ScenarioRun, step: ApiInstanceStep) -> None:
 
 
 async def run_adapter(run: ScenarioRun, step: AdapterStep) -> None:
-    """Stop (gracefully) or start every adapter replica."""
+    """Stop (gracefully, within ``within`` when given) or start every adapter replica."""
     replicas = run.stack.replicas
     indexes = list(range(len(replicas.members)))
+    loop = asyncio.get_running_loop()
+    overran = []
     for index in indexes:
         if step.adapters == "stop":
-            await replicas.stop(index, kill=False)
+            began = loop.time()
+            if not await replicas.stop(index, kill=False, within=step.within):
+                overran.append(f"replica {index + 1} ({loop.time() - began:.1f}s, then killed)")
         else:
             await replicas.start(index)
     run.note("adapters", f"{len(indexes)} adapter replica(s): {step.adapters}")
+    if overran and step.within is not None:
+        raise StepFailed(
+            f"a clean stop did not end within {step.within:g}s: {', '.join(overran)}",
+            [
+                Mismatch(
+                    "adapters.within",
+                    f"every replica stopped within {step.within:g}s of its stop signal",
+                    "; ".join(overran),
+                )
+            ],
+        )

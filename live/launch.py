@@ -97,22 +97,40 @@ class RunningAdapter:
     _stop_timeout: float = 10.0
     log_path: Path | None = None
 
-    async def stop(self) -> None:
+    async def stop(self, within: float | None = None) -> bool:
+        """A clean stop (SIGTERM for a command adapter); True when it ended in time. A command
+        adapter gets ``within`` (else the profile's ``stop_timeout``) to exit, an in-process one
+        ``within`` (else no bound); one that overruns is killed, as Kubernetes kills a pod
+        after its grace period."""
+        clean = True
         if self._instance is not None:
-            await self._instance.stop()
-            self._instance = None
+            instance, self._instance = self._instance, None
+            if within is None:
+                await instance.stop()
+            else:
+                try:
+                    async with asyncio.timeout(within):
+                        await instance.stop()
+                except TimeoutError:
+                    clean = False
+                    abort = getattr(instance, "abort", None)
+                    if abort is not None:
+                        await abort()
         if self._process is not None and self._process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 self._process.send_signal(signal.SIGTERM)
             try:
-                await asyncio.wait_for(self._process.wait(), self._stop_timeout)
+                bound = self._stop_timeout if within is None else within
+                await asyncio.wait_for(self._process.wait(), bound)
             except TimeoutError:
+                clean = False
                 self._process.kill()
                 await self._process.wait()
         if self._process is not None:
             _untrack(self._process.pid)
             self.exit_code = self._process.returncode
         self._process = None
+        return clean
 
     async def kill(self) -> None:
         """Stop at once, as SIGKILL does: a child process gets SIGKILL; an in-process adapter

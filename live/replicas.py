@@ -127,14 +127,18 @@ class ReplicaSet:
         path.mkdir(mode=0o700)
         return str(path)
 
-    async def stop(self, index: int, *, kill: bool) -> None:
-        """SIGKILL (``kill``: nothing flushed) or SIGTERM (a clean stop) one replica; its data
+    async def stop(self, index: int, *, kill: bool, within: float | None = None) -> bool:
+        """SIGKILL (``kill``: nothing flushed) or SIGTERM (a clean stop, killed if it takes
+        longer than ``within``) one replica; False when a clean stop had to be killed. Its data
         plane stays and answers Envoy's ``status_on_error`` meanwhile."""
         member = self.members[index]
         if member.adapter is None:
-            return
+            return True
         adapter, member.adapter = member.adapter, None
-        await (adapter.kill() if kill else adapter.stop())
+        if kill:
+            await adapter.kill()
+            return True
+        return await adapter.stop(within)
 
     async def start(self, index: int) -> None:
         """Start a stopped replica again, fresh, on the same port."""

@@ -214,6 +214,20 @@ class AdapterStep(_Strict):
 
     name: str | None = None
     adapters: Literal["stop", "start"]
+    within: Duration | None = Field(
+        None,
+        gt=0,
+        le=MAX_WAIT,
+        description="With stop: each replica's clean stop ends within this long (a command "
+        "adapter exits after SIGTERM), else it is killed and the step fails, as Kubernetes "
+        "kills a pod after its grace period (30 s by default)",
+    )
+
+    @model_validator(mode="after")
+    def _within_stops(self) -> AdapterStep:
+        if self.within is not None and self.adapters != "stop":
+            raise ValueError("within bounds a stop: give it with adapters: stop")
+        return self
 
 
 class StateDirStep(_Strict):

@@ -12,6 +12,7 @@ from collections import deque
 from typing import Any, cast
 
 from simulator.http1_encode import encode_request
+from simulator.http1_fast import Heads
 from simulator.http1_parse import MAX_BODY, Http1Response, ProtocolError, ResponseParser
 
 __all__ = ["Http1Client", "Http1Response", "ProtocolError", "encode_request"]
@@ -32,8 +33,8 @@ def _expire(fut: asyncio.Future[Any], what: str) -> None:
 class _Connection(asyncio.Protocol):
     """One connection; at most one request outstanding (``waiter`` gets its response)."""
 
-    def __init__(self, max_body: int) -> None:
-        self.parser = ResponseParser(max_body=max_body)
+    def __init__(self, max_body: int, heads: Heads) -> None:
+        self.parser = ResponseParser(max_body=max_body, heads=heads)
         self.transport: asyncio.Transport | None = None
         self.waiter: asyncio.Future[Http1Response] | None = None
         self.closed = False
@@ -126,6 +127,7 @@ class Http1Client:
         self.host, self.port, self.limit, self.timeout = host, port, limit, timeout
         self._ssl, self._server_hostname, self._local_addr = ssl, server_hostname, local_addr
         self._max_body = max_body
+        self._heads: Heads = {}
         self._authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         self._idle: list[_Connection] = []
         self._all: set[_Connection] = set()
@@ -185,7 +187,10 @@ class Http1Client:
                 self._release(conn)
                 raise
             conn.used += 1
-            self._release(conn)
+            if conn.closed or self._closed or self._waiters:
+                self._release(conn)
+            else:  # (`_release`'s common case, inline)
+                self._idle.append(conn)
             return response
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -238,7 +243,7 @@ class Http1Client:
         try:
             async with asyncio.timeout_at(deadline):
                 _, conn = await loop.create_connection(
-                    lambda: _Connection(self._max_body),
+                    lambda: _Connection(self._max_body, self._heads),
                     self.host,
                     self.port,
                     ssl=self._ssl,

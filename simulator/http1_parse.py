@@ -1,15 +1,24 @@
 """HTTP/1.1 responses on the wire for the kit's load client: an incremental, bounded parser
 (Content-Length, chunked, read until close; no body for HEAD, 1xx, 204 and 304; interim 1xx
-answers skipped). Requests are encoded by `simulator.http1_encode`."""
+answers skipped). A response that comes whole in one read, framed by one Content-Length, takes
+`simulator.http1_fast` first. Requests are encoded by `simulator.http1_encode`."""
 
 from __future__ import annotations
 
 import re
 
-MAX_HEAD = 64 * 1024
-"""Bytes of a response's status line and headers."""
-MAX_HEADERS = 128
-MAX_BODY = 64 * 1024 * 1024
+from simulator.http1_fast import Heads, whole_response
+from simulator.http1_response import MAX_BODY, MAX_HEAD, MAX_HEADERS, Http1Response
+
+__all__ = [
+    "MAX_BODY",
+    "MAX_HEAD",
+    "MAX_HEADERS",
+    "Http1Response",
+    "ProtocolError",
+    "ResponseParser",
+]
+
 MAX_CHUNK_LINE = 4096
 """Bytes of a chunk-size line (with extensions) or of one trailer line."""
 MAX_INTERIM = 8
@@ -18,42 +27,6 @@ MAX_INTERIM = 8
 
 class ProtocolError(Exception):
     """The peer's bytes are not a valid, bounded HTTP/1.1 response."""
-
-
-class Http1Response:
-    """One response: ``headers`` in order, lowercased names, latin-1 values (split with the
-    framing headers when the head arrived)."""
-
-    __slots__ = ("_head", "body", "headers", "keep_alive", "reason", "status")
-
-    def __init__(
-        self,
-        status: int,
-        reason: str,
-        head: str,
-        keep_alive: bool,
-        headers: list[tuple[str, str]],
-    ) -> None:
-        self.status = status
-        self.reason = reason
-        self.body = b""
-        self.keep_alive = keep_alive
-        self.headers = headers
-        self._head = head
-
-    @property
-    def raw_headers(self) -> list[tuple[str, str]]:
-        """The headers with their names as the peer spelled them."""
-        return _split_headers(self._head)
-
-    def header(self, name: str) -> str | None:
-        """The values of ``name`` joined with ',', or None."""
-        low = name.lower()
-        values = [v for k, v in self.headers if k == low]
-        return ",".join(values) if values else None
-
-    def __repr__(self) -> str:
-        return f"Http1Response({self.status}, {len(self.body)} bytes)"
 
 
 _BAD_LINE = re.compile(r"\r\n(?![!#$%&'*+.^_`|~0-9A-Za-z-]+:)")
@@ -66,8 +39,9 @@ class ResponseParser:
     """Parses the responses of one connection, one request at a time: `expect` before each
     request, then `feed` bytes until it returns the response (`eof` at a close)."""
 
-    def __init__(self, *, max_body: int = MAX_BODY) -> None:
+    def __init__(self, *, max_body: int = MAX_BODY, heads: Heads | None = None) -> None:
         self.max_body = max_body
+        self._heads = heads  # verdicts on heads seen before, for the fast path
         self._buf = b""
         self._state = _HEAD
         self._head_request = False
@@ -92,9 +66,10 @@ class ResponseParser:
         if not self._expecting:
             raise ProtocolError(f"{len(data)} bytes arrived with no request outstanding")
         self.received += len(data)
-        if not self._buf and self._state == _HEAD:
-            whole = self._whole(data)
+        if not self._buf and self._state == _HEAD and not self._head_request:
+            whole = whole_response(data, self.max_body, self._heads)
             if whole is not None:
+                self._expecting = False
                 return whole
         self._buf = self._buf + data if self._buf else data
         while True:
@@ -112,28 +87,6 @@ class ResponseParser:
                 return None
             if self._response is not None and self._state == _HEAD:
                 return self._finish()
-
-    def _whole(self, data: bytes) -> Http1Response | None:
-        """The common case, quickly: ``data`` is exactly one final response with a
-        Content-Length body (None: take the general path)."""
-        end = data.find(b"\r\n\r\n")
-        if end < 0 or end > MAX_HEAD or self._head_request:
-            return None
-        parsed = _Head(data[:end].decode("latin-1"))
-        length, response = parsed.length, parsed.response
-        if (
-            parsed.coding is not None
-            or length is None
-            or not length.isdigit()
-            or response.status < 200
-            or response.status in (204, 304)
-            or len(data) - end - 4 != int(length)
-            or int(length) > self.max_body
-        ):
-            return None
-        response.body = data[end + 4 :]
-        self._expecting = False
-        return response
 
     def eof(self) -> Http1Response | None:
         """The connection closed: the response if its body ran until the close."""
@@ -174,7 +127,7 @@ class ResponseParser:
         head = self._take_until(b"\r\n\r\n", MAX_HEAD, "response head")
         if head is None:
             return False
-        parsed = _Head(head.decode("latin-1"))
+        parsed = _Head(head)
         response = parsed.response
         status = response.status
         if 100 <= status < 200 and status != 101:
@@ -258,7 +211,7 @@ def _content_length(value: str) -> int:
     if len(values) != 1:
         raise ProtocolError(f"content-length {value!r} has differing values")
     (text,) = values
-    if not text.isdigit() or len(text) > 18:
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:  # "\xb2".isdigit()
         raise ProtocolError(f"content-length {value!r} is not a number")
     return int(text)
 
@@ -272,14 +225,15 @@ class _Head:
 
     __slots__ = ("coding", "length", "response")
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, head: bytes) -> None:
+        text = head.decode("latin-1")
         lines = text.split("\r\n")
         status_line = lines[0]
         version, code, reason = status_line[:8], status_line[9:12], status_line[13:]
         if (
             version not in ("HTTP/1.1", "HTTP/1.0")
             or status_line[8:9] != " "
-            or not code.isdigit()
+            or not (code.isascii() and code.isdigit())
             or len(code) != 3
             or status_line[12:13] not in ("", " ")
         ):
@@ -303,16 +257,7 @@ class _Head:
             keep_alive = "close" not in connection
         else:
             keep_alive = "keep-alive" in connection
-        self.response = Http1Response(int(code), reason, text, keep_alive, headers)
+        self.response = Http1Response(int(code), reason, head, keep_alive, headers)
         coding = framing.get("transfer-encoding")
         self.coding = None if coding is None else coding.lower()
         self.length = framing.get("content-length")
-
-
-def _split_headers(head: str) -> list[tuple[str, str]]:
-    """The header lines of a head `_Head` accepted (each is ``token: value``), names as sent."""
-    headers: list[tuple[str, str]] = []
-    for line in head.split("\r\n")[1:]:
-        name, _, value = line.partition(":")
-        headers.append((name, value.strip(" \t")))
-    return headers

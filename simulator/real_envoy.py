@@ -25,6 +25,7 @@ from simulator.echo import EchoUpstream
 from simulator.envoy_config import bootstrap
 from simulator.http1 import Http1Client
 from simulator.http1_encode import encode_parts
+from simulator.http1_response import LazyClientResponse
 from simulator.model import (
     ClientRequest,
     ClientResponse,
@@ -38,8 +39,9 @@ from simulator.settings import EnvoySettings
 CONNECTIONS = 256
 """Keep-alive connections to the listener per client address (and TLS identity)."""
 ClientKey = tuple[str | None, str | None, str | None, str | None]
-Encoded = tuple[bytes, bytes, str | None]
-"""A request's head (request line and headers), the rest, and the ``x-request-id`` it has."""
+Encoded = tuple[bytes, bytes, str | None, bytes, bool]
+"""A request's head (request line and headers), the rest, the ``x-request-id`` it has, the
+whole (head and rest) and whether it is a HEAD request."""
 ENCODED_KEPT = 4096
 """Distinct requests whose encoding `RealEnvoy` keeps (all are dropped when it is full)."""
 ENCODED_BODY_KEPT = 16 * 1024
@@ -277,46 +279,47 @@ class RealEnvoy:
     async def handle(self, request: ClientRequest) -> ClientResponse:
         if self._session is None:
             raise RuntimeError("RealEnvoy is not started: await envoy.start() first")
-        head, tail, given = self._encoded(request)
+        head, tail, given, raw, is_head = self._encoded(request)
+        if not self._track:  # a load run: the answer as it came, its decision not tracked
+            clock = self._clock
+            t0 = clock.now()
+            response = await self._client_for(request).send(raw, head=is_head)
+            return LazyClientResponse.of(response, clock.now() - t0)
         request_id = given if given is not None else ""
-        if given is None and self._track:  # the id finds the log line and the upstream
+        if given is None:  # the id finds the log line and the upstream
             request_id = str(uuid.uuid4())
             raw = b"".join((head, b"x-request-id: ", request_id.encode(), b"\r\n", tail))
-        else:
-            raw = head + tail
         # A fail-open error and a disabled filter look like an OK (or a plain error) in the
         # access log: read the stats then.
         s = self.settings
-        use_stats = self._track and (
+        use_stats = (
             s.failure_mode_allow or s.filter_enabled < 100 or s.filter_enabled_metadata is not None
         )
         before = await self.stats("http.ingress.ext_authz.") if use_stats else {}
         t0 = self._clock.now()
-        response = await self._client_for(request).send(raw, head=request.method.upper() == "HEAD")
+        response = await self._client_for(request).send(raw, head=is_head)
         status, resp_headers, body = response.status, response.headers, response.body
         duration = self._clock.now() - t0
         failure_mode_allowed = False
-        decision: Decision = "skipped"
-        if self._track:
-            # HTTP/1.0 is refused by the codec (426) before any stream exists: no log line.
-            logged = self._access is not None and request.protocol != "HTTP/1.0"
-            entry = await self._access.entry(request_id) if logged and self._access else None
-            details = str(entry.get("details", "")) if entry else ""
-            decision = self._decision(request, status, details)
-            if use_stats:
-                after = await self.stats("http.ingress.ext_authz.")
-                delta = {k.rsplit(".", 1)[-1]: after.get(k, 0) - before.get(k, 0) for k in after}
-                failure_mode_allowed = bool(delta.get("failure_mode_allowed"))
-                if failure_mode_allowed:
-                    decision = "error"
-                elif delta.get("disabled"):
-                    decision = "skipped"  # no check: filter_enabled(_metadata) said no
+        # HTTP/1.0 is refused by the codec (426) before any stream exists: no log line.
+        logged = self._access is not None and request.protocol != "HTTP/1.0"
+        entry = await self._access.entry(request_id) if logged and self._access else None
+        details = str(entry.get("details", "")) if entry else ""
+        decision = self._decision(request, status, details)
+        if use_stats:
+            after = await self.stats("http.ingress.ext_authz.")
+            delta = {k.rsplit(".", 1)[-1]: after.get(k, 0) - before.get(k, 0) for k in after}
+            failure_mode_allowed = bool(delta.get("failure_mode_allowed"))
+            if failure_mode_allowed:
+                decision = "error"
+            elif delta.get("disabled"):
+                decision = "skipped"  # no check: filter_enabled(_metadata) said no
         return ClientResponse(
             status=status,
             headers=resp_headers,
             body=body,
             decision=decision,
-            upstream=self._find_upstream(request_id) if self._track else None,
+            upstream=self._find_upstream(request_id),
             duration_s=duration,
             failure_mode_allowed=failure_mode_allowed,
         )
@@ -344,7 +347,7 @@ class RealEnvoy:
             head, tail = encode_parts(
                 request.method, request.path, headers, request.body, version=version
             )
-            encoded = (head, tail, given)
+            encoded = (head, tail, given, head + tail, request.method.upper() == "HEAD")
             if len(request.body) <= ENCODED_BODY_KEPT:
                 if len(self._encodings) >= ENCODED_KEPT:
                     self._encodings.clear()

@@ -303,3 +303,25 @@ def create_full_contract_reads(settings: Mapping[str, Any]) -> ReferenceAdapter:
 
     adapter.client.get_contracts = from_the_start  # type: ignore[method-assign]
     return adapter
+
+
+class FlushesForever(ReferenceAdapter):
+    """A clean stop keeps posting its buffered events until they are delivered, however long
+    the ingest stays down: a pod stuck terminating until Kubernetes kills it."""
+
+    async def flush_analytics(self, timeout_s: float) -> int:
+        while self.batcher.held:
+            await super().flush_analytics(1.0)
+        return 0
+
+    async def abort(self) -> None:
+        """Killed during that stop: close what the interrupted stop left open (a process
+        would have lost it all)."""
+        if self._metrics_runner is not None:
+            await self._metrics_runner.cleanup()
+            self._metrics_runner = None
+        await self.client.aclose()
+
+
+def create_flushes_forever(settings: Mapping[str, Any]) -> ReferenceAdapter:
+    return FlushesForever(_settings(settings))

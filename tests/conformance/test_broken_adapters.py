@@ -135,6 +135,12 @@ CASES = {
         "later reads",
         "platform_calls.at_least",
     ),
+    "a clean stop that retries its flush forever": Case(
+        "create_flushes_forever",
+        "analytics/clean-stop-ends-during-ingest-outage",
+        "a clean stop ends within the grace period",
+        "adapters.within",
+    ),
     "no gatekeeper": Case(
         "create_no_gatekeeper",
         "gatekeeper/blocked-until-first-sync",

@@ -127,6 +127,8 @@ def test_bytes_after_the_response_spoil_the_connection() -> None:
         (b"HTTP/2 200 OK\r\n\r\n", "status line"),
         (b"HTTP/1.1 2000 OK\r\n\r\n", "status line"),
         (b"HTTP/1.1 20x OK\r\n\r\n", "status line"),
+        (b"HTTP/1.1 2\xb20 OK\r\n\r\n", "status line"),  # latin-1 superscript two
+        (b"HTTP/1.1 200 OK\r\ncontent-length: \xb2\r\n\r\n", "not a number"),
         (b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n", "not 'name: value'"),
         (b"HTTP/1.1 200 OK\r\na: 1\r\n folded\r\n\r\n", "not 'name: value'"),
         (b"HTTP/1.1 200 OK\r\nbad name: 1\r\n\r\n", "not 'name: value'"),
