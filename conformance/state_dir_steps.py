@@ -24,9 +24,15 @@ MAX_FILES = 10_000
 """The files overwritten per replica at most: an adapter's cache, not a file tree to walk."""
 
 
+class TamperError(RuntimeError):
+    """The kit could not change the state directory (a file it may not write, say)."""
+
+
 def _files(root: Path) -> list[Path]:
+    """The regular files under ``root``, at most ``MAX_FILES``, walked lazily (no sort: the
+    bound must stop the walk, whatever the adapter left there)."""
     found: list[Path] = []
-    for path in sorted(root.rglob("*")):
+    for path in root.rglob("*"):
         if path.is_file() and not path.is_symlink():
             found.append(path)
             if len(found) >= MAX_FILES:
@@ -36,18 +42,22 @@ def _files(root: Path) -> list[Path]:
 
 def tamper(root: Path, action: str) -> str:
     """Apply ``action`` to one replica's state directory; a summary of what changed."""
-    if action == "removed":
-        existed = root.exists()
-        shutil.rmtree(root, ignore_errors=True)
-        return f"{root.name}: removed" if existed else f"{root.name}: already absent"
-    files = _files(root)
-    if not files:
-        raise StepFailed(
-            f"the adapter claims state-cache but left no file in its state directory ({root})"
-            " after a clean stop: nothing to overwrite"
-        )
-    for path in files:
-        path.write_bytes(FOREIGN_CACHE)
+    try:
+        if action == "removed":
+            existed = root.exists()
+            if existed:
+                shutil.rmtree(root)
+            return f"{root.name}: removed" if existed else f"{root.name}: already absent"
+        files = _files(root)
+        if not files:
+            raise StepFailed(
+                f"the adapter claims state-cache but left no file in its state directory"
+                f" ({root}) after a clean stop: nothing to overwrite"
+            )
+        for path in files:
+            path.write_bytes(FOREIGN_CACHE)
+    except OSError as exc:
+        raise TamperError(f"cannot make the state directory {action}: {exc}") from None
     return f"{root.name}: {len(files)} file(s) overwritten with a foreign cache"
 
 
@@ -70,5 +80,8 @@ async def run_state_dir(run: ScenarioRun, step: StateDirStep) -> None:
         path = member.variables.get("state_dir")
         if path is None:
             raise _kit_error(run, "this case has no {state_dir}: declare the state-cache feature")
-        summaries.append(tamper(Path(path), step.state_dir))
+        try:
+            summaries.append(tamper(Path(path), step.state_dir))
+        except TamperError as exc:
+            raise _kit_error(run, str(exc)) from None
     run.note("state_dir", "; ".join(summaries))

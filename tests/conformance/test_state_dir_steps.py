@@ -4,12 +4,13 @@ directory is gone, and an adapter that claims a cache but left nothing fails the
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
 from conformance.results import StepFailed
-from conformance.state_dir_steps import FOREIGN_CACHE, tamper
+from conformance.state_dir_steps import FOREIGN_CACHE, TamperError, tamper
 
 
 def test_foreign_overwrites_every_file_and_keeps_the_tree(tmp_path: Path) -> None:
@@ -48,3 +49,22 @@ def test_removed_deletes_the_directory(tmp_path: Path) -> None:
     assert tamper(state, "removed") == "replica-0: removed"
     assert not state.exists()
     assert tamper(state, "removed") == "replica-0: already absent"
+
+
+def test_what_the_kit_cannot_change_is_a_tamper_error_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "cache.json").write_text("{}")
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied", "cache.json")
+
+    monkeypatch.setattr(Path, "write_bytes", refuse)
+    with pytest.raises(
+        TamperError, match=r"cannot make the state directory foreign: .*cache\.json"
+    ):
+        tamper(tmp_path, "foreign")
+    monkeypatch.setattr(shutil, "rmtree", refuse)
+    with pytest.raises(TamperError, match="cannot make the state directory removed"):
+        tamper(tmp_path, "removed")
+    assert tmp_path.exists()  # the premise failed loudly, not silently
