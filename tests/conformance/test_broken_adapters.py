@@ -126,7 +126,7 @@ CASES = {
     "a removed cache directory never made again": Case(
         "create_cache_dir_never_made",
         "gatekeeper/restart-remakes-removed-state-dir",
-        "the cache in the remade directory serves the approved client at once",
+        "the cache in the remade directory serves the approved client while its syncs fail",
         "status",
     ),
     "the contracts feed read whole at every sync": Case(
