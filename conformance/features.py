@@ -53,6 +53,7 @@ ASM_CORE = ConformanceProfile(
             Feature.ENVOY_RAW_BODY,
             Feature.POLICY_SYNC_CONDITIONAL,
             Feature.CONTRACT_SYNC_INCREMENTAL,
+            Feature.API_LIST_BY_BINDING,
             Feature.STATE_CACHE,
         }
     ),

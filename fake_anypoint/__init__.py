@@ -24,6 +24,7 @@ from .changes import (
     RejectContract,
     RemovePolicy,
     RevokeContract,
+    UnbindService,
     dry_run,
 )
 from .discovery import AssetType, InstanceSummary
@@ -84,5 +85,6 @@ __all__ = [
     "RevokeContract",
     "SeedResult",
     "TierSpec",
+    "UnbindService",
     "dry_run",
 ]

@@ -14,6 +14,7 @@ from .model import (
     MULESOFT_GROUP_ID,
     Api,
     AutomatedPolicy,
+    ConflictError,
     NotFoundError,
     Policy,
 )
@@ -165,6 +166,20 @@ class Catalog:
         api.updated_wall = self.core.wall()
         self.core.changed()
         return api.id
+
+    def unbind_service(self, service: str, api_id: int) -> None:
+        """Delete a binding (``asmctl adapter binding delete``): the API keeps its policies,
+        tiers and contracts in API Manager but leaves the adapters' API list once no service
+        is bound to it; binding a service again brings the same API id back."""
+        api = self.api(api_id)
+        if service not in api.services:
+            raise ConflictError(
+                f"service {service!r} is not bound to API {api_id} (bound: "
+                f"{', '.join(api.services) or 'none'})"
+            )
+        api.services.remove(service)
+        api.updated_wall = self.core.wall()
+        self.core.changed()
 
     def mark_active(self, adapter_id: str, api_ids: list[int]) -> list[int]:
         """A keep-alive of ``adapter_id`` for ``api_ids``: the known ones show active (and learn

@@ -246,6 +246,22 @@ class BindService(_Change):
         return f"service {self.service} bound to {self.api}"
 
 
+class UnbindService(_Change):
+    """Delete a service's binding to an API (by key): the instance keeps its policies, tiers
+    and contracts but leaves the API list once no service is bound to it; its route stays in
+    the data plane (research/anypoint.md §5.3: a deleted binding can leave a traffic rule
+    behind). A later `bind_service` brings the same API back."""
+
+    carried_by: ClassVar[SyncKind] = "apis"
+    service: str = Field(min_length=1, max_length=253)
+    api: str
+
+    def apply(self, state: ControlPlaneState, refs: SeedResult) -> str:
+        api_id: int = _look(refs.apis, self.api, "API")
+        state.unbind_service(self.service, api_id)
+        return f"service {self.service} unbound from {self.api}"
+
+
 class DeleteApi(_Change):
     """Delete an API instance with its policies, tiers and contracts: it leaves the API list."""
 
@@ -303,6 +319,7 @@ Change = (
     | EditTier
     | CreateApplication
     | BindService
+    | UnbindService
     | DiscoverService
     | DeleteApi
 )
@@ -322,6 +339,7 @@ CHANGES: dict[str, type[Change]] = {
     "edit_tier": EditTier,
     "create_application": CreateApplication,
     "bind_service": BindService,
+    "unbind_service": UnbindService,
     "discover_service": DiscoverService,
     "delete_api": DeleteApi,
 }
@@ -366,6 +384,7 @@ class ChangeFields(BaseModel):
     edit_tier: EditTier | None = None
     create_application: CreateApplication | None = None
     bind_service: BindService | None = None
+    unbind_service: UnbindService | None = None
     discover_service: DiscoverService | None = None
     delete_api: DeleteApi | None = None
 

@@ -192,6 +192,9 @@ class ControlPlaneState:
             service, api_id=api_id, asset_id=asset_id, product_version=product_version
         )
 
+    def unbind_service(self, service: str, api_id: int) -> None:
+        self.parts.catalog.unbind_service(service, api_id)
+
     def keepalive(self, adapter_id: str, api_ids: list[int], version: str) -> list[int]:
         """Record a keep-alive; returns the API ids it refreshed (unknown ids are ignored)."""
         known = self.parts.catalog.mark_active(adapter_id, api_ids)

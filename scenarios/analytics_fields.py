@@ -88,6 +88,12 @@ CONVENTIONS: dict[str, Convention] = {
             "interval",
         ),
         Convention(
+            "rebound-api-reads-contracts-again",
+            "an API that leaves the API list (its binding deleted) and comes back is a new API:"
+            " 503 until its contracts are read again, never served from the contracts held"
+            " before",
+        ),
+        Convention(
             "retry-backoff",
             "a failed call is retried after at least min(0.4 s x 2^(k-1), the interval) for a"
             " sync and min(0.8 s x 2^(k-1), the push interval) for analytics (k-th retry)",

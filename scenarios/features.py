@@ -66,6 +66,11 @@ class Feature(StrEnum):
     CONTRACT_SYNC_INCREMENTAL = "contract-sync-incremental"
     """Reads the kit's contracts feed from the cursor of its last read (``updatedSince``):
     after the first full snapshot, only what changed (docs/adapter-contract.md §2.4)."""
+    API_LIST_BY_BINDING = "api-list-by-binding"
+    """Enforces the APIs bound to its mesh services, as the kit's sync API lists them: an API
+    whose service binding is deleted leaves its list, and comes back when bound again (an
+    adapter reading every API of the environment from the public API Manager list does not
+    see bindings; docs/adapter-contract.md §3.1)."""
 
 
 KNOWN_FEATURES: frozenset[str] = frozenset(f.value for f in Feature)

@@ -141,6 +141,30 @@ CASES = {
         "a clean stop ends within the grace period",
         "adapters.within",
     ),
+    "a 500 from the platform taken for a refusal, not an outage": Case(
+        "broken_sync_adapters:create_server_error_as_refusal",
+        "gatekeeper/strict-blocks-while-platform-answers-500",
+        "the adapter blocks with 503 once a sync fails",
+        "status",
+    ),
+    "an API without contract-based policies blocked until contracts are read": Case(
+        "broken_sync_adapters:create_every_api_awaits_contracts",
+        "gatekeeper/contracts-outage-spares-api-without-contract-policy",
+        "served once its policies are read, with no contracts ever read",
+        "status",
+    ),
+    "a rate-limit window that reopens only once": Case(
+        "broken_sync_adapters:create_window_opens_once",
+        "rate_limiting/fixed-window-from-first-request",
+        "when that window passes the quota is back again, and in every window after it",
+        "status",
+    ),
+    "contracts kept across a deleted binding": Case(
+        "broken_sync_adapters:create_contracts_kept_across_unbinding",
+        "policy_sync/rebound-api-reads-its-contracts-again",
+        "back in the list, the API waits for its contracts",
+        "status",
+    ),
     "no gatekeeper": Case(
         "create_no_gatekeeper",
         "gatekeeper/blocked-until-first-sync",
@@ -151,9 +175,13 @@ CASES = {
 
 
 def profile_for(factory: str) -> AdapterProfile:
+    """The bundled profile with ``factory`` (``create_x`` in `broken_adapters`, or
+    ``module:create_x`` in another module of this package) as its in-process adapter."""
+    module, _, name = factory.rpartition(":")
+    module = module or "broken_adapters"
     bundled = load_profile(BUNDLED_PROFILE)
     adapter = bundled.adapter.model_copy(
-        update={"in_process": f"tests.conformance.broken_adapters:{factory}"}
+        update={"in_process": f"tests.conformance.{module}:{name}"}
     )
     return bundled.model_copy(update={"adapter": adapter})
 

@@ -6,8 +6,15 @@ import copy
 
 import pytest
 
-from fake_anypoint import Application, ControlPlaneState, NotFoundError
-from fake_anypoint.model import MULESOFT_GROUP_ID
+from fake_anypoint import (
+    Application,
+    ControlPlaneSpec,
+    ControlPlaneState,
+    NotFoundError,
+    UnbindService,
+    dry_run,
+)
+from fake_anypoint.model import MULESOFT_GROUP_ID, ConflictError
 
 from .conftest import SEED, new_state
 
@@ -216,6 +223,32 @@ def test_bind_service_attaches_or_creates():
     # moving a service detaches it from its old API
     state.bind_service("orders-v2.default.svc", api_id=new)
     assert "orders-v2.default.svc" not in state.api(orders).services
+
+
+def test_unbind_service_takes_the_api_out_of_the_sync_list_until_bound_again():
+    state, _ = new_state()
+    r = state.seed(copy.deepcopy(SEED))
+    orders = r.apis["orders"]
+    listed = {a["apiId"] for a in state.sync_apis()["data"]}
+    assert orders in listed
+    (service,) = state.api(orders).services
+    state.unbind_service(service, orders)
+    assert orders not in {a["apiId"] for a in state.sync_apis()["data"]}
+    # the instance, its policies and contracts stay in API Manager
+    assert state.api(orders).id == orders
+    assert state.policies_of(orders)
+    assert state.bind_service(service, api_id=orders) == orders
+    assert orders in {a["apiId"] for a in state.sync_apis()["data"]}
+
+
+def test_unbinding_a_service_not_bound_is_refused_by_name():
+    state, _ = new_state()
+    r = state.seed(copy.deepcopy(SEED))
+    with pytest.raises(ConflictError, match=r"'nope\.default\.svc' is not bound to API"):
+        state.unbind_service("nope.default.svc", r.apis["orders"])
+    change = UnbindService(service="nope.default.svc", api="orders")
+    (why,) = dry_run(ControlPlaneSpec.model_validate(copy.deepcopy(SEED)), [change])
+    assert why is not None and "not bound" in why
 
 
 def test_reset_and_restore_roundtrip():
