@@ -35,8 +35,11 @@ def object_namespaces(stack: Stack) -> dict[str, Any]:
 
 
 def seed_variables(stack: Stack, scenario: Scenario) -> dict[str, Any]:
-    """The ``${...}`` namespace at the start of a run (``identity_provider``: its URLs)."""
+    """The ``${...}`` namespace at the start of a run (``identity_provider``: its URLs;
+    ``directory``: the LDAP directory's URL, base and service account)."""
     values = {**object_namespaces(stack), "run": {"seed": scenario.seed}}
     if stack.identity_provider is not None:
         values["identity_provider"] = stack.identity_provider.variables()
+    if stack.directory is not None:
+        values["directory"] = stack.directory.variables()
     return values

@@ -1,6 +1,7 @@
 """What the control plane saw during a case, as evidence in its result: whether each fault the
 case relies on fired (or the case cannot judge the adapter), and the adapter's sync calls,
-analytics batches and refused posts in the journal and, by time, in the trace."""
+analytics batches and refused posts in the journal and, by time, in the trace (with the LDAP
+directory's binds and searches)."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ def check_faults_fired(
 def record_control_plane(result: ScenarioResult, stack: Stack, started: float) -> None:
     """Add what the control plane saw (the adapter's sync calls, its analytics batches and the
     posts the ingest refused or lost) to the result's journal and, interleaved by time, to its
-    trace."""
+    trace, with the binds and searches the scenario's LDAP directory answered."""
     journal = stack.state.journal()
     result.journal = [
         {
@@ -68,6 +69,10 @@ def record_control_plane(result: ScenarioResult, stack: Stack, started: float) -
             + (f", {b.duplicates} retried copies" if b.duplicates else ""),
         )
         for b in stack.state.analytics_batches()
+    ]
+    flow += [
+        TraceEntry(round(e.at - started, 4), "directory", f"directory {e.summary} -> {e.result}")
+        for e in (stack.directory.events if stack.directory is not None else [])
     ]
     result.trace = sorted([*result.trace, *flow], key=lambda t: t.at)
 

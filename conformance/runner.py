@@ -229,7 +229,9 @@ async def run_scenario(
     state = ControlPlaneState(clock=MonotonicClock(), seed=source.scenario.seed)
     logs: list[Path | None] = []
     result = await _run_scenario(source, profile, state, logs, log_dir, data_plane)
-    redactor = Redactor(redaction_key, secrets_of(state))
+    directory = source.scenario.directory
+    secrets = secrets_of(state) + (directory.secrets() if directory is not None else [])
+    redactor = Redactor(redaction_key, secrets)
     redact_result(result, redactor)
     redact_logs(logs, redactor)
     return result

@@ -19,6 +19,7 @@ from fake_anypoint import (
     dry_run,
 )
 from live.identity_provider import IDP_VARIABLES
+from live.ldap_directory import DIRECTORY_VARIABLES
 from scenarios.loader import load_scenario
 from scenarios.model import Scenario
 from scenarios.problems import Problem, dotted
@@ -49,6 +50,8 @@ def known_names(scenario: Scenario) -> dict[str, set[str]]:
     if scenario.identity_provider is not None:
         names["identity_provider"] = set(IDP_VARIABLES)
         names["jwt"] = set(scenario.identity_provider.tokens)
+    if scenario.directory is not None:
+        names["directory"] = set(DIRECTORY_VARIABLES)
     for step in [*scenario.steps, *scenario.finally_steps]:
         change = getattr(step, "control_plane", None)
         if change is None:
@@ -82,7 +85,9 @@ def _check_ref(reference: str, names: dict[str, set[str]]) -> str | None:
         return None
     if head in ("jwt", "identity_provider") and head not in names:
         return f"${{{reference}}}: the scenario has no identity_provider; add one with its keys"
-    if head in ("jwt", "identity_provider"):
+    if head == "directory" and head not in names:
+        return f"${{{reference}}}: the scenario has no directory; add one with its base and entries"
+    if head in ("jwt", "identity_provider", "directory"):
         if rest in names[head]:
             return None
         what = "token" if head == "jwt" else "value"
@@ -105,14 +110,16 @@ def _check_ref(reference: str, names: dict[str, set[str]]) -> str | None:
 
 def _misplaced(loc: tuple[str | int, ...], reference: str) -> str | None:
     """References that exist but cannot be filled where they stand: the seed is made before
-    any object exists (only the identity provider's URLs), and a token's claims cannot hold a
-    token."""
+    any object exists (only the identity provider's and the directory's values), and a token's
+    claims cannot hold a token."""
     head = reference.partition(".")[0]
-    if loc[:1] == ("control_plane",) and head != "identity_provider":
+    if loc[:1] == ("control_plane",) and head not in ("identity_provider", "directory"):
         return (
-            f"${{{reference}}}: the control-plane seed can only use ${{identity_provider...}};"
-            " set other values in a control_plane step"
+            f"${{{reference}}}: the control-plane seed can only use ${{identity_provider...}}"
+            " and ${directory...}; set other values in a control_plane step"
         )
+    if loc[:1] == ("directory",):
+        return f"${{{reference}}}: the directory is made before any variable exists; write it out"
     if loc[:2] == ("identity_provider", "tokens") and head == "jwt":
         return f"${{{reference}}}: a token's claims cannot hold another token"
     return None

@@ -59,15 +59,20 @@ class Filter:
         return any(_substrings(fold(v), self.pieces) for v in have)
 
     def text(self) -> str:
-        """The filter in RFC 4515 string form, for the trace (values as sent, unescaped)."""
+        """The filter in RFC 4515 string form (values escaped), for the trace."""
         if self.op in ("&", "|", "!"):
             return f"({self.op}{''.join(p.text() for p in self.parts)})"
         if self.op == "=*":
             return f"({self.attribute}=*)"
         if self.op == "*":
-            shown = "*".join(p or "" for p in self.pieces)
+            shown = "*".join(_escaped(p or "") for p in self.pieces)
             return f"({self.attribute}={shown})"
-        return f"({self.attribute}{self.op}{self.value})"
+        return f"({self.attribute}{self.op}{_escaped(self.value)})"
+
+
+def _escaped(value: str) -> str:
+    """A value as RFC 4515 writes it: ``*``, ``(``, ``)``, backslash, NUL as ``\\2a``..."""
+    return "".join(f"\\{ord(c):02x}" if c in "*()\\\0" else c for c in value)
 
 
 def _substrings(value: str, pieces: tuple[str | None, ...]) -> bool:

@@ -137,8 +137,8 @@ class DirectoryTree:
         scope = ("base", "one", "sub")[request.scope]
         what = f"search {request.base!r} {scope} {request.filter.text()}"
         if not request.base and request.scope == 0:
-            found = request.filter.matches(self.root.values) is True
-            return Answer(Result.SUCCESS, entries=(self.root,) * found, event=f"{what} (root DSE)")
+            root = (self.root,) if request.filter.matches(self.root.values) is True else ()
+            return Answer(Result.SUCCESS, entries=root, event=f"{what} (root DSE)")
         if session.identity is None:
             return Answer(
                 Result.INSUFFICIENT_ACCESS_RIGHTS,
@@ -161,11 +161,9 @@ class DirectoryTree:
             return Answer(
                 Result.SIZE_LIMIT_EXCEEDED,
                 entries=tuple(found[:limit]),
-                event=f"{what} -> {limit} of {_entries(len(found))}",
+                event=f"{what}: {limit} of {_entries(len(found))}",
             )
-        return Answer(
-            Result.SUCCESS, entries=tuple(found), event=f"{what} -> {_entries(len(found))}"
-        )
+        return Answer(Result.SUCCESS, entries=tuple(found), event=f"{what}: {_entries(len(found))}")
 
     def whoami(self, session: Session) -> str:
         """The authorization identity (RFC 4532): ``dn:<DN>``, or empty for anonymous."""

@@ -1,7 +1,8 @@
 """The live stack a scenario or a live what-if runs against: a fresh fake control plane seeded
 from a `StackPlan` (made from a scenario or a what-if spec), an echo upstream, fresh adapter
 replicas started as the profile says (a `ReplicaSet`), a data plane (simulated or real Envoy) in
-front of each replica, and Redis when quotas are shared through it. Everything binds to
+front of each replica, Redis when quotas are shared through it, and the scenario's identity
+provider and LDAP directory. Everything binds to
 127.0.0.1."""
 
 from __future__ import annotations
@@ -27,11 +28,13 @@ from fake_anypoint import (
 )
 from live.identity_provider import IdentityProvider, fill_identity_provider, start_identity_provider
 from live.launch import RunningAdapter, free_port
+from live.ldap_directory import LdapDirectory, fill_directory, start_directory
 from live.profile import AdapterProfile
 from live.proxy_link import ProxyLink, cassette_path, replayer_for
 from live.redis import RedisServer
 from live.replicas import ReplicaSet
 from live.sidecar import RoundRobin, envoy_settings, make_plane, routes_for
+from scenarios.directory import DirectorySpec
 from scenarios.features import Feature
 from scenarios.identity import IdentityProviderSpec
 from scenarios.model import DataPlaneNeeds, Scenario
@@ -65,6 +68,7 @@ class StackPlan:
     shared_quota: bool = True
     redis: bool = False
     identity_provider: IdentityProviderSpec | None = None
+    directory: DirectorySpec | None = None
     state_dirs: bool = False
     """Give each replica a private ``{state_dir}`` kept across its restarts (scenarios that
     exercise the state cache; elsewhere it is None, and live what-ifs model an adapter
@@ -83,6 +87,7 @@ def plan_for_scenario(scenario: Scenario, profile: AdapterProfile) -> StackPlan:
         wait_ready=scenario.adapter.wait_ready,
         redis=scenario.adapter.replicas > 1 and shares_through_redis(profile),
         identity_provider=scenario.identity_provider,
+        directory=scenario.directory,
         state_dirs=Feature.STATE_CACHE in scenario.features,
     )
 
@@ -119,6 +124,8 @@ class Stack:
     cassette_path: Path | None = None
     identity_provider: IdentityProvider | None = None
     """The scenario's identity provider (its JWKS endpoint), if it has one."""
+    directory: LdapDirectory | None = None
+    """The scenario's LDAP directory, if it has one."""
 
     @property
     def adapters(self) -> list[RunningAdapter]:
@@ -134,6 +141,8 @@ class Stack:
         closers += [self.echo.stop, self.server.stop]
         if self.identity_provider is not None:
             closers.append(self.identity_provider.stop)
+        if self.directory is not None:
+            closers.append(self.directory.stop)
         if self.redis is not None:
             closers.append(self.redis.stop)
         for closer in closers:
@@ -209,7 +218,13 @@ async def bring_up(
         if plan.identity_provider is not None:  # first: the seed may name its JWKS URL
             idp = await start_identity_provider(plan.identity_provider, plan.seed, state)
             cleanup.push_async_callback(idp.stop)
-        seed = state.seed(fill_identity_provider(plan.control_plane, idp))
+        directory = None
+        if plan.directory is not None:  # before the seed too: it may name its URL and base
+            directory = await start_directory(plan.directory, state.clock)
+            cleanup.push_async_callback(directory.stop)
+        seed = state.seed(
+            fill_directory(fill_identity_provider(plan.control_plane, idp), directory)
+        )
         faults = [state.add_fault(fault) for fault in plan.faults]
         for fault in faults:
             fault.at_start(state.clock.now())
@@ -228,7 +243,7 @@ async def bring_up(
         link = await ProxyLink.open(access, server) if access.via == "proxy" else None
         if link is not None:
             cleanup.push_async_callback(link.close, None)
-            for port in (s.port for s in (redis, idp) if s is not None):
+            for port in (s.port for s in (redis, idp, directory) if s is not None):
                 await link.redirect.reach(port)
         replicas = _replica_set(
             plan, profile, state, server, (echo, routes), data_plane, log_dir, redis, link
@@ -245,7 +260,7 @@ async def bring_up(
             state, seed, server, echo, replicas, envoy, plan.settings, services, faults, redis
         )
         stack.link, stack.cassette_path = link, cassette_path(access, plan.name)
-        stack.identity_provider = idp
+        stack.identity_provider, stack.directory = idp, directory
         if plan.data_plane.timeout is None and profile.ext_authz.late_grace > 0:
             stack.late_after = profile.ext_authz.timeout
         if plan.wait_ready if wait_ready is None else wait_ready:

@@ -11,6 +11,7 @@ from common.adapter_settings import AdapterSettings
 from common.durations import Duration
 from fake_anypoint import ControlPlaneSpec, FaultSpec
 from scenarios.analytics_fields import CONVENTIONS
+from scenarios.directory import DirectorySpec
 from scenarios.expectations import MAX_WAIT, HttpStatus
 from scenarios.features import Feature
 from scenarios.identity import IdentityProviderSpec
@@ -111,6 +112,11 @@ class Scenario(BaseModel):
         None,
         description="An identity provider on loopback (not Anypoint) serving a JWKS document at "
         "${identity_provider.jwks_url} and signing the tokens steps send as ${jwt.<name>}",
+    )
+    directory: DirectorySpec | None = Field(
+        None,
+        description="An LDAPv3 directory on loopback (not Anypoint) at ${directory.url}, holding "
+        "the entries an ldap-authentication policy authenticates users against",
     )
     faults: list[FaultSpec] = Field(
         default_factory=list,
