@@ -131,9 +131,8 @@ class LdapDirectory:
         except (TimeoutError, asyncio.IncompleteReadError, ConnectionError) as exc:
             LOG.info("directory: the connection from %s ended: %s", peer, type(exc).__name__)
             await _close(writer)
-        except asyncio.CancelledError:
-            await _close(writer)
-            raise
+        except asyncio.CancelledError:  # stop(): the task ends here, quietly (no re-raise, which
+            await _close(writer)  # asyncio would log as an error in its stream callback)
         except Exception:  # a bug here must end one connection, never the server
             LOG.exception("directory: closing the connection from %s", peer)
             await _close(writer, disconnection(Result.PROTOCOL_ERROR, "internal error"))

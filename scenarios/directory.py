@@ -82,10 +82,8 @@ Password = Annotated[
         "wherever it appears); never written to a trace or report",
     ),
 ]
-AttributeValues = Annotated[
-    list[Annotated[str, Field(min_length=1, max_length=MAX_VALUE_LENGTH)]],
-    Field(min_length=1, max_length=MAX_VALUES),
-]
+AttributeValue = Annotated[str, Field(min_length=1, max_length=MAX_VALUE_LENGTH)]
+AttributeValues = Annotated[list[AttributeValue], Field(min_length=1, max_length=MAX_VALUES)]
 
 
 class ServiceAccount(_Strict):
@@ -109,13 +107,13 @@ class DirectoryEntry(_Strict):
     password: Password | None = Field(
         None, description="Its userPassword; none: the entry cannot bind"
     )
-    attributes: dict[Annotated[str, Field(pattern=ATTRIBUTE_PATTERN)], str | AttributeValues] = (
-        Field(
-            default_factory=dict,
-            max_length=MAX_ATTRIBUTES,
-            description="Attribute values (a text or a list); the RDN's value is added, and "
-            "objectClass defaults to inetOrgPerson with its superclasses",
-        )
+    attributes: dict[
+        Annotated[str, Field(pattern=ATTRIBUTE_PATTERN)], AttributeValue | AttributeValues
+    ] = Field(
+        default_factory=dict,
+        max_length=MAX_ATTRIBUTES,
+        description="Attribute values (a text or a list); the RDN's value is added, and "
+        "objectClass defaults to inetOrgPerson with its superclasses",
     )
 
     _check_dn = field_validator("dn")(_dn)

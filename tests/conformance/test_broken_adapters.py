@@ -165,6 +165,24 @@ CASES = {
         "back in the list, the API waits for its contracts",
         "status",
     ),
+    "every LDAP user refused": Case(
+        "broken_ldap_adapters:create_refuses_every_ldap_user",
+        "ldap_auth/valid-ldap-credentials-allowed",
+        "a user whose password binds is let through",
+        "status",
+    ),
+    "any password accepted once the LDAP user is found": Case(
+        "broken_ldap_adapters:create_any_ldap_password",
+        "ldap_auth/valid-ldap-credentials-allowed",
+        "the same user with a wrong password gets the Basic challenge",
+        "status",
+    ),
+    "the LDAP user name put into the filter unescaped": Case(
+        "broken_ldap_adapters:create_unescaped_ldap_filter",
+        "ldap_auth/search-filter-on-another-attribute",
+        "a wildcard in the user name is escaped, matching nobody",
+        "status",
+    ),
     "no gatekeeper": Case(
         "create_no_gatekeeper",
         "gatekeeper/blocked-until-first-sync",
