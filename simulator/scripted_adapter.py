@@ -64,6 +64,7 @@ class ScriptedAdapter:
         self.checks: list[Any] = []  # CheckRequest messages
         self.grpc_metadata: list[Headers] = []
         self.grpc_deadlines: list[float | None] = []  # seconds left when the call arrived
+        self.grpc_arrivals: list[float] = []  # the loop's time when the call arrived
         self.http_requests: list[HttpAuthRecord] = []
         self._grpc_calls = 0
         self.grpc_port = 0
@@ -76,6 +77,7 @@ class ScriptedAdapter:
         self.checks.clear()
         self.grpc_metadata.clear()
         self.grpc_deadlines.clear()
+        self.grpc_arrivals.clear()
         self.http_requests.clear()
 
     async def start(self) -> None:
@@ -134,6 +136,7 @@ class _Servicer(external_auth_pb2_grpc.AuthorizationServicer):
             o.checks.append(request)
             o.grpc_metadata.append([(m.key, m.value) for m in context.invocation_metadata() or ()])
             o.grpc_deadlines.append(context.time_remaining())
+            o.grpc_arrivals.append(asyncio.get_running_loop().time())
         if o.delay_s:
             await asyncio.sleep(o.delay_s)
         o._grpc_calls += 1
