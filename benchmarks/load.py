@@ -1,11 +1,12 @@
 """``asmkit bench load``: the kit's load generator against fast targets, side by side with the
-reference tools in the same run: HTTP through a real Envoy to the echo upstream (the kit's live
-driver, `RealEnvoy.handle`, versus ``wrk``; aiohttp beside them for context), ext_authz gRPC to
-a trivial allow-all server (the kit's grpc.aio driver versus ``h2load``), and Locust with one
-versus two workers (each held to half a CPU, against an Envoy answering itself; unconstrained
-through Envoy to the echo upstream for context). Rates are compared per CPU-second of the
-generator (the machine is shared), and each row says whether the generator, not the target, was
-the bottleneck. The reference tools themselves are run by `benchmarks.load_tools`."""
+reference tools in the same run: HTTP through a real Envoy to the echo upstream (the kit's
+closed loop on `RealEnvoy.submit`, as ``asmkit bench`` drives a real Envoy, versus ``wrk``;
+aiohttp beside them for context), ext_authz gRPC to a trivial allow-all server (the kit's own
+HTTP/2 client versus ``h2load``; grpc.aio for context), and Locust with one versus two workers
+(each held to half a CPU, against an Envoy answering itself; unconstrained through Envoy to the
+echo upstream for context). Rates are compared per CPU-second of the generator (the machine is
+shared), and each row says whether the generator, not the target, was the bottleneck. The
+reference tools themselves are run by `benchmarks.load_tools`."""
 
 from __future__ import annotations
 
@@ -32,30 +33,28 @@ from benchmarks.load_tools import (
 )
 from simulator.bench import backends
 from simulator.h2_grpc import GrpcChannel
+from simulator.load import closed_loop_submitted, plane_submitter
 from simulator.model import ClientRequest, DirectResponse, Route
 from simulator.real_envoy import RealEnvoy, find_envoy
 from simulator.settings import EnvoySettings
 
 
 async def kit_http(envoy: RealEnvoy, duration: float, requests: int) -> dict[str, Any]:
-    """The kit's HTTP driver as live runs use it through a real Envoy (``--data-plane envoy``):
-    `RealEnvoy.handle` on its asyncio HTTP/1.1 client, 32 concurrent, closed loop."""
-    done = 0
+    """The kit's HTTP driver as ``asmkit bench`` runs it through a real Envoy (``--data-plane
+    envoy``): `simulator.load.closed_loop_submitted` over `RealEnvoy.submit` (each answer's
+    callback records its latency and outcome and sends the next request), 32 in flight."""
     request = ClientRequest(path="/orders/1", authority=AUTHORITY)
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + duration
-
-    async def worker() -> None:
-        nonlocal done
-        while done < requests and loop.time() < deadline:
-            await envoy.handle(request)
-            done += 1
-
+    submit = plane_submitter(envoy, lambda _: request)
     cpu, wall = time.process_time(), time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-    return rate_figures(
-        done, time.perf_counter() - wall, time.process_time() - cpu, "asmkit (RealEnvoy.handle)"
+    result = await closed_loop_submitted(submit, CONCURRENCY, count=requests, duration_s=duration)
+    figures = rate_figures(
+        result.completed,
+        time.perf_counter() - wall,
+        time.process_time() - cpu,
+        "asmkit (closed loop on RealEnvoy.submit)",
     )
+    figures["errors"] = result.errors
+    return figures
 
 
 async def kit_http_tracked(
@@ -69,7 +68,7 @@ async def kit_http_tracked(
         figures = await kit_http(envoy, duration, requests)
     finally:
         await envoy.close()
-    figures["tool"] = "asmkit (RealEnvoy.handle, decisions tracked)"
+    figures["tool"] = "asmkit (closed loop on RealEnvoy, decisions tracked)"
     return figures
 
 
