@@ -149,7 +149,12 @@ class _Submitted:
 
     def set_result(self, result: Http1Response, /) -> None:
         self.finished = True
-        self.client._answered(self.conn)
+        client, conn = self.client, self.conn
+        conn.used += 1
+        if conn.closed or client._closed or client._waiters:
+            client._release(conn)
+        else:  # (`_release`'s common case, inline)
+            client._idle.append(conn)
         self.then(result)
 
     def set_exception(self, exception: BaseException, /) -> None:
@@ -249,11 +254,17 @@ class Http1Client:
         idle = self._idle
         if idle and not idle[-1].closed:
             conn = idle.pop()
-            conn.deadline = deadline
-            if self._watchdog is None or deadline < self._watch_at:
-                self._watch(loop, deadline)
-            conn.send(raw, head, _Submitted(self, conn, raw, head, deadline, done))
-            return
+            transport = conn.transport
+            if transport is not None and not transport.is_closing():  # (`_Connection.send`)
+                conn.parser.expect(head)
+                conn.deadline = deadline
+                if self._watchdog is None or deadline < self._watch_at:
+                    self._watch(loop, deadline)
+                conn.waiter = _Submitted(self, conn, raw, head, deadline, done)
+                transport.write(raw)
+                return
+            conn.closed = True  # closed, and connection_lost is still to come
+            self._release(conn)
         self._relay(loop, raw, head, deadline, 2, done)
 
     def _relay(

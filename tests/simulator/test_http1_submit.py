@@ -191,3 +191,20 @@ def test_real_envoy_submit_answers_as_handle_does() -> None:
             await echo.stop()
 
     asyncio.run(main())
+
+
+def test_a_closing_idle_connection_is_not_submitted_to() -> None:
+    async def main() -> None:
+        async with scripted(answer()) as (server, port):
+            client = Http1Client("127.0.0.1", port)
+            assert isinstance(await submitted(client), Http1Response)
+            idle = client._idle[-1]
+            assert idle.transport is not None
+            idle.transport.close()  # closing; connection_lost has not run yet
+            idle.closed = False
+            got = await submitted(client, timeout=2)
+            assert isinstance(got, Http1Response) and got.body == b"ok"
+            await client.close()
+        assert server.connections == 2
+
+    asyncio.run(main())
