@@ -11,12 +11,11 @@ from __future__ import annotations
 import asyncio
 import ssl as ssl_module
 from collections import deque
-from collections.abc import Callable
-from typing import Protocol, cast
 
+from simulator.http1_conn import Connection, Done, expire
 from simulator.http1_encode import encode_request
 from simulator.http1_fast import Heads
-from simulator.http1_parse import MAX_BODY, Http1Response, ProtocolError, ResponseParser
+from simulator.http1_parse import MAX_BODY, Http1Response, ProtocolError
 
 __all__ = ["Done", "Http1Client", "Http1Response", "ProtocolError", "encode_request"]
 
@@ -26,102 +25,6 @@ DEFAULT_TIMEOUT = 300.0
 
 _EARLY = 1e-6
 """asyncio may run a timer up to its clock's resolution before the time it was set for."""
-
-
-Done = Callable[[Http1Response | BaseException], None]
-"""What `Http1Client.submit` calls once with the response, or with the error `send` raises."""
-
-
-class _Expirable(Protocol):
-    def done(self) -> bool: ...
-
-    def set_exception(self, exception: BaseException, /) -> None: ...
-
-
-class _Waiter(_Expirable, Protocol):
-    """Where a connection puts its outstanding request's outcome: the future `send` awaits,
-    or the `_Submitted` request of `submit`."""
-
-    def set_result(self, result: Http1Response, /) -> None: ...
-
-
-def _expire(fut: _Expirable, what: str) -> None:
-    if not fut.done():
-        fut.set_exception(TimeoutError(what))
-
-
-class _Connection(asyncio.Protocol):
-    """One connection; at most one request outstanding (``waiter`` gets its response)."""
-
-    def __init__(self, max_body: int, heads: Heads) -> None:
-        self.parser = ResponseParser(max_body=max_body, heads=heads)
-        self.transport: asyncio.Transport | None = None
-        self.waiter: _Waiter | None = None
-        self.closed = False
-        self.used = 0
-        self.deadline = 0.0
-        """When the outstanding request times out (`Http1Client`'s watchdog reads it)."""
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # A stream transport (uvloop's is one without subclassing asyncio.Transport).
-        self.transport = cast("asyncio.Transport", transport)
-
-    def send(self, raw: bytes, head: bool, waiter: _Waiter) -> None:
-        assert self.transport is not None
-        self.parser.expect(head)
-        if self.transport.is_closing():  # closed, and connection_lost is still to come
-            self.closed = True
-            waiter.set_exception(ConnectionResetError("connection closed before the request"))
-            return
-        self.waiter = waiter
-        self.transport.write(raw)
-
-    def data_received(self, data: bytes) -> None:
-        try:
-            response = self.parser.feed(data)
-        except ProtocolError as err:
-            self._fail(err)
-            return
-        if response is None:
-            return
-        waiter, self.waiter = self.waiter, None
-        if not response.keep_alive:
-            self.close()
-        if waiter is not None and not waiter.done():
-            waiter.set_result(response)
-
-    def eof_received(self) -> bool:
-        return False  # close: a response that ran until the close completes in connection_lost
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
-        waiter, self.waiter = self.waiter, None
-        if waiter is None or waiter.done():
-            return
-        try:
-            response = self.parser.eof()
-        except ProtocolError as err:
-            waiter.set_exception(err)
-            return
-        if response is not None:
-            waiter.set_result(response)
-        else:
-            reason = f": {exc}" if exc else " by the peer"
-            waiter.set_exception(
-                ConnectionResetError(f"connection closed before a complete response{reason}")
-            )
-
-    def _fail(self, err: Exception) -> None:
-        waiter, self.waiter = self.waiter, None
-        if waiter is not None and not waiter.done():
-            waiter.set_exception(err)
-        self.close()
-
-    def close(self) -> None:
-        if not self.closed:
-            self.closed = True
-            if self.transport is not None:
-                self.transport.close()
 
 
 class _Submitted:
@@ -135,7 +38,7 @@ class _Submitted:
     def __init__(
         self,
         client: Http1Client,
-        conn: _Connection,
+        conn: Connection,
         raw: bytes,
         head: bool,
         deadline: float,
@@ -198,10 +101,10 @@ class Http1Client:
         self._max_body = max_body
         self._heads: Heads = {}
         self._authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        self._idle: list[_Connection] = []
-        self._all: set[_Connection] = set()
+        self._idle: list[Connection] = []
+        self._all: set[Connection] = set()
         self._total = 0  # connections open, connecting, or reserved for a waiter
-        self._waiters: deque[asyncio.Future[_Connection | None]] = deque()
+        self._waiters: deque[asyncio.Future[Connection | None]] = deque()
         self._closed = False
         self._watchdog: asyncio.TimerHandle | None = None
         self._watch_at = 0.0
@@ -255,7 +158,7 @@ class Http1Client:
         if idle and not idle[-1].closed:
             conn = idle.pop()
             transport = conn.transport
-            if transport is not None and not transport.is_closing():  # (`_Connection.send`)
+            if transport is not None and not transport.is_closing():  # (`Connection.send`)
                 conn.parser.expect(head)
                 conn.deadline = deadline
                 if self._watchdog is None or deadline < self._watch_at:
@@ -326,7 +229,7 @@ class Http1Client:
             return response
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _answered(self, conn: _Connection) -> None:
+    def _answered(self, conn: Connection) -> None:
         """A request on ``conn`` has its response: the connection is free again."""
         conn.used += 1
         if conn.closed or self._closed or self._waiters:
@@ -352,22 +255,22 @@ class Http1Client:
             if waiter is None or waiter.done():
                 continue
             if conn.deadline <= now:
-                _expire(waiter, "no response before the timeout")
+                expire(waiter, "no response before the timeout")
             elif nearest is None or conn.deadline < nearest:
                 nearest = conn.deadline
         if nearest is not None and not self._closed:
             self._watch(loop, nearest)
 
-    async def _acquire(self, loop: asyncio.AbstractEventLoop, deadline: float) -> _Connection:
+    async def _acquire(self, loop: asyncio.AbstractEventLoop, deadline: float) -> Connection:
         while self._idle:
             conn = self._idle.pop()
             if not conn.closed:
                 return conn
             self._forget(conn)
         if self._total >= self.limit:
-            waiter: asyncio.Future[_Connection | None] = loop.create_future()
+            waiter: asyncio.Future[Connection | None] = loop.create_future()
             self._waiters.append(waiter)
-            timer = loop.call_at(deadline, _expire, waiter, "no free connection before the timeout")
+            timer = loop.call_at(deadline, expire, waiter, "no free connection before the timeout")
             try:
                 handed = await waiter
             except BaseException:
@@ -383,7 +286,7 @@ class Http1Client:
         try:
             async with asyncio.timeout_at(deadline):
                 _, conn = await loop.create_connection(
-                    lambda: _Connection(self._max_body, self._heads),
+                    lambda: Connection(self._max_body, self._heads),
                     self.host,
                     self.port,
                     ssl=self._ssl,
@@ -396,11 +299,11 @@ class Http1Client:
         self._all.add(conn)
         return conn
 
-    def _forget(self, conn: _Connection) -> None:
+    def _forget(self, conn: Connection) -> None:
         self._all.discard(conn)
         self._total -= 1
 
-    def _give_back(self, conn: _Connection | None) -> None:
+    def _give_back(self, conn: Connection | None) -> None:
         """A connection (or, with None, a reserved slot) returns to the pool."""
         if conn is None:
             self._total -= 1
@@ -408,7 +311,7 @@ class Http1Client:
         else:
             self._release(conn)
 
-    def _release(self, conn: _Connection) -> None:
+    def _release(self, conn: Connection) -> None:
         if conn.closed or self._closed:
             conn.close()
             self._forget(conn)
