@@ -168,6 +168,8 @@ class Http1Client:
                 return
             conn.closed = True  # closed, and connection_lost is still to come
             self._release(conn)
+            self._relay(loop, raw, head, deadline, 1, done)  # `send`'s retry, as it would
+            return
         self._relay(loop, raw, head, deadline, 2, done)
 
     def _relay(
