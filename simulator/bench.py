@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from simulator.envoy import SimulatedEnvoy
-from simulator.load import LoadResult, closed_loop, plane_sender
+from simulator.load import LoadResult, closed_loop_submitted, plane_submitter
 from simulator.model import ClientRequest, DataPlane, Route
 from simulator.real_envoy import RealEnvoy, find_envoy
 from simulator.settings import (
@@ -49,8 +49,8 @@ async def _measure(plane: DataPlane, duration_s: float, requests: int) -> dict[s
     await plane.start()
     try:
         await plane.handle(_request(-1))  # warm-up: connections, channels
-        res = await closed_loop(
-            plane_sender(plane, _request),
+        res = await closed_loop_submitted(
+            plane_submitter(plane, _request),
             CONCURRENCY,
             count=requests,
             duration_s=duration_s,

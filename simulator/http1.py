@@ -2,20 +2,22 @@
 (no per-request stream objects, no pipelining), bounded in connections, in bytes per response
 (`simulator.http1_parse`) and in time per request. Used where the kit generates HTTP load: to
 a real Envoy's listener (`RealEnvoy`) and to an adapter's HTTP ext_authz service
-(`simulator.http_check`)."""
+(`simulator.http_check`). A request is awaited (`send`) or handed a callback (`submit`): a load
+loop that sends the next request from the callback needs no task, no future and no extra turn of
+the event loop per request, which were most of its CPU beyond the system calls."""
 
 from __future__ import annotations
 
 import asyncio
 import ssl as ssl_module
 from collections import deque
-from typing import Any, cast
 
+from simulator.http1_conn import Connection, Done, expire
 from simulator.http1_encode import encode_request
 from simulator.http1_fast import Heads
-from simulator.http1_parse import MAX_BODY, Http1Response, ProtocolError, ResponseParser
+from simulator.http1_parse import MAX_BODY, Http1Response, ProtocolError
 
-__all__ = ["Http1Client", "Http1Response", "ProtocolError", "encode_request"]
+__all__ = ["Done", "Http1Client", "Http1Response", "ProtocolError", "encode_request"]
 
 DEFAULT_TIMEOUT = 300.0
 """Seconds for one request (connecting included) when the caller gives none (as aiohttp)."""
@@ -25,83 +27,53 @@ _EARLY = 1e-6
 """asyncio may run a timer up to its clock's resolution before the time it was set for."""
 
 
-def _expire(fut: asyncio.Future[Any], what: str) -> None:
-    if not fut.done():
-        fut.set_exception(TimeoutError(what))
+class _Submitted:
+    """A request of `Http1Client.submit` on its connection, standing where `send`'s future
+    stands: its outcome frees (or closes) the connection as `send` would, then goes to
+    ``done``; a reused connection the peer closed before answering is retried once, as by
+    `send`."""
 
+    __slots__ = ("client", "conn", "deadline", "finished", "head", "raw", "then")
 
-class _Connection(asyncio.Protocol):
-    """One connection; at most one request outstanding (``waiter`` gets its response)."""
+    def __init__(
+        self,
+        client: Http1Client,
+        conn: Connection,
+        raw: bytes,
+        head: bool,
+        deadline: float,
+        then: Done,
+    ) -> None:
+        self.client, self.conn, self.raw, self.head = client, conn, raw, head
+        self.deadline, self.then, self.finished = deadline, then, False
 
-    def __init__(self, max_body: int, heads: Heads) -> None:
-        self.parser = ResponseParser(max_body=max_body, heads=heads)
-        self.transport: asyncio.Transport | None = None
-        self.waiter: asyncio.Future[Http1Response] | None = None
-        self.closed = False
-        self.used = 0
-        self.deadline = 0.0
-        """When the outstanding request times out (`Http1Client`'s watchdog reads it)."""
+    def done(self) -> bool:
+        return self.finished
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # A stream transport (uvloop's is one without subclassing asyncio.Transport).
-        self.transport = cast("asyncio.Transport", transport)
+    def set_result(self, result: Http1Response, /) -> None:
+        self.finished = True
+        client, conn = self.client, self.conn
+        conn.used += 1
+        if conn.closed or client._closed or client._waiters:
+            client._release(conn)
+        else:  # (`_release`'s common case, inline)
+            client._idle.append(conn)
+        self.then(result)
 
-    def send(self, raw: bytes, head: bool, waiter: asyncio.Future[Http1Response]) -> None:
-        assert self.transport is not None
-        self.parser.expect(head)
-        if self.transport.is_closing():  # closed, and connection_lost is still to come
-            self.closed = True
-            waiter.set_exception(ConnectionResetError("connection closed before the request"))
-            return
-        self.waiter = waiter
-        self.transport.write(raw)
-
-    def data_received(self, data: bytes) -> None:
-        try:
-            response = self.parser.feed(data)
-        except ProtocolError as err:
-            self._fail(err)
-            return
-        if response is None:
-            return
-        waiter, self.waiter = self.waiter, None
-        if not response.keep_alive:
-            self.close()
-        if waiter is not None and not waiter.done():
-            waiter.set_result(response)
-
-    def eof_received(self) -> bool:
-        return False  # close: a response that ran until the close completes in connection_lost
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
-        waiter, self.waiter = self.waiter, None
-        if waiter is None or waiter.done():
-            return
-        try:
-            response = self.parser.eof()
-        except ProtocolError as err:
-            waiter.set_exception(err)
-            return
-        if response is not None:
-            waiter.set_result(response)
-        else:
-            reason = f": {exc}" if exc else " by the peer"
-            waiter.set_exception(
-                ConnectionResetError(f"connection closed before a complete response{reason}")
-            )
-
-    def _fail(self, err: Exception) -> None:
-        waiter, self.waiter = self.waiter, None
-        if waiter is not None and not waiter.done():
-            waiter.set_exception(err)
-        self.close()
-
-    def close(self) -> None:
-        if not self.closed:
-            self.closed = True
-            if self.transport is not None:
-                self.transport.close()
+    def set_exception(self, exception: BaseException, /) -> None:
+        self.finished = True
+        client, conn = self.client, self.conn
+        if isinstance(exception, ConnectionResetError):
+            client._release(conn)
+            if conn.used > 0 and conn.parser.received == 0 and not client._closed:
+                loop = client._loop
+                assert loop is not None
+                client._relay(loop, self.raw, self.head, self.deadline, 1, self.then)
+                return
+        else:  # timed out or garbled: the connection is unusable
+            conn.close()
+            client._release(conn)
+        self.then(exception)
 
 
 class Http1Client:
@@ -129,13 +101,16 @@ class Http1Client:
         self._max_body = max_body
         self._heads: Heads = {}
         self._authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        self._idle: list[_Connection] = []
-        self._all: set[_Connection] = set()
+        self._idle: list[Connection] = []
+        self._all: set[Connection] = set()
         self._total = 0  # connections open, connecting, or reserved for a waiter
-        self._waiters: deque[asyncio.Future[_Connection | None]] = deque()
+        self._waiters: deque[asyncio.Future[Connection | None]] = deque()
         self._closed = False
         self._watchdog: asyncio.TimerHandle | None = None
         self._watch_at = 0.0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        """The event loop of the first `submit` (a client's connections live in one loop)."""
+        self._relays: set[asyncio.Task[None]] = set()
 
     async def request(
         self,
@@ -163,8 +138,74 @@ class Http1Client:
         if self._closed:
             raise ConnectionError("Http1Client is closed")
         loop = asyncio.get_running_loop()
+        return await self._exchange(loop, raw, head, loop.time() + (timeout or self.timeout), 2)
+
+    def submit(
+        self, raw: bytes, done: Done, *, head: bool = False, timeout: float | None = None
+    ) -> None:
+        """Send an encoded request without awaiting it: ``done`` gets its response, or the
+        error `send` would raise, once, never before `submit` returns. With a connection idle
+        the request is written at once and ``done`` runs from the connection's callback (the
+        same response, the same bounds and timeout as `send`); otherwise, and for the one
+        retry `send` allows, a task runs `send`'s path and hands its outcome to ``done``."""
+        if self._closed:
+            raise ConnectionError("Http1Client is closed")
+        loop = self._loop
+        if loop is None:
+            loop = self._loop = asyncio.get_running_loop()
         deadline = loop.time() + (timeout or self.timeout)
-        for attempt in range(2):
+        idle = self._idle
+        if idle and not idle[-1].closed:
+            conn = idle.pop()
+            transport = conn.transport
+            if transport is not None and not transport.is_closing():  # (`Connection.send`)
+                conn.parser.expect(head)
+                conn.deadline = deadline
+                if self._watchdog is None or deadline < self._watch_at:
+                    self._watch(loop, deadline)
+                conn.waiter = _Submitted(self, conn, raw, head, deadline, done)
+                transport.write(raw)
+                return
+            conn.closed = True  # closed, and connection_lost is still to come
+            self._release(conn)
+            self._relay(loop, raw, head, deadline, 1, done)  # `send`'s retry, as it would
+            return
+        self._relay(loop, raw, head, deadline, 2, done)
+
+    def _relay(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        raw: bytes,
+        head: bool,
+        deadline: float,
+        attempts: int,
+        done: Done,
+    ) -> None:
+        """`submit`'s request the awaited way, in a task (no connection idle, or a retry)."""
+
+        async def relay() -> None:
+            try:
+                response = await self._exchange(loop, raw, head, deadline, attempts)
+            except BaseException as err:
+                done(err)
+                if not isinstance(err, Exception):
+                    raise
+            else:
+                done(response)
+
+        task = loop.create_task(relay())
+        self._relays.add(task)
+        task.add_done_callback(self._relays.discard)
+
+    async def _exchange(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        raw: bytes,
+        head: bool,
+        deadline: float,
+        attempts: int,
+    ) -> Http1Response:
+        for attempt in range(attempts):
             idle = self._idle
             conn = (
                 idle.pop() if idle and not idle[-1].closed else await self._acquire(loop, deadline)
@@ -179,20 +220,24 @@ class Http1Client:
                 response = await waiter
             except ConnectionResetError:
                 self._release(conn)
-                if reused and conn.parser.received == 0 and attempt == 0:
+                if reused and conn.parser.received == 0 and attempt < attempts - 1:
                     continue  # the peer closed an idle connection as the request went out
                 raise
             except BaseException:
                 conn.close()  # timed out, cancelled or garbled: the connection is unusable
                 self._release(conn)
                 raise
-            conn.used += 1
-            if conn.closed or self._closed or self._waiters:
-                self._release(conn)
-            else:  # (`_release`'s common case, inline)
-                self._idle.append(conn)
+            self._answered(conn)
             return response
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _answered(self, conn: Connection) -> None:
+        """A request on ``conn`` has its response: the connection is free again."""
+        conn.used += 1
+        if conn.closed or self._closed or self._waiters:
+            self._release(conn)
+        else:  # (`_release`'s common case, inline)
+            self._idle.append(conn)
 
     def _watch(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
         """Wake `_sweep` at ``when``: one timer for the client, not one per request (a
@@ -212,22 +257,22 @@ class Http1Client:
             if waiter is None or waiter.done():
                 continue
             if conn.deadline <= now:
-                _expire(waiter, "no response before the timeout")
+                expire(waiter, "no response before the timeout")
             elif nearest is None or conn.deadline < nearest:
                 nearest = conn.deadline
         if nearest is not None and not self._closed:
             self._watch(loop, nearest)
 
-    async def _acquire(self, loop: asyncio.AbstractEventLoop, deadline: float) -> _Connection:
+    async def _acquire(self, loop: asyncio.AbstractEventLoop, deadline: float) -> Connection:
         while self._idle:
             conn = self._idle.pop()
             if not conn.closed:
                 return conn
             self._forget(conn)
         if self._total >= self.limit:
-            waiter: asyncio.Future[_Connection | None] = loop.create_future()
+            waiter: asyncio.Future[Connection | None] = loop.create_future()
             self._waiters.append(waiter)
-            timer = loop.call_at(deadline, _expire, waiter, "no free connection before the timeout")
+            timer = loop.call_at(deadline, expire, waiter, "no free connection before the timeout")
             try:
                 handed = await waiter
             except BaseException:
@@ -243,7 +288,7 @@ class Http1Client:
         try:
             async with asyncio.timeout_at(deadline):
                 _, conn = await loop.create_connection(
-                    lambda: _Connection(self._max_body, self._heads),
+                    lambda: Connection(self._max_body, self._heads),
                     self.host,
                     self.port,
                     ssl=self._ssl,
@@ -256,11 +301,11 @@ class Http1Client:
         self._all.add(conn)
         return conn
 
-    def _forget(self, conn: _Connection) -> None:
+    def _forget(self, conn: Connection) -> None:
         self._all.discard(conn)
         self._total -= 1
 
-    def _give_back(self, conn: _Connection | None) -> None:
+    def _give_back(self, conn: Connection | None) -> None:
         """A connection (or, with None, a reserved slot) returns to the pool."""
         if conn is None:
             self._total -= 1
@@ -268,7 +313,7 @@ class Http1Client:
         else:
             self._release(conn)
 
-    def _release(self, conn: _Connection) -> None:
+    def _release(self, conn: Connection) -> None:
         if conn.closed or self._closed:
             conn.close()
             self._forget(conn)
@@ -291,7 +336,7 @@ class Http1Client:
                 return
 
     async def close(self) -> None:
-        """Close every connection; waiting requests fail."""
+        """Close every connection; waiting requests fail (submitted ones through ``done``)."""
         self._closed = True
         if self._watchdog is not None:
             self._watchdog.cancel()

@@ -1,12 +1,15 @@
 """Live load against any data plane: open arrivals at a target rate (latency measured from the
-intended send time, so a slow system cannot hide its queueing) or a closed loop of N workers;
-always bounded by a request count and a wall-time budget.
+intended send time, so a slow system cannot hide its queueing) or a closed loop of N workers
+(awaiting each request, or, on a data plane that takes callbacks, sending the next request from
+the last one's callback: no task per request); always bounded by a request count and a wall-time
+budget.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -17,6 +20,10 @@ from common.histogram import LogHistogram
 from simulator.model import ClientRequest, DataPlane
 
 Send = Callable[[int], Awaitable[Any]]
+Outcome = Callable[[Any], None]
+"""Called with a request's answer, or with the exception it ended in."""
+Submit = Callable[[int, Outcome], None]
+"""Starts request ``i``; its outcome goes to the callback, never before `Submit` returns."""
 
 
 @dataclass
@@ -64,11 +71,17 @@ def _check_bounds(count: int, duration_s: float) -> None:
 
 
 def _outcome(result: Any) -> str:
-    status = getattr(result, "status", None)
-    decision = getattr(result, "decision", None)
+    return _named(getattr(result, "status", None), getattr(result, "decision", None))
+
+
+def _named(status: Any, decision: Any) -> str:
     if status is None:
         return "done"
     return f"{status} {decision}" if decision else str(status)
+
+
+LATENCY_BATCH = 1024
+"""Latencies `closed_loop_submitted` keeps before adding them to the histogram at once."""
 
 
 async def open_loop(
@@ -171,6 +184,83 @@ async def closed_loop(
     return result
 
 
+async def closed_loop_submitted(
+    submit: Submit,
+    concurrency: int,
+    *,
+    count: int,
+    duration_s: float,
+    drain_s: float = 10.0,
+    clock: Clock | None = None,
+) -> LoadResult:
+    """`closed_loop` without a task per request: ``concurrency`` requests in flight, each
+    answer's callback records it and sends the next one (as wrk's event loop does). The same
+    bounds and the same figures (latencies go to the histogram in batches of `LATENCY_BATCH`,
+    outcomes are counted by status and decision and named at the end); answers still out
+    after the drain count as unfinished."""
+    _check_bounds(count, duration_s)
+    if concurrency <= 0:
+        raise ValueError(f"load concurrency={concurrency!r} is not valid: give workers > 0")
+    clk: Clock = clock or MonotonicClock()
+    loop = asyncio.get_running_loop()
+    result = LoadResult(
+        mode=f"closed x{concurrency}", sent=0, completed=0, errors=0, duration_s=0.0
+    )
+    finished: asyncio.Future[None] = loop.create_future()
+    state = [0, 0]  # the next request's number, requests in flight
+    now = time.monotonic if type(clk) is MonotonicClock else clk.now  # (its very clock)
+    start = now()
+    end = start + duration_s
+    latencies: list[float] = []
+    answers: Counter[tuple[Any, Any]] = Counter()
+
+    def send_next() -> None:
+        i = state[0]
+        if i >= count or now() >= end or finished.done():
+            if state[1] == 0 and not finished.done():
+                finished.set_result(None)
+            return
+        state[0] = i + 1
+        state[1] += 1
+        t0 = now()
+
+        def answered(out: Any) -> None:
+            if finished.done():
+                return  # after the drain: already counted as unfinished
+            state[1] -= 1
+            if isinstance(out, BaseException):
+                result.errors += 1
+                result.outcomes[type(out).__name__] += 1
+            else:
+                latencies.append(now() - t0)
+                if len(latencies) >= LATENCY_BATCH:
+                    result.latency.add_many(latencies)
+                    latencies.clear()
+                answers[getattr(out, "status", None), getattr(out, "decision", None)] += 1
+            send_next()
+
+        try:
+            submit(i, answered)
+        except Exception as err:  # refused at once: measured, and the next one goes later
+            loop.call_soon(answered, err)
+
+    for _ in range(concurrency):
+        send_next()
+    try:
+        await asyncio.wait_for(asyncio.shield(finished), duration_s + drain_s)
+    except TimeoutError:
+        result.errors += state[1]
+        result.outcomes["unfinished"] += state[1]
+        finished.set_result(None)
+    result.duration_s = clk.now() - start
+    result.latency.add_many(latencies)
+    for (status, decision), n in answers.items():
+        result.outcomes[_named(status, decision)] += n
+    result.completed = sum(answers.values())
+    result.sent = state[0]
+    return result
+
+
 async def _drain(tasks: set[asyncio.Task[None]], timeout: float, result: LoadResult) -> None:
     if not tasks:
         return
@@ -181,6 +271,31 @@ async def _drain(tasks: set[asyncio.Task[None]], timeout: float, result: LoadRes
         result.errors += len(pending)
         result.outcomes["unfinished"] += len(pending)
         await asyncio.wait(pending)
+
+
+def plane_submitter(plane: DataPlane, make_request: Callable[[int], ClientRequest]) -> Submit:
+    """A `submit` for `closed_loop_submitted`: the plane's own ``submit`` when it has one
+    (`RealEnvoy`), else `handle` in a task."""
+    direct = getattr(plane, "submit", None)
+    if direct is not None:
+
+        def submit_direct(i: int, done: Outcome) -> None:
+            direct(make_request(i), done)
+
+        return submit_direct
+    tasks: set[asyncio.Task[Any]] = set()
+
+    def submit(i: int, done: Outcome) -> None:
+        task = asyncio.ensure_future(plane.handle(make_request(i)))
+        tasks.add(task)
+
+        def hand_on(t: asyncio.Task[Any]) -> None:
+            tasks.discard(t)
+            done(asyncio.CancelledError() if t.cancelled() else t.exception() or t.result())
+
+        task.add_done_callback(hand_on)
+
+    return submit
 
 
 def plane_sender(plane: DataPlane, make_request: Callable[[int], ClientRequest]) -> Send:

@@ -6,6 +6,7 @@ binary, wait for /ready, send client requests with the kit's HTTP/1.1 client
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib.util
 import ipaddress
 import json
@@ -13,7 +14,9 @@ import os
 import shutil
 import ssl
 import tempfile
+import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +26,7 @@ from common.clock import Clock, MonotonicClock
 from simulator.access_log import AccessLogTail, access_log_config
 from simulator.echo import EchoUpstream
 from simulator.envoy_config import bootstrap
-from simulator.http1 import Http1Client
+from simulator.http1 import Http1Client, Http1Response
 from simulator.http1_encode import encode_parts
 from simulator.http1_response import LazyClientResponse
 from simulator.model import (
@@ -46,6 +49,20 @@ ENCODED_KEPT = 4096
 """Distinct requests whose encoding `RealEnvoy` keeps (all are dropped when it is full)."""
 ENCODED_BODY_KEPT = 16 * 1024
 """Bytes of body up to which a request's encoding is kept (larger ones are encoded each time)."""
+
+
+Answered = Callable[[ClientResponse | BaseException], None]
+"""What `RealEnvoy.submit` calls with the response or the error."""
+
+
+def _hand_on(
+    tasks: set[asyncio.Task[ClientResponse]], done: Answered, task: asyncio.Task[ClientResponse]
+) -> None:
+    tasks.discard(task)
+    if task.cancelled():
+        done(asyncio.CancelledError())
+    else:
+        done(task.exception() or task.result())
 
 
 def find_envoy() -> str | None:
@@ -106,6 +123,7 @@ class RealEnvoy:
         self._encodings: dict[tuple[object, ...], Encoded] = {}
         self._access: AccessLogTail | None = None
         self._ssl: dict[tuple[str | None, str | None], ssl.SSLContext] = {}
+        self._handling: set[asyncio.Task[ClientResponse]] = set()
         self.admin_url = ""
         self.listener_url = ""
 
@@ -323,6 +341,31 @@ class RealEnvoy:
             duration_s=duration,
             failure_mode_allowed=failure_mode_allowed,
         )
+
+    def submit(self, request: ClientRequest, done: Answered) -> None:
+        """`handle` without awaiting it, for load loops: ``done`` gets the response (or the
+        error `handle` would raise), once, never before `submit` returns. Untracked (a load
+        run), the request goes straight to the client's callback path (`Http1Client.submit`:
+        no task and no future per request); tracked, `handle` runs in a task."""
+        if self._session is None:
+            raise RuntimeError("RealEnvoy is not started: await envoy.start() first")
+        if self._track:
+            task = asyncio.ensure_future(self.handle(request))
+            self._handling.add(task)
+            task.add_done_callback(functools.partial(_hand_on, self._handling, done))
+            return
+        _, _, _, raw, is_head = self._encoded(request)
+        clock = self._clock
+        now = time.monotonic if type(clock) is MonotonicClock else clock.now  # (its very clock)
+        t0 = now()
+
+        def answered(response: Http1Response | BaseException) -> None:
+            if isinstance(response, BaseException):
+                done(response)
+            else:
+                done(LazyClientResponse.of(response, now() - t0))
+
+        self._client_for(request).submit(raw, answered, head=is_head)
 
     def _encoded(self, request: ClientRequest) -> Encoded:
         """The request's bytes in two parts (a request id goes between them), and the id it

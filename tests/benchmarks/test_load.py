@@ -7,7 +7,7 @@ from __future__ import annotations
 import shutil
 from typing import Any
 
-from benchmarks.load import _faster, run_grpc
+from benchmarks.load import ROUNDS, _faster, _median_row, run_grpc
 from benchmarks.load_tools import CONCURRENCY
 
 
@@ -27,6 +27,7 @@ def test_grpc_rows_measure_the_own_client_beside_grpc_aio() -> None:
         assert own["ratio"] == round(
             own["figures"]["rate_per_core"] / own["baseline"]["rate_per_core"], 3
         )
+        assert len(own["round_ratios"]) == ROUNDS and own["ratio"] in own["round_ratios"]
 
 
 def test_the_locust_scaling_row_takes_each_sides_faster_run() -> None:
@@ -42,3 +43,17 @@ def test_the_locust_scaling_row_takes_each_sides_faster_run() -> None:
     failed = _faster([{"tool": "x", "error": "no cgroup cpu controller"}] * 2)
     assert failed is not None and failed["error"] == "no cgroup cpu controller"
     assert _faster([None, None]) is None  # Locust is not installed
+
+
+def test_a_row_of_rounds_reports_the_median_round() -> None:
+    def kit(rate: float) -> dict[str, Any]:
+        return {"tool": "asmkit", "rate_per_core": rate}
+
+    base = {"tool": "wrk", "rate_per_core": 100.0}
+    row = _median_row("r", [(kit(40.0), base), (kit(70.0), base), (kit(55.0), None)], 0.5)
+    assert row["round_ratios"] == [0.4, 0.7, None]
+    assert row["ratio"] == 0.4 and row["figures"]["rate_per_core"] == 40.0  # the lower of two
+    row = _median_row("r", [(kit(40.0), base), (kit(70.0), base), (kit(55.0), base)], 0.5)
+    assert (row["ratio"], row["meets_target"]) == (0.55, True)
+    row = _median_row("r", [(kit(40.0), None)], 0.5)
+    assert row["ratio"] is None and row["round_ratios"] == [None]
