@@ -1,7 +1,8 @@
 """More deliberately broken variants of the reference adapter, each with one plausible bug in
-how it reads the platform or keeps its state: a 500 taken for a refusal, contracts awaited by
-an API that uses none, a rate-limit window that opens only once, contracts kept across a
-deleted binding. Factories as in `tests.conformance.broken_adapters`."""
+how it reads the platform, keeps its state or counts: a 500 taken for a refusal, contracts
+awaited by an API that uses none (or not awaited by an SLA API), a listed API served before its
+policies, rate-limit windows that reopen wrongly, contracts kept across a deleted binding, the
+event's own id as its transaction id. Factories as in `tests.conformance.broken_adapters`."""
 
 from __future__ import annotations
 
@@ -51,6 +52,76 @@ class EveryApiAwaitsContracts(ReferenceAdapter):
         engine._refresh_gate = refresh_awaiting_contracts  # type: ignore[method-assign]
 
 
+class SlaWithoutContracts(ReferenceAdapter):
+    """Opens an SLA-limited API once its policies are read, before its contracts: a client
+    whose contract it has not read yet gets 401 instead of 503."""
+
+    def __init__(self, settings: Any) -> None:
+        super().__init__(settings)
+        engine = self.engine
+        refresh = engine._refresh_gate
+
+        def refresh_ignoring_contracts(api: ApiState) -> None:
+            refresh(api)
+            if api.gate is NOT_READY and api.policies_loaded:
+                api.gate = None
+
+        engine._refresh_gate = refresh_ignoring_contracts  # type: ignore[method-assign]
+
+
+class ListedApiOpenBeforePolicies(ReferenceAdapter):
+    """Opens an API as soon as it is listed; only a failed sync or loaded policies close it
+    again: an API whose policies the platform refuses (a 4xx, no outage) is served without
+    them."""
+
+    def __init__(self, settings: Any) -> None:
+        super().__init__(settings)
+        engine = self.engine
+        set_apis = engine.set_apis
+
+        def set_apis_open(api_ids: Any, info: Any = None) -> list[str]:
+            new = set_apis(api_ids, info)
+            for api_id in new:
+                state = engine.api(api_id)
+                if state is not None and not state.policies_loaded:
+                    state.gate = None
+            return new
+
+        engine.set_apis = set_apis_open  # type: ignore[method-assign]
+
+
+class EventIdAsTransactionId(ReferenceAdapter):
+    """Puts each event's own id in ``transaction_id`` instead of the request's x-request-id."""
+
+    def __init__(self, settings: Any) -> None:
+        super().__init__(settings)
+        build = self.events.build
+
+        def own_id(*args: Any, **kwargs: Any) -> dict[str, Any]:
+            event = build(*args, **kwargs)
+            event["transaction_id"] = event["event_id"]
+            return event
+
+        self.events.build = own_id  # type: ignore[method-assign]
+
+
+class ReopenedWindowsHalfLength(InMemoryWindows):
+    """With several limits, a window that reopens lasts half its period (milliseconds divided
+    by 2000 instead of 1000)."""
+
+    def hit(self, key: str, limits: Sequence[SlaLimit], now: float) -> WindowResult:
+        windows = self._windows.get(key)
+        expired = (
+            []
+            if windows is None or len(limits) < 2 or len(windows) != len(limits)
+            else [i for i, w in enumerate(windows) if now >= w[2]]
+        )
+        result = super().hit(key, limits, now)
+        for i in expired:
+            self._windows[key][i][2] = now + limits[i].period_ms / 2000.0
+        return result
+
+
 class WindowOpensOnce(InMemoryWindows):
     """A fixed window that opens again after its first period, and never after the second: its
     end was computed in the wrong unit when it reopened."""
@@ -97,3 +168,19 @@ def create_window_opens_once(settings: Mapping[str, Any]) -> ReferenceAdapter:
 
 def create_contracts_kept_across_unbinding(settings: Mapping[str, Any]) -> ReferenceAdapter:
     return ContractsKeptAcrossUnbinding(_settings(settings))
+
+
+def create_sla_without_contracts(settings: Mapping[str, Any]) -> ReferenceAdapter:
+    return SlaWithoutContracts(_settings(settings))
+
+
+def create_listed_api_open_before_policies(settings: Mapping[str, Any]) -> ReferenceAdapter:
+    return ListedApiOpenBeforePolicies(_settings(settings))
+
+
+def create_event_id_as_transaction_id(settings: Mapping[str, Any]) -> ReferenceAdapter:
+    return EventIdAsTransactionId(_settings(settings))
+
+
+def create_reopened_windows_half_length(settings: Mapping[str, Any]) -> ReferenceAdapter:
+    return ReferenceAdapter(_settings(settings), shared_windows=ReopenedWindowsHalfLength())

@@ -183,6 +183,30 @@ CASES = {
         "a wildcard in the user name is escaped, matching nobody",
         "status",
     ),
+    "an SLA API opened before its contracts are read": Case(
+        "broken_sync_adapters:create_sla_without_contracts",
+        "gatekeeper/sla-api-blocked-until-contracts-synced",
+        "the API is blocked with 503 while its policies are known but its contracts are not",
+        "status",
+    ),
+    "a listed API opened before its policies are read": Case(
+        "broken_sync_adapters:create_listed_api_open_before_policies",
+        "gatekeeper/blocked-while-policies-refused",
+        "the listed API is still blocked, for any client",
+        "status",
+    ),
+    "the event's own id as its transaction id": Case(
+        "broken_sync_adapters:create_event_id_as_transaction_id",
+        "analytics/transaction-id-is-the-request-id",
+        "its event carries that id as the transaction id",
+        "analytics.events[0]",
+    ),
+    "reopened rate-limit windows half their period (several limits)": Case(
+        "broken_sync_adapters:create_reopened_windows_half_length",
+        "rate_limiting/several-limits-reopened-window-lasts-its-period",
+        "more than half a period later the second window is still used up",
+        "status",
+    ),
     "no gatekeeper": Case(
         "create_no_gatekeeper",
         "gatekeeper/blocked-until-first-sync",
