@@ -110,7 +110,8 @@ def ensure_mitm() -> int:
 FUZZ_TARGETS: dict[str, list[str]] = {
     # The fake control plane, fuzzed with schemathesis from the public Anypoint specs.
     "control-plane": ["-m", "tests.fake_anypoint.spec_fuzz", "--examples", "{examples}"],
-    # Every file reader and both faces of the reference adapter, with Hypothesis (tests/fuzz).
+    # Every file reader, both faces of the reference adapter and a scenario's LDAP directory,
+    # with Hypothesis (tests/fuzz).
     **{
         name: ["-m", "tests.fuzz", name, "--examples", "{examples}"]
         for name in (
@@ -122,6 +123,7 @@ FUZZ_TARGETS: dict[str, list[str]] = {
             "cassette-file",
             "grpc-face",
             "http-face",
+            "ldap-directory",
         )
     },
 }

@@ -3,8 +3,9 @@ both read this list. Add a target here (e.g. the fake control plane's routes) to
 
 from __future__ import annotations
 
+from tests.fuzz.directory import TARGETS as DIRECTORY
 from tests.fuzz.faces import TARGETS as FACES
 from tests.fuzz.files import TARGETS as FILES
 from tests.fuzz.harness import Target
 
-TARGETS: dict[str, Target] = {t.name: t for t in [*FILES, *FACES]}
+TARGETS: dict[str, Target] = {t.name: t for t in [*FILES, *FACES, *DIRECTORY]}

@@ -18,6 +18,7 @@ EXAMPLES = {
     "cassette-file": 150,
     "grpc-face": 300,
     "http-face": 300,
+    "ldap-directory": 300,
 }
 
 
