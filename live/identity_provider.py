@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,6 +18,7 @@ from aiohttp import web
 from fake_anypoint import ControlPlaneSpec, ControlPlaneState, DataKind, JournalEntry
 from fake_anypoint.faults import pick_fault
 from live.idp_keys import public_jwk, rsa_key, sign
+from live.seed_references import fill_seed
 from scenarios.identity import IdentityProviderChange, IdentityProviderSpec
 
 LOG = logging.getLogger("asmkit.identity_provider")
@@ -29,7 +29,6 @@ IDP_VARIABLES = ("url", "jwks_url", "issuer", "openid_configuration_url")
 MAX_TOKEN_BYTES = 16 * 1024
 """Bound on a minted token (claims are bounded too): real IdPs' tokens stay far below."""
 _SERVED = frozenset({DataKind.JWKS})
-_REFERENCE = re.compile(r"\$\{\s*identity_provider\.([a-z_]+)\s*\}")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -227,22 +226,7 @@ def fill_identity_provider(
 ) -> ControlPlaneSpec:
     """``spec`` with every ``${identity_provider.<name>}`` filled in (the seed is made before
     any other variable exists, so these are the only ones it may hold)."""
-    data = spec.model_dump(mode="json", by_alias=True, exclude_unset=True)
-    text = json.dumps(data)
-    if not _REFERENCE.search(text):
-        return spec
-    if idp is None:
-        raise IdentityProviderMissing(
-            "control_plane names ${identity_provider...} but the scenario has no identity_provider"
-        )
-    values = idp.variables()
-
-    def value(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name not in values:
-            raise IdentityProviderMissing(
-                f"${{identity_provider.{name}}} names nothing; known: {', '.join(values)}"
-            )
-        return json.dumps(values[name])[1:-1]
-
-    return ControlPlaneSpec.model_validate(json.loads(_REFERENCE.sub(value, text)))
+    values = idp.variables() if idp is not None else None
+    return fill_seed(
+        spec, "identity_provider", values, IdentityProviderMissing, "identity_provider"
+    )

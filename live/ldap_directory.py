@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-import re
 from dataclasses import dataclass
 
 from common.clock import Clock, MonotonicClock
@@ -33,6 +31,7 @@ from live.ldap_messages import (
     result_message,
 )
 from live.ldap_tree import DirectoryTree, Session, selected
+from live.seed_references import fill_seed
 from scenarios.directory import DirectorySpec
 
 LOG = logging.getLogger("asmkit.directory")
@@ -48,7 +47,6 @@ IDLE_TIMEOUT = 30.0
 """Seconds a connection may wait between messages before it is closed."""
 MAX_EVENTS = 10_000
 """Journaled operations kept (the oldest dropped beyond)."""
-_REFERENCE = re.compile(r"\$\{\s*directory\.([a-z_]+)\s*\}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,21 +244,5 @@ class DirectoryMissing(ValueError):
 
 def fill_directory(spec: ControlPlaneSpec, directory: LdapDirectory | None) -> ControlPlaneSpec:
     """``spec`` with every ``${directory.<name>}`` filled in."""
-    text = json.dumps(spec.model_dump(mode="json", by_alias=True, exclude_unset=True))
-    if not _REFERENCE.search(text):
-        return spec
-    if directory is None:
-        raise DirectoryMissing(
-            "control_plane names ${directory...} but the scenario has no directory"
-        )
-    values = directory.variables()
-
-    def value(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name not in values:
-            raise DirectoryMissing(
-                f"${{directory.{name}}} names nothing; known: {', '.join(values)}"
-            )
-        return json.dumps(values[name])[1:-1]
-
-    return ControlPlaneSpec.model_validate(json.loads(_REFERENCE.sub(value, text)))
+    values = directory.variables() if directory is not None else None
+    return fill_seed(spec, "directory", values, DirectoryMissing, "directory")
