@@ -2,7 +2,9 @@
 how it reads the platform, keeps its state or counts: a 500 taken for a refusal, contracts
 awaited by an API that uses none (or not awaited by an SLA API), a listed API served before its
 policies, rate-limit windows that reopen wrongly, contracts kept across a deleted binding, the
-event's own id as its transaction id. Factories as in `tests.conformance.broken_adapters`."""
+event's own id as its transaction id, contract reads held back by a failing API list, analytics
+posted at once after a refused batch, platform calls made before logging in, -1 request bytes for
+a body-less request. Factories as in `tests.conformance.broken_adapters`."""
 
 from __future__ import annotations
 
@@ -105,6 +107,23 @@ class EventIdAsTransactionId(ReferenceAdapter):
         self.events.build = own_id  # type: ignore[method-assign]
 
 
+class UnknownSizeAsMinusOne(ReferenceAdapter):
+    """Reports ``request_bytes: -1`` for a request without a body (as for a size it does not
+    know) instead of 0."""
+
+    def __init__(self, settings: Any) -> None:
+        super().__init__(settings)
+        build = self.events.build
+
+        def minus_one(*args: Any, **kwargs: Any) -> dict[str, Any]:
+            event = build(*args, **kwargs)
+            if not event["request_bytes"]:
+                event["request_bytes"] = -1
+            return event
+
+        self.events.build = minus_one  # type: ignore[method-assign]
+
+
 class ReopenedWindowsHalfLength(InMemoryWindows):
     """With several limits, a window that reopens lasts half its period (milliseconds divided
     by 2000 instead of 1000)."""
@@ -154,6 +173,47 @@ class ContractsKeptAcrossUnbinding(ReferenceAdapter):
         self.engine.remove_api = remove_keeping_contracts  # type: ignore[method-assign]
 
 
+class ContractsAwaitApiList(ReferenceAdapter):
+    """Restores its APIs from the state cache but reads no contracts until the API list has
+    been read again in this run: restarted during an API-list outage, it never learns of a
+    contract approved meanwhile."""
+
+    def __init__(self, settings: Any) -> None:
+        super().__init__(settings)
+        restore = self.sync.restore
+
+        def restore_without_contract_reads() -> bool:
+            restore()
+            return False  # so start() does not count the API list as read
+
+        self.sync.restore = restore_without_contract_reads  # type: ignore[method-assign]
+
+
+class PostsAtOnceAfterRefusal(ReferenceAdapter):
+    """After the ingest refuses a batch for good, posts the next events at once instead of
+    waiting for the next push interval."""
+
+    def __init__(self, settings: Any) -> None:
+        super().__init__(settings)
+        batcher = self.batcher
+        rejected = batcher.on_rejected
+
+        def rejected_due_now(batch: Any, now: float, reason: str = "rejected") -> None:
+            rejected(batch, now, reason)
+            batcher.next_flush = now
+
+        batcher.on_rejected = rejected_due_now  # type: ignore[method-assign]
+
+
+class CallsBeforeLogin(ReferenceAdapter):
+    """Makes its first platform calls with a placeholder token and logs in only when they are
+    refused with 401."""
+
+    def __init__(self, settings: Any) -> None:
+        super().__init__(settings)
+        self.client._token = "not-logged-in-yet"
+
+
 def create_server_error_as_refusal(settings: Mapping[str, Any]) -> ReferenceAdapter:
     return ServerErrorAsRefusal(_settings(settings))
 
@@ -180,6 +240,22 @@ def create_listed_api_open_before_policies(settings: Mapping[str, Any]) -> Refer
 
 def create_event_id_as_transaction_id(settings: Mapping[str, Any]) -> ReferenceAdapter:
     return EventIdAsTransactionId(_settings(settings))
+
+
+def create_contracts_await_api_list(settings: Mapping[str, Any]) -> ReferenceAdapter:
+    return ContractsAwaitApiList(_settings(settings))
+
+
+def create_posts_at_once_after_refusal(settings: Mapping[str, Any]) -> ReferenceAdapter:
+    return PostsAtOnceAfterRefusal(_settings(settings))
+
+
+def create_calls_before_login(settings: Mapping[str, Any]) -> ReferenceAdapter:
+    return CallsBeforeLogin(_settings(settings))
+
+
+def create_unknown_size_as_minus_one(settings: Mapping[str, Any]) -> ReferenceAdapter:
+    return UnknownSizeAsMinusOne(_settings(settings))
 
 
 def create_reopened_windows_half_length(settings: Mapping[str, Any]) -> ReferenceAdapter:

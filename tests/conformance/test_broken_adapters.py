@@ -201,6 +201,30 @@ CASES = {
         "its event carries that id as the transaction id",
         "analytics.events[0]",
     ),
+    "contract reads held back until the API list is read again after a restart": Case(
+        "broken_sync_adapters:create_contracts_await_api_list",
+        "gatekeeper/restart-during-api-list-outage-syncs-contracts",
+        "the new contract is honoured while the API list still fails",
+        "status",
+    ),
+    "analytics posted at once after a refused batch": Case(
+        "broken_sync_adapters:create_posts_at_once_after_refusal",
+        "analytics/refused-batch-keeps-the-interval",
+        "nothing more was posted before the interval",
+        "platform_calls.at_most",
+    ),
+    "platform calls made before logging in": Case(
+        "broken_sync_adapters:create_calls_before_login",
+        "policy_sync/first-calls-bear-a-token",
+        "no call since the start was refused for its token",
+        "platform_calls.at_most",
+    ),
+    "-1 request bytes for a request without a body": Case(
+        "broken_sync_adapters:create_unknown_size_as_minus_one",
+        "analytics/allowed-event-fields",
+        "its event carries the request and the outcome",
+        "analytics.events[1]",
+    ),
     "reopened rate-limit windows half their period (several limits)": Case(
         "broken_sync_adapters:create_reopened_windows_half_length",
         "rate_limiting/several-limits-reopened-window-lasts-its-period",

@@ -32,6 +32,8 @@ class Syncer {
 
   start() {
     this.policies.start(); // its first success starts the contracts loop
+    // APIs restored from the cache have contracts to read whether or not the API list answers
+    if (this.engine.apisKnown) this.contracts.start();
   }
 
   // Puts the cached state in the engine, before the first check. Until each loop has
