@@ -4,7 +4,7 @@ awaited by an API that uses none (or not awaited by an SLA API), a listed API se
 policies, rate-limit windows that reopen wrongly, contracts kept across a deleted binding, the
 event's own id as its transaction id, contract reads held back by a failing API list, analytics
 posted at once after a refused batch, platform calls made before logging in, -1 request bytes for
-a body-less request. Factories as in `tests.conformance.broken_adapters`."""
+a body-less request, policies it does not implement skipped. Factories as in `tests.conformance.broken_adapters`."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import httpx
 from reference_adapter.adapter import ReferenceAdapter
 from reference_adapter.contracts import SlaLimit
 from reference_adapter.engine import NOT_READY, ApiState
+from reference_adapter.policies.registry import REGISTRY, asset_id_of
 from reference_adapter.windows import InMemoryWindows, WindowResult
 from tests.conformance.broken_adapters import _settings
 
@@ -122,6 +123,23 @@ class UnknownSizeAsMinusOne(ReferenceAdapter):
             return event
 
         self.events.build = minus_one  # type: ignore[method-assign]
+
+
+class SkipsUnknownPolicies(ReferenceAdapter):
+    """Applies only the policies it implements and silently skips the others, so an API with
+    a policy it does not know is served as if that policy were not there."""
+
+    def __init__(self, settings: Any) -> None:
+        super().__init__(settings)
+        load = self.engine.load_policies
+
+        def load_known(
+            api_id: str | int, policies: Sequence[Mapping[str, Any]], version: str | None = None
+        ) -> str | None:
+            known = [p for p in policies if asset_id_of(p) in REGISTRY]
+            return load(api_id, known, version)
+
+        self.engine.load_policies = load_known  # type: ignore[method-assign]
 
 
 class ReopenedWindowsHalfLength(InMemoryWindows):
@@ -256,6 +274,10 @@ def create_calls_before_login(settings: Mapping[str, Any]) -> ReferenceAdapter:
 
 def create_unknown_size_as_minus_one(settings: Mapping[str, Any]) -> ReferenceAdapter:
     return UnknownSizeAsMinusOne(_settings(settings))
+
+
+def create_skips_unknown_policies(settings: Mapping[str, Any]) -> ReferenceAdapter:
+    return SkipsUnknownPolicies(_settings(settings))
 
 
 def create_reopened_windows_half_length(settings: Mapping[str, Any]) -> ReferenceAdapter:

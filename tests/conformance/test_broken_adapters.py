@@ -225,6 +225,12 @@ CASES = {
         "its event carries the request and the outcome",
         "analytics.events[1]",
     ),
+    "policies the adapter does not implement skipped": Case(
+        "broken_sync_adapters:create_skips_unknown_policies",
+        "gatekeeper/unknown-policy-applied-blocks-api",
+        "the API is blocked with 503 within one policy sync, for every client",
+        "status",
+    ),
     "reopened rate-limit windows half their period (several limits)": Case(
         "broken_sync_adapters:create_reopened_windows_half_length",
         "rate_limiting/several-limits-reopened-window-lasts-its-period",
