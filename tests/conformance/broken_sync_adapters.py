@@ -4,7 +4,8 @@ awaited by an API that uses none (or not awaited by an SLA API), a listed API se
 policies, rate-limit windows that reopen wrongly, contracts kept across a deleted binding, the
 event's own id as its transaction id, contract reads held back by a failing API list, analytics
 posted at once after a refused batch, platform calls made before logging in, -1 request bytes for
-a body-less request, policies it does not implement skipped. Factories as in `tests.conformance.broken_adapters`."""
+a body-less request, policies it does not implement skipped, the configured back-off cap
+ignored. Factories as in `tests.conformance.broken_adapters`."""
 
 from __future__ import annotations
 
@@ -140,6 +141,16 @@ class SkipsUnknownPolicies(ReferenceAdapter):
             return load(api_id, known, version)
 
         self.engine.load_policies = load_known  # type: ignore[method-assign]
+
+
+class IgnoresBackoffMax(ReferenceAdapter):
+    """Takes ``sync_backoff_max`` and forgets it: failed syncs back off to its own default cap
+    (the larger of the interval and 30 s), not to the configured one."""
+
+    def __init__(self, settings: Any) -> None:
+        super().__init__(settings)
+        for schedule in (self.policies_schedule, self.contracts_schedule):
+            schedule.backoff_max_s = max(schedule.interval_s, 30.0)
 
 
 class ReopenedWindowsHalfLength(InMemoryWindows):
@@ -278,6 +289,10 @@ def create_unknown_size_as_minus_one(settings: Mapping[str, Any]) -> ReferenceAd
 
 def create_skips_unknown_policies(settings: Mapping[str, Any]) -> ReferenceAdapter:
     return SkipsUnknownPolicies(_settings(settings))
+
+
+def create_ignores_backoff_max(settings: Mapping[str, Any]) -> ReferenceAdapter:
+    return IgnoresBackoffMax(_settings(settings))
 
 
 def create_reopened_windows_half_length(settings: Mapping[str, Any]) -> ReferenceAdapter:

@@ -231,6 +231,12 @@ CASES = {
         "the API is blocked with 503 within one policy sync, for every client",
         "status",
     ),
+    "the configured sync back-off cap ignored": Case(
+        "broken_sync_adapters:create_ignores_backoff_max",
+        "contract_sync/retries-capped-by-backoff-max",
+        "the retries kept to the configured cap",
+        "platform_calls.at_least",
+    ),
     "reopened rate-limit windows half their period (several limits)": Case(
         "broken_sync_adapters:create_reopened_windows_half_length",
         "rate_limiting/several-limits-reopened-window-lasts-its-period",
