@@ -5,7 +5,7 @@ policies, rate-limit windows that reopen wrongly, contracts kept across a delete
 event's own id as its transaction id, contract reads held back by a failing API list, analytics
 posted at once after a refused batch, platform calls made before logging in, -1 request bytes for
 a body-less request, policies it does not implement skipped, the configured back-off cap
-ignored. Factories as in `tests.conformance.broken_adapters`."""
+ignored, a state cache written before the first sync. Factories as in `tests.conformance.broken_adapters`."""
 
 from __future__ import annotations
 
@@ -153,6 +153,15 @@ class IgnoresBackoffMax(ReferenceAdapter):
             schedule.backoff_max_s = max(schedule.interval_s, 30.0)
 
 
+class CachesBeforeFirstSync(ReferenceAdapter):
+    """Writes its state cache as soon as it starts, before any sync: restarted during an
+    outage it never got past, it enforces an empty API list (403) instead of answering 503."""
+
+    async def start(self) -> None:
+        await super().start()
+        self.sync._save()
+
+
 class ReopenedWindowsHalfLength(InMemoryWindows):
     """With several limits, a window that reopens lasts half its period (milliseconds divided
     by 2000 instead of 1000)."""
@@ -293,6 +302,10 @@ def create_skips_unknown_policies(settings: Mapping[str, Any]) -> ReferenceAdapt
 
 def create_ignores_backoff_max(settings: Mapping[str, Any]) -> ReferenceAdapter:
     return IgnoresBackoffMax(_settings(settings))
+
+
+def create_caches_before_first_sync(settings: Mapping[str, Any]) -> ReferenceAdapter:
+    return CachesBeforeFirstSync(_settings(settings))
 
 
 def create_reopened_windows_half_length(settings: Mapping[str, Any]) -> ReferenceAdapter:

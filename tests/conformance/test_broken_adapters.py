@@ -209,7 +209,7 @@ CASES = {
     ),
     "analytics posted at once after a refused batch": Case(
         "broken_sync_adapters:create_posts_at_once_after_refusal",
-        "analytics/refused-batch-keeps-the-interval",
+        "analytics/posts-keep-the-interval",
         "nothing more was posted before the interval",
         "platform_calls.at_most",
     ),
@@ -236,6 +236,12 @@ CASES = {
         "contract_sync/retries-capped-by-backoff-max",
         "the retries kept to the configured cap",
         "platform_calls.at_least",
+    ),
+    "a state cache written before the first sync": Case(
+        "broken_sync_adapters:create_caches_before_first_sync",
+        "gatekeeper/restart-before-first-sync-stays-blocked",
+        "still 503 after the restart, never 403 for an API list it never read",
+        "status",
     ),
     "reopened rate-limit windows half their period (several limits)": Case(
         "broken_sync_adapters:create_reopened_windows_half_length",
