@@ -5,7 +5,8 @@ policies, rate-limit windows that reopen wrongly, contracts kept across a delete
 event's own id as its transaction id, contract reads held back by a failing API list, analytics
 posted at once after a refused batch, platform calls made before logging in, -1 request bytes for
 a body-less request, policies it does not implement skipped, the configured back-off cap
-ignored, a state cache written before the first sync. Factories as in `tests.conformance.broken_adapters`."""
+ignored, a state cache written before the first sync. Factories as in
+`tests.conformance.broken_adapters`."""
 
 from __future__ import annotations
 
