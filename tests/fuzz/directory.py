@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import logging
 import socket
-import threading
 from collections.abc import Iterator
 
 from hypothesis import strategies as st
@@ -21,7 +20,7 @@ from common.clock import MonotonicClock
 from live import ber
 from live.ldap_directory import LdapDirectory
 from scenarios.directory import DirectorySpec
-from tests.fuzz.harness import INPUT_TIME_LIMIT_S, Hang, Target
+from tests.fuzz.harness import INPUT_TIME_LIMIT_S, Hang, Target, background_loop
 
 BASE = "dc=asmkit,dc=test"
 SPEC = DirectorySpec.model_validate(
@@ -61,18 +60,12 @@ class FuzzedDirectory:
 
         handler = CountErrors(logging.ERROR)
         logging.getLogger("asmkit.directory").addHandler(handler)
-        loop = self.loop = asyncio.new_event_loop()
-        thread = threading.Thread(target=loop.run_forever, daemon=True)
-        thread.start()
-        self.directory = LdapDirectory(SPEC, MonotonicClock(), read_timeout=2.0)
+        directory = self.directory = LdapDirectory(SPEC, MonotonicClock(), read_timeout=2.0)
         try:
-            asyncio.run_coroutine_threadsafe(self.directory.start(), loop).result(30)
-            yield self
+            with background_loop(directory.start, directory.stop) as loop:
+                self.loop = loop
+                yield self
         finally:
-            asyncio.run_coroutine_threadsafe(self.directory.stop(), loop).result(30)
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(10)
-            loop.close()
             logging.getLogger("asmkit.directory").removeHandler(handler)
 
 

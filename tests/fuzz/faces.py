@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import threading
 from collections.abc import Coroutine, Iterator
 from typing import Any
 
@@ -23,7 +22,7 @@ from fake_anypoint import ControlPlaneServer, ControlPlaneState
 from reference_adapter.adapter import ReferenceAdapter
 from reference_adapter.settings import ReferenceAdapterConfig
 from scenarios import LIBRARY, load_scenario
-from tests.fuzz.harness import INPUT_TIME_LIMIT_S, Hang, Target
+from tests.fuzz.harness import INPUT_TIME_LIMIT_S, Hang, Target, background_loop
 
 CHECK = "/envoy.service.auth.v3.Authorization/Check"
 HEADER_NAMES = [
@@ -127,17 +126,9 @@ class FuzzedAdapter:
 
     @contextlib.contextmanager
     def running(self) -> Iterator[FuzzedAdapter]:
-        loop = self.loop = asyncio.new_event_loop()
-        thread = threading.Thread(target=loop.run_forever, daemon=True)
-        thread.start()
-        try:
-            asyncio.run_coroutine_threadsafe(self._start(), loop).result(90)
+        with background_loop(self._start, self._stop, start_timeout_s=90) as loop:
+            self.loop = loop
             yield self
-        finally:
-            asyncio.run_coroutine_threadsafe(self._stop(), loop).result(30)
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(10)
-            loop.close()
 
 
 ADAPTER = FuzzedAdapter()

@@ -6,12 +6,13 @@ past its time, any other exception being a traceback the target let through."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import signal
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,27 @@ INPUT_TIME_LIMIT_S = 10.0
 
 class Hang(AssertionError):
     """An input ran past ``INPUT_TIME_LIMIT_S``."""
+
+
+@contextlib.contextmanager
+def background_loop(
+    start: Callable[[], Coroutine[Any, Any, None]],
+    stop: Callable[[], Coroutine[Any, Any, None]],
+    start_timeout_s: float = 30.0,
+) -> Iterator[asyncio.AbstractEventLoop]:
+    """An event loop in a daemon thread with a server on it: ``start()`` runs there before the
+    loop is yielded, ``stop()`` after, then the loop ends (the fuzzed sockets live in it)."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        asyncio.run_coroutine_threadsafe(start(), loop).result(start_timeout_s)
+        yield loop
+    finally:
+        asyncio.run_coroutine_threadsafe(stop(), loop).result(30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
 
 
 @contextlib.contextmanager
