@@ -78,7 +78,9 @@ class FaultSpec(BaseModel):
     added; without ``lasting`` it stays until cleared).
 
     - ``status``: answer this HTTP status with ``{"message": "injected fault <name>"}``; a
-      3xx is a redirect, as from a misconfigured proxy, to a path the fake does not serve;
+      3xx is a redirect, as from a misconfigured proxy, to a path the fake does not serve; a
+      2xx is another success: the request is served and its real answer sent with this status
+      (an ingest answering 200 where the fake answers 202): only a success's status changes;
     - ``drop``: close the connection without an answer; ``malformed``: 200 with truncated JSON;
       ``wrong_shape``: the real 200 answer, well-formed JSON whose arrays and objects have
       swapped places (`swap_shape`), as from a proxy or an API version the adapter does not know;
@@ -96,7 +98,7 @@ class FaultSpec(BaseModel):
         "keepalive, ingest (also accounts, assets, analytics_query, cli), or * for all of "
         "those; jwks: the scenario's identity provider's JWKS document; one kind or a list",
     )
-    status: int | None = Field(None, ge=300, le=599)
+    status: int | None = Field(None, ge=200, le=599)
     drop: bool = False
     malformed: bool = False
     wrong_shape: bool = False
@@ -123,6 +125,11 @@ class FaultSpec(BaseModel):
     def _does_something(self) -> FaultSpec:
         if self.lose_response and self.status is None and not self.drop:
             raise ValueError("lose_response needs status or drop: what replaces the answer")
+        if self.succeeds and (self.lose_response or self.drop or self.malformed):
+            raise ValueError(
+                f"status {self.status} is a success: it serves the request and sends its "
+                "answer, so it cannot go with lose_response, drop or malformed"
+            )
         if self.status is None and not (
             self.drop or self.malformed or self.wrong_shape or self.latency
         ):
@@ -133,6 +140,11 @@ class FaultSpec(BaseModel):
         if self.lasting is not None and self.lasting <= 0:
             raise ValueError("lasting must be more than 0s (leave it out to last until cleared)")
         return self
+
+    @property
+    def succeeds(self) -> bool:
+        """A 2xx status: the request is served, only the answer's status changes."""
+        return self.status is not None and self.status < 300
 
     @property
     def label(self) -> str:

@@ -214,6 +214,11 @@ async def control_plane_middleware(request: web.Request, handler: Handler) -> we
                 if request.transport is not None:
                     request.transport.abort()
                 raise asyncio.CancelledError()
+            if action.status is not None and action.status < 300:
+                resp = await _dispatch(request, handler, state, route.auth)
+                resp = other_success(resp, action.status)
+                status = resp.status
+                return resp
             if action.status is not None:
                 faulted = error(action.status, f"injected fault {action.name}")
                 if action.status < 400:  # a redirect: to nothing, as a stray proxy would
@@ -294,6 +299,17 @@ def _wrong_shape(resp: web.StreamResponse) -> web.StreamResponse:
         return resp
     swapped = json.dumps(swap_shape(json.loads(body))).encode()
     return web.Response(status=200, body=swapped, content_type="application/json")
+
+
+def other_success(resp: web.StreamResponse, status: int) -> web.StreamResponse:
+    """A success answer sent with another 2xx ``status`` (its body kept, none for a 204);
+    an answer that is not a success is left as it is: the fault changes no verdict."""
+    if not 200 <= resp.status < 300:
+        return resp
+    body = getattr(resp, "body", None)
+    if status == 204 or not isinstance(body, bytes):
+        return web.Response(status=status)
+    return web.Response(status=status, body=body, content_type=resp.content_type)
 
 
 async def _replayed(

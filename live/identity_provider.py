@@ -17,6 +17,7 @@ from aiohttp import web
 
 from fake_anypoint import ControlPlaneSpec, ControlPlaneState, DataKind, JournalEntry
 from fake_anypoint.faults import pick_fault
+from fake_anypoint.httpkit import other_success
 from live.idp_keys import public_jwk, rsa_key, sign
 from live.seed_references import fill_seed
 from scenarios.identity import IdentityProviderChange, IdentityProviderSpec
@@ -169,6 +170,10 @@ class IdentityProvider:
                     if request.transport is not None:
                         request.transport.abort()
                     raise asyncio.CancelledError()
+                if action.status is not None and action.status < 300:
+                    response = other_success(await handler(request), action.status)
+                    status = response.status
+                    return response
                 if action.status is not None:
                     status = action.status
                     return _json({"error": f"injected fault {action.name}"}, status)

@@ -334,3 +334,42 @@ def test_a_3xx_fault_redirects_to_a_path_nothing_serves():
                 return status, location, followed.status
 
     assert asyncio.run(main()) == (302, REDIRECTED_TO, 404)
+
+
+def test_a_2xx_fault_serves_the_request_and_answers_another_success():
+    """An ingest answering 200 where the fake answers 202: the batch is recorded, the real
+    body sent with the other status; only a success is changed (a 401 stays a 401)."""
+    import gzip
+    import json
+
+    state, _ = new_state()
+    r = state.seed(copy.deepcopy(SEED))
+    state.add_fault(FaultSpec(data=["ingest"], status=200))
+    state.add_fault(FaultSpec(data=["policies"], status=200))
+    body = gzip.compress(json.dumps([{"event_id": "e1"}]).encode())
+    headers = {
+        "Content-Encoding": "gzip",
+        "Content-Type": "application/json",
+        "X-Batch-Id": "11111111-2222-3333-4444-555555555555",
+    }
+
+    async def main() -> tuple[int, dict[str, object], int]:
+        async with client(state) as (server, s):
+            url = server.ingest_url + "/v2/analytics/events"
+            async with s.post(url, data=body, headers=headers) as resp:
+                answer = resp.status, await resp.json()
+            policies = server.base_url + ccs(state, f"/apis/{r.apis['orders']}/policies")
+            async with s.get(policies, headers={"Authorization": "Bearer forged"}) as refused:
+                return answer[0], answer[1], refused.status
+
+    status, answer, refused = asyncio.run(main())
+    assert (status, answer) == (200, {"accepted": 1, "duplicate": False})
+    assert [e["event_id"] for e in state.analytics_batches()[0].events] == ["e1"]
+    assert refused == 401
+    assert state.journal("ingest")[-1].fault == "ingest-status-200"
+
+
+@pytest.mark.parametrize("effect", [{"drop": True}, {"malformed": True}, {"lose_response": True}])
+def test_a_2xx_fault_only_changes_the_status(effect):
+    with pytest.raises(ValidationError, match="status 200 is a success"):
+        FaultSpec.model_validate({"data": "ingest", "status": 200, **effect})
