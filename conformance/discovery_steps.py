@@ -69,19 +69,35 @@ async def run_api_instance(run: ScenarioRun, step: ApiInstanceStep) -> None:
 
 
 async def run_adapter(run: ScenarioRun, step: AdapterStep) -> None:
-    """Stop (gracefully, within ``within`` when given) or start every adapter replica."""
+    """Stop (gracefully, within ``within`` when given) or start every adapter replica; a
+    stopped in-process replica must have released its ports (`RunningAdapter.still_listening`)."""
     replicas = run.stack.replicas
     indexes = list(range(len(replicas.members)))
     loop = asyncio.get_running_loop()
-    overran = []
+    overran, listening = [], []
     for index in indexes:
         if step.adapters == "stop":
             began = loop.time()
+            adapter = replicas.members[index].adapter
             if not await replicas.stop(index, kill=False, within=step.within):
                 overran.append(f"replica {index + 1} ({loop.time() - began:.1f}s, then killed)")
+            if adapter is not None and adapter.still_listening:
+                ports = ", ".join(f"127.0.0.1:{p}" for p in adapter.still_listening)
+                listening.append(f"replica {index + 1} still listens on {ports}")
         else:
             await replicas.start(index)
     run.note("adapters", f"{len(indexes)} adapter replica(s): {step.adapters}")
+    if listening:
+        raise StepFailed(
+            "a stopped in-process adapter did not release its ports: " + "; ".join(listening),
+            [
+                Mismatch(
+                    "adapters.ports",
+                    "every port the adapter listened on free once its stop() returned",
+                    "; ".join(listening),
+                )
+            ],
+        )
     if overran and step.within is not None:
         raise StepFailed(
             f"a clean stop did not end within {step.within:g}s: {', '.join(overran)}",

@@ -14,6 +14,7 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from live.profile import AdapterLaunch
 
@@ -56,6 +57,18 @@ def free_port() -> int:
         return port
 
 
+def _bindable(port: int) -> bool:
+    """Whether a server could listen on loopback ``port`` now (``SO_REUSEADDR`` set, as
+    servers set it, so a closed connection's ``TIME_WAIT`` does not count)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 def render(value: Any, variables: dict[str, Any]) -> Any:
     """Fill ``{name}`` placeholders; a value that is exactly one placeholder keeps its type
     (None inside a longer string is ``none``)."""
@@ -96,6 +109,9 @@ class RunningAdapter:
     _process: asyncio.subprocess.Process | None = None
     _stop_timeout: float = 10.0
     log_path: Path | None = None
+    still_listening: tuple[int, ...] = ()
+    """After an in-process adapter's stop: the ports it had opened that nobody can bind yet
+    (a face its ``stop()`` left listening). A child process's are the kernel's to release."""
 
     async def stop(self, within: float | None = None) -> bool:
         """A clean stop (SIGTERM for a command adapter); True when it ended in time. A command
@@ -116,6 +132,7 @@ class RunningAdapter:
                     abort = getattr(instance, "abort", None)
                     if abort is not None:
                         await abort()
+            self.still_listening = tuple(p for p in self.ports() if not _bindable(p))
         if self._process is not None and self._process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 self._process.send_signal(signal.SIGTERM)
@@ -131,6 +148,11 @@ class RunningAdapter:
             self.exit_code = self._process.returncode
         self._process = None
         return clean
+
+    def ports(self) -> tuple[int, ...]:
+        """The loopback ports the adapter listens on: its faces and its metrics endpoint."""
+        metrics = urlsplit(self.metrics_url).port if self.metrics_url else None
+        return tuple(p for p in (self.grpc_port, self.http_port, metrics) if p)
 
     async def kill(self) -> None:
         """Stop at once, as SIGKILL does: a child process gets SIGKILL; an in-process adapter

@@ -5,11 +5,13 @@ policies, rate-limit windows that reopen wrongly, contracts kept across a delete
 event's own id as its transaction id, contract reads held back by a failing API list, analytics
 posted at once after a refused batch, platform calls made before logging in, -1 request bytes for
 a body-less request, policies it does not implement skipped, the configured back-off cap
-ignored, a state cache written before the first sync. Factories as in
+ignored, a state cache written before the first sync, only the fake platform's own success
+codes taken for successes, a metrics endpoint left listening after stop. Factories as in
 `tests.conformance.broken_adapters`."""
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -18,6 +20,7 @@ import httpx
 
 from reference_adapter.adapter import ReferenceAdapter
 from reference_adapter.contracts import SlaLimit
+from reference_adapter.control_plane import ControlPlaneError
 from reference_adapter.engine import NOT_READY, ApiState
 from reference_adapter.policies.registry import REGISTRY, asset_id_of
 from reference_adapter.windows import InMemoryWindows, WindowResult
@@ -253,6 +256,50 @@ class CallsBeforeLogin(ReferenceAdapter):
         self.client._token = "not-logged-in-yet"
 
 
+class OnlyTheFakesSuccessCodes(ReferenceAdapter):
+    """Takes only the answers the fake platform gives for successes: a keep-alive succeeds only
+    with 204 (a 200 or 202 is retried as a failure), a batch is delivered only with 202 (a 200
+    is a refusal: the batch is dropped and its events reported lost)."""
+
+    def __init__(self, settings: Any) -> None:
+        super().__init__(settings)
+        client = self.client
+        send, post = client._send, client.post_analytics
+
+        async def only_204_keepalives(method: str, url: str, **kwargs: Any) -> httpx.Response:
+            response = await send(method, url, **kwargs)
+            if url.endswith("/keepalive") and response.status_code != 204:
+                return httpx.Response(500, content=response.content, request=response.request)
+            return response
+
+        async def only_202_batches(batch_id: str, events: Sequence[Mapping[str, Any]]) -> int:
+            status = await post(batch_id, events)
+            if status != 202:
+                raise ControlPlaneError(f"batch {batch_id} answered {status}", status, False)
+            return status
+
+        client._send = only_204_keepalives  # type: ignore[method-assign]
+        client.post_analytics = only_202_batches  # type: ignore[method-assign]
+
+
+class MetricsLeftListening(ReferenceAdapter):
+    """Returns from ``stop()`` before its metrics endpoint is closed: the port stays bound a
+    while longer (closed by a task it does not await)."""
+
+    async def stop(self, *, flush: bool = True) -> None:
+        runner, self._metrics_runner = self._metrics_runner, None
+        await super().stop(flush=flush)
+        if runner is not None:
+            self._late_close = asyncio.create_task(self._close_later(runner))
+
+    @staticmethod
+    async def _close_later(runner: Any) -> None:
+        try:
+            await asyncio.sleep(5)
+        finally:
+            await runner.cleanup()
+
+
 def create_server_error_as_refusal(settings: Mapping[str, Any]) -> ReferenceAdapter:
     return ServerErrorAsRefusal(_settings(settings))
 
@@ -311,3 +358,11 @@ def create_caches_before_first_sync(settings: Mapping[str, Any]) -> ReferenceAda
 
 def create_reopened_windows_half_length(settings: Mapping[str, Any]) -> ReferenceAdapter:
     return ReferenceAdapter(_settings(settings), shared_windows=ReopenedWindowsHalfLength())
+
+
+def create_only_the_fakes_success_codes(settings: Mapping[str, Any]) -> ReferenceAdapter:
+    return OnlyTheFakesSuccessCodes(_settings(settings))
+
+
+def create_metrics_left_listening(settings: Mapping[str, Any]) -> ReferenceAdapter:
+    return MetricsLeftListening(_settings(settings))

@@ -249,6 +249,24 @@ CASES = {
         "more than half a period later the second window is still used up",
         "status",
     ),
+    "a keep-alive answered 200 or 202 taken for a failure": Case(
+        "broken_sync_adapters:create_only_the_fakes_success_codes",
+        "discovery/keepalive-any-2xx-accepted",
+        "no keep-alive came again after the 200",
+        "platform_calls.at_most",
+    ),
+    "an analytics post answered 200 taken for a refusal": Case(
+        "broken_sync_adapters:create_only_the_fakes_success_codes",
+        "analytics/ingest-200-accepted",
+        "and none was reported dropped",
+        "analytics.accounted_for",
+    ),
+    "a metrics endpoint left listening after stop": Case(
+        "broken_sync_adapters:create_metrics_left_listening",
+        "analytics/flushed-at-clean-stop",
+        "the adapter is stopped cleanly",
+        "adapters.ports",
+    ),
     "no gatekeeper": Case(
         "create_no_gatekeeper",
         "gatekeeper/blocked-until-first-sync",
