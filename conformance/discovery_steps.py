@@ -69,31 +69,34 @@ async def run_api_instance(run: ScenarioRun, step: ApiInstanceStep) -> None:
 
 
 async def run_adapter(run: ScenarioRun, step: AdapterStep) -> None:
-    """Stop (gracefully, within ``within`` when given) or start every adapter replica; a
-    stopped in-process replica must have released its ports (`RunningAdapter.still_listening`)."""
+    """Stop (gracefully, within ``within`` when given), kill or start every adapter replica; a
+    stopped or killed in-process replica must have released its ports
+    (`RunningAdapter.still_listening`)."""
     replicas = run.stack.replicas
     indexes = list(range(len(replicas.members)))
     loop = asyncio.get_running_loop()
     overran, listening = [], []
     for index in indexes:
-        if step.adapters == "stop":
-            began = loop.time()
-            adapter = replicas.members[index].adapter
-            if not await replicas.stop(index, kill=False, within=step.within):
-                overran.append(f"replica {index + 1} ({loop.time() - began:.1f}s, then killed)")
-            if adapter is not None and adapter.still_listening:
-                ports = ", ".join(f"127.0.0.1:{p}" for p in adapter.still_listening)
-                listening.append(f"replica {index + 1} still listens on {ports}")
-        else:
+        if step.adapters == "start":
             await replicas.start(index)
+            continue
+        began = loop.time()
+        adapter = replicas.members[index].adapter
+        kill = step.adapters == "kill"
+        if not await replicas.stop(index, kill=kill, within=step.within):
+            overran.append(f"replica {index + 1} ({loop.time() - began:.1f}s, then killed)")
+        if adapter is not None and adapter.still_listening:
+            ports = ", ".join(f"127.0.0.1:{p}" for p in adapter.still_listening)
+            listening.append(f"replica {index + 1} still listens on {ports}")
     run.note("adapters", f"{len(indexes)} adapter replica(s): {step.adapters}")
     if listening:
         raise StepFailed(
-            "a stopped in-process adapter did not release its ports: " + "; ".join(listening),
+            f"an in-process adapter did not release its ports ({step.adapters}): "
+            + "; ".join(listening),
             [
                 Mismatch(
                     "adapters.ports",
-                    "every port the adapter listened on free once its stop() returned",
+                    "every port the adapter listened on free once its stop() or abort() returned",
                     "; ".join(listening),
                 )
             ],

@@ -110,8 +110,9 @@ class RunningAdapter:
     _stop_timeout: float = 10.0
     log_path: Path | None = None
     still_listening: tuple[int, ...] = ()
-    """After an in-process adapter's stop: the ports it had opened that nobody can bind yet
-    (a face its ``stop()`` left listening). A child process's are the kernel's to release."""
+    """After an in-process adapter's stop or kill: the ports it had opened that nobody can bind
+    yet (a face its ``stop()`` or ``abort()`` left listening). A child process's are the
+    kernel's to release."""
 
     async def stop(self, within: float | None = None) -> bool:
         """A clean stop (SIGTERM for a command adapter); True when it ended in time. A command
@@ -158,9 +159,10 @@ class RunningAdapter:
         """Stop at once, as SIGKILL does: a child process gets SIGKILL; an in-process adapter
         its ``abort()`` when it has one (else ``stop()``). Nothing is flushed."""
         if self._instance is not None:
-            abort = getattr(self._instance, "abort", None)
-            await (abort() if abort is not None else self._instance.stop())
-            self._instance = None
+            instance, self._instance = self._instance, None
+            abort = getattr(instance, "abort", None)
+            await (abort() if abort is not None else instance.stop())
+            self.still_listening = tuple(p for p in self.ports() if not _bindable(p))
         if self._process is not None and self._process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 self._process.kill()

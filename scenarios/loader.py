@@ -200,14 +200,14 @@ def raw_encoding_problems(path: Path, scenario: Scenario) -> list[Problem]:
 
 def state_dir_problems(path: Path, scenario: Scenario) -> list[Problem]:
     """``state_dir`` steps: only in ``state-cache`` cases (the only ones with a state
-    directory), and only while the adapters are stopped (``adapters: stop`` before, no
-    ``adapters: start`` in between)."""
+    directory), and only while the adapters are stopped (``adapters: stop`` or ``kill``
+    before, no ``adapters: start`` in between)."""
     problems: list[Problem] = []
     for key, block in (("steps", scenario.steps), ("finally", scenario.finally_steps)):
         stopped = False
         for i, step in enumerate(block):
             if isinstance(step, AdapterStep):
-                stopped = step.adapters == "stop"
+                stopped = step.adapters != "start"
             if not isinstance(step, StateDirStep):
                 continue
             loc = (key, i, "state_dir")
@@ -230,7 +230,8 @@ def state_dir_problems(path: Path, scenario: Scenario) -> list[Problem]:
                         dotted(loc),
                         f"{step.state_dir} while the adapters may be running: an adapter"
                         " would see its directory change under it",
-                        "put `adapters: stop` before this step (and `adapters: start` after)",
+                        "put `adapters: stop` (or `kill`) before this step (and `adapters: start`"
+                        " after)",
                     )
                 )
     return problems

@@ -209,11 +209,12 @@ class ApiInstanceStep(_Strict):
 
 
 class AdapterStep(_Strict):
-    """Stop every adapter replica (``adapters: stop``) or start them again
+    """Stop every adapter replica (``adapters: stop``), kill them as SIGKILL does, with no
+    chance to save or flush anything (``adapters: kill``), or start them again
     (``adapters: start``)."""
 
     name: str | None = None
-    adapters: Literal["stop", "start"]
+    adapters: Literal["stop", "kill", "start"]
     within: Duration | None = Field(
         None,
         gt=0,

@@ -6,7 +6,8 @@ event's own id as its transaction id, contract reads held back by a failing API 
 posted at once after a refused batch, platform calls made before logging in, -1 request bytes for
 a body-less request, policies it does not implement skipped, the configured back-off cap
 ignored, a state cache written before the first sync, only the fake platform's own success
-codes taken for successes, a metrics endpoint left listening after stop. Factories as in
+codes taken for successes, a metrics endpoint left listening after stop, a state cache saved
+only on the way out. Factories as in
 `tests.conformance.broken_adapters`."""
 
 from __future__ import annotations
@@ -300,6 +301,21 @@ class MetricsLeftListening(ReferenceAdapter):
             await runner.cleanup()
 
 
+class SavesStateOnlyAtStop(ReferenceAdapter):
+    """Writes its state cache when it stops cleanly, never while it runs: a SIGKILL leaves
+    the cache of its previous life (here none), so a restart during an outage has nothing."""
+
+    def __init__(self, settings: Any) -> None:
+        super().__init__(settings)
+        self._save_now = self.sync._save
+        self.sync._save = lambda: None  # type: ignore[method-assign]
+
+    async def stop(self, *, flush: bool = True) -> None:
+        if flush:  # a clean stop (abort() passes flush=False)
+            self._save_now()
+        await super().stop(flush=flush)
+
+
 def create_server_error_as_refusal(settings: Mapping[str, Any]) -> ReferenceAdapter:
     return ServerErrorAsRefusal(_settings(settings))
 
@@ -366,3 +382,7 @@ def create_only_the_fakes_success_codes(settings: Mapping[str, Any]) -> Referenc
 
 def create_metrics_left_listening(settings: Mapping[str, Any]) -> ReferenceAdapter:
     return MetricsLeftListening(_settings(settings))
+
+
+def create_saves_state_only_at_stop(settings: Mapping[str, Any]) -> ReferenceAdapter:
+    return SavesStateOnlyAtStop(_settings(settings))

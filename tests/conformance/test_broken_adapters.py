@@ -267,6 +267,12 @@ CASES = {
         "the adapter is stopped cleanly",
         "adapters.ports",
     ),
+    "a state cache saved only at a clean stop": Case(
+        "broken_sync_adapters:create_saves_state_only_at_stop",
+        "gatekeeper/restart-after-kill-during-outage-uses-cache",
+        "the cached contract serves the approved client at once",
+        "status",
+    ),
     "no gatekeeper": Case(
         "create_no_gatekeeper",
         "gatekeeper/blocked-until-first-sync",
