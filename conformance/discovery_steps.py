@@ -76,6 +76,9 @@ async def run_adapter(run: ScenarioRun, step: AdapterStep) -> None:
     indexes = list(range(len(replicas.members)))
     loop = asyncio.get_running_loop()
     overran, listening = [], []
+    if step.port_taken is not None:
+        await _start_with_port_taken(run, step.port_taken)
+        return
     for index in indexes:
         if step.adapters == "start":
             await replicas.start(index)
@@ -109,6 +112,33 @@ async def run_adapter(run: ScenarioRun, step: AdapterStep) -> None:
                     "adapters.within",
                     f"every replica stopped within {step.within:g}s of its stop signal",
                     "; ".join(overran),
+                )
+            ],
+        )
+
+
+async def _start_with_port_taken(run: ScenarioRun, taken: str) -> None:
+    """Start each stopped replica with its ``taken`` port held by the kit: the start must fail
+    cleanly (`ReplicaSet.start_refused`); the step fails with what each replica did wrong."""
+    replicas = run.stack.replicas
+    wrong = []
+    for member in replicas.members:
+        if member.adapter is not None:
+            raise StepFailed(f"replica {member.index + 1} is running: give `adapters: stop` first")
+        refusal = await replicas.start_refused(member.index, taken)
+        said = refusal.said.splitlines()[0] if refusal.said else "nothing"
+        run.note("adapters", f"replica {member.index + 1}, its {taken} port taken: said {said}")
+        wrong += [f"replica {member.index + 1}: {w}" for w in refusal.wrong]
+    if wrong:
+        raise StepFailed(
+            f"an adapter whose {taken} port was taken did not refuse to start cleanly: "
+            + "; ".join(wrong),
+            [
+                Mismatch(
+                    "adapters.port_taken",
+                    "the start fails (an exception, or the process exits) and frees every other"
+                    " port it was handed",
+                    "; ".join(wrong),
                 )
             ],
         )

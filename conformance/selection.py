@@ -34,6 +34,12 @@ def not_run(
             " sets use_remote_address: set ext_authz.use_remote_address: true in the profile"
             " (and list x-envoy-external-address in allowed_headers)",
         )
+    if scenario.ports_taken and profile.control_plane.via == "proxy":
+        return (
+            Outcome.NOT_SUPPORTED,
+            "the case holds one of the adapter's ports before starting it, which the kit cannot"
+            " do inside the network namespace of an adapter run behind the proxy",
+        )
     missing = sorted(set(scenario.features) - claimed_features(profile))
     if missing and not chosen:
         return Outcome.NOT_SUPPORTED, f"adapter does not claim {', '.join(missing)}"

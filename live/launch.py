@@ -11,6 +11,7 @@ import os
 import re
 import signal
 import socket
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -22,7 +23,12 @@ _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
 
 class AdapterError(RuntimeError):
-    """The adapter could not be started, or did not become reachable."""
+    """The adapter could not be started, or did not become reachable. ``still_running``: a
+    command adapter that had not exited when the kit gave up on it (and stopped it)."""
+
+    def __init__(self, message: str, *, still_running: bool = False) -> None:
+        super().__init__(message)
+        self.still_running = still_running
 
 
 class InProcessAdapter(Protocol):
@@ -57,7 +63,19 @@ def free_port() -> int:
         return port
 
 
-def _bindable(port: int) -> bool:
+@contextlib.contextmanager
+def port_held(port: int) -> Iterator[None]:
+    """Hold loopback ``port`` (bound, not listening, no reuse options) so that no server can
+    bind it, and connecting to it is refused; AdapterError when it is not free."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise AdapterError(f"the kit cannot hold 127.0.0.1:{port}: {exc.strerror}") from None
+        yield
+
+
+def bindable(port: int) -> bool:
     """Whether a server could listen on loopback ``port`` now (``SO_REUSEADDR`` set, as
     servers set it, so a closed connection's ``TIME_WAIT`` does not count)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -133,7 +151,7 @@ class RunningAdapter:
                     abort = getattr(instance, "abort", None)
                     if abort is not None:
                         await abort()
-            self.still_listening = tuple(p for p in self.ports() if not _bindable(p))
+            self.still_listening = tuple(p for p in self.ports() if not bindable(p))
         if self._process is not None and self._process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 self._process.send_signal(signal.SIGTERM)
@@ -162,7 +180,7 @@ class RunningAdapter:
             instance, self._instance = self._instance, None
             abort = getattr(instance, "abort", None)
             await (abort() if abort is not None else instance.stop())
-            self.still_listening = tuple(p for p in self.ports() if not _bindable(p))
+            self.still_listening = tuple(p for p in self.ports() if not bindable(p))
         if self._process is not None and self._process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 self._process.kill()
@@ -248,11 +266,13 @@ async def start_adapter(
         await running.stop()
         raise
     if not ready:
+        still_running = process.returncode is None
         await running.stop()
         tail = _tail(log_path)
         raise AdapterError(
             f"the adapter command did not open 127.0.0.1:{port} within {launch.ready_timeout:g}s"
-            f" (exit code {process.returncode}){tail}"
+            f" (exit code {process.returncode}){tail}",
+            still_running=still_running,
         )
     return running
 

@@ -13,7 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from live.launch import AdapterNetwork, RunningAdapter, start_adapter
+from live.launch import (
+    AdapterError,
+    AdapterNetwork,
+    RunningAdapter,
+    bindable,
+    free_port,
+    port_held,
+    start_adapter,
+)
 from live.profile import AdapterProfile
 from simulator import DataPlane
 
@@ -21,6 +29,7 @@ VariablesFor = Callable[[int], dict[str, Any]]
 """The profile's placeholders for replica ``i`` (fresh ports for commands)."""
 PlaneFor = Callable[[int], DataPlane]
 """A data plane in front of an adapter listening on ``port``."""
+_PORTS = ("grpc_port", "http_port", "metrics_port")
 
 
 @dataclass
@@ -33,6 +42,15 @@ class Member:
     plane: DataPlane
     adapter: RunningAdapter | None = None
     active: bool = True
+
+
+@dataclass(frozen=True)
+class StartRefusal:
+    """A start with a port taken (`ReplicaSet.start_refused`): the adapter's error, and what
+    it did wrong (empty: it refused cleanly)."""
+
+    said: str
+    wrong: list[str]
 
 
 class ReplicaSet:
@@ -145,6 +163,39 @@ class ReplicaSet:
         member = self.members[index]
         if member.adapter is None:
             member.adapter = await self._launch(index, member.variables)
+
+    async def start_refused(self, index: int, taken: str) -> StartRefusal:
+        """Start a stopped replica while the kit holds one of its ports (``ext_authz``: its
+        transport's, or ``metrics``), every port it is handed a fixed one; it stays stopped.
+        What the adapter said, and what went wrong (it started anyway, it kept running without
+        the port, it left another port bound): nothing when it refused cleanly."""
+        member = self.members[index]
+        variables = dict(member.variables)
+        if not variables.get("metrics_port"):
+            variables["metrics_port"] = free_port()
+        key = f"{self.transport}_port" if taken == "ext_authz" else "metrics_port"
+        port = variables[key]
+        others = [variables[k] for k in _PORTS if k != key and variables.get(k)]
+        with port_held(port):
+            try:
+                adapter = await start_adapter(
+                    self.profile.adapter,
+                    variables,
+                    transport=self.transport,
+                    log_path=self._log(index),
+                    shared=self.shared,
+                    network=self.network,
+                )
+            except AdapterError as exc:
+                if exc.still_running:
+                    wrong = f"it kept running without 127.0.0.1:{port} ({taken}), never exited"
+                    return StartRefusal(str(exc), [wrong])
+                held = [p for p in others if not bindable(p)]
+                return StartRefusal(
+                    str(exc), [f"after its failed start it still holds 127.0.0.1:{p}" for p in held]
+                )
+        await adapter.stop()
+        return StartRefusal("", [f"it started although 127.0.0.1:{port} ({taken}) was taken"])
 
     async def remove(self, index: int) -> None:
         """Take a replica out of the routing, then stop it cleanly (a scale-down)."""

@@ -199,15 +199,27 @@ def raw_encoding_problems(path: Path, scenario: Scenario) -> list[Problem]:
 
 
 def state_dir_problems(path: Path, scenario: Scenario) -> list[Problem]:
-    """``state_dir`` steps: only in ``state-cache`` cases (the only ones with a state
-    directory), and only while the adapters are stopped (``adapters: stop`` or ``kill``
-    before, no ``adapters: start`` in between)."""
+    """``state_dir`` steps and starts with a ``port_taken``: only while the adapters are
+    stopped (``adapters: stop`` or ``kill`` before, no ``adapters: start`` in between; a
+    start with a port taken leaves them stopped); ``state_dir`` only in ``state-cache`` cases
+    (the only ones with a state directory)."""
     problems: list[Problem] = []
     for key, block in (("steps", scenario.steps), ("finally", scenario.finally_steps)):
         stopped = False
         for i, step in enumerate(block):
+            if isinstance(step, AdapterStep) and step.port_taken is not None and not stopped:
+                loc = (key, i, "port_taken")
+                problems.append(
+                    Problem(
+                        path,
+                        position_of(path, loc),
+                        dotted(loc),
+                        "a start with a port taken while the adapters may be running",
+                        "put `adapters: stop` (or `kill`) before this step",
+                    )
+                )
             if isinstance(step, AdapterStep):
-                stopped = step.adapters != "start"
+                stopped = step.adapters != "start" or step.port_taken is not None
             if not isinstance(step, StateDirStep):
                 continue
             loc = (key, i, "state_dir")

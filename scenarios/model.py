@@ -15,7 +15,7 @@ from scenarios.directory import DirectorySpec
 from scenarios.expectations import MAX_WAIT, HttpStatus
 from scenarios.features import Feature
 from scenarios.identity import IdentityProviderSpec
-from scenarios.steps import AnalyticsStep, Step
+from scenarios.steps import AdapterStep, AnalyticsStep, Step
 
 Transport = Literal["grpc", "http"]
 TRANSPORTS: tuple[Transport, ...] = ("grpc", "http")
@@ -135,6 +135,24 @@ class Scenario(BaseModel):
                 + ", ".join(sorted(CONVENTIONS))
             )
         return self
+
+    @model_validator(mode="after")
+    def _metrics_port_declares_its_feature(self) -> Scenario:
+        if "metrics" in self.ports_taken and Feature.ANALYTICS_LOSS_REPORTING not in self.features:
+            raise ValueError(
+                "port_taken: metrics needs the metrics endpoint of an adapter that reports its"
+                " lost events: add analytics-loss-reporting to features"
+            )
+        return self
+
+    @property
+    def ports_taken(self) -> set[str]:
+        """The ports an ``adapters: start`` step holds (``port_taken``)."""
+        return {
+            step.port_taken
+            for step in [*self.steps, *self.finally_steps]
+            if isinstance(step, AdapterStep) and step.port_taken is not None
+        }
 
     @model_validator(mode="after")
     def _loss_checks_declare_their_feature(self) -> Scenario:

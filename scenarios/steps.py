@@ -224,10 +224,20 @@ class AdapterStep(_Strict):
         "kills a pod after its grace period (30 s by default)",
     )
 
+    port_taken: Literal["ext_authz", "metrics"] | None = Field(
+        None,
+        description="With start: the kit holds this port of each replica first (ext_authz: "
+        "its transport's; metrics: its metrics endpoint's), so the start must fail: an "
+        "in-process start raises, a command adapter exits before its ready_timeout, and "
+        "every other port it was handed is free again. The replicas stay stopped",
+    )
+
     @model_validator(mode="after")
     def _within_stops(self) -> AdapterStep:
         if self.within is not None and self.adapters != "stop":
             raise ValueError("within bounds a stop: give it with adapters: stop")
+        if self.port_taken is not None and self.adapters != "start":
+            raise ValueError("port_taken is what a start meets: give it with adapters: start")
         return self
 
 

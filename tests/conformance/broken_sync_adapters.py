@@ -7,7 +7,8 @@ posted at once after a refused batch, platform calls made before logging in, -1 
 a body-less request, policies it does not implement skipped, the configured back-off cap
 ignored, a state cache written before the first sync, only the fake platform's own success
 codes taken for successes, a metrics endpoint left listening after stop, a state cache saved
-only on the way out. Factories as in
+only on the way out, a start that goes on without its port, or keeps the ports it bound when a
+later one fails. Factories as in
 `tests.conformance.broken_adapters`."""
 
 from __future__ import annotations
@@ -316,6 +317,42 @@ class SavesStateOnlyAtStop(ReferenceAdapter):
         await super().stop(flush=flush)
 
 
+class RunsWithoutItsPort(ReferenceAdapter):
+    """When its gRPC port is taken, logs it and runs without the gRPC face instead of failing
+    to start."""
+
+    async def start(self) -> None:
+        try:
+            await super().start()
+        except OSError:
+            self.settings = self.settings.model_copy(update={"grpc_port": None})
+            await super().start()
+
+
+class KeepsPortsOfFailedStart(ReferenceAdapter):
+    """When a later port cannot be bound, fails to start without releasing the faces it had
+    already bound (it closes them a while later, from a task nobody awaits)."""
+
+    async def start(self) -> None:
+        try:
+            await super().start()
+        except OSError:
+            self._late_close = asyncio.create_task(self._close_later(self._grpc_server))
+            raise
+
+    async def stop(self, *, flush: bool = True) -> None:
+        if self._tasks or not self._started:  # a real stop, not the failed start's clean-up
+            await super().stop(flush=flush)
+
+    @staticmethod
+    async def _close_later(server: Any) -> None:
+        try:
+            await asyncio.sleep(5)
+        finally:
+            if server is not None:
+                await server.stop(None)
+
+
 def create_server_error_as_refusal(settings: Mapping[str, Any]) -> ReferenceAdapter:
     return ServerErrorAsRefusal(_settings(settings))
 
@@ -386,3 +423,11 @@ def create_metrics_left_listening(settings: Mapping[str, Any]) -> ReferenceAdapt
 
 def create_saves_state_only_at_stop(settings: Mapping[str, Any]) -> ReferenceAdapter:
     return SavesStateOnlyAtStop(_settings(settings))
+
+
+def create_runs_without_its_port(settings: Mapping[str, Any]) -> ReferenceAdapter:
+    return RunsWithoutItsPort(_settings(settings))
+
+
+def create_keeps_ports_of_failed_start(settings: Mapping[str, Any]) -> ReferenceAdapter:
+    return KeepsPortsOfFailedStart(_settings(settings))

@@ -273,6 +273,18 @@ CASES = {
         "the cached contract serves the approved client at once",
         "status",
     ),
+    "a start that goes on without its ext_authz port": Case(
+        "broken_sync_adapters:create_runs_without_its_port",
+        "robustness/port-in-use-fails-start",
+        "started with its ext_authz port taken",
+        "adapters.port_taken",
+    ),
+    "a failed start that keeps the ports it bound": Case(
+        "broken_sync_adapters:create_keeps_ports_of_failed_start",
+        "robustness/metrics-port-in-use-fails-start",
+        "started with its metrics port taken",
+        "adapters.port_taken",
+    ),
     "no gatekeeper": Case(
         "create_no_gatekeeper",
         "gatekeeper/blocked-until-first-sync",

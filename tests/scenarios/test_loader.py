@@ -207,9 +207,54 @@ def test_state_dir_needs_the_state_cache_feature(tmp_path: Path) -> None:
 def test_state_dir_while_the_adapters_run(tmp_path: Path) -> None:
     text = problems(tmp_path, STATE_CACHE_CASE.replace("  - adapters: stop\n", ""))
     assert "steps[0].state_dir: foreign while the adapters may be running" in text
-    assert "hint: put `adapters: stop` before this step" in text
+    assert "hint: put `adapters: stop` (or `kill`) before this step" in text
     after_start = STATE_CACHE_CASE + "  - state_dir: removed\n"
     assert "steps[3].state_dir: removed while the adapters" in problems(tmp_path, after_start)
+
+
+def test_state_dir_after_a_kill_loads(tmp_path: Path) -> None:
+    load_scenario(write(tmp_path, STATE_CACHE_CASE.replace("adapters: stop", "adapters: kill")))
+
+
+PORT_TAKEN_CASE = """\
+name: sample
+description: A sample scenario.
+features: [robustness]
+control_plane:
+  apis: [{key: orders}]
+steps:
+  - adapters: stop
+  - adapters: start
+    port_taken: ext_authz
+  - state_dir: removed
+  - adapters: start
+"""
+
+
+def test_a_start_with_a_port_taken_needs_the_adapters_stopped(tmp_path: Path) -> None:
+    loaded = load_scenario(write(tmp_path, PORT_TAKEN_CASE.replace("  - state_dir: removed\n", "")))
+    assert loaded.scenario.ports_taken == {"ext_authz"}
+    text = problems(tmp_path, PORT_TAKEN_CASE.replace("  - adapters: stop\n", ""))
+    assert "steps[0].port_taken: a start with a port taken while the adapters" in text
+    assert "hint: put `adapters: stop` (or `kill`) before this step" in text
+    # the failed start leaves them stopped: the state_dir after it is refused only for its feature
+    assert "while the adapters may be running" not in problems(tmp_path, PORT_TAKEN_CASE)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("  - adapters: stop\n", "  - adapters: stop\n    port_taken: metrics\n"), "give it with"),
+        (("port_taken: ext_authz", "port_taken: metrics"), "add analytics-loss-reporting"),
+    ],
+)
+def test_port_taken_is_refused_where_it_means_nothing(
+    tmp_path: Path, change: tuple[str, str], message: str
+) -> None:
+    text = problems(
+        tmp_path, PORT_TAKEN_CASE.replace(*change).replace("  - state_dir: removed\n", "")
+    )
+    assert message in text
 
 
 def test_a_regex_that_does_not_compile_is_a_load_error(tmp_path: Path) -> None:
