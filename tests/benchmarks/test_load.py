@@ -1,13 +1,13 @@
 """`asmkit bench load`'s gRPC rows: the kit's own HTTP/2 client and grpc.aio each make real
 calls to the allow-all adapter, beside one h2load run when h2load is installed; the Locust
-scaling row reports each side's faster run."""
+scaling row, as the others, reports its median round."""
 
 from __future__ import annotations
 
 import shutil
 from typing import Any
 
-from benchmarks.load import ROUNDS, _faster, _median_row, run_grpc
+from benchmarks.load import ROUNDS, _median_row, run_grpc
 from benchmarks.load_tools import CONCURRENCY
 
 
@@ -30,19 +30,20 @@ def test_grpc_rows_measure_the_own_client_beside_grpc_aio() -> None:
         assert len(own["round_ratios"]) == ROUNDS and own["ratio"] in own["round_ratios"]
 
 
-def test_the_locust_scaling_row_takes_each_sides_faster_run() -> None:
-    runs: list[dict[str, Any] | None] = [
-        {"tool": "locust x2 at 0.5 CPU", "rate": 11_000.0},
-        {"tool": "locust x2 at 0.5 CPU", "error": "no statistics written"},
-        {"tool": "locust x2 at 0.5 CPU", "rate": 12_500.0},
+def test_the_locust_scaling_row_is_the_median_round_of_rates() -> None:
+    def run(workers: int, rate: float) -> dict[str, Any]:
+        return {"tool": f"locust x{workers} at 0.5 CPU", "rate": rate}
+
+    pairs: list[tuple[dict[str, Any] | None, dict[str, Any] | None]] = [
+        (run(2, 1900.0), run(1, 1000.0)),
+        (run(2, 1500.0), run(1, 1000.0)),
+        ({"tool": "locust x2 at 0.5 CPU", "error": "no statistics written"}, run(1, 900.0)),
     ]
-    best = _faster(runs)
-    assert best is not None and best["rate"] == 12_500.0
-    assert best["runs"] == [11_000.0, None, 12_500.0]
-    assert best["failed_runs"] == ["no statistics written"]
-    failed = _faster([{"tool": "x", "error": "no cgroup cpu controller"}] * 2)
-    assert failed is not None and failed["error"] == "no cgroup cpu controller"
-    assert _faster([None, None]) is None  # Locust is not installed
+    row = _median_row("locust", pairs, 1.8, key="rate")
+    assert row["round_ratios"] == [1.9, 1.5, None]
+    assert (row["ratio"], row["ratio_of"], row["meets_target"]) == (1.5, "rate", False)
+    missing = _median_row("locust", [(None, None)], 1.8, key="rate")  # Locust not installed
+    assert missing["ratio"] is None and missing["meets_target"] is None
 
 
 def test_a_row_of_rounds_reports_the_median_round() -> None:

@@ -262,28 +262,34 @@ CASES = {
         "analytics.accounted_for",
     ),
     "a metrics endpoint left listening after stop": Case(
-        "broken_sync_adapters:create_metrics_left_listening",
+        "broken_lifecycle_adapters:create_metrics_left_listening",
         "analytics/flushed-at-clean-stop",
         "the adapter is stopped cleanly",
         "adapters.ports",
     ),
     "a state cache saved only at a clean stop": Case(
-        "broken_sync_adapters:create_saves_state_only_at_stop",
+        "broken_lifecycle_adapters:create_saves_state_only_at_stop",
         "gatekeeper/restart-after-kill-during-outage-uses-cache",
         "the cached contract serves the approved client at once",
         "status",
     ),
     "a start that goes on without its ext_authz port": Case(
-        "broken_sync_adapters:create_runs_without_its_port",
+        "broken_lifecycle_adapters:create_runs_without_its_port",
         "robustness/port-in-use-fails-start",
         "started with its ext_authz port taken",
         "adapters.port_taken",
     ),
     "a failed start that keeps the ports it bound": Case(
-        "broken_sync_adapters:create_keeps_ports_of_failed_start",
+        "broken_lifecycle_adapters:create_keeps_ports_of_failed_start",
         "robustness/metrics-port-in-use-fails-start",
         "started with its metrics port taken",
         "adapters.port_taken",
+    ),
+    "a flush at stop that gives each post 50 ms": Case(
+        "broken_lifecycle_adapters:create_flush_posts_cut_short",
+        "analytics/flushed-at-stop-through-slow-ingest",
+        "every buffered event reached the ingest, once",
+        "analytics.events[0]",
     ),
     "no gatekeeper": Case(
         "create_no_gatekeeper",
