@@ -6,7 +6,8 @@ event's own id as its transaction id, contract reads held back by a failing API 
 posted at once after a refused batch, platform calls made before logging in, -1 request bytes for
 a body-less request, policies it does not implement skipped, the configured back-off cap
 ignored, a state cache written before the first sync, only the fake platform's own success
-codes taken for successes. Factories as in `tests.conformance.broken_adapters`; the bugs of
+codes taken for successes, a new policy chain gated only from the next contracts read.
+Factories as in `tests.conformance.broken_adapters`; the bugs of
 starting, stopping and being killed are in `tests.conformance.broken_lifecycle_adapters`."""
 
 from __future__ import annotations
@@ -281,6 +282,26 @@ class OnlyTheFakesSuccessCodes(ReferenceAdapter):
         client.post_analytics = only_202_batches  # type: ignore[method-assign]
 
 
+class PolicyChangeAwaitsContractsRead(ReferenceAdapter):
+    """Loads a new policy chain without re-deciding the API's gate: the change (a policy it
+    cannot enforce, say) shows only when a contracts read or a reachability change re-decides
+    it."""
+
+    def __init__(self, settings: Any) -> None:
+        super().__init__(settings)
+        engine = self.engine
+        load, refresh = engine.load_policies, engine._refresh_gate
+
+        def load_without_gate(*args: Any, **kwargs: Any) -> str | None:
+            engine._refresh_gate = lambda api: None  # type: ignore[method-assign]
+            try:
+                return load(*args, **kwargs)
+            finally:
+                engine._refresh_gate = refresh  # type: ignore[method-assign]
+
+        engine.load_policies = load_without_gate  # type: ignore[method-assign]
+
+
 def create_server_error_as_refusal(settings: Mapping[str, Any]) -> ReferenceAdapter:
     return ServerErrorAsRefusal(_settings(settings))
 
@@ -343,3 +364,7 @@ def create_reopened_windows_half_length(settings: Mapping[str, Any]) -> Referenc
 
 def create_only_the_fakes_success_codes(settings: Mapping[str, Any]) -> ReferenceAdapter:
     return OnlyTheFakesSuccessCodes(_settings(settings))
+
+
+def create_policy_change_awaits_contracts_read(settings: Mapping[str, Any]) -> ReferenceAdapter:
+    return PolicyChangeAwaitsContractsRead(_settings(settings))

@@ -291,6 +291,12 @@ CASES = {
         "every buffered event reached the ingest, once",
         "analytics.events[0]",
     ),
+    "a new policy chain gated only from the next contracts read": Case(
+        "broken_sync_adapters:create_policy_change_awaits_contracts_read",
+        "gatekeeper/unknown-policy-applied-blocks-api",
+        "the API is blocked with 503 within one policy sync, for every client",
+        "status",
+    ),
     "no gatekeeper": Case(
         "create_no_gatekeeper",
         "gatekeeper/blocked-until-first-sync",
