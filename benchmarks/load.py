@@ -225,8 +225,8 @@ async def locust_scaling(
 ) -> dict[str, Any]:
     """Locust's scaling row: 2 workers versus 1, each held to `CPU_PER_WORKER`, against an
     Envoy answering itself (a direct response, no upstream: the cheapest real target, so the
-    target is not what limits the rate). `ROUNDS` rounds of 1 then 2 workers, each run at
-    least `LOCUST_SECONDS` (Locust's spawning and first connections weigh on a short run);
+    target is not what limits the rate). `LOCUST_ROUNDS` rounds of 1 then 2 workers, each run
+    at least `LOCUST_SECONDS` (Locust's spawning and first connections weigh on a short run);
     the median round's figures, with every round's ratio."""
     route = Route(disabled=True, direct_response=DirectResponse(status=200, body="ok"))
     envoy = RealEnvoy(settings, f"http://127.0.0.1:{echo_port}", [route], track=False)
@@ -235,7 +235,7 @@ async def locust_scaling(
     pairs: list[tuple[dict[str, Any] | None, dict[str, Any] | None]] = []
     try:
         url = envoy.listener_url + "/orders/1"
-        for _ in range(ROUNDS):
+        for _ in range(LOCUST_ROUNDS):
             one = await asyncio.to_thread(locust, url, 1, seconds, CPU_PER_WORKER)
             two = await asyncio.to_thread(locust, url, 2, seconds, CPU_PER_WORKER)
             pairs.append((two, one))
@@ -250,6 +250,10 @@ async def locust_scaling(
 
 LOCUST_SECONDS = 8.0
 """The shortest Locust run in the scaling row."""
+LOCUST_ROUNDS = 5
+"""Rounds in the scaling row: a capped worker's rate per CPU-second varies by a tenth or more
+from run to run, so a single round's ratio does too, and the median needs more of them than
+the other rows."""
 
 
 async def grpc_rows(port: int, duration_s: float, requests: int) -> list[dict[str, Any]]:
