@@ -99,8 +99,9 @@ class ReplicaSet:
         start = f".start{self.starts}" if self.starts > len(self.members) else ""
         return self.log_dir / f"{self.name}{suffix}{start}.adapter.log"
 
-    async def _launch(self, index: int, variables: dict[str, Any]) -> RunningAdapter:
-        adapter = await start_adapter(
+    async def _start(self, index: int, variables: dict[str, Any]) -> RunningAdapter:
+        """Start replica ``index``'s adapter with ``variables`` as the profile says."""
+        return await start_adapter(
             self.profile.adapter,
             variables,
             transport=self.transport,
@@ -108,6 +109,9 @@ class ReplicaSet:
             shared=self.shared,
             network=self.network,
         )
+
+    async def _launch(self, index: int, variables: dict[str, Any]) -> RunningAdapter:
+        adapter = await self._start(index, variables)
         # the same port on a restart: the data plane keeps pointing at it
         variables["grpc_port"] = adapter.grpc_port
         variables["http_port"] = adapter.http_port
@@ -178,14 +182,7 @@ class ReplicaSet:
         others = [variables[k] for k in _PORTS if k != key and variables.get(k)]
         with port_held(port):
             try:
-                adapter = await start_adapter(
-                    self.profile.adapter,
-                    variables,
-                    transport=self.transport,
-                    log_path=self._log(index),
-                    shared=self.shared,
-                    network=self.network,
-                )
+                adapter = await self._start(index, variables)
             except AdapterError as exc:
                 if exc.still_running:
                     wrong = f"it kept running without 127.0.0.1:{port} ({taken}), never exited"
