@@ -52,6 +52,15 @@ def _digest(*places: str) -> str:
     return hasher.hexdigest()[:16]
 
 
+def _hides_a_kill(earlier: dict[str, Any] | None, row: dict[str, Any]) -> bool:
+    """Whether ``row`` would replace a kill with the verdict of another library: a kill stays
+    valid when the library changes, so a survivor judged by another library (an older
+    worktree's journal merged after it, say) does not undo it."""
+    if earlier is None or earlier["verdict"] != "killed" or row["verdict"] == "killed":
+        return False
+    return bool(row.get("library") != earlier.get("library"))
+
+
 class Journal:
     """Verdicts appended as they come (``verdicts.jsonl``), so an interrupted run resumes.
     A row holds for as long as the mutated file is unchanged (an id names its change: file,
@@ -84,7 +93,9 @@ class Journal:
             mutant = wanted.get(row.get("id"))
             if mutant is None or row.get("code") != self.code(mutant.path):
                 continue
-            if any_library or row["verdict"] == "killed" or row.get("library") == self.library:
+            same_library = row.get("library") == self.library
+            reusable = any_library or row["verdict"] == "killed" or same_library
+            if reusable and not _hides_a_kill(found.get(row["id"]), row):
                 found[row["id"]] = row
         return found
 

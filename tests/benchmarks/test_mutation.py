@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from benchmarks.mutation.journal import Outcome, Run
+from benchmarks.mutation.journal import Journal, Outcome, Run
 from benchmarks.mutation.operators import ROOT, Mutant, mutants_of, mutated_code
 from benchmarks.mutation.report import DOC, ROW, SECTIONS, dispositions, matches, summarise
 from benchmarks.mutation.runner import Options, choose, profile_for
@@ -301,3 +301,19 @@ def test_every_adapter_file_is_mutated_or_left_out_with_a_reason() -> None:
     files = {str(p.relative_to(ROOT)) for p in (ROOT / "reference_adapter").rglob("*.py")}
     assert files == set(FILES) | set(LEFT_OUT_FILES), "decide the scope of new adapter files"
     assert all(LEFT_OUT_FILES.values())
+
+
+def test_a_kill_outlives_a_later_survivor_of_another_library(tmp_path: Path) -> None:
+    """A worktree's older verdicts merged after a kill do not undo it in the report; a later
+    survivor of the same library (the kill judged again, and gone) does."""
+    mutant = next(m for m in all_mutants(("reference_adapter/schedule.py",)) if "#4" in m.id)
+    journal = Journal(tmp_path)
+    code = journal.code(mutant.path)
+
+    def row(verdict: str, library: str) -> str:
+        return json.dumps({"id": mutant.id, "verdict": verdict, "code": code, "library": library})
+
+    journal.path.write_text(row("killed", "new") + "\n" + row("survived", "old") + "\n")
+    assert journal.read([mutant], any_library=True)[mutant.id]["verdict"] == "killed"
+    journal.path.write_text(row("killed", "new") + "\n" + row("survived", "new") + "\n")
+    assert journal.read([mutant], any_library=True)[mutant.id]["verdict"] == "survived"
