@@ -151,7 +151,7 @@ class RunningAdapter:
                     abort = getattr(instance, "abort", None)
                     if abort is not None:
                         await abort()
-            self.still_listening = tuple(p for p in self.ports() if not bindable(p))
+            self.still_listening = self._ports_still_held()
         if self._process is not None and self._process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 self._process.send_signal(signal.SIGTERM)
@@ -173,6 +173,10 @@ class RunningAdapter:
         metrics = urlsplit(self.metrics_url).port if self.metrics_url else None
         return tuple(p for p in (self.grpc_port, self.http_port, metrics) if p)
 
+    def _ports_still_held(self) -> tuple[int, ...]:
+        """The adapter's ports that cannot be bound yet (called once its stop returned)."""
+        return tuple(p for p in self.ports() if not bindable(p))
+
     async def kill(self) -> None:
         """Stop at once, as SIGKILL does: a child process gets SIGKILL; an in-process adapter
         its ``abort()`` when it has one (else ``stop()``). Nothing is flushed."""
@@ -180,7 +184,7 @@ class RunningAdapter:
             instance, self._instance = self._instance, None
             abort = getattr(instance, "abort", None)
             await (abort() if abort is not None else instance.stop())
-            self.still_listening = tuple(p for p in self.ports() if not bindable(p))
+            self.still_listening = self._ports_still_held()
         if self._process is not None and self._process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 self._process.kill()
