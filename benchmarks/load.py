@@ -3,10 +3,11 @@ reference tools in the same run: HTTP through a real Envoy to the echo upstream 
 closed loop on `RealEnvoy.submit`, as ``asmkit bench`` drives a real Envoy, versus ``wrk``;
 aiohttp beside them for context), ext_authz gRPC to a trivial allow-all server (the kit's own
 HTTP/2 client versus ``h2load``; grpc.aio for context), and Locust with one versus two workers
-(each held to half a CPU, against an Envoy answering itself; unconstrained through Envoy to the
-echo upstream for context). Rates are compared per CPU-second of the generator (the machine is
-shared), and each row says whether the generator, not the target, was the bottleneck. The
-reference tools themselves are run by `benchmarks.load_tools`."""
+running at the same time (each worker held to a CPU share, against an Envoy answering itself;
+unconstrained through Envoy to the echo upstream for context). Rates are compared per
+CPU-second of the generator (the machine is shared), and each row says whether the generator,
+not the target, was the bottleneck. The reference tools themselves are run by
+`benchmarks.load_tools`."""
 
 from __future__ import annotations
 
@@ -215,9 +216,9 @@ async def _bench(duration_s: float, requests: int) -> list[dict[str, Any]]:
 
 CPU_PER_WORKER = 0.35
 """Each Locust worker's CPU in the scaling row: a worker held to a fixed budget stands for one
-load machine. Two of them and the Envoy they drive take about one of two CPUs, so the rest of
-the machine has a whole CPU before it can slow the two-worker run more than the one-worker run
-(at half a CPU each they took 1.5, docs/whatif.md)."""
+load machine. The three workers of a round (one run of one, one of two) and the Envoy they
+drive take about 1.5 of two CPUs; what other work takes from them it takes from both runs
+alike, as they run at the same time."""
 
 
 async def locust_scaling(
@@ -225,9 +226,11 @@ async def locust_scaling(
 ) -> dict[str, Any]:
     """Locust's scaling row: 2 workers versus 1, each held to `CPU_PER_WORKER`, against an
     Envoy answering itself (a direct response, no upstream: the cheapest real target, so the
-    target is not what limits the rate). `LOCUST_ROUNDS` rounds of 1 then 2 workers, each run
-    at least `LOCUST_SECONDS` (Locust's spawning and first connections weigh on a short run);
-    the median round's figures, with every round's ratio."""
+    target is not what limits the rate). Each of `LOCUST_ROUNDS` rounds runs a one-worker and
+    a two-worker Locust side by side, at the same time (a capped worker's rate moves by a tenth
+    or more from minute to minute on a shared machine, alike for every worker running then),
+    each at least `LOCUST_SECONDS` (Locust's spawning and first connections weigh on a short
+    run); the median round's figures, with every round's ratio."""
     route = Route(disabled=True, direct_response=DirectResponse(status=200, body="ok"))
     envoy = RealEnvoy(settings, f"http://127.0.0.1:{echo_port}", [route], track=False)
     await envoy.start()
@@ -236,14 +239,16 @@ async def locust_scaling(
     try:
         url = envoy.listener_url + "/orders/1"
         for _ in range(LOCUST_ROUNDS):
-            one = await asyncio.to_thread(locust, url, 1, seconds, CPU_PER_WORKER)
-            two = await asyncio.to_thread(locust, url, 2, seconds, CPU_PER_WORKER)
+            one, two = await asyncio.gather(
+                asyncio.to_thread(locust, url, 1, seconds, CPU_PER_WORKER),
+                asyncio.to_thread(locust, url, 2, seconds, CPU_PER_WORKER),
+            )
             pairs.append((two, one))
     finally:
         await envoy.close()
     name = (
-        f"Locust: 2 workers vs 1, each worker held to {CPU_PER_WORKER} CPU (one machine each),"
-        " Envoy answering itself"
+        f"Locust: 2 workers vs 1, side by side, each worker held to {CPU_PER_WORKER} CPU (one"
+        " machine each), Envoy answering itself"
     )
     return _median_row(name, pairs, 1.8, key="rate")
 
@@ -251,9 +256,8 @@ async def locust_scaling(
 LOCUST_SECONDS = 8.0
 """The shortest Locust run in the scaling row."""
 LOCUST_ROUNDS = 5
-"""Rounds in the scaling row: a capped worker's rate per CPU-second varies by a tenth or more
-from run to run, so a single round's ratio does too, and the median needs more of them than
-the other rows."""
+"""Rounds in the scaling row: each worker's own rate per CPU-second still varies by a few
+percent from one process to the next, so a single round's ratio does too."""
 
 
 async def grpc_rows(port: int, duration_s: float, requests: int) -> list[dict[str, Any]]:

@@ -5,11 +5,11 @@ figures every row shares."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
 import resource
+import select
 import shutil
 import subprocess
 import sys
@@ -58,6 +58,24 @@ def _run_tool(name: str, args: list[str], timeout: float) -> tuple[str, float] |
         proc.kill()
         out, _ = proc.communicate()
     return out.decode(errors="replace"), _children_cpu() - before
+
+
+def _reap(proc: subprocess.Popen[bytes], timeout: float) -> float | None:
+    """Wait up to ``timeout`` seconds for ``proc`` to exit and reap it: the CPU-seconds it used
+    (from its own wait4, so runs that overlap in one process each count their own processes
+    only), 0 when it was reaped before, None when it still runs."""
+    if proc.returncode is not None:
+        return 0.0
+    exited = os.pidfd_open(proc.pid)  # readable once the process has exited
+    try:
+        ready, _, _ = select.select([exited], [], [], timeout)
+    finally:
+        os.close(exited)
+    if not ready:
+        return None
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _children_cpu() -> float:
@@ -131,23 +149,25 @@ def locust(
     ):
         if cpu_per_worker is not None and quotas.unavailable is not None:
             return {"tool": tool, "cpu_per_worker": cpu_per_worker, "error": quotas.unavailable}
-        before = _children_cpu()
         master, procs = _start_locust(url, workers, duration, Path(tmp))
+        cpu = 0.0
         try:
             for proc in procs:
                 why = None if cpu_per_worker is None else quotas.cap(proc.pid, cpu_per_worker)
                 if why is not None:
                     return {"tool": tool, "cpu_per_worker": cpu_per_worker, "error": why}
-            master.wait(timeout=duration + 60)
+            cpu += _reap(master, duration + 60) or 0.0
             for proc in procs:  # workers quit when the master does, after their last figures
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    proc.wait(timeout=10)
+                cpu += _reap(proc, 10) or 0.0
         finally:
             for proc in [*procs, master]:
-                if proc.poll() is None:
+                if proc.returncode is None:
                     proc.terminate()
-                proc.wait(timeout=15)
-        cpu = _children_cpu() - before
+                    used = _reap(proc, 15)
+                    if used is None:
+                        proc.kill()
+                        used = _reap(proc, 15)
+                    cpu += used or 0.0
         throttled = [quotas.throttled(proc.pid) for proc in procs]
         figures = _locust_figures(Path(tmp), workers, cpu, tool)
         if "error" not in figures and cpu_per_worker is not None:
