@@ -1,29 +1,28 @@
 """`asmkit bench load`'s Locust runs with each worker held to a CPU share: a real one-worker
 run against an Envoy answering itself stays within its cap (by the worker's own CPU clock while
-its users ran) and leaves no cgroup behind; two runs at the same time each count only their
-own processes' CPU; a worker that ran its users before its cap landed makes the figures an
-error; without a usable controller the row says why."""
+its users ran) and leaves no cgroup behind; each process is timed by its own CPU, so two runs
+at the same time each count only theirs; a worker that ran its users before its cap landed
+makes the figures an error; without a usable controller the row says why."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
-import resource
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 from benchmarks.cpu_quota import CGROUP_ROOT, CpuQuotas, find_controller
-from benchmarks.load_tools import cap_figures, locust
+from benchmarks.load_tools import _children_cpu, _reap, cap_figures, locust
 from simulator.bench import backends
 from simulator.model import DirectResponse, Route
 from simulator.real_envoy import RealEnvoy
 from simulator.settings import EnvoySettings
 
 
-async def _capped_runs(cap: float, runs: int = 1) -> tuple[list[dict[str, Any] | None], float]:
-    """``runs`` one-worker runs at the same time, and the CPU-seconds of every child process
-    reaped meanwhile (their masters and workers)."""
+async def _capped_run(cap: float) -> dict[str, Any] | None:
     async with backends() as ports:
         settings = EnvoySettings(transport="http", authz_port=ports["http"], timeout_ms=1000)
         route = Route(disabled=True, direct_response=DirectResponse(status=200, body="ok"))
@@ -31,41 +30,45 @@ async def _capped_runs(cap: float, runs: int = 1) -> tuple[list[dict[str, Any] |
         await envoy.start()
         try:
             url = envoy.listener_url + "/orders/1"
-            before = _children_cpu()
-            figures = await asyncio.gather(
-                *(asyncio.to_thread(locust, url, 1, 2.0, cap) for _ in range(runs))
-            )
-            return list(figures), _children_cpu() - before
+            return await asyncio.to_thread(locust, url, 1, 2.0, cap)
         finally:
             await envoy.close()
-
-
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def test_a_capped_worker_stays_within_its_cap() -> None:
     found = find_controller(CGROUP_ROOT)
     assert not isinstance(found, str), found  # root with a cgroup cpu controller, as in CI
-    [figures], _ = asyncio.run(_capped_runs(0.3))
+    figures = asyncio.run(_capped_run(0.3))
     assert figures is not None and "error" not in figures, figures
     assert figures["cpu_per_worker"] == 0.3 and figures["tool"] == "locust x1 at 0.3 CPU"
     assert figures["requests"] > 0 and figures["rate"] > 0
+    assert figures["cpu_s"] >= figures["workers_cpu_s"] > 0  # the master's and the worker's
     # generator_busy is the worker's CPU while its users ran over what the cap allots
     assert 0 < figures["generator_busy"] <= 1.1, figures
     assert figures["throttled"] >= 0  # read from the worker's group before it was removed
     assert not any(p.name.startswith(f"asmkit-cpu-{os.getpid()}-") for p in found[0].iterdir())
 
 
-def test_runs_at_the_same_time_each_count_their_own_cpu() -> None:
-    """The scaling row runs a one-worker and a two-worker Locust at once: each run's CPU is
-    its own processes' (reaped with wait4), not whatever else exited while it ran."""
-    runs, reaped = asyncio.run(_capped_runs(0.3, runs=2))
-    assert all(r is not None and "error" not in r for r in runs), runs
-    cpu = [r["cpu_s"] for r in runs if r is not None]
-    assert all(c >= r["workers_cpu_s"] for c, r in zip(cpu, runs, strict=True) if r), runs
-    assert abs(sum(cpu) - reaped) < 0.05, (cpu, reaped)
+_BURN = "import time\nend = time.process_time() + {}\nwhile time.process_time() < end: pass"
+
+
+def test_each_process_is_timed_by_its_own_cpu() -> None:
+    """The scaling row runs two Locusts at once in one process, so each run times its own
+    processes by their own wait4, not by what this process reaped meanwhile: here one child
+    exits while the other is waited for, and each still gets its own CPU."""
+    short = subprocess.Popen([sys.executable, "-c", _BURN.format(0.1)])
+    long = subprocess.Popen([sys.executable, "-c", _BURN.format(0.4)])
+    before = _children_cpu()
+    long_cpu, short_cpu = _reap(long, 30), _reap(short, 30)
+    assert long_cpu is not None and 0.4 <= long_cpu < 0.7, long_cpu
+    assert short_cpu is not None and 0.1 <= short_cpu < 0.4, short_cpu
+    assert abs(long_cpu + short_cpu - (_children_cpu() - before)) < 0.01
+    assert _reap(long, 1) == 0.0 and long.returncode == 0  # reaped once, counted once
+    waiting = subprocess.Popen([sys.executable, "-c", "input()"], stdin=subprocess.PIPE)
+    assert _reap(waiting, 0.05) is None and waiting.returncode is None  # still running
+    assert waiting.stdin is not None
+    waiting.stdin.close()
+    assert _reap(waiting, 30) is not None and waiting.returncode is not None
 
 
 def test_a_capped_run_without_a_controller_says_why(tmp_path: Path) -> None:
