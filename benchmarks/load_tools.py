@@ -68,11 +68,12 @@ def _reap(proc: subprocess.Popen[bytes], timeout: float) -> float | None:
         return 0.0
     exited = os.pidfd_open(proc.pid)  # readable once the process has exited
     try:
-        ready, _, _ = select.select([exited], [], [], timeout)
+        waiting = select.poll()  # (not select.select: no limit on the descriptor's number)
+        waiting.register(exited, select.POLLIN)
+        if not waiting.poll(timeout * 1000):
+            return None
     finally:
         os.close(exited)
-    if not ready:
-        return None
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     return usage.ru_utime + usage.ru_stime
